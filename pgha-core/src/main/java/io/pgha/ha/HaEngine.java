@@ -266,9 +266,18 @@ public final class HaEngine {
         // before any failover request: in synchronous mode only a member PostgreSQL waited for has every
         // acknowledged commit, whoever a request names (found by the simulation, SimSafetyTest seed 12)
         boolean syncOnly = in.config().isSynchronousMode();
-        if (!maySyncPromote(in, c, in.name())) {
-            return c.sync() == null ? "synchronous mode is on and no sync key names a standby yet"
+        boolean quorum = QuorumCommit.isRequested(in.config());
+        if (quorum ? !QuorumCommit.isActive(in.config(), c) : !maySyncPromote(in, c, in.name())) {
+            return c.sync() == null || c.sync().leader() == null
+                    ? "synchronous mode is on and no sync key names a standby yet"
                     : "I am not a synchronous standby";
+        }
+        if (quorum) {
+            // only quorum + 1 of the voters and the former leader together hold every acknowledged commit
+            String noQuorum = QuorumCommit.whyNoQuorum(in.name(), c, pg.lastLsn(), in.peers().values());
+            if (noQuorum != null) {
+                return noQuorum;
+            }
         }
         Failover f = effectiveFailover(c);
         String formerLeader = null;
@@ -339,6 +348,7 @@ public final class HaEngine {
     }
 
     private boolean isFailoverPossible(HaInput in, ClusterState c) {
+        int candidates = 0;
         for (Member m : c.members()) {
             if (m.name().equals(in.name()) || !m.isRunning() || m.noFailover()) {
                 continue;
@@ -346,9 +356,11 @@ public final class HaEngine {
             if (!isSyncStandby(in, c, m.name())) {
                 continue;
             }
-            return true;
+            candidates++;
         }
-        return false;
+        // quorum commit (as Patroni): one candidate and enough others to vouch for it
+        int needed = QuorumCommit.isActive(in.config(), c) && c.sync().quorum() != null ? c.sync().quorum() + 1 : 1;
+        return candidates >= needed;
     }
 
     // ---- the leader's cycle ----------------------------------------------------------------------
@@ -362,7 +374,11 @@ public final class HaEngine {
             if (effectiveFailover(c) != null) {
                 a.add(new Action.ClearFailover(c.failover()));
             }
-            if (in.config().isSynchronousMode()) {
+            if (QuorumCommit.isRequested(in.config())) {
+                // Patroni 4: wait for enough of the former quorum that the key it wrote stays true; the
+                // key moves to this node once it is primary (QuorumCommit.plan)
+                a.add(new Action.SetSynchronousStandbyNames(QuorumCommit.beforePromote(in.name(), c, in.config())));
+            } else if (in.config().isSynchronousMode()) {
                 // Patroni: the new leader first makes itself the sync key's owner with no standby
                 // (the race for that write is lost if the lock was), then waits for none / any one
                 a.add(new Action.WriteSync(new SyncState(in.name(), List.of(), null, 0),
@@ -394,10 +410,14 @@ public final class HaEngine {
             }
             a.add(new Action.SyncSlots(slots));
         }
-        List<Action> sync = SyncStandbys.plan(in.name(), c, pg, in.config());
+        List<Action> sync = QuorumCommit.isRequested(in.config())
+                ? QuorumCommit.plan(in.name(), c, pg, in.config(), in.syncReadyLsn())
+                : SyncStandbys.plan(in.name(), c, pg, in.config(), in.syncReadyLsn());
         a.addAll(sync);
-        Duration wake = sync.stream().anyMatch(x -> x instanceof Action.SetSynchronousStandbyNames s
-                && !s.value().isEmpty()) ? min(SYNC_RECHECK, in.config().loopWait()) : null;
+        // look again soon while a standby may be about to count as synchronous, or a quorum step waits
+        boolean soon = QuorumCommit.isRequested(in.config()) ? !sync.isEmpty()
+                : sync.stream().anyMatch(x -> x instanceof Action.SetSynchronousStandbyNames s && !s.value().isEmpty());
+        Duration wake = soon ? min(SYNC_RECHECK, in.config().loopWait()) : null;
         Failover f = effectiveFailover(c);
         if (f != null) {
             Decision d = switchoverFromLeader(in, c, f, a);

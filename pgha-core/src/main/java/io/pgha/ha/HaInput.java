@@ -31,13 +31,16 @@ import java.util.Objects;
  *     {@code failsafe} key agreed in this cycle that this primary goes on
  * @param failsafeLeaderUntil failsafe mode: until when this replica promised the primary that
  *     called it not to race for the lock (null: no promise)
+ * @param syncReadyLsn the local primary's WAL position when its {@code synchronous_standby_names} was
+ *     first seen with its current value (0: unknown): a standby newly listed there counts as
+ *     synchronous only once it has flushed this far, so it holds every commit acknowledged before
  */
 public record HaInput(String name, Map<String, Object> tags, ClusterState cluster, String dcsError,
                       PostgresStatus postgres, boolean dataDirectoryEmpty, DynamicConfig config, Instant now,
                       Instant lockValidUntil, String actionInProgress, Map<String, PeerStatus> peers,
                       String following, Instant primaryDownSince, boolean lockRenewFailed,
                       boolean reinitializeRequested, boolean restartRequested, boolean failsafeConfirmed,
-                      Instant failsafeLeaderUntil) {
+                      Instant failsafeLeaderUntil, long syncReadyLsn) {
 
     public HaInput {
         Objects.requireNonNull(name, "name");
@@ -71,6 +74,7 @@ public record HaInput(String name, Map<String, Object> tags, ClusterState cluste
         b.restartRequested = restartRequested;
         b.failsafeConfirmed = failsafeConfirmed;
         b.failsafeLeaderUntil = failsafeLeaderUntil;
+        b.syncReadyLsn = syncReadyLsn;
         return b;
     }
 
@@ -94,6 +98,7 @@ public record HaInput(String name, Map<String, Object> tags, ClusterState cluste
         private boolean restartRequested;
         private boolean failsafeConfirmed;
         private Instant failsafeLeaderUntil;
+        private long syncReadyLsn;
 
         private Builder(String name) {
             this.name = name;
@@ -184,10 +189,16 @@ public record HaInput(String name, Map<String, Object> tags, ClusterState cluste
             return this;
         }
 
+        public Builder syncReadyLsn(long v) {
+            syncReadyLsn = v;
+            return this;
+        }
+
         public HaInput build() {
             return new HaInput(name, tags, cluster, dcsError, postgres, dataDirectoryEmpty, config, now,
                     lockValidUntil, actionInProgress, peers, following, primaryDownSince, lockRenewFailed,
-                    reinitializeRequested, restartRequested, failsafeConfirmed, failsafeLeaderUntil);
+                    reinitializeRequested, restartRequested, failsafeConfirmed, failsafeLeaderUntil,
+                    syncReadyLsn);
         }
     }
 }

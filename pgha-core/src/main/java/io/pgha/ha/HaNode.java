@@ -95,6 +95,9 @@ public final class HaNode implements NodeControl, Closeable {
     private volatile boolean shutdownRequested;
     // failsafe mode: the last failsafe key read (loop thread); when the primary last called (API threads)
     private Map<String, String> lastFailsafeKey;
+    // synchronous_standby_names as last seen on the local primary, and its WAL position then (loop thread only)
+    private String syncNamesSeen;
+    private long syncReadyLsn;
     private volatile Instant failsafeCalledAt;
     private volatile boolean failsafeActive;
 
@@ -257,6 +260,14 @@ public final class HaNode implements NodeControl, Closeable {
         Instant calledAt = failsafeCalledAt;
         Instant failsafeLeaderUntil = calledAt != null && dynamicConfig.isFailsafeMode() && !pg.isPrimary()
                 ? calledAt.plus(dynamicConfig.ttl()) : null;
+        if (pg.isPrimary() && pg.isRunning() && !Objects.equals(pg.synchronousStandbyNames(), syncNamesSeen)) {
+            // every commit acknowledged under the former value is at or below this position
+            syncNamesSeen = pg.synchronousStandbyNames();
+            syncReadyLsn = pg.writeLsn();
+        } else if (!pg.isPrimary()) {
+            syncNamesSeen = null;
+            syncReadyLsn = 0;
+        }
         Map<String, PeerStatus> peers = Map.of();
         if (inProgress == null && HaEngine.needsPeers(cluster, config.name())) {
             List<Member> others = cluster.members().stream().filter(m -> !m.name().equals(config.name())).toList();
@@ -267,7 +278,7 @@ public final class HaNode implements NodeControl, Closeable {
                 .actionInProgress(inProgress).peers(peers).following(following).primaryDownSince(primaryDownSince)
                 .lockRenewFailed(lockRenewFailed).reinitializeRequested(reinitializeRequested)
                 .restartRequested(restartDue).failsafeConfirmed(failsafeConfirmed)
-                .failsafeLeaderUntil(failsafeLeaderUntil).build();
+                .failsafeLeaderUntil(failsafeLeaderUntil).syncReadyLsn(syncReadyLsn).build();
     }
 
     /**
@@ -319,11 +330,6 @@ public final class HaNode implements NodeControl, Closeable {
         if (cluster.config() != null && !cluster.config().data().equals(dynamicConfig.raw())) {
             dynamicConfig = DynamicConfig.from(cluster.config().data());
             LOG.info("[{}] dynamic configuration in force: {}", config.name(), dynamicConfig);
-            if ("quorum".equals(dynamicConfig.synchronousMode())) {
-                LOG.warn("[{}] synchronous_mode: quorum is not supported yet: running priority-based synchronous"
-                        + " replication (synchronous_mode: on) with synchronous_node_count {}", config.name(),
-                        dynamicConfig.synchronousNodeCount());
-            }
         }
         Duration ttl = dynamicConfig.ttl();
         if (!ttl.equals(appliedTtl)) {

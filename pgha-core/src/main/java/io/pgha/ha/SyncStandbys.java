@@ -33,9 +33,7 @@ import java.util.regex.Pattern;
  * 0, no further behind the primary's write position than that. They are ordered by {@code sync_priority}
  * (highest first), then standbys already synchronous (no flapping), then by flushed position.
  *
- * <p>{@code synchronous_mode: quorum} is not supported yet: it is run as {@code on} (priority-based,
- * {@code FIRST n}), which waits for at least as many standbys and names exactly those that may be
- * promoted, so it is never less safe.
+ * <p>{@code synchronous_mode: quorum} is {@link QuorumCommit}'s.
  */
 final class SyncStandbys {
 
@@ -52,7 +50,8 @@ final class SyncStandbys {
      * {@link Action.WriteSync} (conditional on the key's version) and one
      * {@link Action.SetSynchronousStandbyNames}. Empty when everything is as wanted.
      */
-    public static List<Action> plan(String me, ClusterState cluster, PostgresStatus pg, DynamicConfig config) {
+    public static List<Action> plan(String me, ClusterState cluster, PostgresStatus pg, DynamicConfig config,
+                                    long readyLsn) {
         SyncState key = cluster.sync();
         long version = key == null ? Dcs.ABSENT : key.version();
         List<Action> actions = new ArrayList<>();
@@ -69,9 +68,10 @@ final class SyncStandbys {
         }
         List<String> picks = pick(me, cluster, pg, config);
         String wanted = format(picks, config.isSynchronousModeStrict());
-        boolean ours = key != null && me.equals(key.leader()) && key.quorum() == null;
+        // a key written in quorum mode with a quorum above 0 names voters that may lack commits
+        boolean ours = key != null && me.equals(key.leader()) && (key.quorum() == null || key.quorum() == 0);
         List<String> listed = ours ? key.syncStandbys() : List.of();
-        Set<String> confirmed = confirmed(pg, wanted);
+        Set<String> confirmed = confirmed(pg, wanted, readyLsn);
 
         // what the key may name after this cycle: still wanted, and proven sync when newly added
         List<String> next = new ArrayList<>();
@@ -102,14 +102,19 @@ final class SyncStandbys {
         return ANY_STANDBY.equals(current) || names(current).contains(name.toLowerCase(Locale.ROOT));
     }
 
-    /** Standbys shown as sync in pg_stat_replication while {@code synchronous_standby_names} is {@code wanted}. */
-    private static Set<String> confirmed(PostgresStatus pg, String wanted) {
+    /**
+     * Standbys shown as sync in pg_stat_replication while {@code synchronous_standby_names} is {@code wanted},
+     * flushed at least to where the primary was when that value was first seen: only then do they hold
+     * every commit acknowledged before, by other standbys, under the former value.
+     */
+    private static Set<String> confirmed(PostgresStatus pg, String wanted, long readyLsn) {
         Set<String> out = new LinkedHashSet<>();
         if (!normalize(pg.synchronousStandbyNames()).equals(wanted)) {
             return out;
         }
         for (ReplicationRow r : pg.replication()) {
-            if ("sync".equalsIgnoreCase(r.syncState()) || "quorum".equalsIgnoreCase(r.syncState())) {
+            if (("sync".equalsIgnoreCase(r.syncState()) || "quorum".equalsIgnoreCase(r.syncState()))
+                    && r.flushLsn() >= readyLsn) {
                 out.add(r.applicationName());
             }
         }
@@ -118,6 +123,12 @@ final class SyncStandbys {
 
     /** The standbys the leader wants synchronous, best first, at most {@code synchronous_node_count}. */
     public static List<String> pick(String me, ClusterState cluster, PostgresStatus pg, DynamicConfig config) {
+        List<String> all = eligible(me, cluster, pg, config);
+        return all.subList(0, Math.min(all.size(), Math.max(1, config.synchronousNodeCount())));
+    }
+
+    /** Every standby that may be synchronous now, best first. */
+    static List<String> eligible(String me, ClusterState cluster, PostgresStatus pg, DynamicConfig config) {
         long maxLag = config.maximumLagOnSyncnode();
         long primaryLsn = pg.writeLsn();
         List<Candidate> candidates = new ArrayList<>();
@@ -145,12 +156,8 @@ final class SyncStandbys {
                 .thenComparing(c -> !c.sync)
                 .thenComparing(c -> -c.flushLsn)
                 .thenComparing(c -> c.name));
-        int n = Math.max(1, config.synchronousNodeCount());
         List<String> out = new ArrayList<>();
         for (Candidate c : candidates) {
-            if (out.size() == n) {
-                break;
-            }
             out.add(c.name);
         }
         return out;
@@ -180,6 +187,15 @@ final class SyncStandbys {
 
     /** The lower-cased names in a {@code synchronous_standby_names} value, without count, FIRST/ANY or quotes. */
     static Set<String> names(String value) {
+        Set<String> out = new LinkedHashSet<>();
+        for (String n : namesAsWritten(value)) {
+            out.add(n.toLowerCase(Locale.ROOT));
+        }
+        return out;
+    }
+
+    /** The names in a {@code synchronous_standby_names} value as written, without count, FIRST/ANY or quotes. */
+    static Set<String> namesAsWritten(String value) {
         String v = normalize(value);
         int open = v.indexOf('(');
         if (open >= 0 && v.endsWith(")")) {
@@ -192,7 +208,7 @@ final class SyncStandbys {
                 p = p.substring(1, p.length() - 1).replace("\"\"", "\"");
             }
             if (!p.isEmpty()) {
-                out.add(p.toLowerCase(Locale.ROOT));
+                out.add(p);
             }
         }
         return out;

@@ -63,7 +63,7 @@ class SyncReplicationTest {
     }
 
     private static List<Action> plan(ClusterState c, PostgresStatus pg, DynamicConfig cfg) {
-        return SyncStandbys.plan("pg0", c, pg, cfg);
+        return SyncStandbys.plan("pg0", c, pg, cfg, 0);
     }
 
     // ---- picking ------------------------------------------------------------------------------------
