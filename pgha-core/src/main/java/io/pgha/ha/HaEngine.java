@@ -46,15 +46,16 @@ public final class HaEngine {
     }
 
     /** Whether the node should ask the other members' REST APIs before deciding. */
-    public static boolean needsPeers(ClusterState cluster, String name) {
+    public static boolean needsPeers(ClusterState cluster, String name, DynamicConfig config) {
         if (cluster == null) {
             return false;
         }
         Failover f = effectiveFailover(cluster);
         if (!cluster.hasLeader()) {
             // the named candidate of a manual failover wins without comparing: no need to ask (saves
-            // a round of HTTP calls in the middle of a switchover's write gap)
-            return f == null || !name.equals(f.member());
+            // a round of HTTP calls in the middle of a switchover's write gap), except for the votes
+            // quorum commit needs
+            return f == null || !name.equals(f.member()) || QuorumCommit.isActive(config, cluster);
         }
         return cluster.isLeader(name) && f != null;
     }
@@ -274,7 +275,8 @@ public final class HaEngine {
         }
         if (quorum) {
             // only quorum + 1 of the voters and the former leader together hold every acknowledged commit
-            String noQuorum = QuorumCommit.whyNoQuorum(in.name(), c, pg.lastLsn(), in.peers().values());
+            String noQuorum = QuorumCommit.whyNoQuorum(selfStatus(in), pg.role() == PostgresStatus.Role.PRIMARY, c,
+                    in.peers().values());
             if (noQuorum != null) {
                 return noQuorum;
             }
@@ -289,7 +291,8 @@ public final class HaEngine {
             if (in.name().equals(f.member())) {
                 return null;
             }
-            boolean candidateMayLead = !syncOnly || f.member() == null || maySyncPromote(in, c, f.member());
+            boolean candidateMayLead = !syncOnly || f.member() == null || (quorum
+                    ? candidateHasQuorum(in, c, f.member()) : maySyncPromote(in, c, f.member()));
             if (f.member() != null && candidateMayLead) {
                 PeerStatus candidate = in.peers().get(f.member());
                 if (candidate != null && "running".equals(candidate.state()) && !candidate.noFailover()) {
@@ -340,6 +343,28 @@ public final class HaEngine {
             return true;
         }
         return c.sync() != null && (member.equals(c.sync().leader()) || c.sync().isSynchronous(member));
+    }
+
+    /** This node as the peers see it, for counting quorum votes. */
+    private static PeerStatus selfStatus(HaInput in) {
+        PostgresStatus pg = in.postgres();
+        return new PeerStatus(in.name(), pg.isPrimary() ? "primary" : "replica", pg.isRunning() ? "running" : "stopped",
+                pg.lastLsn(), pg.timeline(), Tags.noFailover(in.tags()), Tags.failoverPriority(in.tags()));
+    }
+
+    /**
+     * Quorum commit: whether the named candidate of a failover has the votes it needs, as far as this
+     * node sees: deferring to one that has not would leave the cluster without a leader (seed 11).
+     */
+    private static boolean candidateHasQuorum(HaInput in, ClusterState c, String candidate) {
+        PeerStatus cand = in.peers().get(candidate);
+        if (cand == null) {
+            return false;
+        }
+        List<PeerStatus> others = new ArrayList<>(in.peers().values());
+        others.remove(cand);
+        others.add(selfStatus(in));
+        return QuorumCommit.whyNoQuorum(cand, "primary".equals(cand.role()), c, others) == null;
     }
 
     /** Outside synchronous mode any member; in it, only a standby the sync key names. */

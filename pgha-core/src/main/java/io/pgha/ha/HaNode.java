@@ -269,7 +269,7 @@ public final class HaNode implements NodeControl, Closeable {
             syncReadyLsn = 0;
         }
         Map<String, PeerStatus> peers = Map.of();
-        if (inProgress == null && HaEngine.needsPeers(cluster, config.name())) {
+        if (inProgress == null && HaEngine.needsPeers(cluster, config.name(), dynamicConfig)) {
             List<Member> others = cluster.members().stream().filter(m -> !m.name().equals(config.name())).toList();
             peers = peerProbe.probe(others, PEER_TIMEOUT);
         }

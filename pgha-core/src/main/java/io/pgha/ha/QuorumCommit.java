@@ -60,7 +60,10 @@ final class QuorumCommit {
         List<String> active = active(me, c, pg, config);
         int quorum = key.quorum() == null ? 0 : key.quorum();
         int minSync = config.isSynchronousModeStrict() ? 1 : 0;
-        if (active.size() < minSync) {
+        // only once the key is this node's: right after a failover it still names the former leader
+        // and maybe this node among its voters (Patroni checks the same)
+        boolean ours = key.leader().equalsIgnoreCase(me);
+        if (ours && active.size() < minSync) {
             // strict and nobody to wait for: keep waiting for the voters (or any standby)
             String wanted = format(key.syncStandbys(), Math.max(minSync, key.syncStandbys().size() - quorum));
             if (!current.value().equals(wanted)) {
@@ -68,7 +71,7 @@ final class QuorumCommit {
             }
             return actions;
         }
-        if (minSync == 0 && active.isEmpty() && key.syncStandbys().isEmpty() && !current.value().isEmpty()) {
+        if (ours && minSync == 0 && active.isEmpty() && key.syncStandbys().isEmpty() && !current.value().isEmpty()) {
             actions.add(new Action.SetSynchronousStandbyNames(""));
             return actions;
         }
@@ -137,35 +140,46 @@ final class QuorumCommit {
     }
 
     /**
-     * Null when {@code me} may take the lock as far as quorum commit goes, else why not: it needs
-     * {@code quorum} votes from the key's leader and voters that run PostgreSQL and are not ahead of
-     * it (a voter counts itself); the key's leader needs none while nobody is ahead of it.
+     * Null when {@code candidate} may take the lock as far as quorum commit goes, else why not: it
+     * needs {@code quorum} votes from the key's leader and voters that run PostgreSQL and are not ahead
+     * of it (a voter counts itself); the key's leader needs none while nobody is ahead of it and its
+     * data directory is still a primary's. A voter on a later timeline is ahead.
+     *
+     * @param others the statuses of the other members, as this node sees them
      */
-    static String whyNoQuorum(String me, ClusterState c, long myLsn, Collection<PeerStatus> peers) {
+    static String whyNoQuorum(PeerStatus candidate, boolean wasPrimary, ClusterState c, Collection<PeerStatus> others) {
         SyncState key = c.sync();
         int quorum = key.quorum() == null ? 0 : key.quorum();
         List<String> voting = new ArrayList<>();
         voting.add(key.leader());
         voting.addAll(key.syncStandbys());
+        String me = candidate.name();
         int votes = containsIgnoreCase(voting, me) ? 0 : -1;
         boolean anyAhead = false;
-        for (PeerStatus p : peers) {
+        for (PeerStatus p : others) {
             if (p.name().equalsIgnoreCase(me) || !containsIgnoreCase(voting, p.name())
                     || !"running".equals(p.state()) || p.walPosition() <= 0) {
                 continue;
             }
-            if (p.walPosition() > myLsn) {
+            // a voter on a later timeline has commits of a later leader, whatever the positions say
+            // (the simulation found a former primary's extra WAL outnumbering them: seed 109)
+            long mine = candidate.timeline();
+            boolean laterTimeline = p.timeline() > 0 && mine > 0 && p.timeline() > mine;
+            boolean sameTimeline = p.timeline() <= 0 || mine <= 0 || p.timeline() == mine;
+            if (laterTimeline || (sameTimeline && p.walPosition() > candidate.walPosition())) {
                 anyAhead = true;
             } else {
                 votes++;
             }
         }
-        if (votes >= quorum || (!anyAhead && me.equalsIgnoreCase(key.leader()))) {
+        // the key's leader wrote every acknowledged commit itself, unless another member was promoted
+        // since and had not moved the key yet: then it has been following as a replica (seed 814)
+        if (votes >= quorum || (!anyAhead && wasPrimary && me.equalsIgnoreCase(key.leader()))) {
             return null;
         }
-        return votes < 0 ? "I am not a voter of the quorum and no voter vouches for me"
-                : "quorum commit: " + votes + " of the " + quorum + " votes needed from " + voting
-                        + " (members not ahead of me)";
+        return votes < 0 ? me + " is not a voter of the quorum and no voter vouches for it"
+                : "quorum commit: " + me + " has " + votes + " of the " + quorum + " votes needed from " + voting
+                        + " (members not ahead of it)";
     }
 
     /**

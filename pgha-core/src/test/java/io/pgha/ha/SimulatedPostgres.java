@@ -130,7 +130,14 @@ public final class SimulatedPostgres implements PostgresController {
             if (sync.size() < syncCount()) {
                 return false; // the commit waits (written here, not acknowledged)
             }
-            sync.forEach(SimulatedPostgres::catchUp);
+            if (isAny()) {
+                // ANY n: some n of them acknowledge; which ones varies from commit to commit
+                List<SimulatedPostgres> rotated = new ArrayList<>(sync);
+                java.util.Collections.rotate(rotated, (int) ((lsn / Math.max(1, bytes)) % rotated.size()));
+                rotated.subList(0, syncCount()).forEach(SimulatedPostgres::catchUp);
+            } else {
+                sync.forEach(SimulatedPostgres::catchUp);
+            }
             return true;
         }
     }
@@ -140,6 +147,10 @@ public final class SimulatedPostgres implements PostgresController {
      * {@code *}, FIRST semantics), in priority order, among those streaming from this primary; null
      * when synchronous replication is off. Caller holds the lock.
      */
+    private boolean isAny() {
+        return syncNames != null && syncNames.trim().toUpperCase(java.util.Locale.ROOT).startsWith("ANY ");
+    }
+
     private List<SimulatedPostgres> syncStandbys() {
         String v = syncNames == null ? "" : syncNames.trim();
         if (v.isEmpty()) {
@@ -151,7 +162,7 @@ public final class SimulatedPostgres implements PostgresController {
         for (String n : order) {
             SimulatedPostgres s = net.nodes.get(n);
             if (s != null && s != this && s.running && !s.primary && name.equals(s.upstream) && net.linked(name, n)
-                    && Objects.equals(s.sysid, sysid) && !s.diverged(this) && out.size() < syncCount()) {
+                    && Objects.equals(s.sysid, sysid) && !s.diverged(this) && (isAny() || out.size() < syncCount())) {
                 out.add(s);
             }
         }
@@ -336,7 +347,7 @@ public final class SimulatedPostgres implements PostgresController {
                 for (SimulatedPostgres n : net.nodes.values()) {
                     if (n != this && n.running && !n.primary && name.equals(n.upstream) && net.linked(name, n.name)) {
                         rows.add(new ReplicationRow("replicator", n.name, "127.0.0.1", "streaming",
-                                sync != null && sync.contains(n) ? "sync" : "async", 0, n.lsn,
+                                sync != null && sync.contains(n) ? (isAny() ? "quorum" : "sync") : "async", 0, n.lsn,
                                 n.lsn, n.lsn));
                     }
                 }
