@@ -31,13 +31,15 @@ import java.util.Objects;
  *     {@code failsafe} key agreed in this cycle that this primary goes on
  * @param failsafeLeaderUntil failsafe mode: until when this replica promised the primary that
  *     called it not to race for the lock (null: no promise)
+ * @param watchdogFailed the fence's watchdog is required but not usable ({@link Fence#isHealthy}):
+ *     this node must not take the lock or promote
  */
 public record HaInput(String name, Map<String, Object> tags, ClusterState cluster, String dcsError,
                       PostgresStatus postgres, boolean dataDirectoryEmpty, DynamicConfig config, Instant now,
                       Instant lockValidUntil, String actionInProgress, Map<String, PeerStatus> peers,
                       String following, Instant primaryDownSince, boolean lockRenewFailed,
                       boolean reinitializeRequested, boolean restartRequested, boolean failsafeConfirmed,
-                      Instant failsafeLeaderUntil) {
+                      Instant failsafeLeaderUntil, boolean watchdogFailed) {
 
     public HaInput {
         Objects.requireNonNull(name, "name");
@@ -71,6 +73,7 @@ public record HaInput(String name, Map<String, Object> tags, ClusterState cluste
         b.restartRequested = restartRequested;
         b.failsafeConfirmed = failsafeConfirmed;
         b.failsafeLeaderUntil = failsafeLeaderUntil;
+        b.watchdogFailed = watchdogFailed;
         return b;
     }
 
@@ -94,6 +97,7 @@ public record HaInput(String name, Map<String, Object> tags, ClusterState cluste
         private boolean restartRequested;
         private boolean failsafeConfirmed;
         private Instant failsafeLeaderUntil;
+        private boolean watchdogFailed;
 
         private Builder(String name) {
             this.name = name;
@@ -184,10 +188,15 @@ public record HaInput(String name, Map<String, Object> tags, ClusterState cluste
             return this;
         }
 
+        public Builder watchdogFailed(boolean v) {
+            watchdogFailed = v;
+            return this;
+        }
+
         public HaInput build() {
             return new HaInput(name, tags, cluster, dcsError, postgres, dataDirectoryEmpty, config, now,
                     lockValidUntil, actionInProgress, peers, following, primaryDownSince, lockRenewFailed,
-                    reinitializeRequested, restartRequested, failsafeConfirmed, failsafeLeaderUntil);
+                    reinitializeRequested, restartRequested, failsafeConfirmed, failsafeLeaderUntil, watchdogFailed);
         }
     }
 }

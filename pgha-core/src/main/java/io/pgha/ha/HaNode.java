@@ -97,6 +97,7 @@ public final class HaNode implements NodeControl, Closeable {
     private Map<String, String> lastFailsafeKey;
     private volatile Instant failsafeCalledAt;
     private volatile boolean failsafeActive;
+    private volatile boolean watchdogFailed;
 
     private HaNode(Builder b) {
         this.config = Objects.requireNonNull(b.config, "config");
@@ -164,6 +165,12 @@ public final class HaNode implements NodeControl, Closeable {
     @Override
     public Dcs dcs() {
         return dcs;
+    }
+
+    /** The fence's watchdog is required but not usable (as of the last cycle); see {@link Fence#isHealthy}. */
+    @Override
+    public boolean watchdogFailed() {
+        return watchdogFailed;
     }
 
     @Override
@@ -257,6 +264,7 @@ public final class HaNode implements NodeControl, Closeable {
         Instant calledAt = failsafeCalledAt;
         Instant failsafeLeaderUntil = calledAt != null && dynamicConfig.isFailsafeMode() && !pg.isPrimary()
                 ? calledAt.plus(dynamicConfig.ttl()) : null;
+        watchdogFailed = !fence.isHealthy(dynamicConfig);
         Map<String, PeerStatus> peers = Map.of();
         if (inProgress == null && HaEngine.needsPeers(cluster, config.name())) {
             List<Member> others = cluster.members().stream().filter(m -> !m.name().equals(config.name())).toList();
@@ -267,7 +275,7 @@ public final class HaNode implements NodeControl, Closeable {
                 .actionInProgress(inProgress).peers(peers).following(following).primaryDownSince(primaryDownSince)
                 .lockRenewFailed(lockRenewFailed).reinitializeRequested(reinitializeRequested)
                 .restartRequested(restartDue).failsafeConfirmed(failsafeConfirmed)
-                .failsafeLeaderUntil(failsafeLeaderUntil).build();
+                .failsafeLeaderUntil(failsafeLeaderUntil).watchdogFailed(watchdogFailed).build();
     }
 
     /**
