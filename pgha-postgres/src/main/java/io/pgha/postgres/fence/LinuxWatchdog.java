@@ -38,6 +38,8 @@ final class LinuxWatchdog {
     private final WatchdogTimeout timeout;
     private boolean failed;
     private Integer activeTimeout;
+    /** The timeout asked for when it was opened (the device's may differ: automatic mode takes a longer one). */
+    private int wantedAtOpen;
 
     LinuxWatchdog(WatchdogConfig config, WatchdogTimeout timeout) {
         this.config = Objects.requireNonNull(config, "config");
@@ -85,7 +87,7 @@ final class LinuxWatchdog {
 
     /** The device is open with a timeout other than {@code dynamic} asks for (ttl, loop_wait or margin changed). */
     boolean needsNewTimeout(DynamicConfig dynamic) {
-        return isActive() && activeTimeout != config.timeoutSeconds(dynamic);
+        return isActive() && wantedAtOpen != config.timeoutSeconds(dynamic);
     }
 
     /**
@@ -133,6 +135,7 @@ final class LinuxWatchdog {
     /** The fence opened the device, whose timeout {@link #prepare} returned. */
     void opened(int actualTimeout, DynamicConfig dynamic) {
         activeTimeout = actualTimeout;
+        wantedAtOpen = config.timeoutSeconds(dynamic);
         LOG.info("{} activated with {} second timeout, timing slack {} seconds", describe(), actualTimeout,
                 config.timingSlack(dynamic));
     }

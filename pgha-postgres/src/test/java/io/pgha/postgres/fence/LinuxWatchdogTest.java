@@ -91,6 +91,9 @@ class LinuxWatchdogTest {
         LinuxWatchdog automatic = watchdog(Mode.AUTOMATIC, dev, 5, 60);
         assertThat(automatic.prepare(DEFAULTS)).isEqualTo(60);
         assertThat(automatic.hasFailed()).isFalse();
+        automatic.opened(60, DEFAULTS);
+        assertThat(automatic.needsNewTimeout(DEFAULTS)).as("not reopened every cycle for a timeout it cannot have")
+                .isFalse();
     }
 
     @Test
