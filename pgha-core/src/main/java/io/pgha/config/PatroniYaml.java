@@ -172,7 +172,8 @@ public final class PatroniYaml {
 
     /**
      * Patroni's watchdog keys, checked here so that a bad value stops the file with its line: a
-     * mode other than off / automatic / required (or Patroni's aliases), a safety_margin below -1.
+     * mode other than off / automatic / required (or Patroni's aliases), an empty device, a
+     * safety_margin below -1.
      * {@link WatchdogConfig#fromPatroni} reads the same rules.
      */
     private static void checkWatchdog(Map<String, Node> top, List<String> errors) {
@@ -183,6 +184,10 @@ public final class PatroniYaml {
         Node mode = w.map().get("mode");
         if (mode != null && mode.value != null && (!mode.isScalar() || WatchdogConfig.parseMode(mode.value) == null)) {
             errors.add(WatchdogConfig.modeError() + ", found " + PatroniYamlTree.describe(mode) + " (" + mode.origin + ")");
+        }
+        Node device = w.map().get("device");
+        if (device != null && device.value != null && device.isScalar() && device.value.toString().isBlank()) {
+            errors.add(WatchdogConfig.deviceError() + " (" + device.origin + ")");
         }
         Node margin = w.map().get("safety_margin");
         if (margin != null && margin.value != null && WatchdogConfig.parseMargin(margin.value) == null) {

@@ -86,7 +86,7 @@ public record WatchdogConfig(Mode mode, String device, int safetyMargin) {
         Object d = section.get("device");
         if (d != null) {
             if (d instanceof Map || d instanceof List || d.toString().isBlank()) {
-                errors.add("watchdog.device must be a device path such as /dev/watchdog");
+                errors.add(deviceError());
             } else {
                 device = d.toString().trim();
             }
@@ -143,6 +143,10 @@ public record WatchdogConfig(Mode mode, String device, int safetyMargin) {
 
     static String modeError() {
         return "watchdog.mode must be off, automatic or required";
+    }
+
+    static String deviceError() {
+        return "watchdog.device must be a device path such as /dev/watchdog";
     }
 
     static String marginError() {

@@ -72,6 +72,8 @@ class WatchdogConfigTest {
                 .hasMessageContaining("watchdog.safety_margin must be a whole number of seconds").hasMessageContaining("line 8");
         assertThatThrownBy(() -> yaml("watchdog:\n  safety_margin: 2.5\n")).hasMessageContaining("watchdog.safety_margin");
         assertThatThrownBy(() -> yaml("watchdog:\n  safety_margin: soon\n")).hasMessageContaining("watchdog.safety_margin");
+        assertThatThrownBy(() -> yaml("watchdog:\n  device: ''\n")).hasMessageContaining("watchdog.device must be")
+                .hasMessageContaining("line 7");
         assertThatThrownBy(() -> WatchdogConfig.fromPatroni(Map.of("device", " ")))
                 .hasMessageContaining("watchdog.device");
     }
