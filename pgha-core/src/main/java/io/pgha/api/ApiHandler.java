@@ -103,7 +103,7 @@ final class ApiHandler implements HttpHandler {
     }
 
     private NodeView view() throws ApiError {
-        return new NodeView(state(), clock.instant(), version, node.extensions());
+        return new NodeView(state(), clock.instant(), version, node.extensions(), node.watchdogFailed());
     }
 
     private void route(ApiExchange ex) throws ApiError, IOException, InterruptedException {

@@ -32,13 +32,21 @@ final class NodeView {
     final String version;
     /** {@link io.pgha.ha.NodeControl#extensions()}: extra status sections, by name. */
     final Map<String, Map<String, Object>> extensions;
+    /** {@link io.pgha.ha.NodeControl#watchdogFailed()}. */
+    final boolean watchdogFailed;
 
     NodeView(NodeState state, Instant now, String version) {
         this(state, now, version, Map.of());
     }
 
     NodeView(NodeState state, Instant now, String version, Map<String, Map<String, Object>> extensions) {
+        this(state, now, version, extensions, false);
+    }
+
+    NodeView(NodeState state, Instant now, String version, Map<String, Map<String, Object>> extensions,
+             boolean watchdogFailed) {
         this.state = state;
+        this.watchdogFailed = watchdogFailed;
         this.extensions = extensions == null ? Map.of() : extensions;
         this.pg = state.postgres();
         this.config = state.config() != null ? state.config() : DynamicConfig.DEFAULTS;
@@ -225,6 +233,9 @@ final class NodeView {
         r.put("patroni", patroni);
         if (state.scheduledRestart() != null) {
             r.put("scheduled_restart", scheduledRestartJson(state.scheduledRestart()));
+        }
+        if (watchdogFailed) {
+            r.put("watchdog_failed", true);
         }
         extensions.forEach((section, value) -> r.putIfAbsent(section, new LinkedHashMap<>(value)));
         return r;

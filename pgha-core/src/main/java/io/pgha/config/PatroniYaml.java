@@ -111,7 +111,7 @@ public final class PatroniYaml {
         }
 
         String dcsType = chooseDcs(top, errors);
-        checkWatchdog(top, warnings);
+        checkWatchdog(top, errors);
         if (!errors.isEmpty()) {
             throw new PatroniYamlException(source, errors);
         }
@@ -170,17 +170,29 @@ public final class PatroniYaml {
         return null;
     }
 
-    private static void checkWatchdog(Map<String, Node> top, List<String> warnings) {
+    /**
+     * Patroni's watchdog keys, checked here so that a bad value stops the file with its line: a
+     * mode other than off / automatic / required (or Patroni's aliases), an empty device, a
+     * safety_margin below -1.
+     * {@link WatchdogConfig#fromPatroni} reads the same rules.
+     */
+    private static void checkWatchdog(Map<String, Node> top, List<String> errors) {
         Node w = top.get("watchdog");
         if (w == null || w.map() == null) {
             return;
         }
         Node mode = w.map().get("mode");
-        String m = mode == null || mode.value == null ? "automatic" : mode.value.toString().trim();
-        Boolean off = PatroniYamlSchema.parseBool(m);
-        if (!"off".equalsIgnoreCase(m) && !Boolean.FALSE.equals(off)) {
-            warnings.add("watchdog.mode " + m + " (" + w.origin + "): pgha does not drive a hardware watchdog;"
-                    + " the leader still fences itself by demoting before its lock expires");
+        if (mode != null && mode.value != null && (!mode.isScalar() || WatchdogConfig.parseMode(mode.value) == null)) {
+            errors.add(WatchdogConfig.modeError() + ", found " + PatroniYamlTree.describe(mode) + " (" + mode.origin + ")");
+        }
+        Node device = w.map().get("device");
+        if (device != null && device.value != null && device.isScalar() && device.value.toString().isBlank()) {
+            errors.add(WatchdogConfig.deviceError() + " (" + device.origin + ")");
+        }
+        Node margin = w.map().get("safety_margin");
+        if (margin != null && margin.value != null && WatchdogConfig.parseMargin(margin.value) == null) {
+            errors.add(WatchdogConfig.marginError() + ", found " + PatroniYamlTree.describe(margin)
+                    + " (" + margin.origin + ")");
         }
     }
 
@@ -266,6 +278,15 @@ public final class PatroniYaml {
 
     public Map<String, Object> watchdog() {
         return section("watchdog");
+    }
+
+    /**
+     * The {@code watchdog} section, typed: {@link WatchdogConfig#OFF} when the file has none (Patroni
+     * would try {@code /dev/watchdog} in automatic mode; see {@link WatchdogConfig}), automatic with
+     * Patroni's defaults when it is present but empty.
+     */
+    public WatchdogConfig watchdogConfig() {
+        return raw.containsKey("watchdog") ? WatchdogConfig.fromPatroni(watchdog()) : WatchdogConfig.OFF;
     }
 
     /** {@code log.level} (Patroni's names: DEBUG, INFO, WARNING, ERROR, CRITICAL); default INFO. */

@@ -113,7 +113,7 @@ final class PatroniYamlSchema {
                 "tags", map,
                 "backup", backupSection(str, bool, integer, list),
                 "log", logSection(str),
-                "watchdog", section("mode", str, "device", str, "safety_margin", of(Kind.NUMBER)),
+                "watchdog", section("mode", of(Kind.ANY), "device", str, "safety_margin", of(Kind.ANY)),
                 "citus", ignored("Citus clusters are not supported by pgha"),
                 "synchronous_mode", ignored("set synchronous_mode in bootstrap.dcs (the DCS config)"),
                 "synchronous_mode_strict", ignored("set it in bootstrap.dcs (the DCS config)"))

@@ -1,5 +1,6 @@
 package io.pgha.ha;
 
+import io.pgha.config.DynamicConfig;
 import java.io.Closeable;
 import java.time.Duration;
 
@@ -12,6 +13,11 @@ import java.time.Duration;
  * when the deadline passes unfed or when the JVM's end of the channel closes while armed. It never
  * stops a replica.
  *
+ * <p>A fence may also drive a Linux watchdog (Patroni's {@code watchdog:} section): fed on every arm,
+ * closed in an orderly way on disarm and close, left unfed when the agent dies or freezes, so that
+ * the kernel resets the host if nothing else stopped PostgreSQL. Such a fence tells the node through
+ * {@link #isHealthy} whether it may lead at all.
+ *
  * <p>Implementations are thread-safe: the HA loop and the action thread both call them.
  */
 public interface Fence extends Closeable {
@@ -21,6 +27,19 @@ public interface Fence extends Closeable {
 
     /** Never stop PostgreSQL until armed again. */
     void disarm();
+
+    /**
+     * Whether this node may take (or keep taking) the leader lock as far as the fence is concerned:
+     * false when the fence is configured to guarantee more than it can, as Patroni's watchdog in
+     * mode {@code required} that is missing, unsafe for {@code config}'s ttl and loop_wait, or failed
+     * to activate. The node asks at the start of every cycle with the dynamic configuration in force
+     * (which the fence keeps for its next {@link #arm}); while false the node does not race for the
+     * lock, does not promote, and {@code GET /patroni} shows {@code watchdog_failed: true}. Must be
+     * cheap and must not block. The default, for fences with no such requirement: true.
+     */
+    default boolean isHealthy(DynamicConfig config) {
+        return true;
+    }
 
     /** Ends the fence without stopping PostgreSQL (a clean shutdown of the node). Idempotent. */
     @Override

@@ -150,6 +150,9 @@ public final class HaEngine {
             if (Tags.noFailover(in.tags())) {
                 return Decision.of("waiting for a member to bootstrap the cluster (I am tagged nofailover)");
             }
+            if (in.watchdogFailed()) {
+                return Decision.of("waiting for a member to bootstrap the cluster (watchdog device is not usable)");
+            }
             return Decision.of("trying to bootstrap a new cluster", new Action.ClaimInitialize(), new Action.Bootstrap());
         }
         Optional<Member> source = cloneSource(in, c);
@@ -258,6 +261,9 @@ public final class HaEngine {
     String whyNotHealthiest(HaInput in, ClusterState c) {
         if (Tags.noFailover(in.tags())) {
             return "I am tagged nofailover";
+        }
+        if (in.watchdogFailed()) {
+            return "watchdog device is not usable"; // Patroni's words; watchdog.mode is required
         }
         PostgresStatus pg = in.postgres();
         if (!pg.isPrimary() && in.failsafeLeaderUntil() != null && in.now().isBefore(in.failsafeLeaderUntil())) {
@@ -392,6 +398,11 @@ public final class HaEngine {
 
     private Decision leaderCycle(HaInput in, ClusterState c) {
         PostgresStatus pg = in.postgres();
+        if (in.watchdogFailed()) { // Patroni's enforce_primary_role with watchdog.mode required
+            return pg.isReplica() ? Decision.of("Not promoting self because watchdog could not be activated",
+                    new Action.ReleaseLock()) : Decision.of("Demoting self because watchdog could not be activated",
+                    new Action.Demote(StopMode.IMMEDIATE, false, true));
+        }
         List<Action> a = new ArrayList<>();
         a.add(new Action.RenewLock());
         if (pg.isReplica()) {

@@ -34,13 +34,16 @@ import java.util.Objects;
  * @param syncReadyLsn the local primary's WAL position when its {@code synchronous_standby_names} was
  *     first seen with its current value (0: unknown): a standby newly listed there counts as
  *     synchronous only once it has flushed this far, so it holds every commit acknowledged before
+ * @param watchdogFailed the fence's watchdog is required but not usable ({@link Fence#isHealthy}):
+ *     this node must not take the lock or promote
  */
 public record HaInput(String name, Map<String, Object> tags, ClusterState cluster, String dcsError,
                       PostgresStatus postgres, boolean dataDirectoryEmpty, DynamicConfig config, Instant now,
                       Instant lockValidUntil, String actionInProgress, Map<String, PeerStatus> peers,
                       String following, Instant primaryDownSince, boolean lockRenewFailed,
                       boolean reinitializeRequested, boolean restartRequested, boolean failsafeConfirmed,
-                      Instant failsafeLeaderUntil, long syncReadyLsn) {
+                      Instant failsafeLeaderUntil, long syncReadyLsn,
+                      boolean watchdogFailed) {
 
     public HaInput {
         Objects.requireNonNull(name, "name");
@@ -75,6 +78,7 @@ public record HaInput(String name, Map<String, Object> tags, ClusterState cluste
         b.failsafeConfirmed = failsafeConfirmed;
         b.failsafeLeaderUntil = failsafeLeaderUntil;
         b.syncReadyLsn = syncReadyLsn;
+        b.watchdogFailed = watchdogFailed;
         return b;
     }
 
@@ -99,6 +103,7 @@ public record HaInput(String name, Map<String, Object> tags, ClusterState cluste
         private boolean failsafeConfirmed;
         private Instant failsafeLeaderUntil;
         private long syncReadyLsn;
+        private boolean watchdogFailed;
 
         private Builder(String name) {
             this.name = name;
@@ -194,11 +199,16 @@ public record HaInput(String name, Map<String, Object> tags, ClusterState cluste
             return this;
         }
 
+        public Builder watchdogFailed(boolean v) {
+            watchdogFailed = v;
+            return this;
+        }
+
         public HaInput build() {
             return new HaInput(name, tags, cluster, dcsError, postgres, dataDirectoryEmpty, config, now,
                     lockValidUntil, actionInProgress, peers, following, primaryDownSince, lockRenewFailed,
                     reinitializeRequested, restartRequested, failsafeConfirmed, failsafeLeaderUntil,
-                    syncReadyLsn);
+                    syncReadyLsn, watchdogFailed);
         }
     }
 }

@@ -100,6 +100,7 @@ public final class HaNode implements NodeControl, Closeable {
     private long syncReadyLsn;
     private volatile Instant failsafeCalledAt;
     private volatile boolean failsafeActive;
+    private volatile boolean watchdogFailed;
 
     private HaNode(Builder b) {
         this.config = Objects.requireNonNull(b.config, "config");
@@ -167,6 +168,12 @@ public final class HaNode implements NodeControl, Closeable {
     @Override
     public Dcs dcs() {
         return dcs;
+    }
+
+    /** The fence's watchdog is required but not usable (as of the last cycle); see {@link Fence#isHealthy}. */
+    @Override
+    public boolean watchdogFailed() {
+        return watchdogFailed;
     }
 
     @Override
@@ -268,6 +275,7 @@ public final class HaNode implements NodeControl, Closeable {
             syncNamesSeen = null;
             syncReadyLsn = 0;
         }
+        watchdogFailed = !fence.isHealthy(dynamicConfig);
         Map<String, PeerStatus> peers = Map.of();
         if (inProgress == null && HaEngine.needsPeers(cluster, config.name(), dynamicConfig)) {
             List<Member> others = cluster.members().stream().filter(m -> !m.name().equals(config.name())).toList();
@@ -278,7 +286,8 @@ public final class HaNode implements NodeControl, Closeable {
                 .actionInProgress(inProgress).peers(peers).following(following).primaryDownSince(primaryDownSince)
                 .lockRenewFailed(lockRenewFailed).reinitializeRequested(reinitializeRequested)
                 .restartRequested(restartDue).failsafeConfirmed(failsafeConfirmed)
-                .failsafeLeaderUntil(failsafeLeaderUntil).syncReadyLsn(syncReadyLsn).build();
+                .failsafeLeaderUntil(failsafeLeaderUntil).syncReadyLsn(syncReadyLsn)
+                .watchdogFailed(watchdogFailed).build();
     }
 
     /**

@@ -50,6 +50,15 @@ public interface NodeControl {
     }
 
     /**
+     * Patroni's {@code watchdog_failed}: a watchdog is required ({@code watchdog.mode: required}) but
+     * not usable, so this node will not take the leader lock. Shown by {@code GET /patroni}; read by
+     * a switchover's candidate check. The default: false.
+     */
+    default boolean watchdogFailed() {
+        return false;
+    }
+
+    /**
      * What an embedder adds to this node's status, by section name (e.g. {@code "backup" -> {...}}):
      * each section appears as a top-level key of {@code GET /patroni}, and its numeric entries as
      * {@code pgha_<section>_<key>} gauges in {@code /metrics}. Called on a REST API thread for

@@ -22,6 +22,7 @@ final class FakeNode implements NodeControl {
     volatile boolean restartResult = true;
     volatile Runnable onWakeUp = () -> { };
     volatile Map<String, Map<String, Object>> extensions = Map.of();
+    volatile boolean watchdogFailed;
 
     FakeNode(NodeState state, Dcs dcs) {
         this.state = state;
@@ -40,6 +41,11 @@ final class FakeNode implements NodeControl {
     @Override
     public Dcs dcs() {
         return dcs;
+    }
+
+    @Override
+    public boolean watchdogFailed() {
+        return watchdogFailed;
     }
 
     @Override

@@ -62,6 +62,11 @@ final class ExtendedNode implements NodeControl {
     }
 
     @Override
+    public boolean watchdogFailed() {
+        return node.watchdogFailed();
+    }
+
+    @Override
     public Map<String, Map<String, Object>> extensions() {
         return extensions.get();
     }

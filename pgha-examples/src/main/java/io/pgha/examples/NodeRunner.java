@@ -103,6 +103,7 @@ final class NodeRunner implements Closeable {
             apiConfig = RestApiConfig.fromPatroni(yaml.restapi());
             provider = DcsProvider.find(yaml.dcsType());
             yaml.nodeConfig();
+            yaml.watchdogConfig();
             if (yaml.postgresql().get("callbacks") instanceof java.util.Map<?, ?> cb) {
                 @SuppressWarnings("unchecked")
                 java.util.Map<String, ?> callbacks = (java.util.Map<String, ?>) cb;
@@ -152,6 +153,24 @@ final class NodeRunner implements Closeable {
         return java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "pgha-fence-" + scope + "-" + name);
     }
 
+    /**
+     * The watchdog section; the fence feeds the device (docs/safety.md, "Linux watchdog"). Without a
+     * section pgha uses none, where Patroni would try /dev/watchdog: say so when that device is there.
+     */
+    private static io.pgha.config.WatchdogConfig watchdog(PatroniYaml yaml) {
+        io.pgha.config.WatchdogConfig w = yaml.watchdogConfig();
+        if (w.enabled()) {
+            log().info("watchdog: mode {}, device {}, safety_margin {}", w.mode().yamlName(), w.device(),
+                    w.safetyMargin());
+        } else if (!yaml.raw().containsKey("watchdog")
+                && java.nio.file.Files.isWritable(java.nio.file.Path.of(io.pgha.config.WatchdogConfig.DEFAULT_DEVICE))) {
+            log().info("watchdog: {} is there but no watchdog section is: pgha leaves it alone (Patroni would use"
+                    + " it in automatic mode); set watchdog.mode to automatic or required to use it",
+                    io.pgha.config.WatchdogConfig.DEFAULT_DEVICE);
+        }
+        return w;
+    }
+
     private static NodeRunner start(PatroniYaml yaml, LocalPostgresConfig pgConfig, BackupConfig backupConfig,
                                     RestApiConfig apiConfig, DcsProvider provider)
             throws PostgresException, BackupException, IOException, InterruptedException {
@@ -162,7 +181,8 @@ final class NodeRunner implements Closeable {
         io.pgha.api.PatroniClient peers = io.pgha.api.PatroniClient.create(apiConfig);
         HaNode.Builder builder = HaNode.builder().config(yaml.nodeConfig()).dcs(dcs).postgres(postgres)
                 .peerProbe(peers.peerProbe()).failsafeProbe(peers.failsafeProbe())
-                .fence(new io.pgha.postgres.fence.ShellFence(pgConfig.dataDir(), fenceDir(yaml.scope(), yaml.name())));
+                .fence(new io.pgha.postgres.fence.ShellFence(pgConfig.dataDir(), fenceDir(yaml.scope(), yaml.name()),
+                        watchdog(yaml)));
         Object callbacks = yaml.postgresql().get("callbacks");
         if (callbacks instanceof java.util.Map<?, ?> map && !map.isEmpty()) {
             @SuppressWarnings("unchecked")

@@ -1,5 +1,7 @@
 package io.pgha.postgres.fence;
 
+import io.pgha.config.DynamicConfig;
+import io.pgha.config.WatchdogConfig;
 import io.pgha.ha.Fence;
 import java.io.IOException;
 import java.io.InputStream;
@@ -29,29 +31,63 @@ import org.slf4j.LoggerFactory;
  * on the next arm if it died. Its output goes to a log file (never to a pipe: a write to a pipe whose
  * reader, the dead JVM, is gone would kill it with SIGPIPE before it could act).
  *
- * <p>Thread-safe: every method is synchronized; none blocks for long.
+ * <p>With a {@link WatchdogConfig} that is not off, the fence also holds a Linux watchdog device
+ * (Patroni's {@code watchdog:} section): on an arm that finds it closed, the agent checks the timing
+ * and sets the device's timeout ({@link LinuxWatchdog}, {@link WdctlTimeout}), then asks the fence to
+ * open it ({@code WATCHDOG <seq> <device>}) and waits for its answer in {@code pgha-watchdog.state};
+ * every {@code ARM} is then a keepalive, and {@code DISARM} / {@code EXIT} close it with the magic
+ * close character. The agent's death or freeze leaves it unfed, so the kernel resets the host unless
+ * the agent comes back in time. Why the device is in the fence and not in the JVM: a frozen JVM must
+ * not be able to feed it, and a dead one must not leave it fed.
+ *
+ * <p>Thread-safe: every method is synchronized. None blocks for long, except an arm that activates
+ * the watchdog (wdctl and the fence's answer, a few milliseconds normally, at most 15 s).
  */
 public final class ShellFence implements Fence {
     private static final Logger LOG = LoggerFactory.getLogger(ShellFence.class);
     static final String SCRIPT = "pgha-fence.sh";
+    static final String STATE = "pgha-watchdog.state";
+    private static final long ANSWER_TIMEOUT_MS = 5000;
 
     private final Path dataDir;
     private final Path workDir;
     private final String shell;
     private Process process;
     private OutputStream channel;
+    private final LinuxWatchdog watchdog;
     private boolean armed;
     private boolean closed;
+    private boolean watchdogOpen;
+    private DynamicConfig dynamic = DynamicConfig.DEFAULTS;
+    private long watchdogRequest;
 
     /**
+     * A fence without a watchdog.
+     *
      * @param dataDir the PostgreSQL data directory whose postmaster the fence stops
      * @param workDir where the script and its log ({@code pgha-fence.log}) live; created if absent
      * @throws IllegalStateException when this host has no bash
      */
     public ShellFence(Path dataDir, Path workDir) {
+        this(dataDir, workDir, WatchdogConfig.OFF);
+    }
+
+    /**
+     * A fence that also drives the Linux watchdog {@code watchdog} describes (none when it is off).
+     *
+     * @throws IllegalStateException when this host has no bash
+     */
+    public ShellFence(Path dataDir, Path workDir, WatchdogConfig watchdog) {
+        this(dataDir, workDir, watchdog, WdctlTimeout.system());
+    }
+
+    /** For tests: the watchdog's timeout is set by {@code timeout} (a stand-in for wdctl). */
+    ShellFence(Path dataDir, Path workDir, WatchdogConfig watchdog, WatchdogTimeout timeout) {
         this.dataDir = Objects.requireNonNull(dataDir, "dataDir").toAbsolutePath();
         this.workDir = Objects.requireNonNull(workDir, "workDir").toAbsolutePath();
         this.shell = findBash();
+        Objects.requireNonNull(watchdog, "watchdog");
+        this.watchdog = watchdog.enabled() ? new LinuxWatchdog(watchdog, timeout) : null;
     }
 
     /** The fence's log file. */
@@ -64,6 +100,11 @@ public final class ShellFence implements Fence {
         return process != null && process.isAlive() ? process.pid() : -1;
     }
 
+    /** Whether the fence holds the watchdog device open (and so feeds it on every arm). */
+    public synchronized boolean watchdogActive() {
+        return watchdogOpen;
+    }
+
     @Override
     public synchronized void arm(Duration within) {
         if (closed) {
@@ -73,7 +114,10 @@ public final class ShellFence implements Fence {
         if (process == null || !process.isAlive()) {
             start();
         }
-        send("ARM " + ms);
+        if (watchdog != null) {
+            activateWatchdog();
+        }
+        send("ARM " + ms); // the keepalive, when the watchdog is open
         armed = true;
     }
 
@@ -82,8 +126,82 @@ public final class ShellFence implements Fence {
         if (!armed || closed) {
             return;
         }
-        send("DISARM");
+        send("DISARM"); // closes the watchdog with the magic close character
         armed = false;
+        watchdogClosed();
+    }
+
+    /** Patroni's {@code is_healthy}; remembers {@code config} for the watchdog's next activation. */
+    @Override
+    public synchronized boolean isHealthy(DynamicConfig config) {
+        if (config != null) {
+            dynamic = config;
+        }
+        return watchdog == null || watchdog.isHealthy(dynamic);
+    }
+
+    /** Opens the watchdog before the first keepalive, and again when its timeout must change. */
+    private void activateWatchdog() {
+        if (watchdogOpen && watchdog.needsNewTimeout(dynamic)) {
+            // the timeout can only be set while nobody holds the device: close it (orderly) and open
+            // it again with the new one; the fence's own deadline stays armed meanwhile
+            LOG.info("the watchdog timeout changes to {} s: closing and opening {} again",
+                    watchdog.config().timeoutSeconds(dynamic), watchdog.device());
+            send("UNWATCH");
+            watchdogClosed();
+        }
+        if (watchdogOpen || !watchdog.mayActivate()) {
+            return;
+        }
+        Integer timeout = watchdog.prepare(dynamic);
+        if (timeout == null) {
+            return;
+        }
+        String answer = askToOpen(watchdog.device());
+        if ("open".equals(answer)) {
+            watchdogOpen = true;
+            watchdog.opened(timeout, dynamic);
+        } else {
+            watchdog.openFailed(answer.startsWith("failed ") ? answer.substring(7) : answer);
+        }
+    }
+
+    /** Sends {@code WATCHDOG <seq> <device>} and waits for the fence's answer in the state file. */
+    private String askToOpen(String device) {
+        long seq = ++watchdogRequest;
+        Path state = workDir.resolve(STATE);
+        try {
+            Files.deleteIfExists(state);
+        } catch (IOException e) {
+            return "cannot reset " + state + ": " + e.getMessage();
+        }
+        send("WATCHDOG " + seq + " " + device);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ANSWER_TIMEOUT_MS);
+        String prefix = seq + " ";
+        while (System.nanoTime() < deadline && channel != null) {
+            try {
+                if (Files.exists(state)) {
+                    String line = Files.readString(state, StandardCharsets.UTF_8).trim();
+                    if (line.startsWith(prefix)) {
+                        return line.substring(prefix.length());
+                    }
+                }
+                Thread.sleep(10);
+            } catch (IOException e) {
+                // renamed over while reading: read again
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return "interrupted while waiting for the fence to open the watchdog";
+            }
+        }
+        return "the fence process did not answer within " + ANSWER_TIMEOUT_MS + " ms (see " + logFile() + ")";
+    }
+
+    private void watchdogClosed() {
+        watchdogOpen = false;
+        if (watchdog != null) {
+            watchdog.closed();
+        }
     }
 
     @Override
@@ -95,7 +213,8 @@ public final class ShellFence implements Fence {
         if (process == null) {
             return;
         }
-        send("EXIT");
+        send("EXIT"); // closes the watchdog with the magic close character
+        watchdogClosed();
         try {
             channel.close();
         } catch (IOException e) {
@@ -122,15 +241,17 @@ public final class ShellFence implements Fence {
                 Files.write(script, in.readAllBytes());
             }
             Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
+            String stateFile = workDir.resolve(STATE).toString();
             List<String> cmd = Files.isExecutable(Path.of("/usr/bin/setsid"))
-                    ? List.of("/usr/bin/setsid", shell, script.toString(), dataDir.toString())
-                    : List.of(shell, script.toString(), dataDir.toString());
+                    ? List.of("/usr/bin/setsid", shell, script.toString(), dataDir.toString(), stateFile)
+                    : List.of(shell, script.toString(), dataDir.toString(), stateFile);
             ProcessBuilder pb = new ProcessBuilder(cmd)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()))
                     .redirectErrorStream(true);
             process = pb.start();
             channel = process.getOutputStream();
             armed = false;
+            watchdogClosed(); // a new process holds no device
             LOG.info("started the fence for {} (pid {}, log {})", dataDir, process.pid(), logFile());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start the fence process for " + dataDir, e);
@@ -150,6 +271,7 @@ public final class ShellFence implements Fence {
             LOG.error("the fence process is gone ({}); it is started again on the next renewal", e.getMessage());
             process = null;
             channel = null;
+            watchdogClosed(); // closed by the kernel without the magic character: the next arm opens it again
         }
     }
 

@@ -1,24 +1,41 @@
 # pgha fence: stops the local PostgreSQL primary when the pgha agent stops feeding it.
 #
-# Usage: bash pgha-fence.sh DATA_DIR
+# Usage: bash pgha-fence.sh DATA_DIR [STATE_FILE]
 #
 # The agent writes one command a line on this process's standard input (a pipe from the agent):
-#   ARM <ms>   stop PostgreSQL unless another command arrives within <ms> milliseconds
-#   DISARM     never stop PostgreSQL until armed again (this member is not, or no longer, the leader)
-#   EXIT       end the fence without touching PostgreSQL (the agent is closing down cleanly)
+#   ARM <ms>   stop PostgreSQL unless another command arrives within <ms> milliseconds; feeds the
+#              watchdog when one is open
+#   DISARM     never stop PostgreSQL until armed again (this member is not, or no longer, the leader);
+#              closes the watchdog in an orderly way
+#   EXIT       end the fence without touching PostgreSQL (the agent is closing down cleanly); closes
+#              the watchdog in an orderly way
+#   WATCHDOG <seq> <device>
+#              open a Linux watchdog device (the agent has set its timeout already) and answer in
+#              STATE_FILE with "<seq> open" or "<seq> failed <why>"
+#   UNWATCH    close the watchdog in an orderly way, staying armed (the agent changes its timeout)
 # End of input (the agent died: kill -9, crash) while armed stops PostgreSQL at once; while disarmed
 # the fence just ends. A deadline that passes unfed (the agent is frozen: SIGSTOP, a long GC pause,
 # a stuck DCS call) stops PostgreSQL. A data directory with standby.signal is a replica and is never
 # stopped.
+#
+# The watchdog (Patroni's watchdog: section): opening the device starts the kernel's countdown; each
+# ARM writes a keepalive ('1'); an orderly close writes the magic close character 'V' first, which
+# stops the countdown. It is never closed that way when the agent dies or freezes: the fence stops
+# PostgreSQL as above and leaves the watchdog unfed (or, on exit, closed without 'V', which the kernel
+# treats the same), so if PostgreSQL could not be stopped, or this process is frozen too, the kernel
+# resets the host when the watchdog's timeout passes.
 #
 # Stopping is PostgreSQL's immediate shutdown: SIGQUIT to the postmaster named in postmaster.pid
 # (its children quit at once, without a checkpoint); SIGKILL when it is still there 5 s later.
 # Needs only bash (for read -t with a fractional timeout) and the kernel's /proc.
 
 set -u
-DATA_DIR=${1:?usage: pgha-fence.sh DATA_DIR}
+DATA_DIR=${1:?usage: pgha-fence.sh DATA_DIR [STATE_FILE]}
+STATE_FILE=${2:-}
 armed=0
 timeout_s=
+wdfd=
+wddev=
 
 log() {
     printf '%s pgha-fence[%s]: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ 2>/dev/null || date)" "$$" "$*"
@@ -60,6 +77,54 @@ fence() {
     kill -KILL "$pid" 2>/dev/null
 }
 
+answer() {
+    [ -n "$STATE_FILE" ] || return 0
+    printf '%s\n' "$*" > "$STATE_FILE.tmp" && mv -f "$STATE_FILE.tmp" "$STATE_FILE"
+}
+
+watchdog_open() {
+    local seq=$1 dev=$2
+    if [ -n "$wdfd" ]; then
+        answer "$seq open"
+        return
+    fi
+    # never create it: a missing device must fail, not become a regular file
+    if [ ! -e "$dev" ]; then
+        log "cannot open the watchdog $dev: it does not exist"
+        answer "$seq failed $dev does not exist"
+        return
+    fi
+    if [ ! -w "$dev" ]; then
+        log "cannot open the watchdog $dev: not writable by this user"
+        answer "$seq failed $dev is not writable by this user"
+        return
+    fi
+    if ! { exec {wdfd}>>"$dev"; }; then
+        wdfd=
+        log "cannot open the watchdog $dev (in use by another program?)"
+        answer "$seq failed cannot open $dev (in use by another program?)"
+        return
+    fi
+    wddev=$dev
+    log "watchdog $dev opened: it resets the host unless fed in time"
+    answer "$seq open"
+}
+
+watchdog_feed() {
+    [ -n "$wdfd" ] || return 0
+    printf '1' >&"$wdfd" || log "could not send a keepalive to the watchdog $wddev"
+}
+
+# the orderly close: the magic close character stops the countdown (a driver without magic close,
+# or one built with nowayout, keeps counting: the host is reset unless fed again)
+watchdog_close() {
+    [ -n "$wdfd" ] || return 0
+    printf 'V' >&"$wdfd" || log "could not write the magic close character to the watchdog $wddev"
+    exec {wdfd}>&-
+    wdfd=
+    log "watchdog $wddev closed ($1)"
+}
+
 log "started for $DATA_DIR"
 while :; do
     if [ "$armed" = 1 ]; then
@@ -71,11 +136,15 @@ while :; do
     if [ "$rc" -gt 128 ]; then
         fence "the agent did not renew the deadline in time"
         armed=0
+        [ -z "$wdfd" ] || log "the watchdog $wddev is left unfed: the host is reset unless the agent renews in time"
         continue
     elif [ "$rc" -ne 0 ]; then
         if [ "$armed" = 1 ]; then
             fence "the agent's end of the channel closed (the agent died)"
+            # no magic close: the kernel keeps counting and resets the host when the timeout passes
+            [ -z "$wdfd" ] || log "exiting with the watchdog $wddev unfed and not closed: the host is reset when its timeout passes"
         else
+            watchdog_close "the agent's end of the channel closed while disarmed"
             log "the agent's end of the channel closed; disarmed, PostgreSQL left as it is"
         fi
         exit 0
@@ -91,14 +160,27 @@ while :; do
                 continue
             fi
             timeout_s=$(printf '%d.%03d' $((arg / 1000)) $((arg % 1000)))
+            watchdog_feed
             armed=1
             ;;
         DISARM)
             armed=0
+            watchdog_close "disarmed"
             ;;
         EXIT)
+            watchdog_close "the agent is closing down"
             log "closed by the agent; PostgreSQL left as it is"
             exit 0
+            ;;
+        WATCHDOG)
+            read -r seq dev <<< "$arg"
+            case "$seq" in
+                ''|*[!0-9]*) log "ignored a malformed command: WATCHDOG '$arg'"; continue ;;
+            esac
+            watchdog_open "$seq" "$dev"
+            ;;
+        UNWATCH)
+            watchdog_close "to change its timeout"
             ;;
         *)
             log "ignored an unknown command: '$cmd'"
