@@ -106,8 +106,11 @@ public final class HaNode implements NodeControl, Closeable {
         this.config = Objects.requireNonNull(b.config, "config");
         this.dcs = Objects.requireNonNull(b.dcs, "dcs");
         this.postgres = Objects.requireNonNull(b.postgres, "postgres");
-        this.peerProbe = b.peerProbe == null ? new HttpPeerProbe() : b.peerProbe;
-        this.failsafeProbe = b.failsafeProbe == null ? new HttpFailsafeProbe() : b.failsafeProbe;
+        // with the members' shared REST API settings, ask the others with their credentials and TLS
+        io.pgha.api.PatroniClient client = b.restApi == null ? null : io.pgha.api.PatroniClient.create(b.restApi);
+        this.peerProbe = b.peerProbe != null ? b.peerProbe : client != null ? client.peerProbe() : new HttpPeerProbe();
+        this.failsafeProbe = b.failsafeProbe != null ? b.failsafeProbe
+                : client != null ? client.failsafeProbe() : new HttpFailsafeProbe();
         this.clock = b.clock == null ? Clock.systemUTC() : b.clock;
         this.listeners.addAll(b.listeners);
         this.dynamicConfig = config.initialDynamicConfig();
@@ -948,6 +951,11 @@ public final class HaNode implements NodeControl, Closeable {
         LOG.info("[{}] stopped", config.name());
     }
 
+    /** For tests: the probe a primary cut off from the DCS calls the members with. */
+    FailsafeProbe failsafeProbe() {
+        return failsafeProbe;
+    }
+
     private static void shutdown(ExecutorService e) {
         if (e == null) {
             return;
@@ -980,6 +988,7 @@ public final class HaNode implements NodeControl, Closeable {
         private PostgresController postgres;
         private PeerProbe peerProbe;
         private FailsafeProbe failsafeProbe;
+        private io.pgha.api.RestApiConfig restApi;
         private Clock clock;
         private final List<HaListener> listeners = new ArrayList<>();
         private Executor actionExecutor;
@@ -1022,7 +1031,21 @@ public final class HaNode implements NodeControl, Closeable {
          */
         public Builder patroniYaml(io.pgha.config.PatroniYaml yaml) {
             config = yaml.nodeConfig();
+            if (!yaml.restapi().isEmpty()) {
+                restApi = io.pgha.api.RestApiConfig.fromPatroni(yaml.restapi());
+            }
             return dcs(yaml.dcsType(), yaml.dcsOptions());
+        }
+
+        /**
+         * The REST API settings the members share (Patroni's {@code restapi} section): the default peer
+         * and failsafe probes then send its Basic credentials and use its TLS settings, as the members'
+         * APIs expect ({@code POST /failsafe} needs the credentials when they are set). Set by
+         * {@link #patroniYaml}; an explicit {@link #peerProbe} or {@link #failsafeProbe} wins.
+         */
+        public Builder restApi(io.pgha.api.RestApiConfig v) {
+            restApi = v;
+            return this;
         }
 
         public Builder postgres(PostgresController v) {
@@ -1045,7 +1068,10 @@ public final class HaNode implements NodeControl, Closeable {
             return this;
         }
 
-        /** How a primary cut off from the DCS calls POST /failsafe (default: HTTP without authentication). */
+        /**
+         * How a primary cut off from the DCS calls POST /failsafe (default: HTTP, with the credentials of
+         * {@link #restApi} when given, else without authentication).
+         */
         public Builder failsafeProbe(FailsafeProbe v) {
             failsafeProbe = v;
             return this;

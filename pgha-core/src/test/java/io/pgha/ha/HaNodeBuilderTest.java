@@ -46,6 +46,49 @@ class HaNodeBuilderTest {
     }
 
     @Test
+    void theFailsafeCallCarriesTheRestApiCredentialsOfTheConfigurationFile() throws Exception {
+        java.util.List<String> auth = new java.util.concurrent.CopyOnWriteArrayList<>();
+        com.sun.net.httpserver.HttpServer peer = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        peer.createContext("/failsafe", ex -> {
+            auth.add(String.valueOf(ex.getRequestHeaders().getFirst("Authorization")));
+            ex.getRequestBody().readAllBytes();
+            byte[] ok = "Accepted".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            ex.sendResponseHeaders(200, ok.length);
+            ex.getResponseBody().write(ok);
+            ex.close();
+        });
+        peer.start();
+        PatroniYaml yaml = PatroniYaml.parse("""
+                scope: builder
+                name: pg0
+                restapi:
+                  listen: 127.0.0.1:8008
+                  connect_address: 127.0.0.1:8008
+                  authentication:
+                    username: patroni
+                    password: s3cret
+                memory:
+                  store: builder-auth-test
+                postgresql:
+                  listen: 127.0.0.1:5432
+                  connect_address: 127.0.0.1:5432
+                  data_dir: /tmp/unused
+                """, "node.yml", Map.of());
+        HaNode node = HaNode.builder().patroniYaml(yaml).postgres(new SimulatedPostgres.Network().node("pg0")).build();
+        try {
+            String url = "http://127.0.0.1:" + peer.getAddress().getPort() + "/patroni";
+            assertThat(node.failsafeProbe().call(Map.of("pg1", url), Map.of("name", "pg0"),
+                    java.time.Duration.ofSeconds(5))).containsExactly("pg1");
+            assertThat(auth).containsExactly("Basic " + java.util.Base64.getEncoder().encodeToString(
+                    "patroni:s3cret".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } finally {
+            node.close();
+            peer.stop(0);
+        }
+    }
+
+    @Test
     void anUnknownDcsTypeIsAClearError() {
         assertThatThrownBy(() -> HaNode.builder()
                 .config(io.pgha.config.NodeConfig.builder("s", "n").build())
