@@ -270,6 +270,13 @@ public final class HaEngine {
             return "failsafe mode: the primary called me and I promised not to race for the lock for "
                     + seconds(Duration.between(in.now(), in.failsafeLeaderUntil())) + " more";
         }
+        // Patroni: a member missing from the failsafe key was never asked by a primary cut off from
+        // the DCS, which may still run on the others' promises (found by the simulation, seed 65)
+        Map<String, String> failsafe = c.failsafe();
+        if (in.config().isFailsafeMode() && failsafe != null && !failsafe.isEmpty()
+                && !failsafe.containsKey(in.name())) {
+            return "failsafe mode: I am not in the failsafe key";
+        }
         // before any failover request: in synchronous mode only a member PostgreSQL waited for has every
         // acknowledged commit, whoever a request names (found by the simulation, SimSafetyTest seed 12)
         boolean syncOnly = in.config().isSynchronousMode();
@@ -297,8 +304,10 @@ public final class HaEngine {
             if (in.name().equals(f.member())) {
                 return null;
             }
-            boolean candidateMayLead = !syncOnly || f.member() == null || (quorum
-                    ? candidateHasQuorum(in, c, f.member()) : maySyncPromote(in, c, f.member()));
+            boolean candidateMayLead = (!syncOnly || f.member() == null || (quorum
+                    ? candidateHasQuorum(in, c, f.member()) : maySyncPromote(in, c, f.member())))
+                    && (f.member() == null || !in.config().isFailsafeMode() || failsafe == null
+                            || failsafe.isEmpty() || failsafe.containsKey(f.member())); // seed 107
             if (f.member() != null && candidateMayLead) {
                 PeerStatus candidate = in.peers().get(f.member());
                 if (candidate != null && "running".equals(candidate.state()) && !candidate.noFailover()) {
@@ -326,7 +335,10 @@ public final class HaEngine {
             if (p.isPrimary()) {
                 return "primary (" + p.name() + ") is still alive";
             }
-            if (p.noFailover() || p.name().equals(formerLeader)) {
+            // a member outside the failsafe key may not lead: being ahead, it would block everyone (seed 424)
+            boolean outsideFailsafe = in.config().isFailsafeMode() && failsafe != null && !failsafe.isEmpty()
+                    && !failsafe.containsKey(p.name());
+            if (p.noFailover() || p.name().equals(formerLeader) || outsideFailsafe) {
                 continue;
             }
             if (p.walPosition() > mine) {

@@ -281,7 +281,17 @@ public final class HaNode implements NodeControl, Closeable {
         watchdogFailed = !fence.isHealthy(dynamicConfig);
         Map<String, PeerStatus> peers = Map.of();
         if (inProgress == null && HaEngine.needsPeers(cluster, config.name(), dynamicConfig)) {
-            List<Member> others = cluster.members().stream().filter(m -> !m.name().equals(config.name())).toList();
+            List<Member> others = new ArrayList<>(cluster.members().stream()
+                    .filter(m -> !m.name().equals(config.name())).toList());
+            if (dynamicConfig.isFailsafeMode() && cluster.failsafe() != null) {
+                // as Patroni: members of the failsafe key count too, a primary cut off from the DCS
+                // (its member key gone) among them
+                cluster.failsafe().forEach((name, url) -> {
+                    if (!name.equals(config.name()) && others.stream().noneMatch(m -> m.name().equals(name))) {
+                        others.add(new Member(name, -1, Map.of("api_url", url)));
+                    }
+                });
+            }
             peers = peerProbe.probe(others, PEER_TIMEOUT);
         }
         return HaInput.builder(config.name()).tags(config.tags()).cluster(cluster).dcsError(dcsError).postgres(pg)

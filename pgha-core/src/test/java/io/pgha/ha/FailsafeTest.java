@@ -69,6 +69,28 @@ class FailsafeTest {
     }
 
     @Test
+    void aMemberMissingFromTheFailsafeKeyDoesNotRace() {
+        // it was never asked by a primary cut off from the DCS, which may still run on the others' word
+        HaEngineTest.C c = new HaEngineTest.C().member("pg1").member("pg2");
+        c.b.failsafe("{\"pg0\":\"http://pg0:8008/patroni\",\"pg1\":\"http://pg1:8008/patroni\"}");
+        Decision d = engine.decide(HaInput.builder("pg2").now(NOW).cluster(c.build()).config(ON)
+                .postgres(HaEngineTest.replica(100)).build());
+        assertThat(d.actions()).isEmpty();
+        assertThat(d.reason()).contains("failsafe mode: I am not in the failsafe key");
+    }
+
+    @Test
+    void aMemberOutsideTheFailsafeKeyBlocksNobody() {
+        // pg2 is ahead, but may not lead: pg1 races rather than wait for it forever
+        HaEngineTest.C c = new HaEngineTest.C().member("pg1").member("pg2");
+        c.b.failsafe("{\"pg1\":\"http://pg1:8008/patroni\"}");
+        Decision d = engine.decide(HaInput.builder("pg1").now(NOW).cluster(c.build()).config(ON)
+                .postgres(HaEngineTest.replica(100))
+                .peers(Map.of("pg2", new PeerStatus("pg2", "replica", "running", 200, 1, false, 1))).build());
+        assertThat(d.actions()).containsExactly(new Action.AcquireLock());
+    }
+
+    @Test
     void whoMustBeReached() {
         assertThat(Failsafe.toReach("pg0", null)).isNull();
         assertThat(Failsafe.toReach("pg0", Map.of("pg1", "u1"))).isNull();

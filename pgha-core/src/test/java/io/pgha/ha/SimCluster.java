@@ -79,7 +79,9 @@ public final class SimCluster {
                 .bootstrapDcs(dynamic).build();
         Dcs dcs = store.connect("/service/", scope, name, ttl());
         HaNode node = HaNode.builder().config(cfg).dcs(dcs).postgres(net.node(name)).clock(clock)
-                .peerProbe((members, timeout) -> probe(name, members)).actionExecutor(actionDelays == null ? Runnable::run : task -> deferAction(name, task))
+                .peerProbe((members, timeout) -> probe(name, members))
+                .failsafeProbe((members, body, timeout) -> failsafeCall(name, members.keySet(), body))
+                .actionExecutor(actionDelays == null ? Runnable::run : task -> deferAction(name, task))
                 .eventExecutor(Runnable::run).lockGuard(false)
                 .fence(fencing ? newFence(name) : Fence.NONE)
                 .build();
@@ -481,6 +483,28 @@ public final class SimCluster {
     }
 
     /** What GET /patroni would answer {@code from}: only a live agent whose API is reachable. */
+    /**
+     * POST /failsafe from {@code from} to each member, as ApiHandler answers it: a member whose agent
+     * runs and is reachable accepts unless failsafe mode is off or it runs as a primary.
+     */
+    private java.util.Set<String> failsafeCall(String from, java.util.Set<String> members, Map<String, Object> body) {
+        java.util.Set<String> agreed = new java.util.LinkedHashSet<>();
+        for (String m : members) {
+            String pair = from.compareTo(m) < 0 ? from + "|" + m : m + "|" + from;
+            HaNode n = nodes.get(m);
+            if (n == null || unreachableApi.contains(m) || restCut.contains(pair)
+                    || !n.state().config().isFailsafeMode() || net.node(m).status().isPrimary()) {
+                continue;
+            }
+            n.failsafeHeartbeat(body);
+            agreed.add(m);
+        }
+        if (!members.isEmpty()) {
+            trace(from + " failsafe call: " + agreed + " of " + members + " agreed");
+        }
+        return agreed;
+    }
+
     private Map<String, PeerStatus> probe(String from, List<Member> members) {
         Map<String, PeerStatus> result = new LinkedHashMap<>();
         for (Member m : members) {
