@@ -71,8 +71,9 @@ class SafetyPartitionIT {
         if (nsCreated) {
             heal(); // so that a's agent can shut down cleanly
         }
-        // what the agents started (PostgreSQL, the fence, a pg_basebackup cut off mid-copy): killed
-        // below if still alive once the agents are gone
+        // what the agents started (PostgreSQL, the fence, pg_basebackup...): nothing should outlive
+        // them (a command dies with the thread that runs it, the postmaster is stopped below), so
+        // whatever does is reported, then killed
         List<ProcessHandle> children = new ArrayList<>();
         for (Process p : agents) {
             p.descendants().forEach(children::add);
@@ -96,6 +97,8 @@ class SafetyPartitionIT {
         }
         for (ProcessHandle h : children) {
             if (h.isAlive()) {
+                System.err.printf("SafetyPartitionIT: left behind by the agents: %d %s%n", h.pid(),
+                        h.info().commandLine().orElse("?"));
                 h.destroyForcibly();
             }
         }

@@ -57,11 +57,12 @@ final class Exec {
 
     /**
      * Runs {@code command} to completion; stdin is empty. A command still running at
-     * {@code timeout} is killed (it and its descendants, by PID) and reported as a failure.
+     * {@code timeout} is killed (it and its descendants, by PID) and reported as a failure. The
+     * command and whatever it starts die with the calling thread, even when the JVM is killed with
+     * SIGKILL (see {@link ThreadBound}).
      */
     Result run(List<String> command, Duration timeout, Map<String, String> env) throws PostgresException {
-        List<String> full = new ArrayList<>(user.commandPrefix());
-        full.addAll(command);
+        List<String> full = ThreadBound.wrap(user, command);
         ProcessBuilder pb = new ProcessBuilder(full)
                 .directory(new File("/"))
                 .redirectErrorStream(true)
