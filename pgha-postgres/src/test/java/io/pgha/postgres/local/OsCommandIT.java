@@ -1,6 +1,9 @@
 package io.pgha.postgres.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.pgha.postgres.PostgresException;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -10,17 +13,20 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * A command the controller runs dies with the JVM that runs it, even one killed with SIGKILL:
- * an agent JVM ({@link CommandAgentMain}) is killed in the middle of a long command, and the
- * command and every process it started must be gone soon after. With real PostgreSQL, the command
- * is a rate-limited pg_basebackup, whose WAL streamer is a forked child of its own.
+ * {@link OsCommand} on real processes: results, output, timeouts, interrupts, and above all that a
+ * command dies with the JVM that runs it, even one killed with SIGKILL: an agent JVM
+ * ({@link CommandAgentMain}) is killed in the middle of a long command, and the command and every
+ * process it started must be gone soon after. With real PostgreSQL, the command is a rate-limited
+ * pg_basebackup, whose WAL streamer is a forked child of its own.
  */
-class ThreadBoundIT {
+class OsCommandIT {
     private static final Duration T = Duration.ofSeconds(120);
 
     private final List<Process> agents = new ArrayList<>();
@@ -48,6 +54,68 @@ class ThreadBoundIT {
     }
 
     @Test
+    void runsACommandAsPostgresUserWithTheGivenEnvironment() throws Exception {
+        OsCommand os = OsCommand.forUser("postgres");
+        OsCommand.Result r = os.run(List.of("/bin/sh", "-c", "echo \"$PGHOST|$EXTRA|$(id -u)\"; echo oops >&2; exit 3"),
+                T, Map.of("EXTRA", "x"));
+        assertThat(r.exitCode()).isEqualTo(3);
+        assertThat(r.ok()).isFalse();
+        String uid = Long.toString(os.user().uid());
+        assertThat(r.output()).contains("|x|" + uid + "\n").contains("oops");
+        assertThat(r.tail()).isEqualTo("|x|" + uid + " | oops");
+        assertThat(os.run(List.of("true"), T).ok()).isTrue();
+    }
+
+    @Test
+    void keepsTheTailOfALongOutput() throws Exception {
+        OsCommand.Result r = OsCommand.forUser("postgres").run(List.of("/bin/sh", "-c",
+                "i=0; while [ $i -lt 20000 ]; do echo \"line $i\"; i=$((i+1)); done"), T, Map.of());
+        assertThat(r.ok()).isTrue();
+        assertThat(r.output().length()).isLessThanOrEqualTo(64 * 1024);
+        assertThat(r.output()).endsWith("line 19999\n").doesNotContain("line 10\n");
+    }
+
+    @Test
+    void aMissingBinaryIsAnErrorNamingIt() {
+        assertThatThrownBy(() -> OsCommand.forUser("postgres").run(List.of("/nonexistent/pg_ctl"), T, Map.of()))
+                .isInstanceOf(PostgresException.class).hasMessageContaining("/nonexistent/pg_ctl");
+    }
+
+    @Test
+    void aCommandPastItsTimeoutIsKilledWithItsChildren() throws Exception {
+        OsCommand os = OsCommand.forUser("postgres");
+        long t0 = System.nanoTime();
+        assertThatThrownBy(() -> os.run(List.of("/bin/sh", "-c", "sleep 600 & echo started; wait"),
+                Duration.ofSeconds(2), Map.of()))
+                .isInstanceOf(PostgresException.class).hasMessageContaining("did not finish within 2s")
+                .hasMessageContaining("started");
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(60));
+        PgTestSupport.await("the command's child to die", T, () -> ProcessHandle.current().descendants()
+                .noneMatch(h -> h.info().command().orElse("").endsWith("/sleep")));
+    }
+
+    @Test
+    void anInterruptKillsTheCommand() throws Exception {
+        OsCommand os = OsCommand.forUser("postgres");
+        AtomicReference<Throwable> thrown = new AtomicReference<>();
+        Thread t = new Thread(() -> {
+            try {
+                os.run(List.of("sleep", "600"), T, Map.of());
+            } catch (Throwable e) {
+                thrown.set(e);
+            }
+        });
+        t.start();
+        PgTestSupport.await("the command to start", T, () -> ProcessHandle.current().descendants()
+                .anyMatch(h -> h.info().command().orElse("").endsWith("/sleep")));
+        t.interrupt();
+        t.join(TimeUnit.SECONDS.toMillis(60));
+        assertThat(thrown.get()).isInstanceOf(PostgresException.class).hasMessageContaining("interrupted");
+        PgTestSupport.await("the command to die", T, () -> ProcessHandle.current().descendants()
+                .noneMatch(h -> h.info().command().orElse("").endsWith("/sleep")));
+    }
+
+    @Test
     void aLongCommandDiesWithItsKilledJvm() throws Exception {
         Process agent = agent("-", "sleep", "600");
         List<ProcessHandle> tree = awaitTree(agent, "sleep", 1);
@@ -57,7 +125,7 @@ class ThreadBoundIT {
     @Test
     void aPgBasebackupCutOffMidCopyDiesWithItsWalStreamer() throws Exception {
         PgTestSupport.assumePostgres();
-        base = PgTestSupport.baseDir("pgha-threadbound-");
+        base = PgTestSupport.baseDir("pgha-oscommand-");
         primary = new LocalPostgresController(PgTestSupport.config("primary", base).build());
         primary.bootstrap();
         Path target = Files.createDirectory(base.resolve("copy"));
