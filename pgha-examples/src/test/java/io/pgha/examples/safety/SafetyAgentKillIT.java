@@ -1,13 +1,12 @@
 package io.pgha.examples.safety;
 
-import static io.pgha.examples.safety.SafetySupport.NO_POSTGRES;
-import static io.pgha.examples.safety.SafetySupport.await;
-import static io.pgha.examples.safety.SafetySupport.baseDir;
-import static io.pgha.examples.safety.SafetySupport.deleteTree;
-import static io.pgha.examples.safety.SafetySupport.freePort;
-import static io.pgha.examples.safety.SafetySupport.postgresInstalled;
 import static io.pgha.examples.safety.SafetySupport.signal;
 import static io.pgha.examples.safety.SafetySupport.stopAgents;
+import static io.pgha.testing.Fixtures.assumePostgres;
+import static io.pgha.testing.Fixtures.await;
+import static io.pgha.testing.Fixtures.deleteTree;
+import static io.pgha.testing.Fixtures.freePort;
+import static io.pgha.testing.Fixtures.traversableTempDir;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -69,9 +68,9 @@ class SafetyAgentKillIT {
     private void run(boolean freeze) throws Exception {
         assumeTrue(EtcdServer.isInstalled(), EtcdServer.MISSING);
         assumeTrue(Files.isExecutable(Path.of("/bin/bash")), "bash is missing (the fence)");
-        assumeTrue(postgresInstalled(), NO_POSTGRES);
+        assumePostgres();
         etcd = EtcdServer.start();
-        base = baseDir("pgha-safety-kill-");
+        base = traversableTempDir("pgha-safety-kill-");
         int pgA = freePort();
         int pgB = freePort();
         Process a = agent("a", pgA);

@@ -1,12 +1,11 @@
 package io.pgha.examples.safety;
 
-import static io.pgha.examples.safety.SafetySupport.NO_POSTGRES;
 import static io.pgha.examples.safety.SafetySupport.PASSWORD;
-import static io.pgha.examples.safety.SafetySupport.await;
-import static io.pgha.examples.safety.SafetySupport.baseDir;
-import static io.pgha.examples.safety.SafetySupport.deleteTree;
-import static io.pgha.examples.safety.SafetySupport.freePort;
-import static io.pgha.examples.safety.SafetySupport.postgresInstalled;
+import static io.pgha.testing.Fixtures.assumePostgres;
+import static io.pgha.testing.Fixtures.await;
+import static io.pgha.testing.Fixtures.deleteTree;
+import static io.pgha.testing.Fixtures.freePort;
+import static io.pgha.testing.Fixtures.traversableTempDir;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -103,9 +102,9 @@ class SafetyFailsafeEtcdIT {
     private LocalPostgresController[] cluster(boolean failsafe) throws Exception {
         assumeTrue(EtcdServer.isInstalled(), EtcdServer.MISSING);
         assumeTrue(Files.isExecutable(Path.of("/bin/bash")), "bash is missing");
-        assumeTrue(postgresInstalled(), NO_POSTGRES);
+        assumePostgres();
         etcd = EtcdServer.start();
-        base = baseDir("pgha-safety-it-");
+        base = traversableTempDir("pgha-safety-it-");
         LocalPostgresController a = member("a", failsafe);
         await("a to lead", T, () -> a.status().isPrimary() && nodes.get(0).dcs().read().isLeader("a"));
         LocalPostgresController b = member("b", failsafe);

@@ -1,17 +1,17 @@
 package io.pgha.examples.safety;
 
-import static io.pgha.examples.safety.SafetySupport.NO_POSTGRES;
 import static io.pgha.examples.safety.SafetySupport.PASSWORD;
-import static io.pgha.examples.safety.SafetySupport.await;
-import static io.pgha.examples.safety.SafetySupport.baseDir;
 import static io.pgha.examples.safety.SafetySupport.connect;
-import static io.pgha.examples.safety.SafetySupport.deleteTree;
 import static io.pgha.examples.safety.SafetySupport.exec;
-import static io.pgha.examples.safety.SafetySupport.freePort;
 import static io.pgha.examples.safety.SafetySupport.inRecovery;
-import static io.pgha.examples.safety.SafetySupport.postgresBin;
 import static io.pgha.examples.safety.SafetySupport.scalar;
 import static io.pgha.examples.safety.SafetySupport.stopAgents;
+import static io.pgha.testing.Fixtures.NO_POSTGRES;
+import static io.pgha.testing.Fixtures.await;
+import static io.pgha.testing.Fixtures.deleteTree;
+import static io.pgha.testing.Fixtures.freePort;
+import static io.pgha.testing.Fixtures.postgresBin;
+import static io.pgha.testing.Fixtures.traversableTempDir;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -123,7 +123,7 @@ class SafetyPartitionIT {
         assumeTrue(!out("ip", "-o", "addr").contains(SUBNET), SUBNET + "0/30 is already in use on this host");
 
         network();
-        base = baseDir("pgha-safety-partition-");
+        base = traversableTempDir("pgha-safety-partition-");
         String etcdHost = startEtcd();
 
         int pgA = freePort();

@@ -1,27 +1,17 @@
 package io.pgha.examples.safety;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
-import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * What the safety ITs share: PostgreSQL's binaries, ports, SQL on a member, waiting, signals, and
@@ -32,55 +22,6 @@ final class SafetySupport {
     static final String PASSWORD = "su-secret";
 
     private SafetySupport() {
-    }
-
-    /** A PostgreSQL binary of the installed server (Debian layout), or null when there is none. */
-    static Path postgresBin(String name) {
-        Path debian = Path.of("/usr/lib/postgresql");
-        if (!Files.isDirectory(debian)) {
-            return null;
-        }
-        try (Stream<Path> s = Files.list(debian)) {
-            return s.map(p -> p.resolve("bin").resolve(name)).filter(Files::isExecutable).findFirst().orElse(null);
-        } catch (IOException e) {
-            return null;
-        }
-    }
-
-    static final String NO_POSTGRES = "PostgreSQL server binaries are missing (/usr/lib/postgresql/<v>/bin)";
-
-    static boolean postgresInstalled() {
-        return postgresBin("initdb") != null;
-    }
-
-    /** A temporary directory that PostgreSQL's unprivileged OS user can traverse (0755). */
-    static Path baseDir(String prefix) throws IOException {
-        Path dir = Files.createTempDirectory(prefix);
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        return dir;
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            return s.getLocalPort();
-        }
-    }
-
-    /** Polls {@code condition} every 200 ms until it holds; its last exception is the failure's cause. */
-    static void await(String what, Duration timeout, Callable<Boolean> condition) throws Exception {
-        Instant deadline = Instant.now().plus(timeout);
-        Exception last = null;
-        while (Instant.now().isBefore(deadline)) {
-            try {
-                if (Boolean.TRUE.equals(condition.call())) {
-                    return;
-                }
-            } catch (Exception e) {
-                last = e;
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError("timed out waiting for " + what, last);
     }
 
     /** The superuser's connection to {@code host:port}, with a socket timeout in seconds. */
@@ -167,22 +108,4 @@ final class SafetySupport {
         }
     }
 
-    static void deleteTree(Path root) throws IOException {
-        if (root == null || !Files.exists(root)) {
-            return;
-        }
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.deleteIfExists(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-                Files.deleteIfExists(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
-    }
 }
