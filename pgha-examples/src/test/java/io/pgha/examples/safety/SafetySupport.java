@@ -14,7 +14,7 @@ import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
 /**
- * What the safety ITs share: PostgreSQL's binaries, ports, SQL on a member, waiting, signals, and
+ * What the safety ITs share beyond {@link io.pgha.testing.Fixtures}: SQL on a member, signals, and
  * stopping what the agents started. Each test uses the superuser {@code postgres} with
  * {@link #PASSWORD}. Stateless; every method may be called from any thread.
  */

@@ -42,9 +42,10 @@ final class ThreadBound {
     private static final Logger LOG = LoggerFactory.getLogger(ThreadBound.class);
 
     /**
-     * The guard: $1 is the JVM's PID, the rest the command. The trap is set before the check, so
-     * a death signal in between still ends the shell (TERM's default action) before the command
-     * starts. A shell's background job ignores SIGINT and SIGQUIT; the commands run here need neither.
+     * The guard: $1 is the JVM's PID, the rest the command. A death signal before the trap is set
+     * ends the shell (TERM's default action), one after it kills the group: either way before the
+     * command starts, if the JVM is already gone. A shell's background job ignores SIGINT and
+     * SIGQUIT; the commands run here need neither.
      */
     static final String GUARD = "trap 'kill -9 0' TERM; [ \"$PPID\" = \"$1\" ] || exit 137; shift; "
             + "\"$@\" & wait $!";
