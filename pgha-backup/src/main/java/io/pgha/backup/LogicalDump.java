@@ -1,5 +1,6 @@
 package io.pgha.backup;
 
+import io.pgha.postgres.local.OsCommand;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -12,7 +13,6 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Stream;
 
 /**
@@ -52,11 +52,11 @@ public final class LogicalDump {
         Path file = config.logicalDir().resolve(database + "-" + STAMP.format(clock.instant()) + ".dump");
         Path partial = file.resolveSibling(file.getFileName() + ".partial");
         try {
-            pgbackrest.proc().ownedDir(config.logicalDir());
+            pgbackrest.ownedDir(config.logicalDir());
         } catch (IOException e) {
             throw new BackupException("cannot prepare backup.logical.directory " + config.logicalDir() + ": " + e, e);
         }
-        Proc.Result r = run(List.of(PgBin.bin(bin, "pg_dump"), "-Fc", "-h", "127.0.0.1", "-p",
+        OsCommand.Result r = run(List.of(PgBin.bin(bin, "pg_dump"), "-Fc", "-h", "127.0.0.1", "-p",
                 String.valueOf(config.port()), "-U", config.superuser(), "-w", "-f", partial.toString(), database));
         if (!r.ok()) {
             quietDelete(partial);
@@ -85,12 +85,12 @@ public final class LogicalDump {
             throw new BackupException("no dump file " + dump);
         }
         Path bin = PgBin.dir(config.binDir());
-        Proc.Result created = run(List.of(PgBin.bin(bin, "createdb"), "-h", "127.0.0.1", "-p",
+        OsCommand.Result created = run(List.of(PgBin.bin(bin, "createdb"), "-h", "127.0.0.1", "-p",
                 String.valueOf(config.port()), "-U", config.superuser(), "-w", target));
         if (!created.ok()) {
             throw new BackupException("createdb " + target + " failed: " + created.tail());
         }
-        Proc.Result r = run(List.of(PgBin.bin(bin, "pg_restore"), "-h", "127.0.0.1", "-p",
+        OsCommand.Result r = run(List.of(PgBin.bin(bin, "pg_restore"), "-h", "127.0.0.1", "-p",
                 String.valueOf(config.port()), "-U", config.superuser(), "-w", "--exit-on-error", "--no-owner",
                 "-d", target, dump.toString()));
         if (!r.ok()) {
@@ -111,8 +111,8 @@ public final class LogicalDump {
         }
     }
 
-    private Proc.Result run(List<String> command) throws BackupException {
-        return pgbackrest.proc().run(command, Duration.ofHours(12), Map.of("PGPASSFILE", pgbackrest.passfile().toString()));
+    private OsCommand.Result run(List<String> command) throws BackupException {
+        return pgbackrest.run(command, Duration.ofHours(12));
     }
 
     private static void quietDelete(Path p) {

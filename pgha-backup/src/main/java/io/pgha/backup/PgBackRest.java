@@ -1,11 +1,15 @@
 package io.pgha.backup;
 
+import io.pgha.postgres.PostgresException;
+import io.pgha.postgres.local.OsCommand;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,15 +28,16 @@ public final class PgBackRest {
     static final Duration LONG = Duration.ofHours(12);
 
     private final BackupConfig config;
-    private final Proc proc;
+    /** Runs pgBackRest and PostgreSQL's tools as PostgreSQL's OS user: it must own the repository. */
+    private final OsCommand os;
 
     public PgBackRest(BackupConfig config) throws BackupException {
         this.config = config;
-        this.proc = Proc.forUser(config.runAs());
-    }
-
-    Proc proc() {
-        return proc;
+        try {
+            this.os = OsCommand.forUser(config.runAs());
+        } catch (PostgresException e) {
+            throw new BackupException(e.getMessage(), e);
+        }
     }
 
     public BackupConfig config() {
@@ -45,7 +50,7 @@ public final class PgBackRest {
             throw new BackupException("pgBackRest is missing: " + config.pgbackrest()
                     + " is not an executable file (apt-get install pgbackrest, or set backup.pgbackrest)");
         }
-        Proc.Result r = proc.run(List.of(config.pgbackrest().toString(), "version"), SHORT, Map.of());
+        OsCommand.Result r = run(List.of(config.pgbackrest().toString(), "version"), SHORT);
         if (!r.ok()) {
             throw new BackupException(config.pgbackrest() + " version failed: " + r.tail());
         }
@@ -59,17 +64,17 @@ public final class PgBackRest {
     public void writeConfig() throws BackupException {
         try {
             Files.createDirectories(config.workDir().getParent());
-            proc.ownedDir(config.workDir());
+            ownedDir(config.workDir());
             for (String d : List.of("lock", "log", "spool")) {
-                proc.ownedDir(config.workDir().resolve(d));
+                ownedDir(config.workDir().resolve(d));
             }
             if (!Files.isDirectory(config.repoPath())) {
                 Files.createDirectories(config.repoPath());
-                proc.own(config.repoPath(), "rwxr-x---");
+                own(config.repoPath(), "rwxr-x---");
             }
-            proc.ownedFile(config.configFile(), render(), "rw-r-----");
+            ownedFile(config.configFile(), render(), "rw-r-----");
             String pw = config.superuserPassword() == null ? "" : config.superuserPassword();
-            proc.ownedFile(passfile(), "*:*:*:" + escape(config.superuser()) + ":" + escape(pw) + "\n", "rw-------");
+            ownedFile(passfile(), "*:*:*:" + escape(config.superuser()) + ":" + escape(pw) + "\n", "rw-------");
         } catch (IOException e) {
             throw new BackupException("cannot prepare pgBackRest's files in " + config.workDir() + " (repository "
                     + config.repoPath() + "): " + e, e);
@@ -135,12 +140,50 @@ public final class PgBackRest {
         }
     }
 
-    Proc.Result run(List<String> command, Duration timeout) throws BackupException {
-        return proc.run(command, timeout, Map.of("PGPASSFILE", passfile().toString()));
+    /**
+     * Runs {@code command} (pgBackRest or one of PostgreSQL's tools) as PostgreSQL's OS user, with
+     * pgha's passfile; it dies with the calling thread (see {@link OsCommand}).
+     */
+    OsCommand.Result run(List<String> command, Duration timeout) throws BackupException {
+        try {
+            return os.run(command, timeout, Map.of("PGPASSFILE", passfile().toString()));
+        } catch (PostgresException e) {
+            throw new BackupException(e.getMessage(), e);
+        }
+    }
+
+    /** Starts a server (a drill's postmaster) as PostgreSQL's OS user, its output appended to {@code log}. */
+    Process launch(List<String> command, Path log) throws BackupException {
+        try {
+            return os.launch(command, log);
+        } catch (PostgresException e) {
+            throw new BackupException(e.getMessage(), e);
+        }
+    }
+
+    /** Gives {@code path} to PostgreSQL's OS user (when the JVM is root) and sets its mode. */
+    void own(Path path, String mode) throws IOException {
+        os.own(path, mode);
+    }
+
+    /** Creates {@code dir} (and parents) and gives it to PostgreSQL's OS user, mode 0700. */
+    void ownedDir(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        own(dir, "rwx------");
+    }
+
+    /** Writes {@code text} to {@code file} atomically, owned by PostgreSQL's OS user with {@code mode}. */
+    void ownedFile(Path file, String text, String mode) throws IOException {
+        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+        Files.deleteIfExists(tmp);
+        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(tmp, text);
+        own(tmp, mode);
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     private void runOrThrow(List<String> command, Duration timeout, String what) throws BackupException {
-        Proc.Result r = run(command, timeout);
+        OsCommand.Result r = run(command, timeout);
         if (!r.ok()) {
             throw new BackupException(what + " failed (pgbackrest exit " + r.exitCode() + "): " + r.tail());
         }
@@ -200,7 +243,7 @@ public final class PgBackRest {
 
     /** What the repository holds for this stanza. */
     public RepoInfo info() throws BackupException {
-        Proc.Result r = run(List.of(config.pgbackrest().toString(), "--config=" + config.configFile(),
+        OsCommand.Result r = run(List.of(config.pgbackrest().toString(), "--config=" + config.configFile(),
                 "--stanza=" + config.stanza(), "--output=json", "info"), SHORT);
         if (!r.ok()) {
             throw new BackupException("pgbackrest info failed (exit " + r.exitCode() + "): " + r.tail());
@@ -228,7 +271,7 @@ public final class PgBackRest {
             if (!Files.isDirectory(target)) {
                 Files.createDirectories(target);
             }
-            proc.own(target, "rwx------");
+            own(target, "rwx------");
         } catch (IOException e) {
             throw new BackupException("cannot prepare " + target + " for a restore: " + e, e);
         }

@@ -1,5 +1,6 @@
 package io.pgha.backup;
 
+import io.pgha.postgres.local.OsCommand;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,7 +74,6 @@ public final class RestoreDrill {
         String error = null;
         Path scratch = config.drillDir().resolve("scratch-" + start.toEpochMilli());
         Process server = null;
-        Proc proc = pgbackrest.proc();
         try {
             Path bin = PgBin.dir(config.binDir());
             BackupSet set = pgbackrest.info().latest();
@@ -84,31 +84,31 @@ public final class RestoreDrill {
             label = set.label();
             size = set.repoSize();
             Files.createDirectories(config.drillDir());
-            proc.own(config.drillDir(), "rwx------");
+            pgbackrest.own(config.drillDir(), "rwx------");
             pgbackrest.restore(scratch, RestoreTarget.endOfWal(), set.label(), false, false, true);
             Files.deleteIfExists(scratch.resolve("standby.signal"));
             Path hba = scratch.resolve("pgha-drill.hba.conf");
-            proc.ownedFile(hba, "# the drill's copy: its own OS user over its private socket only\nlocal all all trust\n",
+            pgbackrest.ownedFile(hba, "# the drill's copy: its own OS user over its private socket only\nlocal all all trust\n",
                     "rw-------");
             int port = freePort();
             Path log = config.drillDir().resolve("drill.log");
             Files.deleteIfExists(log);
             Files.createFile(log);
-            proc.own(log, "rw-------");
+            pgbackrest.own(log, "rw-------");
             List<String> cmd = new ArrayList<>(List.of(PgBin.bin(bin, "postgres"), "-D", scratch.toString(),
                     "-c", "port=" + port, "-c", "listen_addresses=127.0.0.1",
                     "-c", "unix_socket_directories=" + scratch, "-c", "hba_file=" + hba,
                     "-c", "archive_mode=off", "-c", "hot_standby=off", "-c", "primary_conninfo=",
                     "-c", "primary_slot_name=", "-c", "synchronous_standby_names=", "-c", "logging_collector=off",
                     "-c", "ssl=off", "-c", "cluster_name=pgha-drill", "-c", "recovery_target_action=promote"));
-            server = proc.launch(cmd, log);
+            server = pgbackrest.launch(cmd, log);
             waitConsistent(server, bin, scratch, port, log, start);
             Instant consistent = clock.instant();
             restoreTime = Duration.between(start, consistent);
             checks.add("consistent and promoted after " + restoreTime.toMillis() + " ms");
-            Proc.Result amcheck = proc.run(List.of(PgBin.bin(bin, "pg_amcheck"), "-h", scratch.toString(), "-p",
-                    String.valueOf(port), "-U", config.superuser(), "--all", "--install-missing"),
-                    config.drillTimeout(), Map.of());
+            OsCommand.Result amcheck = pgbackrest.run(List.of(PgBin.bin(bin, "pg_amcheck"), "-h", scratch.toString(),
+                    "-p", String.valueOf(port), "-U", config.superuser(), "--all", "--install-missing"),
+                    config.drillTimeout());
             if (!amcheck.ok()) {
                 throw new BackupException("pg_amcheck found corruption or failed (exit " + amcheck.exitCode() + "): "
                         + amcheck.tail());
@@ -196,9 +196,9 @@ public final class RestoreDrill {
     }
 
     private String psql(Path bin, Path socket, int port, String db, String sql) throws BackupException {
-        Proc.Result r = pgbackrest.proc().run(List.of(PgBin.bin(bin, "psql"), "-X", "-q", "-A", "-t", "-v",
+        OsCommand.Result r = pgbackrest.run(List.of(PgBin.bin(bin, "psql"), "-X", "-q", "-A", "-t", "-v",
                 "ON_ERROR_STOP=1", "-h", socket.toString(), "-p", String.valueOf(port), "-U", config.superuser(), "-d",
-                db, "-c", sql), Duration.ofMinutes(10), Map.of());
+                db, "-c", sql), Duration.ofMinutes(10));
         if (!r.ok()) {
             throw new BackupException("psql '" + sql + "' on the restored copy failed: " + r.tail());
         }

@@ -1,27 +1,22 @@
 package io.pgha.backup;
 
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import io.pgha.dcs.Member;
 import io.pgha.postgres.local.LocalPostgresConfig;
-
+import io.pgha.testing.Fixtures;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** What the integration tests share: real PostgreSQL members with archiving into a temp repository. */
 final class BackupTestSupport {
@@ -33,30 +28,17 @@ final class BackupTestSupport {
     }
 
     static void assumeTools() {
-        boolean pg = false;
-        Path debian = Path.of("/usr/lib/postgresql");
-        if (Files.isDirectory(debian)) {
-            try (Stream<Path> s = Files.list(debian)) {
-                pg = s.anyMatch(p -> Files.isExecutable(p.resolve("bin/initdb")));
-            } catch (IOException e) {
-                pg = false;
-            }
-        }
-        assumeTrue(pg, "PostgreSQL server binaries are missing (/usr/lib/postgresql/<version>/bin)");
+        Fixtures.assumePostgres();
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/pgbackrest")),
                 "pgBackRest is missing (/usr/bin/pgbackrest): apt-get install pgbackrest");
     }
 
     static Path baseDir(String prefix) throws IOException {
-        Path dir = Files.createTempDirectory(prefix);
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        return dir;
+        return Fixtures.traversableTempDir(prefix);
     }
 
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            return s.getLocalPort();
-        }
+        return Fixtures.freePort();
     }
 
     /** A member's backup settings: one shared repository, the member's own work directory. */
@@ -101,19 +83,6 @@ final class BackupTestSupport {
     }
 
     static void await(String what, Duration timeout, Callable<Boolean> condition) throws Exception {
-        Instant deadline = Instant.now().plus(timeout);
-        Exception last = null;
-        while (Instant.now().isBefore(deadline)) {
-            try {
-                if (Boolean.TRUE.equals(condition.call())) {
-                    return;
-                }
-                last = null;
-            } catch (Exception e) {
-                last = e;
-            }
-            Thread.sleep(300);
-        }
-        throw new AssertionError("timed out after " + timeout.toSeconds() + "s waiting for " + what, last);
+        Fixtures.await(what, timeout, condition);
     }
 }

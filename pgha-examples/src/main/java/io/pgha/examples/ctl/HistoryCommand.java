@@ -21,9 +21,7 @@ final class HistoryCommand extends Verb {
 
     @Override
     public Integer call() {
-        if (!Output.FORMATS.contains(format)) {
-            throw new CtlException("unknown format '" + format + "' (known: pretty, tsv, json, yaml)", Ctl.EXIT_USAGE);
-        }
+        Output.checkFormat(format);
         Session s = session();
         String name = s.clusterName(cluster);
         List<List<Object>> rows = new ArrayList<>();

@@ -26,10 +26,7 @@ final class ListCommand extends Verb {
     String format;
 
     String effectiveFormat() {
-        if (!Output.FORMATS.contains(format)) {
-            throw new CtlException("unknown format '" + format + "' (known: pretty, tsv, json, yaml)", Ctl.EXIT_USAGE);
-        }
-        return format;
+        return Output.checkFormat(format);
     }
 
     @Override

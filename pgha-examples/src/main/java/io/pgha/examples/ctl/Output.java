@@ -29,6 +29,14 @@ final class Output {
     private Output() {
     }
 
+    /** Fails, as a usage error, unless {@code fmt} is one of {@link #FORMATS}; returns it. */
+    static String checkFormat(String fmt) {
+        if (!FORMATS.contains(fmt)) {
+            throw new CtlException("unknown format '" + fmt + "' (known: pretty, tsv, json, yaml)", Ctl.EXIT_USAGE);
+        }
+        return fmt;
+    }
+
     /**
      * Prints a table.
      *

@@ -23,9 +23,7 @@ final class RemoveCommand extends Verb {
 
     @Override
     public Integer call() {
-        if (!Output.FORMATS.contains(format)) {
-            throw new CtlException("unknown format '" + format + "' (known: pretty, tsv, json, yaml)", Ctl.EXIT_USAGE);
-        }
+        Output.checkFormat(format);
         Session s = session();
         String name = s.clusterName(cluster);
         ClusterState state = s.read(name);

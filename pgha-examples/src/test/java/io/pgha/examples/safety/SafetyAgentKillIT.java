@@ -1,28 +1,25 @@
 package io.pgha.examples.safety;
 
+import static io.pgha.examples.safety.SafetySupport.signal;
+import static io.pgha.examples.safety.SafetySupport.stopAgents;
+import static io.pgha.testing.Fixtures.assumePostgres;
+import static io.pgha.testing.Fixtures.await;
+import static io.pgha.testing.Fixtures.deleteTree;
+import static io.pgha.testing.Fixtures.freePort;
+import static io.pgha.testing.Fixtures.traversableTempDir;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.pgha.dcs.etcd.EtcdServer;
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -38,6 +35,7 @@ import org.junit.jupiter.api.Test;
  */
 class SafetyAgentKillIT {
     private static final Duration T = Duration.ofSeconds(150);
+    private static final String LOCAL = "127.0.0.1";
 
     private EtcdServer etcd;
     private Path base;
@@ -50,25 +48,10 @@ class SafetyAgentKillIT {
         if (frozen != null) {
             signal("CONT", frozen.pid());
         }
-        for (Process p : agents) {
-            p.destroy(); // SIGTERM: the shutdown hook closes the node, which stops PostgreSQL
-        }
-        for (Process p : agents) {
-            if (!p.waitFor(60, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-            }
-        }
-        for (Path d : dataDirs) { // a postmaster left behind by a killed agent
-            Path pid = d.resolve("postmaster.pid");
-            if (Files.exists(pid)) {
-                String first = Files.readAllLines(pid).get(0).trim();
-                ProcessHandle.of(Long.parseLong(first)).ifPresent(h -> signal("QUIT", h.pid()));
-            }
-        }
+        stopAgents(agents, dataDirs);
         if (etcd != null) {
             etcd.close();
         }
-        Thread.sleep(1000);
         deleteTree(base);
     }
 
@@ -85,17 +68,16 @@ class SafetyAgentKillIT {
     private void run(boolean freeze) throws Exception {
         assumeTrue(EtcdServer.isInstalled(), EtcdServer.MISSING);
         assumeTrue(Files.isExecutable(Path.of("/bin/bash")), "bash is missing (the fence)");
-        assumeTrue(postgresInstalled(), "PostgreSQL server binaries are missing (/usr/lib/postgresql/<v>/bin)");
+        assumePostgres();
         etcd = EtcdServer.start();
-        base = Files.createTempDirectory("pgha-safety-kill-");
-        Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
+        base = traversableTempDir("pgha-safety-kill-");
         int pgA = freePort();
         int pgB = freePort();
         Process a = agent("a", pgA);
-        await("a to be a primary", () -> !inRecovery(pgA));
+        await("a to be a primary", T, () -> !inRecovery(pgA));
         exec(pgA, "CREATE TABLE t (id int primary key)");
         Process b = agent("b", pgB);
-        await("b to be the synchronous standby", () -> "sync".equals(scalar(pgA,
+        await("b to be the synchronous standby", T, () -> "sync".equals(scalar(pgA,
                 "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'b'")));
         Thread.sleep(4000); // a cycle or two (loop_wait 1 s) for the sync key to name b
 
@@ -176,93 +158,25 @@ class SafetyAgentKillIT {
                 Integer.toString(freePort()), etcd.hostPort(), "true")
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         agents.add(p);
-        await(name + "'s agent to start", () -> Files.exists(log) && Files.readString(log).contains("started"));
+        await(name + "'s agent to start", T, () -> Files.exists(log) && Files.readString(log).contains("started"));
         return p;
     }
 
+    // a's and b's PostgreSQL listen on the loopback
+
     private static Connection connect(int port) throws Exception {
-        Properties props = new Properties();
-        props.setProperty("user", "postgres");
-        props.setProperty("password", "su-secret");
-        props.setProperty("connectTimeout", "5");
-        props.setProperty("socketTimeout", "90");
-        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres", props);
+        return SafetySupport.connect(LOCAL, port, 90); // a commit may wait a while for the sync standby
     }
 
     private static boolean inRecovery(int port) throws Exception {
-        return "t".equals(scalar(port, "SELECT pg_is_in_recovery()"));
+        return SafetySupport.inRecovery(LOCAL, port);
     }
 
     private static String scalar(int port, String sql) throws Exception {
-        try (Connection c = connect(port); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
-            return rs.next() ? rs.getString(1) : null;
-        }
+        return SafetySupport.scalar(LOCAL, port, sql);
     }
 
     private static void exec(int port, String sql) throws Exception {
-        try (Connection c = connect(port); Statement st = c.createStatement()) {
-            st.execute(sql);
-        }
-    }
-
-    private static void signal(String sig, long pid) {
-        try {
-            new ProcessBuilder("kill", "-" + sig, Long.toString(pid)).start().waitFor(10, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static boolean postgresInstalled() {
-        Path debian = Path.of("/usr/lib/postgresql");
-        if (!Files.isDirectory(debian)) {
-            return false;
-        }
-        try (var s = Files.list(debian)) {
-            return s.anyMatch(p -> Files.isExecutable(p.resolve("bin/initdb")));
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static void await(String what, Callable<Boolean> condition) throws Exception {
-        Instant deadline = Instant.now().plus(T);
-        Exception last = null;
-        while (Instant.now().isBefore(deadline)) {
-            try {
-                if (Boolean.TRUE.equals(condition.call())) {
-                    return;
-                }
-            } catch (Exception e) {
-                last = e;
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError("timed out waiting for " + what, last);
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        if (root == null || !Files.exists(root)) {
-            return;
-        }
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.deleteIfExists(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-                Files.deleteIfExists(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
+        SafetySupport.exec(LOCAL, port, sql);
     }
 }

@@ -29,7 +29,7 @@ public final class SafetyAgentMain {
         String etcd = args[4];
         boolean sync = Boolean.parseBoolean(args[5]);
         LocalPostgresConfig cfg = LocalPostgresConfig.builder().name(name).dataDir(dataDir)
-                .listen("127.0.0.1:" + pgPort).superuser("postgres", "su-secret")
+                .listen("127.0.0.1:" + pgPort).superuser("postgres", SafetySupport.PASSWORD)
                 .replication("replicator", "repl-secret").parameter("shared_buffers", "16MB")
                 .parameter("max_connections", "30").parameter("fsync", "off").build();
         LocalPostgresController pg = new LocalPostgresController(cfg);

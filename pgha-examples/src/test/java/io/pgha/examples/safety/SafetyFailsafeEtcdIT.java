@@ -1,5 +1,11 @@
 package io.pgha.examples.safety;
 
+import static io.pgha.examples.safety.SafetySupport.PASSWORD;
+import static io.pgha.testing.Fixtures.assumePostgres;
+import static io.pgha.testing.Fixtures.await;
+import static io.pgha.testing.Fixtures.deleteTree;
+import static io.pgha.testing.Fixtures.freePort;
+import static io.pgha.testing.Fixtures.traversableTempDir;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -11,22 +17,14 @@ import io.pgha.dcs.etcd.EtcdServer;
 import io.pgha.ha.HaNode;
 import io.pgha.postgres.local.LocalPostgresConfig;
 import io.pgha.postgres.local.LocalPostgresController;
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -69,7 +67,7 @@ class SafetyFailsafeEtcdIT {
     @Test
     void withFailsafeModeAFrozenDcsLeavesThePrimaryRunning() throws Exception {
         LocalPostgresController[] pg = cluster(true);
-        await("the failsafe key", () -> {
+        await("the failsafe key", T, () -> {
             ClusterState c = nodes.get(0).state().cluster();
             return c != null && c.failsafe() != null && c.failsafe().size() == 2;
         });
@@ -82,7 +80,7 @@ class SafetyFailsafeEtcdIT {
         }
         assertThat(nodes.get(0).state().failsafeActive()).isTrue();
         etcd.resume();
-        await("a leads again with the DCS back", () -> {
+        await("a leads again with the DCS back", T, () -> {
             ClusterState c = nodes.get(0).dcs().read();
             return c.isLeader("a") && pg[0].status().isPrimary();
         });
@@ -94,7 +92,7 @@ class SafetyFailsafeEtcdIT {
         LocalPostgresController[] pg = cluster(false);
         Instant frozen = Instant.now();
         etcd.pause();
-        await("the primary to demote", () -> !pg[0].status().isPrimary());
+        await("the primary to demote", T, () -> !pg[0].status().isPrimary());
         // the lock was last renewed before the freeze: it can expire at frozen + ttl at the latest
         assertThat(Duration.between(frozen, Instant.now())).isLessThan(Duration.ofSeconds(TTL));
         assertThat(pg[1].status().isPrimary()).isFalse();
@@ -104,20 +102,19 @@ class SafetyFailsafeEtcdIT {
     private LocalPostgresController[] cluster(boolean failsafe) throws Exception {
         assumeTrue(EtcdServer.isInstalled(), EtcdServer.MISSING);
         assumeTrue(Files.isExecutable(Path.of("/bin/bash")), "bash is missing");
-        assumeTrue(postgresInstalled(), "PostgreSQL server binaries are missing (/usr/lib/postgresql/<v>/bin)");
+        assumePostgres();
         etcd = EtcdServer.start();
-        base = Files.createTempDirectory("pgha-safety-it-");
-        Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
+        base = traversableTempDir("pgha-safety-it-");
         LocalPostgresController a = member("a", failsafe);
-        await("a to lead", () -> a.status().isPrimary() && nodes.get(0).dcs().read().isLeader("a"));
+        await("a to lead", T, () -> a.status().isPrimary() && nodes.get(0).dcs().read().isLeader("a"));
         LocalPostgresController b = member("b", failsafe);
-        await("b to stream", () -> b.status().isReplica() && b.status().isStreaming());
+        await("b to stream", T, () -> b.status().isReplica() && b.status().isStreaming());
         return new LocalPostgresController[] {a, b};
     }
 
     private LocalPostgresController member(String name, boolean failsafe) throws Exception {
         LocalPostgresConfig cfg = LocalPostgresConfig.builder().name(name).dataDir(base.resolve(name))
-                .listen("127.0.0.1:" + freePort()).superuser("postgres", "su-secret")
+                .listen("127.0.0.1:" + freePort()).superuser("postgres", PASSWORD)
                 .replication("replicator", "repl-secret").parameter("shared_buffers", "16MB")
                 .parameter("max_connections", "20").parameter("fsync", "off").build();
         LocalPostgresController pg = new LocalPostgresController(cfg);
@@ -136,58 +133,5 @@ class SafetyFailsafeEtcdIT {
         apis.add(RestApiServer.start(RestApiConfig.builder().listen("127.0.0.1", apiPort).build(), node));
         node.start();
         return pg;
-    }
-
-    private static boolean postgresInstalled() {
-        Path debian = Path.of("/usr/lib/postgresql");
-        if (!Files.isDirectory(debian)) {
-            return false;
-        }
-        try (var s = Files.list(debian)) {
-            return s.anyMatch(p -> Files.isExecutable(p.resolve("bin/initdb")));
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static void await(String what, Callable<Boolean> condition) throws Exception {
-        Instant deadline = Instant.now().plus(T);
-        Exception last = null;
-        while (Instant.now().isBefore(deadline)) {
-            try {
-                if (Boolean.TRUE.equals(condition.call())) {
-                    return;
-                }
-            } catch (Exception e) {
-                last = e;
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError("timed out waiting for " + what, last);
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        if (root == null || !Files.exists(root)) {
-            return;
-        }
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.deleteIfExists(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-                Files.deleteIfExists(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 }

@@ -1,29 +1,32 @@
 package io.pgha.examples.safety;
 
+import static io.pgha.examples.safety.SafetySupport.PASSWORD;
+import static io.pgha.examples.safety.SafetySupport.connect;
+import static io.pgha.examples.safety.SafetySupport.exec;
+import static io.pgha.examples.safety.SafetySupport.inRecovery;
+import static io.pgha.examples.safety.SafetySupport.scalar;
+import static io.pgha.examples.safety.SafetySupport.stopAgents;
+import static io.pgha.testing.Fixtures.NO_POSTGRES;
+import static io.pgha.testing.Fixtures.await;
+import static io.pgha.testing.Fixtures.deleteTree;
+import static io.pgha.testing.Fixtures.freePort;
+import static io.pgha.testing.Fixtures.postgresBin;
+import static io.pgha.testing.Fixtures.traversableTempDir;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.pgha.dcs.etcd.EtcdServer;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
-import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -53,7 +56,6 @@ class SafetyPartitionIT {
     private static final String SUBNET = "10.213.77.";
     private static final String HOST = SUBNET + "1";
     private static final String ISOLATED = SUBNET + "2";
-    private static final String PASSWORD = "su-secret";
     private static final Path JAR = Path.of("target/pgha.jar");
 
     private final String ns = "pgha-part-" + ProcessHandle.current().pid();
@@ -71,34 +73,7 @@ class SafetyPartitionIT {
         if (nsCreated) {
             heal(); // so that a's agent can shut down cleanly
         }
-        // what the agents started (PostgreSQL, the fence, a pg_basebackup cut off mid-copy): killed
-        // below if still alive once the agents are gone
-        List<ProcessHandle> children = new ArrayList<>();
-        for (Process p : agents) {
-            p.descendants().forEach(children::add);
-            p.destroy(); // SIGTERM: the shutdown hook closes the node, which stops PostgreSQL
-        }
-        for (Process p : agents) {
-            if (!p.waitFor(60, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                p.waitFor(10, TimeUnit.SECONDS);
-            }
-        }
-        for (Path d : dataDirs) { // a postmaster left behind
-            Path pid = d.resolve("postmaster.pid");
-            if (Files.exists(pid)) {
-                String first = Files.readAllLines(pid).get(0).trim();
-                ProcessHandle.of(Long.parseLong(first)).ifPresent(h -> {
-                    sh("kill", "-QUIT", Long.toString(h.pid()));
-                    h.onExit().orTimeout(20, TimeUnit.SECONDS).exceptionally(e -> null).join();
-                });
-            }
-        }
-        for (ProcessHandle h : children) {
-            if (h.isAlive()) {
-                h.destroyForcibly();
-            }
-        }
+        stopAgents(agents, dataDirs);
         if (etcd != null) {
             etcd.destroy();
             if (!etcd.waitFor(10, TimeUnit.SECONDS)) {
@@ -144,24 +119,23 @@ class SafetyPartitionIT {
         assumeTrue(Files.isExecutable(Path.of("/bin/bash")), "bash is missing (the fence)");
         assumeTrue(Files.isRegularFile(JAR), "target/pgha.jar is missing: run the ITs through 'mvn verify'");
         psql = postgresBin("psql");
-        assumeTrue(psql != null, "PostgreSQL server binaries are missing (/usr/lib/postgresql/<v>/bin)");
+        assumeTrue(psql != null, NO_POSTGRES);
         assumeTrue(!out("ip", "-o", "addr").contains(SUBNET), SUBNET + "0/30 is already in use on this host");
 
         network();
-        base = Files.createTempDirectory("pgha-safety-partition-");
-        Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
+        base = traversableTempDir("pgha-safety-partition-");
         String etcdHost = startEtcd();
 
         int pgA = freePort();
         int pgB = freePort();
         int pgC = freePort();
         agent("a", ISOLATED, pgA, etcdHost, true);
-        await("a to be the primary", () -> !inRecovery(ISOLATED, pgA));
+        await("a to be the primary", T, () -> !inRecovery(ISOLATED, pgA));
         exec(ISOLATED, pgA, "CREATE TABLE t (id int primary key, at text)");
         agent("b", HOST, pgB, etcdHost, false);
         agent("c", HOST, pgC, etcdHost, false);
         // by their application_name: pg_basebackup's own WAL stream also shows as 'streaming'
-        await("b and c to run and stream from a", () -> inRecovery(HOST, pgB) && inRecovery(HOST, pgC)
+        await("b and c to run and stream from a", T, () -> inRecovery(HOST, pgB) && inRecovery(HOST, pgC)
                 && "2".equals(scalar(ISOLATED, pgA, "SELECT count(*) FROM pg_stat_replication"
                         + " WHERE application_name IN ('b', 'c') AND state = 'streaming'")));
 
@@ -182,7 +156,7 @@ class SafetyPartitionIT {
             }
         }, "writer");
         writer.start();
-        await("the client's writes", () -> acked.get() > 10);
+        await("the client's writes", T, () -> acked.get() > 10);
 
         Instant cut = Instant.now();
         partition();
@@ -241,14 +215,14 @@ class SafetyPartitionIT {
         heal();
         String primary = newPrimary;
         int pgNew = "b".equals(primary) ? pgB : pgC;
-        await("a to rejoin as a replica streaming from " + primary, () -> "1".equals(scalar(HOST, pgNew,
+        await("a to rejoin as a replica streaming from " + primary, T, () -> "1".equals(scalar(HOST, pgNew,
                 "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'a' AND state = 'streaming'")));
         assertThat(inRecovery(ISOLATED, pgA)).as("a is a replica").isTrue();
         assertThat(inRecovery(HOST, pgNew)).as(primary + " is the primary").isFalse();
         int other = "b".equals(primary) ? pgC : pgB;
         assertThat(inRecovery(HOST, other)).as("the third member is a replica").isTrue();
         exec(HOST, pgNew, "INSERT INTO t VALUES (-1, 'after the heal')");
-        await("the write after the heal on a", () -> "1".equals(scalar(ISOLATED, pgA,
+        await("the write after the heal on a", T, () -> "1".equals(scalar(ISOLATED, pgA,
                 "SELECT count(*) FROM t WHERE id = -1")));
     }
 
@@ -292,7 +266,7 @@ class SafetyPartitionIT {
                 clientUrl, "--listen-peer-urls", peerUrl, "--initial-advertise-peer-urls", peerUrl,
                 "--initial-cluster", "partition=" + peerUrl, "--initial-cluster-state", "new")
                 .redirectErrorStream(true).redirectOutput(dir.resolve("etcd.log").toFile()).start();
-        await("etcd to serve", () -> {
+        await("etcd to serve", T, () -> {
             try (var s = new java.net.Socket(HOST, client)) {
                 return true;
             }
@@ -397,32 +371,6 @@ class SafetyPartitionIT {
         }
     }
 
-    private static Connection connect(String host, int port, int socketTimeout) throws Exception {
-        Properties props = new Properties();
-        props.setProperty("user", "postgres");
-        props.setProperty("password", PASSWORD);
-        props.setProperty("connectTimeout", "3");
-        props.setProperty("socketTimeout", Integer.toString(socketTimeout));
-        return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/postgres", props);
-    }
-
-    private static boolean inRecovery(String host, int port) throws Exception {
-        return "t".equals(scalar(host, port, "SELECT pg_is_in_recovery()"));
-    }
-
-    private static String scalar(String host, int port, String sql) throws Exception {
-        try (Connection c = connect(host, port, 10); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery(sql)) {
-            return rs.next() ? rs.getString(1) : null;
-        }
-    }
-
-    private static void exec(String host, int port, String sql) throws Exception {
-        try (Connection c = connect(host, port, 10); Statement st = c.createStatement()) {
-            st.execute(sql);
-        }
-    }
-
     // ---------------------------------------------------------------- helpers
 
     /** Runs a command that must succeed. */
@@ -464,58 +412,5 @@ class SafetyPartitionIT {
             }
         }
         return false;
-    }
-
-    private static Path postgresBin(String name) {
-        Path debian = Path.of("/usr/lib/postgresql");
-        if (!Files.isDirectory(debian)) {
-            return null;
-        }
-        try (var s = Files.list(debian)) {
-            return s.map(p -> p.resolve("bin").resolve(name)).filter(Files::isExecutable).findFirst().orElse(null);
-        } catch (IOException e) {
-            return null;
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static void await(String what, Callable<Boolean> condition) throws Exception {
-        Instant deadline = Instant.now().plus(T);
-        Exception last = null;
-        while (Instant.now().isBefore(deadline)) {
-            try {
-                if (Boolean.TRUE.equals(condition.call())) {
-                    return;
-                }
-            } catch (Exception e) {
-                last = e;
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError("timed out waiting for " + what, last);
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        if (root == null || !Files.exists(root)) {
-            return;
-        }
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.deleteIfExists(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-                Files.deleteIfExists(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 }

@@ -76,7 +76,7 @@ public final class LocalPostgresController implements PostgresController {
     private final LocalPostgresConfig config;
     private final Binaries bins;
     private final OsUser user;
-    private final Exec exec;
+    private final OsCommand exec;
     private final Path dataDir;
     private final Path runtimeDir;
     private final Path passfile;
@@ -106,7 +106,7 @@ public final class LocalPostgresController implements PostgresController {
             bins.path(b);
         }
         this.user = OsUser.resolve(config.runAs());
-        this.exec = new Exec(user);
+        this.exec = new OsCommand(user);
         this.dataDir = config.dataDir();
         this.runtimeDir = Path.of(System.getProperty("java.io.tmpdir"),
                 "pgha-" + user.uid() + "-" + shortHash(dataDir.toString()));
@@ -164,7 +164,7 @@ public final class LocalPostgresController implements PostgresController {
     }
 
     private String binariesMajorVersion() throws PostgresException {
-        Exec.Result r = new Exec(new OsUser(null, -1, -1, null, false))
+        OsCommand.Result r = new OsCommand(new OsUser(null, -1, -1, null, false))
                 .run(List.of(bins.path("postgres"), "--version"), SHORT);
         Matcher m = Pattern.compile("\\) (\\d+)").matcher(r.output());
         return r.ok() && m.find() ? m.group(1) : null;
@@ -419,7 +419,7 @@ public final class LocalPostgresController implements PostgresController {
             }
             cmd.addAll(config.initdbOptions());
             LOG.info("{}: initdb {}", config.name(), dataDir);
-            Exec.Result r = exec.run(cmd, LONG);
+            OsCommand.Result r = exec.run(cmd, LONG);
             if (!r.ok()) {
                 throw new PostgresException("initdb failed for postgresql.data_dir " + dataDir + " (options "
                         + config.initdbOptions() + " from bootstrap.initdb): " + r.tail());
@@ -480,7 +480,7 @@ public final class LocalPostgresController implements PostgresController {
             }
             String conninfo = conninfoTo(source, true);
             LOG.info("{}: pg_basebackup from {} ({}) into {}", config.name(), source.name(), source.connUrl(), dataDir);
-            Exec.Result r = exec.run(List.of(bins.path("pg_basebackup"), "-D", dataDir.toString(), "-X", "stream",
+            OsCommand.Result r = exec.run(List.of(bins.path("pg_basebackup"), "-D", dataDir.toString(), "-X", "stream",
                     "-c", "fast", "--no-password", "-d", conninfo), LONG);
             if (!r.ok()) {
                 emptyDataDirectory();
@@ -657,7 +657,7 @@ public final class LocalPostgresController implements PostgresController {
         String m = mode.name().toLowerCase(Locale.ROOT);
         long secs = Math.max(1, timeout.toSeconds());
         LOG.info("{}: pg_ctl stop -m {}", config.name(), m);
-        Exec.Result r = exec.run(List.of(bins.path("pg_ctl"), "stop", "-D", dataDir.toString(), "-m", m, "-w", "-t",
+        OsCommand.Result r = exec.run(List.of(bins.path("pg_ctl"), "stop", "-D", dataDir.toString(), "-m", m, "-w", "-t",
                 String.valueOf(secs)), timeout.plusSeconds(30));
         if (!r.ok() && PidFile.isAlive(pid.pid())) {
             throw new PostgresException("pg_ctl stop -m " + m + " failed for " + dataDir + ": " + r.tail());
@@ -875,7 +875,7 @@ public final class LocalPostgresController implements PostgresController {
     /** Where the shutdown checkpoint record at {@code lsn} ends (pg_waldump), 0 when it cannot tell. */
     private long checkpointEnd(long timeline, long lsn) {
         try {
-            Exec.Result r = exec.run(List.of(bins.path("pg_waldump"), "-p", dataDir.resolve("pg_wal").toString(),
+            OsCommand.Result r = exec.run(List.of(bins.path("pg_waldump"), "-p", dataDir.resolve("pg_wal").toString(),
                     "-t", String.valueOf(timeline), "-s", Lsn.format(lsn), "-n", "2"), SHORT);
             return parseCheckpointEnd(r.output(), lsn);
         } catch (PostgresException e) {
@@ -941,7 +941,7 @@ public final class LocalPostgresController implements PostgresController {
                 .set("dbname", "postgres").set("passfile", passfile.toString()).set("connect_timeout", 10)
                 .set("application_name", config.name() + "_rewind").set("sslmode", "prefer").toString();
         LOG.info("{}: pg_rewind from {} ({})", config.name(), leader.name(), leader.connUrl());
-        Exec.Result r = exec.run(List.of(bins.path("pg_rewind"), "--target-pgdata=" + dataDir, "--source-server=" + source,
+        OsCommand.Result r = exec.run(List.of(bins.path("pg_rewind"), "--target-pgdata=" + dataDir, "--source-server=" + source,
                 "--no-ensure-shutdown"), LONG);
         if (!r.ok()) {
             LOG.error("{}: pg_rewind from {} failed: {}", config.name(), leader.name(), r.tail());
@@ -974,7 +974,7 @@ public final class LocalPostgresController implements PostgresController {
         } catch (IOException e) {
             throw new PostgresException("cannot move standby.signal away in " + dataDir + ": " + e.getMessage(), e);
         }
-        Exec.Result r = exec.run(List.of(bins.path("postgres"), "--single", "-F", "-D", dataDir.toString(),
+        OsCommand.Result r = exec.run(List.of(bins.path("postgres"), "--single", "-F", "-D", dataDir.toString(),
                 "-c", "archive_mode=off", "-c", "hot_standby=off", "postgres"), LONG);
         ControlData after = controlData();
         if (!r.ok() || after == null || !after.cleanlyShutDown()) {
@@ -1064,7 +1064,7 @@ public final class LocalPostgresController implements PostgresController {
         if (runningPostmaster() == null) {
             return;
         }
-        Exec.Result r = exec.run(List.of(bins.path("pg_ctl"), "reload", "-D", dataDir.toString()), SHORT);
+        OsCommand.Result r = exec.run(List.of(bins.path("pg_ctl"), "reload", "-D", dataDir.toString()), SHORT);
         if (!r.ok()) {
             throw new PostgresException("pg_ctl reload failed for " + dataDir + ": " + r.tail());
         }
@@ -1350,7 +1350,7 @@ public final class LocalPostgresController implements PostgresController {
             return null;
         }
         try {
-            Exec.Result r = exec.run(List.of(bins.path("pg_controldata"), "-D", dataDir.toString()), SHORT,
+            OsCommand.Result r = exec.run(List.of(bins.path("pg_controldata"), "-D", dataDir.toString()), SHORT,
                     Map.of("LC_ALL", "C"));
             return r.ok() ? ControlData.parse(r.output()) : null;
         } catch (PostgresException e) {

@@ -8,6 +8,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -75,7 +76,16 @@ record OsUser(String name, int uid, int gid, String home, boolean switchUser) {
         if (!switchUser) {
             return List.of();
         }
-        return List.of("setpriv", "--reuid=" + uid, "--regid=" + gid, "--init-groups", "--");
+        List<String> prefix = new ArrayList<>();
+        prefix.add("setpriv");
+        prefix.addAll(setprivOptions());
+        prefix.add("--");
+        return List.copyOf(prefix);
+    }
+
+    /** The setpriv options that switch to this user (none when the JVM's own user is this one). */
+    List<String> setprivOptions() {
+        return switchUser ? List.of("--reuid=" + uid, "--regid=" + gid, "--init-groups") : List.of();
     }
 
     /** Gives {@code path} to this user (as root) and sets its mode; no-op on ownership when not root. */

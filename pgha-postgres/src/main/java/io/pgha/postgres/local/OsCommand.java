@@ -1,0 +1,209 @@
+package io.pgha.postgres.local;
+
+import io.pgha.postgres.PostgresException;
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs PostgreSQL's binaries (and pgBackRest, pg_dump...) as the OS user PostgreSQL runs as: through
+ * {@code setpriv} as {@code postgresql.run_as} when the JVM is root (PostgreSQL refuses to run as
+ * root), as the JVM's own user otherwise. The child gets a clean environment: inherited {@code PG*}
+ * variables could point a binary at another server or data directory. Its working directory is
+ * {@code /} and its stdin empty. Every command line is logged at debug level, so none may hold a
+ * password (pass them in a passfile or a 0600 temporary file).
+ *
+ * <p>Concurrency: immutable and thread-safe; any number of threads may run commands at once.
+ * {@link #run} blocks, and binds the command to the calling thread: the command and every process it
+ * starts are killed when that thread ends, the JVM's death included (SIGKILL too), so that nothing
+ * it started goes on alone (a pg_basebackup copying into a data directory the next agent reuses).
+ * {@link #launch} starts a server that outlives the calling thread and the JVM; its caller stops it.
+ */
+public final class OsCommand {
+
+    private static final Logger LOG = LoggerFactory.getLogger(OsCommand.class);
+    /** What a result keeps of a command's output: its tail, where a failure says why. */
+    private static final int MAX_OUTPUT = 64 * 1024;
+
+    /**
+     * A finished command.
+     *
+     * @param exitCode its exit code (128 + the signal's number when a signal ended it)
+     * @param output its stdout and stderr interleaved, the last 64 KiB at most
+     */
+    public record Result(int exitCode, String output) {
+        public boolean ok() {
+            return exitCode == 0;
+        }
+
+        /** The last lines of the output on one line, for an exception message. */
+        public String tail() {
+            String[] lines = output.strip().split("\n");
+            int from = Math.max(0, lines.length - 8);
+            return String.join(" | ", Arrays.copyOfRange(lines, from, lines.length));
+        }
+    }
+
+    private final OsUser user;
+
+    OsCommand(OsUser user) {
+        this.user = user;
+    }
+
+    /**
+     * Commands as {@code runAs} when the JVM is root, as the JVM's own user otherwise.
+     *
+     * @throws PostgresException when the user does not exist or is root
+     */
+    public static OsCommand forUser(String runAs) throws PostgresException {
+        return new OsCommand(OsUser.resolve(runAs));
+    }
+
+    OsUser user() {
+        return user;
+    }
+
+    /** Gives {@code path} to the user commands run as (when the JVM is root) and sets its mode (as {@code rwx------}; null keeps it). */
+    public void own(Path path, String mode) throws IOException {
+        user.own(path, mode);
+    }
+
+    Result run(List<String> command, Duration timeout) throws PostgresException {
+        return run(command, timeout, Map.of());
+    }
+
+    /**
+     * Runs {@code command} to completion, bound to the calling thread (see the class comment). A
+     * command still running at {@code timeout}, or when the calling thread is interrupted, is killed
+     * with its descendants and reported as an exception.
+     *
+     * @param env variables added to the child's clean environment (a {@code PGPASSFILE})
+     * @throws PostgresException when it cannot start (a missing binary), times out or is interrupted;
+     *     a command that runs and fails returns a result that is not {@link Result#ok()}
+     */
+    public Result run(List<String> command, Duration timeout, Map<String, String> env) throws PostgresException {
+        String name = command.get(0);
+        if (name.startsWith("/") && !Files.isExecutable(Path.of(name))) {
+            throw new PostgresException(name + " is missing or not executable");
+        }
+        ProcessBuilder pb = builder(ThreadBound.wrap(user, command), env);
+        LOG.debug("running {}", pb.command());
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            throw new PostgresException("cannot run " + name + ": " + e.getMessage(), e);
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Thread reader = new Thread(() -> drain(p.getInputStream(), out), "pgha-exec-" + p.pid());
+        reader.setDaemon(true);
+        reader.start();
+        try {
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                kill(p);
+                p.waitFor(10, TimeUnit.SECONDS);
+                reader.join(2000);
+                throw new PostgresException(describe(command) + " did not finish within " + timeout.toSeconds()
+                        + "s and was killed; output: " + text(out));
+            }
+            reader.join(10_000);
+        } catch (InterruptedException e) {
+            kill(p);
+            Thread.currentThread().interrupt();
+            throw new PostgresException("interrupted while running " + describe(command), e);
+        }
+        Result r = new Result(p.exitValue(), text(out));
+        LOG.debug("{} exited with {}", name, r.exitCode());
+        return r;
+    }
+
+    /**
+     * Starts a long-running server process (a postmaster) as a child of this JVM, its output
+     * appended to {@code log}; it is not bound to the calling thread and outlives the JVM. The JVM
+     * stays its parent so that the JDK reaps it when it exits: a killed postmaster must not linger
+     * as a zombie holding its PID (PostgreSQL would then refuse to start again, seeing its PID alive
+     * in postmaster.pid). {@code setsid} puts it in its own session, so a Ctrl-C meant for the JVM
+     * does not shut PostgreSQL down; it does not fork here (a child of the JVM is no process group
+     * leader), so the PID is the server's.
+     */
+    public Process launch(List<String> command, Path log) throws PostgresException {
+        List<String> full = new ArrayList<>(List.of("setsid", "--wait"));
+        full.addAll(user.commandPrefix());
+        full.addAll(command);
+        ProcessBuilder pb = builder(full, Map.of()).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        LOG.debug("starting {}", full);
+        try {
+            return pb.start();
+        } catch (IOException e) {
+            throw new PostgresException("cannot run " + command.get(0) + ": " + e.getMessage(), e);
+        }
+    }
+
+    private ProcessBuilder builder(List<String> command, Map<String, String> env) {
+        ProcessBuilder pb = new ProcessBuilder(command)
+                .directory(new File("/"))
+                .redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        Map<String, String> environment = pb.environment();
+        environment.keySet().removeIf(k -> k.startsWith("PG"));
+        if (user.home() != null) {
+            environment.put("HOME", user.home());
+        }
+        if (user.name() != null) {
+            environment.put("USER", user.name());
+            environment.put("LOGNAME", user.name());
+        }
+        environment.putAll(env);
+        return pb;
+    }
+
+    private static void kill(Process p) {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+    }
+
+    /** The binary and, when there is more, the last argument (pgBackRest's subcommand, a database). */
+    private static String describe(List<String> command) {
+        return command.size() > 1 ? command.get(0) + " ... " + command.get(command.size() - 1) : command.get(0);
+    }
+
+    private static String text(ByteArrayOutputStream out) {
+        synchronized (out) {
+            return out.toString(StandardCharsets.UTF_8);
+        }
+    }
+
+    private static void drain(InputStream in, ByteArrayOutputStream out) {
+        byte[] buf = new byte[8192];
+        try (in) {
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                synchronized (out) {
+                    if (out.size() + n > MAX_OUTPUT) {
+                        // keep the tail: the end of a failed command's output says why
+                        byte[] all = out.toByteArray();
+                        int keep = Math.max(0, Math.min(all.length, MAX_OUTPUT - n));
+                        out.reset();
+                        out.write(all, all.length - keep, keep);
+                    }
+                    int skip = Math.max(0, n - MAX_OUTPUT);
+                    out.write(buf, skip, n - skip);
+                }
+            }
+        } catch (IOException ignored) {
+            // the process ended or was killed; what was read is kept
+        }
+    }
+}
