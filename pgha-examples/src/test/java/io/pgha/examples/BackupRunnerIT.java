@@ -157,6 +157,16 @@ class BackupRunnerIT {
         LocalCluster.Member leader = cluster.awaitHealthy(Duration.ofMinutes(1));
         LocalCluster.Member candidate = cluster.members().stream()
                 .filter(m -> m != leader && cluster.streamingReplicas().contains(m.name)).findFirst().orElseThrow();
+        // the backup just switched WAL segments: let the candidate catch up, or the leader refuses it
+        // as lagging beyond maximum_lag_on_failover (as Patroni would)
+        await("the candidate caught up with the leader", Duration.ofSeconds(60), () -> {
+            com.fasterxml.jackson.databind.JsonNode l = cluster.get(leader, "/patroni");
+            com.fasterxml.jackson.databind.JsonNode c = cluster.get(candidate, "/patroni");
+            long at = l == null ? -1 : l.path("xlog").path("location").asLong(-1);
+            long got = c == null ? -2 : Math.max(c.path("xlog").path("received_location").asLong(-2),
+                    c.path("xlog").path("replayed_location").asLong(-2));
+            return Optional.of(true).filter(x -> at >= 0 && got >= at);
+        });
         HttpResponse<String> r = E2eSupport.post(cluster, leader, "/switchover",
                 "{\"leader\":\"" + leader.name + "\",\"candidate\":\"" + candidate.name + "\"}");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
