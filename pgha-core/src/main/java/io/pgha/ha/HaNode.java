@@ -605,7 +605,14 @@ public final class HaNode implements NodeControl, Closeable {
     }
 
     private void startReplica(Member leader, boolean checkDivergence) throws PostgresException {
-        if (checkDivergence && postgres.needsRewind(leader)) {
+        if (checkDivergence && !isPrimaryRole(leader)) {
+            // the leader is still being promoted: its timeline is not final (a replica's pg_control
+            // names the timeline of its last restartpoint), so a check now can find a divergence that
+            // is not there and rewind a cleanly stopped former primary for nothing (seen after a
+            // switchover in pgha bench). Start as its replica; Follow checks once it is a primary.
+            LOG.info("[{}] the leader {} is not a primary yet: starting as its replica, the divergence check"
+                    + " follows once it is", config.name(), leader.name());
+        } else if (checkDivergence && postgres.needsRewind(leader)) {
             DynamicConfig cfg = config.withLocalOverrides(dynamicConfig);
             boolean rewound = false;
             if (cfg.usePgRewind()) {
