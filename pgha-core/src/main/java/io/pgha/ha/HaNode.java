@@ -445,7 +445,8 @@ public final class HaNode implements NodeControl, Closeable {
         } else if (a instanceof Action.SyncSlots s) {
             postgres.syncReplicationSlots(s.wanted(), Set.of());
         } else if (a instanceof Action.Follow f) {
-            if (postgres.needsRewind(f.leader())) {
+            // a leader still being promoted has no final timeline yet: check once it is a primary
+            if (isPrimaryRole(f.leader()) && postgres.needsRewind(f.leader())) {
                 // this replica received WAL the new leader never had (it was ahead when the leader
                 // was promoted): it cannot stream from it. Stop it; deciding again starts it as a
                 // replica of the leader through the divergence check (pg_rewind, or a fresh clone)

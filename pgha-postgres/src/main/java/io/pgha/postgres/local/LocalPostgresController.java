@@ -821,6 +821,16 @@ public final class LocalPostgresController implements PostgresController {
             localTimeline = s.timeline();
             localLsn = s.lastLsn();
             inRecovery = s.role() == PostgresStatus.Role.REPLICA;
+            if (inRecovery) {
+                // the status names the WAL receiver's timeline, or, with no receiver (its leader just
+                // went away), pg_control's: the last restartpoint's, stale after a timeline switch, so
+                // a replica that replayed past a switch looked diverged. IDENTIFY_SYSTEM on a standby
+                // answers its replay timeline (Patroni asks the same way).
+                long replay = replayTimeline();
+                if (replay > 0) {
+                    localTimeline = replay;
+                }
+            }
         } else {
             ControlData cd = controlData();
             if (cd == null) {
@@ -870,6 +880,18 @@ public final class LocalPostgresController implements PostgresController {
                         + Lsn.format(checkpointEnd), leader.name(), leaderTimeline,
                 diverged ? "diverged, needs a rewind" : "no rewind needed");
         return diverged;
+    }
+
+    /** The running standby's replay timeline from IDENTIFY_SYSTEM, 0 when it cannot tell. */
+    private long replayTimeline() {
+        try (Connection c = Sql.connectReplication(config.listen().localConnectHost(), config.port(),
+                config.replicationUser(), config.replicationPassword(), SQL_TIMEOUT_SECONDS);
+             Statement st = c.createStatement(); ResultSet rs = st.executeQuery("IDENTIFY_SYSTEM")) {
+            return rs.next() ? rs.getLong("timeline") : 0;
+        } catch (SQLException e) {
+            LOG.debug("{}: IDENTIFY_SYSTEM failed: {}", config.name(), e.getMessage());
+            return 0;
+        }
     }
 
     /** Where the shutdown checkpoint record at {@code lsn} ends (pg_waldump), 0 when it cannot tell. */

@@ -38,6 +38,29 @@ final class Sql {
         return c;
     }
 
+    /**
+     * A physical replication connection ({@code replication=true}): only replication commands such
+     * as {@code IDENTIFY_SYSTEM}, in the simple query protocol.
+     */
+    static Connection connectReplication(String host, int port, String user, String password, int timeoutSeconds)
+            throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", user);
+        p.setProperty("password", password);
+        p.setProperty("ApplicationName", "pgha");
+        p.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
+        p.setProperty("loginTimeout", String.valueOf(timeoutSeconds));
+        p.setProperty("sslmode", "prefer");
+        p.setProperty("replication", "true");
+        p.setProperty("assumeMinServerVersion", "9.4");
+        p.setProperty("preferQueryMode", "simple");
+        Connection c = DRIVER.connect(url(host, port), p);
+        if (c == null) {
+            throw new SQLException("pgjdbc did not accept " + url(host, port));
+        }
+        return c;
+    }
+
     /** A quoted SQL identifier. */
     static String ident(String name) {
         return "\"" + name.replace("\"", "\"\"") + "\"";

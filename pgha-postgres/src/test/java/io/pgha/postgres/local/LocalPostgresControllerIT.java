@@ -208,6 +208,11 @@ class LocalPostgresControllerIT {
         assertThat(c.status().timeline()).isEqualTo(3);
         c.syncReplicationSlots(Set.of("a", "b"), Set.of());
 
+        // a streamed b's timeline 2; with b gone it has no WAL receiver, and pg_control still names
+        // the timeline of its last restartpoint: the check must use its replay timeline (IDENTIFY_SYSTEM)
+        assertThat(a.status().isStreaming()).isFalse();
+        assertThat(a.needsRewind(member(c.config()))).as("a replica that replayed c's history is not diverged")
+                .isFalse();
         Instant started = a.status().postmasterStartTime();
         a.follow(member(c.config()), T);
         exec(c.config(), "INSERT INTO t VALUES (4, 'c')");
