@@ -46,7 +46,7 @@ public final class HaEngine {
     }
 
     /** Whether the node should ask the other members' REST APIs before deciding. */
-    public static boolean needsPeers(ClusterState cluster, String name, DynamicConfig config) {
+    public static boolean needsPeers(ClusterState cluster, String name, DynamicConfig config, PostgresStatus pg) {
         if (cluster == null) {
             return false;
         }
@@ -57,7 +57,10 @@ public final class HaEngine {
             // quorum commit needs
             return f == null || !name.equals(f.member()) || QuorumCommit.isActive(config, cluster);
         }
-        return cluster.isLeader(name) && f != null;
+        // the leader asks only to check a switchover's candidate while it runs as the primary; a new
+        // leader about to promote does not (the others' APIs may be slow while the old primary stops,
+        // and this pass sits in the switchover's write gap)
+        return cluster.isLeader(name) && f != null && pg != null && pg.isPrimary();
     }
 
     public Decision decide(HaInput in) {

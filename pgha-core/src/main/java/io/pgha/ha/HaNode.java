@@ -280,7 +280,7 @@ public final class HaNode implements NodeControl, Closeable {
         }
         watchdogFailed = !fence.isHealthy(dynamicConfig);
         Map<String, PeerStatus> peers = Map.of();
-        if (inProgress == null && HaEngine.needsPeers(cluster, config.name(), dynamicConfig)) {
+        if (inProgress == null && HaEngine.needsPeers(cluster, config.name(), dynamicConfig, pg)) {
             List<Member> others = new ArrayList<>(cluster.members().stream()
                     .filter(m -> !m.name().equals(config.name())).toList());
             if (dynamicConfig.isFailsafeMode() && cluster.failsafe() != null) {

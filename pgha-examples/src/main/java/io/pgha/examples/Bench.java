@@ -150,6 +150,21 @@ final class Bench {
         });
     }
 
+    /** Which server acknowledged the lost writes, and when, relative to the event at {@code t0}. */
+    private void describeLost(String via, WriteProbe probe, Set<Long> lost, long t0) {
+        if (lost.isEmpty()) {
+            return;
+        }
+        Map<Integer, List<Double>> byPort = new java.util.TreeMap<>();
+        for (WriteProbe.Ack a : probe.acks()) {
+            if (lost.contains(a.id())) {
+                byPort.computeIfAbsent(a.port(), p -> new ArrayList<>()).add((a.nanos() - t0) / 1e9);
+            }
+        }
+        byPort.forEach((port, at) -> out.printf("    lost %s: %d acknowledged by port %d between %+.2f s and %+.2f s%n",
+                via, at.size(), port, java.util.Collections.min(at), java.util.Collections.max(at)));
+    }
+
     private void switchover(LocalCluster cluster, WriteProbe direct, WriteProbe viaProxy, int trial) throws IOException,
             SQLException {
         LocalCluster.Member leader = cluster.awaitHealthy(Duration.ofMinutes(3));
@@ -176,8 +191,11 @@ final class Bench {
         LocalCluster.sleep(500);
         long end = System.nanoTime();
         Set<Long> lost = direct.lostAcknowledged(end);
-        int lostCount = lost.size() + (viaProxy == null ? 0 : viaProxy.lostAcknowledged(end).size());
+        Set<Long> lostViaProxy = viaProxy == null ? Set.of() : viaProxy.lostAcknowledged(end);
+        int lostCount = lost.size() + lostViaProxy.size();
         record("switchover: acknowledged writes lost", lostCount);
+        describeLost("direct", direct, lost, t0);
+        describeLost("HAProxy", viaProxy, lostViaProxy, t0);
         out.printf("  switchover %d: %s -> %s, write gap %.2f s%s, lost %d%n", trial, leader.name, candidate.name,
                 gap / 1000, proxyText, lostCount);
     }
