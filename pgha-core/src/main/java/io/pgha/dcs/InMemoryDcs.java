@@ -14,6 +14,8 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The reference implementation of {@link Dcs}: one member's view of an in-process {@link Store}.
@@ -34,6 +36,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * so a simulated clock needs no timer thread: advance the clock, and the next call of any member
  * sees the leader and member keys of every lapsed session gone. {@link #close()} ends the session
  * at once. After a lapse the next writing call opens a fresh session; the lock is not given back.
+ * A leader key that holds this member's name on another live session (this member's previous
+ * process was killed, and its session has not lapsed yet) is taken over by {@link #renewLeader()}.
  *
  * <h2>Concurrency</h2>
  * Every instance of one store shares the store's single lock: each call is atomic with respect
@@ -43,6 +47,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code awaitChange} is deterministic for a given clock and call order.
  */
 public final class InMemoryDcs implements Dcs {
+    private static final Logger LOG = LoggerFactory.getLogger(InMemoryDcs.class);
 
     private final Store store;
     private final String prefix;
@@ -117,18 +122,34 @@ public final class InMemoryDcs implements Dcs {
         }));
     }
 
+    /**
+     * Extends our session when the leader key holds our name on it. A key holding our name on
+     * another session (the live session of this member's previous process, killed and restarted
+     * while its PostgreSQL ran on, or a persistent key) is taken over: bound to our session, as
+     * Patroni moves it onto its own lease or session. Atomic under the store's lock, so the move
+     * cannot overwrite a newer leader.
+     */
     @Override
     public boolean renewLeader() throws DcsException {
         return store.call(this, () -> {
             InMemoryEntry current = store.keys.get(prefix + "leader");
-            // the name alone is not proof: a key left by an earlier session of ours would be gone by now,
-            // so a key holding our name must also be bound to our live session
-            if (current == null || session == null || session.ended || current.owner() != session.id
-                    || !member.equals(current.value())) {
+            if (current == null || !member.equals(current.value())) {
                 return false;
             }
-            session.refresh(store.clock.instant(), ttl);
-            return true;
+            if (session != null && !session.ended && current.owner() == session.id) {
+                session.refresh(store.clock.instant(), ttl);
+                return true;
+            }
+            // our name, not our session: a key left by an earlier session of this very instance would be gone
+            // with that session, so this is a predecessor's (or a planted) key
+            return ownWrite(() -> {
+                InMemorySession s = liveSession();
+                LOG.warn("{}: the leader key holds this member's name under {}; taking it over with {}", member,
+                        current.owner() == 0 ? "no session" : "session " + current.owner(), s);
+                store.put(prefix, "leader", member, s.id);
+                s.refresh(store.clock.instant(), ttl);
+                return true;
+            });
         });
     }
 

@@ -32,6 +32,7 @@ import org.junit.jupiter.api.Test;
  *     protected void putRaw(String scope, String key, String value) { ... }
  *     protected void stopStore() { server.stop(); }      // optional
  *     protected void startStore() { server.restart(); }  // optional
+ *     protected void crash(Dcs dcs) { ... }              // if abandoning the object is no crash
  * }
  * </pre>
  *
@@ -64,6 +65,21 @@ public abstract class DcsContract {
 
     /** Brings the store back after stopStore(). */
     protected void startStore() throws Exception {
+    }
+
+    /**
+     * Makes {@code dcs} behave as the client of a process killed with {@code kill -9}: it makes no
+     * more calls and does not close, so its session/lease is not ended but lapses on its own, one
+     * ttl (plus the store's slack) after the last renewal. The suite never calls {@code dcs} again
+     * (it still closes it after the test).
+     *
+     * <p>The default just abandons the object: right for a client whose session lives only by the
+     * calls the {@link Dcs} makes (an etcd lease refreshed with each renewal, a Consul session
+     * renewed by the adapter, {@link InMemoryDcs}). A client that keeps its session alive on its own
+     * (ZooKeeper heartbeats) must override this to stop those heartbeats without closing the session.
+     */
+    protected void crash(Dcs dcs) throws Exception {
+        // abandoned: no more renewals, no close
     }
 
     /** The ttl the suite uses; keep it short. Default 4 s. */
@@ -181,6 +197,82 @@ public abstract class DcsContract {
         assertThat(b.acquireLeader()).isTrue();
         assertThat(a.renewLeader()).as("renewal while another member holds the lock").isFalse();
         assertThat(a.read().leader().name()).isEqualTo("b");
+    }
+
+    /**
+     * The agent of the leader is killed and started again while its PostgreSQL runs on as primary:
+     * the new process (a new {@link Dcs} for the same member name) finds the leader key still
+     * holding its name, under the dead client's session/lease. Like Patroni, it takes the key over
+     * with its first renewal (etcd: a put onto its own lease while the value is its name; ZooKeeper:
+     * the znode re-created under its session; Consul: the key deleted with cas and acquired with
+     * its session), rather than lose the lock and cost the cluster a failover. From then on the
+     * lock lives by the new session: it does not lapse with the dead one, and lapses a ttl after
+     * the new client's last renewal. No other member can take it meanwhile, and a client of another
+     * name cannot renew it.
+     */
+    @Test
+    void aRestartedMemberReclaimsTheLockItsKilledPredecessorHeld() throws Exception {
+        String scope = newScope();
+        Dcs killed = member(scope, "a");
+        Dcs b = member(scope, "b");
+        killed.touchMember(Map.of("state", "running", "role", "primary"));
+        assertThat(killed.acquireLeader()).isTrue();
+        long crashedAt = System.nanoTime();
+        crash(killed);
+
+        Dcs other = member(scope, "c");
+        assertThat(other.renewLeader()).as("renewal by a new client of another member").isFalse();
+        assertThat(b.renewLeader()).as("renewal by a member that never held the lock").isFalse();
+        assertThat(b.read().isLeader("a")).as("a failed renewal by another member changes nothing").isTrue();
+
+        Dcs restarted = member(scope, "a");
+        assertThat(restarted.renewLeader()).as("the first renewal of the restarted member").isTrue();
+        assertThat(b.acquireLeader()).isFalse();
+        assertThat(b.read().isLeader("a")).isTrue();
+
+        // renew until the killed client's session has certainly lapsed (its member key, which the
+        // restarted member never rewrites, shows it): the lock must not lapse with it
+        boolean oldSessionGone = false;
+        while (!oldSessionGone) {
+            Thread.sleep(ttl().dividedBy(4).toMillis());
+            assertThat(restarted.renewLeader()).as("renewal of the reclaimed lock").isTrue();
+            ClusterState s = b.read();
+            assertThat(s.isLeader("a")).as("the reclaimed lock, while the killed client's session ages").isTrue();
+            assertThat(b.acquireLeader()).isFalse();
+            oldSessionGone = s.member("a").isEmpty();
+            if (!oldSessionGone && System.nanoTime() - crashedAt > expiryBound().toNanos()) {
+                fail("the member key of the killed client did not lapse within " + expiryBound()
+                        + ": crash(Dcs) does not stop its session (override it for this store)");
+            }
+        }
+        assertThat(restarted.renewLeader()).isTrue();
+        assertThat(b.read().isLeader("a")).as("the reclaimed lock after the killed client's session lapsed").isTrue();
+
+        // the lock now lives by the restarted member's session: held for ttl/2 without renewal, then it lapses
+        long lastRenewal = System.nanoTime();
+        assertThat(restarted.renewLeader()).isTrue();
+        sleepUntil(lastRenewal, ttl().dividedBy(2));
+        assertThat(b.read().isLeader("a")).as("the reclaimed lock at ttl/2 without renewal").isTrue();
+        assertThat(b.acquireLeader()).isFalse();
+        awaitTrue("the reclaimed lock to expire once its new holder stops renewing", lastRenewal, expiryBound(),
+                () -> !b.read().hasLeader());
+        assertThat(b.acquireLeader()).isTrue();
+        assertThat(restarted.renewLeader()).as("renewal after the reclaimed lock lapsed and another member took it")
+                .isFalse();
+        assertThat(b.read().leader().name()).isEqualTo("b");
+    }
+
+    /** The restart case must not open a back door: a name that is not the key's never renews it. */
+    @Test
+    void aNewClientCannotRenewALockHeldUnderAnotherName() throws Exception {
+        String scope = newScope();
+        Dcs a = member(scope, "a");
+        assertThat(a.acquireLeader()).isTrue();
+        Dcs b = member(scope, "b");
+        b.touchMember(Map.of("state", "running"));
+        assertThat(b.renewLeader()).as("renewal by a new client of another member").isFalse();
+        assertThat(b.read().leader().name()).isEqualTo("a");
+        assertThat(a.renewLeader()).as("the holder's renewal after the failed attempt").isTrue();
     }
 
     @Test

@@ -85,6 +85,35 @@ class InMemoryDcsTest {
     }
 
     @Test
+    void aRestartedMemberTakesItsLockOverFromTheSessionOfItsKilledPredecessor() throws Exception {
+        assertThat(a.acquireLeader()).isTrue();
+        long before = b.read().leader().version();
+        clock.advance(Duration.ofSeconds(20)); // a is killed: no more renewals, no close
+        Dcs restarted = store.connect(null, "c", "a", TTL);
+        assertThat(restarted.renewLeader()).isTrue();
+        assertThat(b.read().leader().version()).as("re-bound to the new session").isGreaterThan(before);
+        clock.advance(Duration.ofSeconds(10)); // the killed process's session lapses
+        assertThat(b.read().isLeader("a")).isTrue();
+        assertThat(b.acquireLeader()).isFalse();
+        clock.advance(Duration.ofSeconds(19));
+        assertThat(b.read().isLeader("a")).as("a full ttl from the takeover").isTrue();
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(b.read().hasLeader()).isFalse();
+        assertThat(b.acquireLeader()).isTrue();
+        assertThat(restarted.renewLeader()).isFalse();
+        assertThat(a.renewLeader()).isFalse();
+    }
+
+    @Test
+    void aPersistentKeyHoldingOurNameIsTakenOverAndThenLapsesWithOurSession() throws Exception {
+        store.putRaw("c", "leader", "a");
+        assertThat(b.renewLeader()).isFalse();
+        assertThat(a.renewLeader()).isTrue();
+        clock.advance(TTL);
+        assertThat(b.read().hasLeader()).isFalse();
+    }
+
+    @Test
     void versionsComeFromTheStoreRevision() throws Exception {
         long before = store.revision();
         assertThat(a.writeConfig(Map.of("ttl", 30L), Dcs.ABSENT)).isTrue();

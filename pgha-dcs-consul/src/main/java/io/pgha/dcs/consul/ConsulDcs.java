@@ -48,7 +48,10 @@ import org.slf4j.LoggerFactory;
  * {@link #renewLeader()} and {@link #touchMember} renews the session. A renewal answered 404 means
  * Consul invalidated the session (its keys are gone): a new session is created, and the lock is
  * never claimed on the old one — {@link #renewLeader()} only succeeds when the leader key is held by
- * the current session.
+ * the current session. A leader or member key holding this member's name under another session is
+ * that of this member's previous process (killed and restarted while its PostgreSQL ran on, its
+ * session not yet invalidated): as Patroni does, it is deleted with {@code cas} on its ModifyIndex
+ * and acquired again with the current session.
  *
  * <h2>Compare-and-set</h2>
  * {@code config}, {@code failover}, {@code sync}, {@code initialize}: {@code ?cas=<ModifyIndex>}
@@ -375,14 +378,29 @@ final class ConsulDcs implements Dcs {
         return putWithSession(leaderKey, name);
     }
 
+    /**
+     * Renews the session and proves that the leader key holds our name under it. A key holding our
+     * name under another session (this member's previous process, killed and restarted while its
+     * PostgreSQL ran on, whose session Consul has not invalidated yet) or under none is taken over
+     * as Patroni does: deleted with {@code cas} on the ModifyIndex just read, then acquired with our
+     * session. Neither step can overwrite another member's lock: the delete fails once the key has
+     * changed, the acquire once another session holds it.
+     */
     @Override
     public boolean renewLeader() throws DcsException {
         if (sessionId() == null) {
-            return false; // no session of ours: no lock of ours (a key under an old session is not claimed)
+            // a new client of this member: nothing of ours to renew unless the key names us (a restart)
+            Optional<Value> first = get(leaderKey);
+            if (first.isEmpty() || !name.equals(text(first.get()))) {
+                return false;
+            }
         }
         String sid = ensureSession();
         Optional<Value> v = get(leaderKey);
-        boolean ours = v.isPresent() && sid.equals(v.get().getSession().orElse(null)) && name.equals(text(v.get()));
+        boolean ours = v.isPresent() && name.equals(text(v.get()));
+        if (ours && !sid.equals(v.get().getSession().orElse(null))) {
+            ours = takeOver(v.get(), sid);
+        }
         if (ours && sessionTimeLeft().isNegative()) {
             // renewal and check took longer than the session's TTL: what we saw may no longer hold
             LOG.warn("{}: renewing the leader lock took longer than the session TTL; not claiming it", name);
@@ -393,6 +411,17 @@ final class ConsulDcs implements Dcs {
                     + x.getSession().orElse("none") + " with value '" + text(x) + "'").orElse("no leader key"));
         }
         return ours;
+    }
+
+    /** Patroni's "Recreating the leader key due to session mismatch": delete with cas, acquire anew. */
+    private boolean takeOver(Value seen, String sid) throws DcsException {
+        LOG.warn("{}: {} holds this member's name under {}, not under our session {}: re-creating it", name, leaderKey,
+                seen.getSession().map(x -> "session " + x).orElse("no session"), sid);
+        watch.onOwnWrite(leaderKey);
+        if (!deleteCas(leaderKey, seen.getModifyIndex())) {
+            return false; // changed since we read it: not ours to take
+        }
+        return putWithSession(leaderKey, name);
     }
 
     @Override
@@ -426,11 +455,24 @@ final class ConsulDcs implements Dcs {
     @Override
     public void touchMember(Map<String, Object> data) throws DcsException {
         Objects.requireNonNull(data, "data");
-        if (!putWithSession(memberKey, DcsJson.write(data))) {
-            // another session (this member's previous process) still holds the key: it frees it
-            // within its TTL, and the next touch takes it
-            LOG.warn("{} is held by another session; it will be written once that session expires", memberKey);
+        String json = DcsJson.write(data);
+        if (putWithSession(memberKey, json)) {
+            return;
         }
+        // another session holds the key: this member's previous process (killed and restarted), whose
+        // session has not lapsed yet. As Patroni does, delete it (with cas: only the key as read) and
+        // write it again under our session, rather than leave the member's record stale until then
+        Optional<Value> v = get(memberKey);
+        String sid = sessionId();
+        if (v.isPresent() && sid != null && !sid.equals(v.get().getSession().orElse(null))) {
+            LOG.warn("{} is held by {}, not by our session {}: re-creating it", memberKey,
+                    v.get().getSession().map(x -> "session " + x).orElse("no session"), sid);
+            watch.onOwnWrite(memberKey);
+            if (deleteCas(memberKey, v.get().getModifyIndex()) && putWithSession(memberKey, json)) {
+                return;
+            }
+        }
+        LOG.warn("{} could not be written under our session; the next touch tries again", memberKey);
     }
 
     /** PUT key?acquire=session, once more with a new session if Consul says ours is invalid. */

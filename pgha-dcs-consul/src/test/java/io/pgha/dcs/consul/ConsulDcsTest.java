@@ -168,6 +168,50 @@ class ConsulDcsTest {
         assertThat(value(PREFIX + "leader")).isEqualTo("b");
     }
 
+    /**
+     * The agent is killed (no close: its session lives until Consul invalidates it) and started
+     * again: the new process takes its member and leader keys over under its own session, and they
+     * outlive the dead session.
+     */
+    @Test
+    void aRestartedMemberTakesItsKeysOverFromItsKilledPredecessorsSession() throws Exception {
+        ConsulDcs killed = connect("a");
+        ConsulDcs b = connect("b");
+        killed.touchMember(Map.of("state", "running", "role", "primary"));
+        assertThat(killed.acquireLeader()).isTrue();
+        String old = killed.sessionId();
+        long oldIndex = b.read().leader().version();
+
+        ConsulDcs restarted = connect("a");
+        restarted.touchMember(Map.of("state", "running", "role", "primary", "restarted", true));
+        assertThat(restarted.sessionId()).isNotEqualTo(old);
+        assertThat(session(PREFIX + "members/a")).isEqualTo(restarted.sessionId());
+        assertThat(b.read().member("a").orElseThrow().data()).containsEntry("restarted", true);
+
+        assertThat(restarted.renewLeader()).isTrue();
+        assertThat(session(PREFIX + "leader")).isEqualTo(restarted.sessionId());
+        assertThat(value(PREFIX + "leader")).isEqualTo("a");
+        assertThat(b.read().leader().version()).isGreaterThan(oldIndex);
+        assertThat(b.acquireLeader()).isFalse();
+
+        consul.invalidateSession(old); // the dead process's session lapses: nothing of ours goes with it
+        assertThat(restarted.renewLeader()).isTrue();
+        assertThat(b.read().isLeader("a")).isTrue();
+        assertThat(b.read().member("a")).isPresent();
+    }
+
+    @Test
+    void aRenewalByANewClientTakesNothingThatDoesNotNameIt() throws Exception {
+        ConsulDcs a = connect("a");
+        assertThat(a.acquireLeader()).isTrue();
+        ConsulDcs b = connect("b");
+        assertThat(b.renewLeader()).isFalse();
+        assertThat(b.sessionId()).as("no session is created for a key that names another member").isNull();
+        b.touchMember(Map.of());
+        assertThat(b.renewLeader()).isFalse();
+        assertThat(session(PREFIX + "leader")).isEqualTo(a.sessionId());
+    }
+
     @Test
     void releaseLeaderReleasesThenDeletesOnlyItsOwnKey() throws Exception {
         ConsulDcs a = connect("a");

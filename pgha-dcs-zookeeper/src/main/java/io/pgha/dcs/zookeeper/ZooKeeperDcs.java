@@ -46,9 +46,12 @@ import org.slf4j.LoggerFactory;
  * <h2>The lock</h2>
  * The leader lock is the ephemeral {@code leader} znode holding this member's name. A renewal
  * proves, with a round trip to the server, that the znode holds our name AND is owned by our
- * current session ({@code ephemeralOwner}); after a session expiry Curator opens a new session,
- * the old znode is gone or foreign, and the renewal answers false. It never recreates or rewrites
- * the znode.
+ * current session ({@code ephemeralOwner}); after a session expiry the server has deleted the
+ * znode with the session, and the renewal answers false. A znode holding our name under another
+ * live session is the lock of this member's previous process (killed and restarted while its
+ * PostgreSQL ran on, before the server expired its session): the renewal takes it over, deleting
+ * and re-creating it under our session in one transaction (Patroni's "ownership mismatch"). A
+ * znode naming another member is never touched.
  *
  * <p>ZooKeeper keeps a session alive as long as the client process heartbeats, whether or not the
  * HA loop still runs. To hold the ttl contract of {@link Dcs} (a member that stops renewing loses
@@ -217,8 +220,15 @@ final class ZooKeeperDcs implements Dcs {
             long start = System.nanoTime();
             Stat stat = new Stat();
             String holder = getOrNull(leaderPath, stat);
-            if (holder == null || !holder.equals(member) || stat.getEphemeralOwner() != sessionId()) {
+            if (holder == null || !holder.equals(member)) {
                 return false;
+            }
+            if (stat.getEphemeralOwner() != sessionId()) {
+                if (!takeOver(stat)) {
+                    return false;
+                }
+                refreshDeadline(start);
+                return true;
             }
             if (!deadlineSet || start - deadlineNanos >= 0) {
                 // our own deadline passed before this renewal: by contract the lock lapsed
@@ -229,6 +239,41 @@ final class ZooKeeperDcs implements Dcs {
             refreshDeadline(start);
             return true;
         });
+    }
+
+    /**
+     * The leader znode holds our name but another session owns it: this member's previous process
+     * was killed and restarted, and the server has not expired its session yet (or the znode was
+     * planted by hand). Patroni deletes and re-creates it ("Recreating the leader ZNode due to
+     * ownership mismatch"); here both happen in one transaction, the delete conditional on the
+     * version just read, so no other member can take the lock in between. Caller holds sessionLock.
+     *
+     * <p>ZooKeeper compares only a znode's data version, and every leader znode is created at
+     * version 0: a znode that another member created after the old session expired, between our
+     * read and the transaction (one round trip), would match too. The name read just before, and
+     * the old session being alive when it was read, make that window small; Patroni's own delete
+     * is unconditional.
+     */
+    private boolean takeOver(Stat seen) throws Exception {
+        log.warn("{}: {} holds this member's name under session 0x{}, not ours (0x{}): re-creating it under our session",
+                member, leaderPath, Long.toHexString(seen.getEphemeralOwner()), Long.toHexString(sessionId()));
+        retryPolicy.reset();
+        try {
+            client.transaction().forOperations(
+                    client.transactionOp().delete().withVersion(seen.getVersion()).forPath(leaderPath),
+                    client.transactionOp().create().withMode(CreateMode.EPHEMERAL).forPath(leaderPath, bytes(member)));
+            return true;
+        } catch (KeeperException.NoNodeException | KeeperException.BadVersionException
+                 | KeeperException.NodeExistsException e) {
+            if (!retryPolicy.retried()) {
+                log.info("{}: {} changed while we took it over ({}); the lock is not ours", member, leaderPath, e.code());
+                return false;
+            }
+            // retried after a connection loss: the lost attempt may have been applied; the znode tells
+            Stat now = new Stat();
+            String holder = getOrNull(leaderPath, now);
+            return member.equals(holder) && now.getEphemeralOwner() == sessionId();
+        }
     }
 
     @Override

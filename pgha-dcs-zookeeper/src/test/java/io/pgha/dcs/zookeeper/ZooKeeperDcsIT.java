@@ -56,6 +56,11 @@ class ZooKeeperDcsIT {
 
         KillSession.kill(a.curator().getZookeeperClient().getZooKeeper());
 
+        // KillSession expires the session on the client side: the server lets it time out, and the
+        // ephemeral leader znode goes with it (until then a renewal by a's new session would take
+        // the znode over, as a restarted process does: see the contract suite)
+        awaitTrue("the old session's leader znode to go", TTL.multipliedBy(3), () -> !b.read().hasLeader());
+        assertThat(b.acquireLeader()).isTrue();
         // until Curator has a new session the renewal may throw; it must never say true again
         awaitTrue("renewLeader to answer false after the session expired", Duration.ofSeconds(30), () -> {
             try {
@@ -64,10 +69,6 @@ class ZooKeeperDcsIT {
                 return false;
             }
         });
-        // KillSession expires the session on the client side: the server lets it time out, and the
-        // ephemeral leader znode goes with it
-        awaitTrue("the old session's leader znode to go", TTL.multipliedBy(3), () -> !b.read().hasLeader());
-        assertThat(b.acquireLeader()).isTrue();
         assertThat(a.renewLeader()).isFalse();
         assertThat(a.acquireLeader()).isFalse();
         // the adapter lives on with its new session
