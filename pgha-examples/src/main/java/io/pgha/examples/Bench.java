@@ -191,7 +191,7 @@ final class Bench {
         LocalCluster.sleep(500);
         long end = System.nanoTime();
         Set<Long> lost = direct.lostAcknowledged(end);
-        Set<Long> lostViaProxy = viaProxy == null ? Set.of() : viaProxy.lostAcknowledged(end);
+        Set<Long> lostViaProxy = viaProxy == null ? Set.of() : viaProxy.lostAcknowledged(end, direct);
         int lostCount = lost.size() + lostViaProxy.size();
         record("switchover: acknowledged writes lost", lostCount);
         describeLost("direct", direct, lost, t0);

@@ -208,8 +208,17 @@ final class WriteProbe implements Closeable {
 
     /** The acknowledged ids (up to {@code upToNanos}) that the table, read through {@code url}, lacks. */
     Set<Long> lostAcknowledged(long upToNanos) throws SQLException {
+        return lostAcknowledged(upToNanos, this);
+    }
+
+    /**
+     * As {@link #lostAcknowledged(long)}, reading this probe's table through {@code reader}'s URL: a
+     * proxy may still send a new connection to the former primary, now a replica that has not replayed
+     * the newest rows yet, for a second or two after a switchover (its health checks lag).
+     */
+    Set<Long> lostAcknowledged(long upToNanos, WriteProbe reader) throws SQLException {
         Set<Long> present = new TreeSet<>();
-        try (Connection c = DriverManager.getConnection(url, props); Statement s = c.createStatement();
+        try (Connection c = DriverManager.getConnection(reader.url, reader.props); Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("SELECT id FROM " + table)) {
             while (rs.next()) {
                 present.add(rs.getLong(1));
