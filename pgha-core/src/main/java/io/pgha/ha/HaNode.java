@@ -529,8 +529,10 @@ public final class HaNode implements NodeControl, Closeable {
         CompletableFuture<Void> f = new CompletableFuture<>();
         currentAction = f;
         actionExecutor.execute(() -> {
+            boolean failed = true;
             try {
                 runLong(a, input);
+                failed = false;
             } catch (PostgresException | DcsException e) {
                 LOG.error("[{}] {} failed: {}", config.name(), name, e.getMessage());
             } catch (RuntimeException e) {
@@ -538,7 +540,11 @@ public final class HaNode implements NodeControl, Closeable {
             } finally {
                 activityState = null;
                 f.complete(null);
-                dcs.wakeUp();
+                // a success is acted on at once; a failure waits for the next cycle, or the same
+                // decision would retry the failing action back to back (seen: every 35 ms)
+                if (!failed) {
+                    dcs.wakeUp();
+                }
             }
         });
     }

@@ -211,7 +211,12 @@ public final class LocalPostgresConfig {
         }
 
         b.pgHba(stringList(postgresql.get("pg_hba"), "postgresql.pg_hba"));
-        b.usePgRewind(bool(postgresql.get("use_pg_rewind"), "postgresql.use_pg_rewind"));
+        // the engine's rule (DynamicConfig.usePgRewind): the local value, else bootstrap.dcs's, else true —
+        // Patroni's files often set it under bootstrap.dcs.postgresql only
+        Object rewind = postgresql.get("use_pg_rewind") != null ? postgresql.get("use_pg_rewind")
+                : dcsPostgresql.get("use_pg_rewind");
+        b.usePgRewind(rewind == null || bool(rewind, postgresql.get("use_pg_rewind") != null
+                ? "postgresql.use_pg_rewind" : "bootstrap.dcs.postgresql.use_pg_rewind"));
         b.removeDataDirectoryOnRewindFailure(bool(postgresql.get("remove_data_directory_on_rewind_failure"),
                 "postgresql.remove_data_directory_on_rewind_failure"));
         b.removeDataDirectoryOnDivergedTimelines(bool(postgresql.get("remove_data_directory_on_diverged_timelines"),
@@ -465,7 +470,7 @@ public final class LocalPostgresConfig {
         private String replicationPassword;
         private final Map<String, String> parameters = new LinkedHashMap<>();
         private final List<String> pgHba = new ArrayList<>();
-        private boolean usePgRewind;
+        private boolean usePgRewind = true;
         private boolean removeDataDirectoryOnRewindFailure;
         private boolean removeDataDirectoryOnDivergedTimelines;
         private boolean useSlots = true;

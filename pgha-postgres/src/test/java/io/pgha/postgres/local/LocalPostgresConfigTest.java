@@ -92,13 +92,25 @@ class LocalPostgresConfigTest {
     }
 
     @Test
+    void usePgRewindFollowsTheEnginesRule() throws Exception {
+        // local value first, else bootstrap.dcs.postgresql's (where Patroni's examples put it), else true
+        String bootstrapOnly = YAML.replace("\n  use_pg_rewind: true\n", "\n")
+                .replace("      use_slots: false\n", "      use_slots: false\n      use_pg_rewind: false\n");
+        assertThat(fromYaml(yaml(bootstrapOnly)).usePgRewind()).isFalse();
+        String neither = YAML.replace("\n  use_pg_rewind: true\n", "\n");
+        assertThat(fromYaml(yaml(neither)).usePgRewind()).isTrue();
+        String localOff = YAML.replace("\n  use_pg_rewind: true\n", "\n  use_pg_rewind: false\n");
+        assertThat(fromYaml(yaml(localOff)).usePgRewind()).isFalse();
+    }
+
+    @Test
     void appliesPatroniDefaults() {
         LocalPostgresConfig c = LocalPostgresConfig.builder().name("n").dataDir(Path.of("/d"))
                 .superuser("postgres", "x").replication("rep", "y").build();
         assertThat(c.listenAddresses()).isEqualTo("127.0.0.1");
         assertThat(c.port()).isEqualTo(5432);
         assertThat(c.connUrl()).isEqualTo("postgres://127.0.0.1:5432/postgres");
-        assertThat(c.usePgRewind()).isFalse();
+        assertThat(c.usePgRewind()).as("pgha's default, as the engine's (Patroni: false)").isTrue();
         assertThat(c.useSlots()).isTrue();
         assertThat(c.runAs()).isEqualTo("postgres");
         assertThat(c.pgpass()).isNull();
