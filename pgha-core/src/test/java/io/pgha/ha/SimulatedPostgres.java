@@ -96,6 +96,8 @@ public final class SimulatedPostgres implements PostgresController {
     private Set<String> slots = new LinkedHashSet<>();
     private String syncNames;
     private boolean failNextStart;
+    private int failStarts;
+    private int startAttempts;
     private boolean catchingUp;
     private final List<String> actions = new ArrayList<>();
 
@@ -187,6 +189,20 @@ public final class SimulatedPostgres implements PostgresController {
         synchronized (net) {
             running = false;
             actions.add("crash");
+        }
+    }
+
+    /** The next {@code n} starts fail. */
+    public void failStarts(int n) {
+        synchronized (net) {
+            failStarts = n;
+        }
+    }
+
+    /** How many times {@link #start} was called, failed or not. */
+    public int startAttempts() {
+        synchronized (net) {
+            return startAttempts;
         }
     }
 
@@ -417,8 +433,10 @@ public final class SimulatedPostgres implements PostgresController {
             if (!hasData) {
                 throw new PostgresException("no data directory");
             }
-            if (failNextStart) {
+            startAttempts++;
+            if (failNextStart || failStarts > 0) {
                 failNextStart = false;
+                failStarts = Math.max(0, failStarts - 1);
                 throw new PostgresException("simulated start failure");
             }
             running = true;
