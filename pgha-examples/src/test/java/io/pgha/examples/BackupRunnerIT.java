@@ -8,13 +8,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.pgha.examples.ctl.Ctl;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -37,8 +35,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 class BackupRunnerIT {
     static final Path PGBACKREST = Path.of("/usr/bin/pgbackrest");
 
-    private Path dir;
-    private LocalDcs dcs;
+    private EditedCluster e2e;
     private LocalCluster cluster;
 
     @BeforeAll
@@ -46,40 +43,25 @@ class BackupRunnerIT {
         E2eCluster.assumeMachine(true);
         assumeTrue(Files.isExecutable(PGBACKREST), "pgBackRest is missing (" + PGBACKREST
                 + "): apt-get install pgbackrest");
-        dir = Files.createTempDirectory("pgha-backup-e2e-");
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        Ports ports = new Ports();
-        dcs = LocalDcs.start("etcd3", dir, ports);
-        cluster = new LocalCluster(dir, "bk", 3, dcs, E2eCluster.TIMINGS, ports, LocalCluster.jarLauncher(E2eCluster.JAR));
-        for (LocalCluster.Member m : cluster.members()) {
-            String yaml = Files.readString(m.yaml);
-            String anchor = "\n  use_pg_rewind: true\n\ntags:";
+        Path dir = EditedCluster.newDirectory("pgha-backup-e2e-");
+        String anchor = "\n  use_pg_rewind: true\n\ntags:";
+        e2e = EditedCluster.start(dir, "bk", yaml -> {
             assertThat(yaml).contains(anchor);
-            yaml = yaml.replace(anchor, "\n  use_pg_rewind: true\n  create_replica_methods: [pgbackrest, basebackup]\n"
+            return yaml.replace(anchor, "\n  use_pg_rewind: true\n  create_replica_methods: [pgbackrest, basebackup]\n"
                     + "\ntags:")
                     + "\nbackup:\n"
                     + "  repo_path: " + dir.resolve("repo") + "\n"
                     + "  stanza: bk\n"
                     + "  retention: {full: 2}\n"
                     + "  schedule: {full: off, diff: off, logical: off, drill: off}\n";
-            Files.writeString(m.yaml, yaml);
-        }
-        cluster.startAll();
-        cluster.awaitHealthy(Duration.ofMinutes(3));
+        });
+        cluster = e2e.cluster;
     }
 
     @AfterAll
-    void stopCluster() throws IOException {
-        if (cluster != null) {
-            cluster.close();
-        }
-        if (dcs != null) {
-            dcs.close();
-        }
-        if (dir != null && !Boolean.getBoolean("pgha.e2e.keep")) {
-            try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
-                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+    void stopCluster() {
+        if (e2e != null) {
+            e2e.close();
         }
     }
 

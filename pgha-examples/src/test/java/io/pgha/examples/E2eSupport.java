@@ -95,4 +95,18 @@ final class E2eSupport {
             throws IOException {
         return cluster.send(m, "POST", path, body);
     }
+
+    /** {@code patronictl -c <yaml> list} (Patroni's own CLI), its output; skips the test when Patroni is missing. */
+    static String patronictlList(java.nio.file.Path yaml) throws java.io.IOException, InterruptedException {
+        java.nio.file.Path patronictl = java.nio.file.Path.of("/usr/bin/patronictl");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(patronictl),
+                "patronictl is missing (/usr/bin/patronictl): apt-get install patroni");
+        Process p = new ProcessBuilder(patronictl.toString(), "-c", yaml.toString(), "list").redirectErrorStream(true)
+                .start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        org.assertj.core.api.Assertions.assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        System.out.println("patronictl list:\n" + out);
+        org.assertj.core.api.Assertions.assertThat(p.exitValue()).as(out).isZero();
+        return out;
+    }
 }

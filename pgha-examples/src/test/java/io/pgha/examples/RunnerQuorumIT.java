@@ -2,23 +2,17 @@ package io.pgha.examples;
 
 import static io.pgha.examples.E2eSupport.await;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -37,40 +31,24 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RunnerQuorumIT {
-    private Path dir;
-    private LocalDcs dcs;
+    private EditedCluster e2e;
     private LocalCluster cluster;
 
     @BeforeAll
     void startCluster() throws Exception {
         E2eCluster.assumeMachine(true);
-        dir = Files.createTempDirectory("pgha-quorum-e2e-");
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        Ports ports = new Ports();
-        dcs = LocalDcs.start("etcd3", dir, ports);
-        cluster = new LocalCluster(dir, "qm", 3, dcs, E2eCluster.TIMINGS, ports, LocalCluster.jarLauncher(E2eCluster.JAR));
-        for (LocalCluster.Member m : cluster.members()) {
-            String yaml = Files.readString(m.yaml);
-            String anchor = "    maximum_lag_on_failover: 1048576\n";
+        String anchor = "    maximum_lag_on_failover: 1048576\n";
+        e2e = EditedCluster.start(EditedCluster.newDirectory("pgha-quorum-e2e-"), "qm", yaml -> {
             assertThat(yaml).contains(anchor);
-            Files.writeString(m.yaml, yaml.replace(anchor, anchor + "    synchronous_mode: quorum\n"));
-        }
-        cluster.startAll();
-        cluster.awaitHealthy(Duration.ofMinutes(3));
+            return yaml.replace(anchor, anchor + "    synchronous_mode: quorum\n");
+        });
+        cluster = e2e.cluster;
     }
 
     @AfterAll
-    void stopCluster() throws IOException {
-        if (cluster != null) {
-            cluster.close();
-        }
-        if (dcs != null) {
-            dcs.close();
-        }
-        if (dir != null && !Boolean.getBoolean("pgha.e2e.keep")) {
-            try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
-                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+    void stopCluster() {
+        if (e2e != null) {
+            e2e.close();
         }
     }
 
@@ -122,15 +100,7 @@ class RunnerQuorumIT {
     @Test
     @Order(2)
     void patronictlListReadsTheQuorumCluster() throws Exception {
-        Path patronictl = Path.of("/usr/bin/patronictl");
-        assumeTrue(Files.isExecutable(patronictl), "patronictl is missing (/usr/bin/patronictl): apt-get install patroni");
-        LocalCluster.Member leader = quorumEstablished();
-        Process p = new ProcessBuilder(patronictl.toString(), "-c", leader.yaml.toString(), "list")
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        System.out.println("patronictl list:\n" + out);
-        assertThat(p.exitValue()).as(out).isZero();
+        String out = E2eSupport.patronictlList(quorumEstablished().yaml);
         // Patroni 3.0.2 predates quorum commit: it reads the sync key's voters as sync standbys
         assertThat(out).contains("qm", "Leader", "Sync Standby");
     }

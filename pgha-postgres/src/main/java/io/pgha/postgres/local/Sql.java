@@ -22,20 +22,9 @@ final class Sql {
     /** A connection with short connect and login timeouts; queries set their own timeouts. */
     static Connection connect(String host, int port, String user, String password, int timeoutSeconds)
             throws SQLException {
-        Properties p = new Properties();
-        p.setProperty("user", user);
-        p.setProperty("password", password);
-        p.setProperty("ApplicationName", "pgha");
-        p.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
-        p.setProperty("loginTimeout", String.valueOf(timeoutSeconds));
+        Properties p = properties(user, password, timeoutSeconds);
         p.setProperty("tcpKeepAlive", "true");
-        p.setProperty("sslmode", "prefer");
-        // the driver directly, not DriverManager: an embedding application's class loaders may hide it from DriverManager
-        Connection c = DRIVER.connect(url(host, port), p);
-        if (c == null) {
-            throw new SQLException("pgjdbc did not accept " + url(host, port));
-        }
-        return c;
+        return open(host, port, p);
     }
 
     /**
@@ -44,6 +33,14 @@ final class Sql {
      */
     static Connection connectReplication(String host, int port, String user, String password, int timeoutSeconds)
             throws SQLException {
+        Properties p = properties(user, password, timeoutSeconds);
+        p.setProperty("replication", "true");
+        p.setProperty("assumeMinServerVersion", "9.4");
+        p.setProperty("preferQueryMode", "simple");
+        return open(host, port, p);
+    }
+
+    private static Properties properties(String user, String password, int timeoutSeconds) {
         Properties p = new Properties();
         p.setProperty("user", user);
         p.setProperty("password", password);
@@ -51,9 +48,11 @@ final class Sql {
         p.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
         p.setProperty("loginTimeout", String.valueOf(timeoutSeconds));
         p.setProperty("sslmode", "prefer");
-        p.setProperty("replication", "true");
-        p.setProperty("assumeMinServerVersion", "9.4");
-        p.setProperty("preferQueryMode", "simple");
+        return p;
+    }
+
+    private static Connection open(String host, int port, Properties p) throws SQLException {
+        // the driver directly, not DriverManager: an embedding application's class loaders may hide it from DriverManager
         Connection c = DRIVER.connect(url(host, port), p);
         if (c == null) {
             throw new SQLException("pgjdbc did not accept " + url(host, port));
