@@ -275,9 +275,7 @@ public final class HaEngine {
         }
         // Patroni: a member missing from the failsafe key was never asked by a primary cut off from
         // the DCS, which may still run on the others' promises (found by the simulation, seed 65)
-        Map<String, String> failsafe = c.failsafe();
-        if (in.config().isFailsafeMode() && failsafe != null && !failsafe.isEmpty()
-                && !failsafe.containsKey(in.name())) {
+        if (outsideFailsafeKey(in, c, in.name())) {
             return "failsafe mode: I am not in the failsafe key";
         }
         // before any failover request: in synchronous mode only a member PostgreSQL waited for has every
@@ -309,8 +307,7 @@ public final class HaEngine {
             }
             boolean candidateMayLead = (!syncOnly || f.member() == null || (quorum
                     ? candidateHasQuorum(in, c, f.member()) : maySyncPromote(in, c, f.member())))
-                    && (f.member() == null || !in.config().isFailsafeMode() || failsafe == null
-                            || failsafe.isEmpty() || failsafe.containsKey(f.member())); // seed 107
+                    && (f.member() == null || !outsideFailsafeKey(in, c, f.member())); // seed 107
             if (f.member() != null && candidateMayLead) {
                 PeerStatus candidate = in.peers().get(f.member());
                 if (candidate != null && "running".equals(candidate.state()) && !candidate.noFailover()) {
@@ -339,9 +336,7 @@ public final class HaEngine {
                 return "primary (" + p.name() + ") is still alive";
             }
             // a member outside the failsafe key may not lead: being ahead, it would block everyone (seed 424)
-            boolean outsideFailsafe = in.config().isFailsafeMode() && failsafe != null && !failsafe.isEmpty()
-                    && !failsafe.containsKey(p.name());
-            if (p.noFailover() || p.name().equals(formerLeader) || outsideFailsafe) {
+            if (p.noFailover() || p.name().equals(formerLeader) || outsideFailsafeKey(in, c, p.name())) {
                 continue;
             }
             if (p.walPosition() > mine) {
@@ -364,6 +359,12 @@ public final class HaEngine {
             return true;
         }
         return c.sync() != null && (member.equals(c.sync().leader()) || c.sync().isSynchronous(member));
+    }
+
+    /** Failsafe mode: a non-empty {@code failsafe} key that does not name {@code member}, who may not lead. */
+    private static boolean outsideFailsafeKey(HaInput in, ClusterState c, String member) {
+        Map<String, String> failsafe = c.failsafe();
+        return in.config().isFailsafeMode() && failsafe != null && !failsafe.isEmpty() && !failsafe.containsKey(member);
     }
 
     /** This node as the peers see it, for counting quorum votes. */

@@ -106,11 +106,12 @@ public final class HaNode implements NodeControl, Closeable {
         this.config = Objects.requireNonNull(b.config, "config");
         this.dcs = Objects.requireNonNull(b.dcs, "dcs");
         this.postgres = Objects.requireNonNull(b.postgres, "postgres");
-        // with the members' shared REST API settings, ask the others with their credentials and TLS
-        io.pgha.api.PatroniClient client = b.restApi == null ? null : io.pgha.api.PatroniClient.create(b.restApi);
-        this.peerProbe = b.peerProbe != null ? b.peerProbe : client != null ? client.peerProbe() : new HttpPeerProbe();
-        this.failsafeProbe = b.failsafeProbe != null ? b.failsafeProbe
-                : client != null ? client.failsafeProbe() : new HttpFailsafeProbe();
+        // the other members are asked as the runner asks them: with the shared REST API settings'
+        // credentials and TLS when given, else plain HTTP
+        io.pgha.api.PatroniClient client = b.restApi == null ? io.pgha.api.PatroniClient.create()
+                : io.pgha.api.PatroniClient.create(b.restApi);
+        this.peerProbe = b.peerProbe != null ? b.peerProbe : client.peerProbe();
+        this.failsafeProbe = b.failsafeProbe != null ? b.failsafeProbe : client.failsafeProbe();
         this.clock = b.clock == null ? Clock.systemUTC() : b.clock;
         this.listeners.addAll(b.listeners);
         this.dynamicConfig = config.initialDynamicConfig();

@@ -58,7 +58,7 @@ final class QuorumCommit {
         }
         Ssn current = Ssn.parse(pg.synchronousStandbyNames());
         List<String> active = active(me, c, pg, config);
-        int quorum = key.quorum() == null ? 0 : key.quorum();
+        int quorum = quorumOf(key);
         int minSync = config.isSynchronousModeStrict() ? 1 : 0;
         // only once the key is this node's: right after a failover it still names the former leader
         // and maybe this node among its voters (Patroni checks the same)
@@ -125,9 +125,8 @@ final class QuorumCommit {
         List<String> members = new ArrayList<>();
         int quorum = 0;
         if (isActive(config, c)) {
-            members.add(key.leader());
-            members.addAll(key.syncStandbys());
-            quorum = key.quorum() == null ? 0 : key.quorum();
+            members.addAll(voting(key));
+            quorum = quorumOf(key);
         }
         int numsync = members.size() - quorum - 1;
         if (containsIgnoreCase(members, me)) {
@@ -149,10 +148,8 @@ final class QuorumCommit {
      */
     static String whyNoQuorum(PeerStatus candidate, boolean wasPrimary, ClusterState c, Collection<PeerStatus> others) {
         SyncState key = c.sync();
-        int quorum = key.quorum() == null ? 0 : key.quorum();
-        List<String> voting = new ArrayList<>();
-        voting.add(key.leader());
-        voting.addAll(key.syncStandbys());
+        int quorum = quorumOf(key);
+        List<String> voting = voting(key);
         String me = candidate.name();
         int votes = containsIgnoreCase(voting, me) ? 0 : -1;
         boolean anyAhead = false;
@@ -180,6 +177,18 @@ final class QuorumCommit {
         return votes < 0 ? me + " is not a voter of the quorum and no voter vouches for it"
                 : "quorum commit: " + me + " has " + votes + " of the " + quorum + " votes needed from " + voting
                         + " (members not ahead of it)";
+    }
+
+    /** The key's leader and voters: the members whose reports count in the race (Patroni's {@code members}). */
+    private static List<String> voting(SyncState key) {
+        List<String> out = new ArrayList<>();
+        out.add(key.leader());
+        out.addAll(key.syncStandbys());
+        return out;
+    }
+
+    private static int quorumOf(SyncState key) {
+        return key.quorum() == null ? 0 : key.quorum();
     }
 
     /**
