@@ -2,7 +2,6 @@ package io.pgha.backup;
 
 import io.pgha.dcs.ClusterState;
 import io.pgha.dcs.Member;
-
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -20,8 +19,7 @@ import java.util.Optional;
  */
 public final class BackupChooser {
 
-    private BackupChooser() {
-    }
+    private BackupChooser() {}
 
     /** The chosen member's name, empty when the cluster has no leader. */
     public static Optional<String> choose(ClusterState cluster) {
@@ -49,7 +47,10 @@ public final class BackupChooser {
     }
 
     static boolean healthyReplica(Member m, long leaderTimeline) {
-        if (!m.isRunning() || !"replica".equals(m.role()) || m.noFailover() || isTrue(m.tags().get("nobackup"))) {
+        if (!m.isRunning()
+                || !"replica".equals(m.role())
+                || m.noFailover()
+                || isTrue(m.tags().get("nobackup"))) {
             return false;
         }
         String replication = m.string("replication_state");

@@ -16,8 +16,7 @@ import java.util.List;
 public final class BackupCommands {
 
     /** A verb's outcome: what to print and the process exit code (0 ok, 1 failed, 2 bad input). */
-    public record Result(int exitCode, String text) {
-    }
+    public record Result(int exitCode, String text) {}
 
     private final BackupService service;
     private final Clock clock;
@@ -49,14 +48,23 @@ public final class BackupCommands {
         Instant now = clock.instant();
         try {
             RepoInfo info = service.repoInfo();
-            sb.append(String.format("stanza %s in %s: %s%n", service.config().stanza(), service.config().repoPath(),
-                    info.statusMessage()));
-            sb.append(String.format("%-22s %-5s %-20s %10s %12s %12s  %s%n", "LABEL", "TYPE", "FINISHED", "AGE",
-                    "DB SIZE", "REPO SIZE", "WAL"));
+            sb.append(String.format(
+                    "stanza %s in %s: %s%n",
+                    service.config().stanza(), service.config().repoPath(), info.statusMessage()));
+            sb.append(String.format(
+                    "%-22s %-5s %-20s %10s %12s %12s  %s%n",
+                    "LABEL", "TYPE", "FINISHED", "AGE", "DB SIZE", "REPO SIZE", "WAL"));
             for (BackupSet b : info.backups()) {
-                sb.append(String.format("%-22s %-5s %-20s %10s %12s %12s  %s..%s%n", b.label(), b.type(),
-                        b.stop().toString().replace("T", " ").replace("Z", ""), age(b.stop(), now), bytes(b.size()),
-                        bytes(b.repoSize()), b.walStart(), b.walStop()));
+                sb.append(String.format(
+                        "%-22s %-5s %-20s %10s %12s %12s  %s..%s%n",
+                        b.label(),
+                        b.type(),
+                        b.stop().toString().replace("T", " ").replace("Z", ""),
+                        age(b.stop(), now),
+                        bytes(b.size()),
+                        bytes(b.repoSize()),
+                        b.walStart(),
+                        b.walStop()));
             }
             sb.append(String.format("archived WAL: %s..%s%n", info.walMin(), info.walMax()));
         } catch (BackupException e) {
@@ -65,10 +73,17 @@ public final class BackupCommands {
         }
         try {
             List<Path> files = service.dumps().list();
-            sb.append("logical dumps in ").append(service.config().logicalDir()).append(": ")
-                    .append(files.isEmpty() ? "none" : "").append('\n');
+            sb.append("logical dumps in ")
+                    .append(service.config().logicalDir())
+                    .append(": ")
+                    .append(files.isEmpty() ? "none" : "")
+                    .append('\n');
             for (Path f : files) {
-                sb.append("  ").append(f.getFileName()).append("  ").append(bytes(Files.size(f))).append('\n');
+                sb.append("  ")
+                        .append(f.getFileName())
+                        .append("  ")
+                        .append(bytes(Files.size(f)))
+                        .append('\n');
             }
         } catch (BackupException | java.io.IOException e) {
             sb.append("cannot list logical dumps: ").append(e.getMessage()).append('\n');
@@ -85,7 +100,8 @@ public final class BackupCommands {
     public Result verify() {
         try {
             DrillResult d = service.verifyNow();
-            return new Result(d.ok() ? 0 : 1, "restore drill " + d.summary() + "\n  " + String.join("\n  ", d.checks()));
+            return new Result(
+                    d.ok() ? 0 : 1, "restore drill " + d.summary() + "\n  " + String.join("\n  ", d.checks()));
         } catch (BackupException e) {
             return new Result(1, "restore drill could not run: " + e.getMessage());
         }
@@ -95,18 +111,23 @@ public final class BackupCommands {
     public Result restoreGuidance() {
         BackupConfig c = service.config();
         String base = c.pgbackrest() + " --config=" + c.configFile() + " --stanza=" + c.stanza();
-        return new Result(0, String.join("\n",
-                "To bootstrap a NEW cluster from this repository (never over a running member):",
-                "  1. stop pgha on every member of the new cluster; give it a new scope (and a new backup.stanza,",
-                "     so the restored cluster archives apart from this one);",
-                "  2. on the first member, into its empty data directory, as the postgres user:",
-                "       " + base + " restore --pg1-path=<data_dir> [--type=time --target='2026-11-22 22:30:00+00'"
-                        + " | --type=lsn --target=0/3000060] --target-action=promote",
-                "     (or, embedded: new DataDirectories(pgbackrest).prepareBootstrap(dataDir, RestoreTarget.time(t), null))",
-                "  3. start pgha on it: it starts the restored directory, recovers to the target and promotes;",
-                "  4. start the other members: with create_replica_methods: [pgbackrest, basebackup] they restore",
-                "     from the repository instead of copying from the new primary.",
-                "Backups available: pgha ctl backup list", ""));
+        return new Result(
+                0,
+                String.join(
+                        "\n",
+                        "To bootstrap a NEW cluster from this repository (never over a running member):",
+                        "  1. stop pgha on every member of the new cluster; give it a new scope (and a new backup.stanza,",
+                        "     so the restored cluster archives apart from this one);",
+                        "  2. on the first member, into its empty data directory, as the postgres user:",
+                        "       " + base
+                                + " restore --pg1-path=<data_dir> [--type=time --target='2026-11-22 22:30:00+00'"
+                                + " | --type=lsn --target=0/3000060] --target-action=promote",
+                        "     (or, embedded: new DataDirectories(pgbackrest).prepareBootstrap(dataDir, RestoreTarget.time(t), null))",
+                        "  3. start pgha on it: it starts the restored directory, recovers to the target and promotes;",
+                        "  4. start the other members: with create_replica_methods: [pgbackrest, basebackup] they restore",
+                        "     from the repository instead of copying from the new primary.",
+                        "Backups available: pgha ctl backup list",
+                        ""));
     }
 
     private static String age(Instant t, Instant now) {

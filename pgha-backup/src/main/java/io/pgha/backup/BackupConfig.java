@@ -1,7 +1,6 @@
 package io.pgha.backup;
 
 import io.pgha.postgres.local.LocalPostgresConfig;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -64,7 +63,8 @@ public final class BackupConfig {
         this.memberName = require(b.memberName, "name");
         this.stanza = require(b.stanza, "backup.stanza");
         if (!STANZA.matcher(stanza).matches()) {
-            throw new IllegalArgumentException("backup.stanza '" + stanza + "': letters, digits, '.', '_' and '-' only");
+            throw new IllegalArgumentException(
+                    "backup.stanza '" + stanza + "': letters, digits, '.', '_' and '-' only");
         }
         this.repoPath = absolute(require(b.repoPath, "backup.repo_path"), "backup.repo_path");
         this.dataDir = absolute(require(b.dataDir, "postgresql.data_dir"), "postgresql.data_dir");
@@ -73,10 +73,12 @@ public final class BackupConfig {
                     + " must not contain one another");
         }
         this.pgbackrest = b.pgbackrest == null ? Path.of("/usr/bin/pgbackrest") : b.pgbackrest;
-        this.workDir = absolute(b.workDir != null ? b.workDir
-                : dataDir.resolveSibling(dataDir.getFileName() + "-backup"), "backup.work_dir");
+        this.workDir = absolute(
+                b.workDir != null ? b.workDir : dataDir.resolveSibling(dataDir.getFileName() + "-backup"),
+                "backup.work_dir");
         if (workDir.startsWith(dataDir)) {
-            throw new IllegalArgumentException("backup.work_dir " + workDir + " must not be inside postgresql.data_dir");
+            throw new IllegalArgumentException(
+                    "backup.work_dir " + workDir + " must not be inside postgresql.data_dir");
         }
         this.archive = b.archive;
         if (b.retentionFull < 1) {
@@ -95,7 +97,8 @@ public final class BackupConfig {
         if (logicalEvery != null && logicalDatabases.isEmpty()) {
             throw new IllegalArgumentException("backup.schedule.logical is set but backup.logical.databases is empty");
         }
-        this.logicalDir = absolute(b.logicalDir != null ? b.logicalDir : workDir.resolve("dumps"), "backup.logical.directory");
+        this.logicalDir =
+                absolute(b.logicalDir != null ? b.logicalDir : workDir.resolve("dumps"), "backup.logical.directory");
         this.drillTables = Collections.unmodifiableMap(new LinkedHashMap<>(b.drillTables));
         this.drillTimeout = b.drillTimeout;
         this.drillDir = absolute(b.drillDir != null ? b.drillDir : workDir.resolve("drill"), "backup.drill.directory");
@@ -127,8 +130,8 @@ public final class BackupConfig {
      *     pg_dump connect as the superuser; the password goes into a 0600 passfile only)
      * @throws IllegalArgumentException naming the key of a missing or invalid value
      */
-    public static BackupConfig fromPatroniYaml(Map<String, ?> backup, String scope, LocalPostgresConfig postgres,
-                                               String superuserPassword) {
+    public static BackupConfig fromPatroniYaml(
+            Map<String, ?> backup, String scope, LocalPostgresConfig postgres, String superuserPassword) {
         Objects.requireNonNull(backup, "backup");
         Builder b = builder()
                 .memberName(postgres.name())
@@ -157,10 +160,12 @@ public final class BackupConfig {
             b.archive(bool(archive, "backup.archive"));
         }
         Map<String, ?> retention = map(backup, "retention");
-        b.retention(integer(retention.get("full"), "backup.retention.full", 2),
+        b.retention(
+                integer(retention.get("full"), "backup.retention.full", 2),
                 integer(retention.get("diff"), "backup.retention.diff", 0));
         Map<String, ?> schedule = map(backup, "schedule");
-        b.schedule(duration(schedule.get("full"), "backup.schedule.full", Duration.ofDays(7)),
+        b.schedule(
+                duration(schedule.get("full"), "backup.schedule.full", Duration.ofDays(7)),
                 duration(schedule.get("diff"), "backup.schedule.diff", Duration.ofDays(1)),
                 duration(schedule.get("logical"), "backup.schedule.logical", null),
                 duration(schedule.get("drill"), "backup.schedule.drill", Duration.ofDays(1)));
@@ -174,14 +179,13 @@ public final class BackupConfig {
         Object tables = drill.get("tables");
         if (tables instanceof Map<?, ?> m) {
             for (Map.Entry<?, ?> e : m.entrySet()) {
-                b.drillTable(String.valueOf(e.getKey()),
-                        integer(e.getValue(), "backup.drill.tables." + e.getKey(), 0));
+                b.drillTable(String.valueOf(e.getKey()), integer(e.getValue(), "backup.drill.tables." + e.getKey(), 0));
             }
         } else if (tables instanceof List<?>) {
             stringList(tables, "backup.drill.tables").forEach(t -> b.drillTable(t, 0));
         } else if (tables != null) {
-            throw new IllegalArgumentException("backup.drill.tables must be a map of table to minimum row count, not '"
-                    + tables + "'");
+            throw new IllegalArgumentException(
+                    "backup.drill.tables must be a map of table to minimum row count, not '" + tables + "'");
         }
         Duration timeout = duration(drill.get("timeout"), "backup.drill.timeout", Duration.ofMinutes(10));
         if (timeout == null) {
@@ -217,8 +221,8 @@ public final class BackupConfig {
         }
         Matcher m = DURATION.matcher(s);
         if (!m.matches() || Long.parseLong(m.group(1)) == 0) {
-            throw new IllegalArgumentException(key + " '" + value + "': expected a positive duration such as 30s, 15m, "
-                    + "12h, 7d, 2w, or off");
+            throw new IllegalArgumentException(
+                    key + " '" + value + "': expected a positive duration such as 30s, 15m, " + "12h, 7d, 2w, or off");
         }
         long n = Long.parseLong(m.group(1));
         String unit = m.group(2) == null ? "s" : m.group(2);
@@ -275,7 +279,9 @@ public final class BackupConfig {
             return fallback;
         }
         try {
-            return v instanceof Number n ? Math.toIntExact(n.longValue()) : Integer.parseInt(v.toString().strip());
+            return v instanceof Number n
+                    ? Math.toIntExact(n.longValue())
+                    : Integer.parseInt(v.toString().strip());
         } catch (NumberFormatException | ArithmeticException e) {
             throw new IllegalArgumentException(key + " '" + v + "': expected an integer");
         }
@@ -290,7 +296,10 @@ public final class BackupConfig {
         }
         List<String> out = new ArrayList<>();
         for (Object o : list) {
-            if (o == null || o instanceof Map || o instanceof List || o.toString().isBlank()) {
+            if (o == null
+                    || o instanceof Map
+                    || o instanceof List
+                    || o.toString().isBlank()) {
                 throw new IllegalArgumentException(key + " has an invalid entry '" + o + "'");
             }
             out.add(o.toString().strip());
@@ -471,8 +480,7 @@ public final class BackupConfig {
         private String superuser;
         private String superuserPassword;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         public Builder memberName(String v) {
             this.memberName = v;

@@ -4,13 +4,9 @@ import io.pgha.dcs.ClusterState;
 import io.pgha.dcs.Member;
 import io.pgha.ha.HaListener;
 import io.pgha.ha.NodeState;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -30,6 +26,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs the cluster's backup schedule from this member. Attach it to the node as an
@@ -75,8 +73,13 @@ public final class BackupService implements HaListener, Closeable {
      *     host from its conn_url, over pgBackRest's remote protocol
      * @param tick how often the schedule is checked (e.g. one minute)
      */
-    public BackupService(BackupConfig config, Supplier<NodeState> state, Function<Member, PgEndpoint> primaryLocator,
-                         Clock clock, Duration tick) throws BackupException {
+    public BackupService(
+            BackupConfig config,
+            Supplier<NodeState> state,
+            Function<Member, PgEndpoint> primaryLocator,
+            Clock clock,
+            Duration tick)
+            throws BackupException {
         this.config = Objects.requireNonNull(config, "config");
         this.pgbackrest = new PgBackRest(config);
         this.drill = new RestoreDrill(pgbackrest, clock);
@@ -154,7 +157,8 @@ public final class BackupService implements HaListener, Closeable {
             if (type == BackupType.LOGICAL) {
                 List<Path> files = dumps.dumpAll();
                 lastLogical = clock.instant();
-                return files.isEmpty() ? "no databases configured (backup.logical.databases)"
+                return files.isEmpty()
+                        ? "no databases configured (backup.logical.databases)"
                         : "logical dumps written: " + files;
             }
             BackupSet set = physical(type);
@@ -179,8 +183,14 @@ public final class BackupService implements HaListener, Closeable {
         RepoInfo info = lastInfo;
         BackupSet full = info == null ? null : info.latest("full");
         BackupSet diff = info == null ? null : info.latest("diff");
-        return new BackupStatus(full == null ? null : full.stop(), diff == null ? null : diff.stop(), lastLogical,
-                drill.lastResult(), archiveFailures, lastError, chosen);
+        return new BackupStatus(
+                full == null ? null : full.stop(),
+                diff == null ? null : diff.stop(),
+                lastLogical,
+                drill.lastResult(),
+                archiveFailures,
+                lastError,
+                chosen);
     }
 
     private void safeTick() {
@@ -211,7 +221,8 @@ public final class BackupService implements HaListener, Closeable {
         RepoInfo info = repoInfo();
         Instant now = clock.instant();
         BackupSet full = info.latest("full");
-        if (config.fullEvery() != null && (full == null || full.stop().plus(config.fullEvery()).isBefore(now))) {
+        if (config.fullEvery() != null
+                && (full == null || full.stop().plus(config.fullEvery()).isBefore(now))) {
             physical(BackupType.FULL);
         } else if (full != null && config.diffEvery() != null) {
             BackupSet diff = info.latest("diff");
@@ -220,13 +231,15 @@ public final class BackupService implements HaListener, Closeable {
                 physical(BackupType.DIFF);
             }
         }
-        if (config.logicalEvery() != null && (lastLogical == null
-                || lastLogical.plus(config.logicalEvery()).isBefore(now))) {
+        if (config.logicalEvery() != null
+                && (lastLogical == null
+                        || lastLogical.plus(config.logicalEvery()).isBefore(now))) {
             dumps.dumpAll();
             lastLogical = clock.instant();
         }
         DrillResult last = drill.lastResult();
-        if (config.drillEvery() != null && repoInfo().latest() != null
+        if (config.drillEvery() != null
+                && repoInfo().latest() != null
                 && (last == null || last.finishedAt().plus(config.drillEvery()).isBefore(now))) {
             drill.run();
         }
@@ -240,8 +253,8 @@ public final class BackupService implements HaListener, Closeable {
             ClusterState cluster = s.cluster();
             Member leader = cluster == null ? null : cluster.leaderMember().orElse(null);
             if (leader == null) {
-                throw new BackupException("cannot back up from this replica: no leader to run the backup's "
-                        + "start/stop calls on");
+                throw new BackupException(
+                        "cannot back up from this replica: no leader to run the backup's " + "start/stop calls on");
             }
             primary = primaryLocator.apply(leader);
         }
@@ -262,14 +275,18 @@ public final class BackupService implements HaListener, Closeable {
             p.setProperty("password", config.superuserPassword());
         }
         p.setProperty("connectTimeout", "5");
-        try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + config.port() + "/postgres", p);
-             Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT failed_count, last_failed_wal, last_failed_time > "
-                     + "coalesce(last_archived_time, 'epoch') FROM pg_stat_archiver")) {
+        try (Connection c =
+                        DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + config.port() + "/postgres", p);
+                Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("SELECT failed_count, last_failed_wal, last_failed_time > "
+                        + "coalesce(last_archived_time, 'epoch') FROM pg_stat_archiver")) {
             if (rs.next()) {
                 if (rs.getBoolean(3)) {
-                    LOG.warn("{}: archive_command is failing (last failed WAL {}): WAL piles up in pg_wal until "
-                            + "the repository is reachable again", config.memberName(), rs.getString(2));
+                    LOG.warn(
+                            "{}: archive_command is failing (last failed WAL {}): WAL piles up in pg_wal until "
+                                    + "the repository is reachable again",
+                            config.memberName(),
+                            rs.getString(2));
                 }
                 return rs.getLong(1);
             }
@@ -310,5 +327,4 @@ public final class BackupService implements HaListener, Closeable {
             Thread.currentThread().interrupt();
         }
     }
-
 }

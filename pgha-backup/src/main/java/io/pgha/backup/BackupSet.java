@@ -15,6 +15,13 @@ import java.time.Instant;
  * @param walStop the last WAL segment it needs
  * @param lsnStop the LSN it is consistent at (null when pgBackRest does not say)
  */
-public record BackupSet(String label, String type, Instant start, Instant stop, long size, long repoSize,
-                        String walStart, String walStop, String lsnStop) {
-}
+public record BackupSet(
+        String label,
+        String type,
+        Instant start,
+        Instant stop,
+        long size,
+        long repoSize,
+        String walStart,
+        String walStop,
+        String lsnStop) {}

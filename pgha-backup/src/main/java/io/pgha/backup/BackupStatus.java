@@ -15,8 +15,14 @@ import java.util.Map;
  * @param lastError the last backup-side error (unreachable repository, missing binary, ...), null when none
  * @param chosen whether this member is the one that takes the cluster's backups now
  */
-public record BackupStatus(Instant lastFull, Instant lastDiff, Instant lastLogical, DrillResult lastDrill,
-                           long archiveFailures, String lastError, boolean chosen) {
+public record BackupStatus(
+        Instant lastFull,
+        Instant lastDiff,
+        Instant lastLogical,
+        DrillResult lastDrill,
+        long archiveFailures,
+        String lastError,
+        boolean chosen) {
 
     /** True when the last drill failed: the flag for {@code GET /patroni} and {@code ctl list}. */
     public boolean drillFailed() {
@@ -31,7 +37,9 @@ public record BackupStatus(Instant lastFull, Instant lastDiff, Instant lastLogic
         m.put("pgha_backup_last_logical_age_seconds", age(lastLogical, now));
         m.put("pgha_backup_last_full_timestamp_seconds", lastFull == null ? -1 : lastFull.getEpochSecond());
         m.put("pgha_backup_drill_ok", lastDrill == null ? -1 : lastDrill.ok() ? 1 : 0);
-        m.put("pgha_backup_drill_timestamp_seconds", lastDrill == null ? -1 : lastDrill.finishedAt().getEpochSecond());
+        m.put(
+                "pgha_backup_drill_timestamp_seconds",
+                lastDrill == null ? -1 : lastDrill.finishedAt().getEpochSecond());
         m.put("pgha_backup_archive_failures", archiveFailures);
         m.put("pgha_backup_chosen", chosen ? 1 : 0);
         return m;

@@ -4,7 +4,9 @@ import java.util.Locale;
 
 /** The kinds of backup pgha takes: pgBackRest's full and differential, and a pg_dump. */
 public enum BackupType {
-    FULL, DIFF, LOGICAL;
+    FULL,
+    DIFF,
+    LOGICAL;
 
     /** pgBackRest's name ({@code full}, {@code diff}); {@code logical} for a dump. */
     public String label() {

@@ -1,13 +1,12 @@
 package io.pgha.backup;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Prepares a member's data directory from the repository instead of from a running member, for
@@ -41,12 +40,14 @@ public final class DataDirectories {
      */
     public void prepareReplica(Path dataDir) throws BackupException {
         if (pgbackrest.info().latest() == null) {
-            throw new BackupException("no backup of stanza '" + pgbackrest.config().stanza()
-                    + "' in the repository to create a replica from");
+            throw new BackupException("no backup of stanza '"
+                    + pgbackrest.config().stanza() + "' in the repository to create a replica from");
         }
         long t0 = System.nanoTime();
         pgbackrest.restore(dataDir, RestoreTarget.endOfWal(), null, true, !isEmpty(dataDir), false);
-        LOG.info("replica data directory {} restored from the repository in {} ms", dataDir,
+        LOG.info(
+                "replica data directory {} restored from the repository in {} ms",
+                dataDir,
                 (System.nanoTime() - t0) / 1_000_000);
     }
 
@@ -62,7 +63,9 @@ public final class DataDirectories {
             throw new BackupException("refusing to bootstrap from a backup into " + dataDir + ": it is not empty");
         }
         pgbackrest.restore(dataDir, target, set, false, false, false);
-        LOG.info("data directory {} restored from the repository for a new cluster, recovery target {}", dataDir,
+        LOG.info(
+                "data directory {} restored from the repository for a new cluster, recovery target {}",
+                dataDir,
                 target);
     }
 

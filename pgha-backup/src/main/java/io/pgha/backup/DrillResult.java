@@ -1,7 +1,6 @@
 package io.pgha.backup;
 
 import io.pgha.dcs.DcsJson;
-
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -20,8 +19,15 @@ import java.util.Map;
  * @param checks one line per check, e.g. {@code "public.accounts: 1000 rows (>= 1)"}
  * @param error why it failed, null when ok
  */
-public record DrillResult(boolean ok, Instant finishedAt, String backupLabel, long backupRepoSize,
-                          Duration restoreTime, Duration verifyTime, List<String> checks, String error) {
+public record DrillResult(
+        boolean ok,
+        Instant finishedAt,
+        String backupLabel,
+        long backupRepoSize,
+        Duration restoreTime,
+        Duration verifyTime,
+        List<String> checks,
+        String error) {
 
     public DrillResult {
         checks = List.copyOf(checks);
@@ -44,12 +50,16 @@ public record DrillResult(boolean ok, Instant finishedAt, String backupLabel, lo
     static DrillResult fromJson(String json) {
         Map<String, Object> m = DcsJson.readObject(json);
         Object checks = m.get("checks");
-        return new DrillResult(Boolean.TRUE.equals(m.get("ok")), Instant.parse(m.get("finished_at").toString()),
+        return new DrillResult(
+                Boolean.TRUE.equals(m.get("ok")),
+                Instant.parse(m.get("finished_at").toString()),
                 m.get("backup") == null ? null : m.get("backup").toString(),
                 ((Number) m.getOrDefault("backup_repo_size", 0)).longValue(),
                 Duration.ofMillis(((Number) m.getOrDefault("restore_ms", 0)).longValue()),
                 Duration.ofMillis(((Number) m.getOrDefault("verify_ms", 0)).longValue()),
-                checks instanceof List ? ((List<Object>) checks).stream().map(String::valueOf).toList() : List.of(),
+                checks instanceof List
+                        ? ((List<Object>) checks).stream().map(String::valueOf).toList()
+                        : List.of(),
                 m.get("error") == null ? null : m.get("error").toString());
     }
 

@@ -1,9 +1,6 @@
 package io.pgha.backup;
 
 import io.pgha.postgres.local.OsCommand;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,6 +11,8 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Logical backups with {@code pg_dump -Fc} (one file per database, named
@@ -24,8 +23,8 @@ import java.util.stream.Stream;
 public final class LogicalDump {
 
     private static final Logger LOG = LoggerFactory.getLogger(LogicalDump.class);
-    private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
-            .withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter STAMP =
+            DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
 
     private final PgBackRest pgbackrest;
     private final BackupConfig config;
@@ -56,16 +55,31 @@ public final class LogicalDump {
         } catch (IOException e) {
             throw new BackupException("cannot prepare backup.logical.directory " + config.logicalDir() + ": " + e, e);
         }
-        OsCommand.Result r = run(List.of(PgBin.bin(bin, "pg_dump"), "-Fc", "-h", "127.0.0.1", "-p",
-                String.valueOf(config.port()), "-U", config.superuser(), "-w", "-f", partial.toString(), database));
+        OsCommand.Result r = run(List.of(
+                PgBin.bin(bin, "pg_dump"),
+                "-Fc",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                String.valueOf(config.port()),
+                "-U",
+                config.superuser(),
+                "-w",
+                "-f",
+                partial.toString(),
+                database));
         if (!r.ok()) {
             quietDelete(partial);
-            throw new BackupException("pg_dump of database '" + database + "' failed (exit " + r.exitCode() + "): "
-                    + r.tail());
+            throw new BackupException(
+                    "pg_dump of database '" + database + "' failed (exit " + r.exitCode() + "): " + r.tail());
         }
         try {
             Files.move(partial, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            LOG.info("{}: logical dump of '{}' written to {} ({} bytes)", config.memberName(), database, file,
+            LOG.info(
+                    "{}: logical dump of '{}' written to {} ({} bytes)",
+                    config.memberName(),
+                    database,
+                    file,
                     Files.size(file));
         } catch (IOException e) {
             throw new BackupException("cannot finish the dump file " + file + ": " + e, e);
@@ -85,17 +99,36 @@ public final class LogicalDump {
             throw new BackupException("no dump file " + dump);
         }
         Path bin = PgBin.dir(config.binDir());
-        OsCommand.Result created = run(List.of(PgBin.bin(bin, "createdb"), "-h", "127.0.0.1", "-p",
-                String.valueOf(config.port()), "-U", config.superuser(), "-w", target));
+        OsCommand.Result created = run(List.of(
+                PgBin.bin(bin, "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                String.valueOf(config.port()),
+                "-U",
+                config.superuser(),
+                "-w",
+                target));
         if (!created.ok()) {
             throw new BackupException("createdb " + target + " failed: " + created.tail());
         }
-        OsCommand.Result r = run(List.of(PgBin.bin(bin, "pg_restore"), "-h", "127.0.0.1", "-p",
-                String.valueOf(config.port()), "-U", config.superuser(), "-w", "--exit-on-error", "--no-owner",
-                "-d", target, dump.toString()));
+        OsCommand.Result r = run(List.of(
+                PgBin.bin(bin, "pg_restore"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                String.valueOf(config.port()),
+                "-U",
+                config.superuser(),
+                "-w",
+                "--exit-on-error",
+                "--no-owner",
+                "-d",
+                target,
+                dump.toString()));
         if (!r.ok()) {
-            throw new BackupException("pg_restore of " + dump + " into '" + target + "' failed (exit " + r.exitCode()
-                    + "): " + r.tail());
+            throw new BackupException(
+                    "pg_restore of " + dump + " into '" + target + "' failed (exit " + r.exitCode() + "): " + r.tail());
         }
     }
 
@@ -105,7 +138,9 @@ public final class LogicalDump {
             return List.of();
         }
         try (Stream<Path> s = Files.list(config.logicalDir())) {
-            return s.filter(p -> p.getFileName().toString().endsWith(".dump")).sorted().toList();
+            return s.filter(p -> p.getFileName().toString().endsWith(".dump"))
+                    .sorted()
+                    .toList();
         } catch (IOException e) {
             throw new BackupException("cannot list " + config.logicalDir() + ": " + e, e);
         }

@@ -2,9 +2,6 @@ package io.pgha.backup;
 
 import io.pgha.postgres.PostgresException;
 import io.pgha.postgres.local.OsCommand;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,6 +11,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Drives the {@code pgbackrest} binary for one stanza: writes the pgbackrest.conf pgha owns,
@@ -76,15 +75,19 @@ public final class PgBackRest {
             String pw = config.superuserPassword() == null ? "" : config.superuserPassword();
             ownedFile(passfile(), "*:*:*:" + escape(config.superuser()) + ":" + escape(pw) + "\n", "rw-------");
         } catch (IOException e) {
-            throw new BackupException("cannot prepare pgBackRest's files in " + config.workDir() + " (repository "
-                    + config.repoPath() + "): " + e, e);
+            throw new BackupException(
+                    "cannot prepare pgBackRest's files in " + config.workDir() + " (repository " + config.repoPath()
+                            + "): " + e,
+                    e);
         }
     }
 
     String render() {
         Path w = config.workDir();
         StringBuilder sb = new StringBuilder();
-        sb.append("# Written by pgha for member '").append(config.memberName()).append("': do not edit, ")
+        sb.append("# Written by pgha for member '")
+                .append(config.memberName())
+                .append("': do not edit, ")
                 .append("pgha rewrites it at start.\n[global]\n");
         sb.append("repo1-path=").append(config.repoPath()).append('\n');
         sb.append("repo1-retention-full=").append(config.retentionFull()).append('\n');
@@ -236,15 +239,26 @@ public final class PgBackRest {
             throw new BackupException("pgbackrest backup succeeded but pgbackrest info lists no backup");
         }
         BackupSet last = sets.get(sets.size() - 1);
-        LOG.info("{}: {} backup {} taken in {} ms ({} bytes in the repository)", config.memberName(), type.label(),
-                last.label(), (System.nanoTime() - t0) / 1_000_000, last.repoSize());
+        LOG.info(
+                "{}: {} backup {} taken in {} ms ({} bytes in the repository)",
+                config.memberName(),
+                type.label(),
+                last.label(),
+                (System.nanoTime() - t0) / 1_000_000,
+                last.repoSize());
         return last;
     }
 
     /** What the repository holds for this stanza. */
     public RepoInfo info() throws BackupException {
-        OsCommand.Result r = run(List.of(config.pgbackrest().toString(), "--config=" + config.configFile(),
-                "--stanza=" + config.stanza(), "--output=json", "info"), SHORT);
+        OsCommand.Result r = run(
+                List.of(
+                        config.pgbackrest().toString(),
+                        "--config=" + config.configFile(),
+                        "--stanza=" + config.stanza(),
+                        "--output=json",
+                        "info"),
+                SHORT);
         if (!r.ok()) {
             throw new BackupException("pgbackrest info failed (exit " + r.exitCode() + "): " + r.tail());
         }
@@ -261,8 +275,9 @@ public final class PgBackRest {
      * @param delta reuse matching files already in {@code target} (checksums), for re-cloning
      * @param scratch a copy that must never archive into the repository (a drill): archive_mode=off
      */
-    public void restore(Path target, RestoreTarget recovery, String set, boolean standby, boolean delta,
-                        boolean scratch) throws BackupException {
+    public void restore(
+            Path target, RestoreTarget recovery, String set, boolean standby, boolean delta, boolean scratch)
+            throws BackupException {
         if (Files.exists(target.resolve("postmaster.pid"))) {
             throw new BackupException("refusing to restore into " + target + ": it has a postmaster.pid "
                     + "(a PostgreSQL may be running there)");

@@ -9,8 +9,7 @@ import java.util.stream.Stream;
 /** Finds PostgreSQL's binaries: the configured bin_dir, else Debian's newest /usr/lib/postgresql/N/bin. */
 final class PgBin {
 
-    private PgBin() {
-    }
+    private PgBin() {}
 
     static Path dir(Path configured) throws BackupException {
         if (configured != null) {
@@ -19,10 +18,11 @@ final class PgBin {
         Path debian = Path.of("/usr/lib/postgresql");
         if (Files.isDirectory(debian)) {
             try (Stream<Path> s = Files.list(debian)) {
-                return s.map(p -> p.resolve("bin")).filter(p -> Files.isExecutable(p.resolve("postgres")))
+                return s.map(p -> p.resolve("bin"))
+                        .filter(p -> Files.isExecutable(p.resolve("postgres")))
                         .max(Comparator.comparingInt(PgBin::version))
-                        .orElseThrow(() -> new BackupException("no PostgreSQL binaries in /usr/lib/postgresql/*/bin; "
-                                + "set postgresql.bin_dir"));
+                        .orElseThrow(() -> new BackupException(
+                                "no PostgreSQL binaries in /usr/lib/postgresql/*/bin; " + "set postgresql.bin_dir"));
             } catch (IOException e) {
                 throw new BackupException("cannot list /usr/lib/postgresql: " + e, e);
             }

@@ -12,5 +12,4 @@ import java.nio.file.Path;
  * @param socketDir its unix socket directory when local, else null
  * @param host its host when remote, else null
  */
-public record PgEndpoint(Path dataDir, int port, Path socketDir, String host) {
-}
+public record PgEndpoint(Path dataDir, int port, Path socketDir, String host) {}

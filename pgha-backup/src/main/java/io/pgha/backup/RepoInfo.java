@@ -1,7 +1,6 @@
 package io.pgha.backup;
 
 import io.pgha.dcs.DcsJson;
-
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -59,10 +58,16 @@ public record RepoInfo(List<BackupSet> backups, String walMin, String walMax, in
                 Map<String, Object> repo = map(info.get("repository"));
                 Map<String, Object> archive = map(m.get("archive"));
                 Map<String, Object> lsn = map(m.get("lsn"));
-                sets.add(new BackupSet(str(m.get("label")), str(m.get("type")),
-                        Instant.ofEpochSecond(num(ts.get("start"))), Instant.ofEpochSecond(num(ts.get("stop"))),
-                        num(info.get("size")), num(repo.get("delta")), str(archive.get("start")),
-                        str(archive.get("stop")), str(lsn.get("stop"))));
+                sets.add(new BackupSet(
+                        str(m.get("label")),
+                        str(m.get("type")),
+                        Instant.ofEpochSecond(num(ts.get("start"))),
+                        Instant.ofEpochSecond(num(ts.get("stop"))),
+                        num(info.get("size")),
+                        num(repo.get("delta")),
+                        str(archive.get("start")),
+                        str(archive.get("stop")),
+                        str(lsn.get("stop"))));
             }
             String min = null;
             String max = null;

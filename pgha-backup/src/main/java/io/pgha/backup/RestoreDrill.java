@@ -1,9 +1,6 @@
 package io.pgha.backup;
 
 import io.pgha.postgres.local.OsCommand;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -21,6 +18,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Proves the latest backup restores: restores it (and replays the archived WAL to its end) into a
@@ -38,7 +37,8 @@ import java.util.regex.Pattern;
 public final class RestoreDrill {
 
     private static final Logger LOG = LoggerFactory.getLogger(RestoreDrill.class);
-    private static final Pattern TABLE = Pattern.compile("(?:([A-Za-z0-9_]+):)?([A-Za-z_][A-Za-z0-9_$]*(?:\\.[A-Za-z_][A-Za-z0-9_$]*)?)");
+    private static final Pattern TABLE =
+            Pattern.compile("(?:([A-Za-z0-9_]+):)?([A-Za-z_][A-Za-z0-9_$]*(?:\\.[A-Za-z_][A-Za-z0-9_$]*)?)");
 
     private final PgBackRest pgbackrest;
     private final BackupConfig config;
@@ -88,30 +88,65 @@ public final class RestoreDrill {
             pgbackrest.restore(scratch, RestoreTarget.endOfWal(), set.label(), false, false, true);
             Files.deleteIfExists(scratch.resolve("standby.signal"));
             Path hba = scratch.resolve("pgha-drill.hba.conf");
-            pgbackrest.ownedFile(hba, "# the drill's copy: its own OS user over its private socket only\nlocal all all trust\n",
+            pgbackrest.ownedFile(
+                    hba,
+                    "# the drill's copy: its own OS user over its private socket only\nlocal all all trust\n",
                     "rw-------");
             int port = freePort();
             Path log = config.drillDir().resolve("drill.log");
             Files.deleteIfExists(log);
             Files.createFile(log);
             pgbackrest.own(log, "rw-------");
-            List<String> cmd = new ArrayList<>(List.of(PgBin.bin(bin, "postgres"), "-D", scratch.toString(),
-                    "-c", "port=" + port, "-c", "listen_addresses=127.0.0.1",
-                    "-c", "unix_socket_directories=" + scratch, "-c", "hba_file=" + hba,
-                    "-c", "archive_mode=off", "-c", "hot_standby=off", "-c", "primary_conninfo=",
-                    "-c", "primary_slot_name=", "-c", "synchronous_standby_names=", "-c", "logging_collector=off",
-                    "-c", "ssl=off", "-c", "cluster_name=pgha-drill", "-c", "recovery_target_action=promote"));
+            List<String> cmd = new ArrayList<>(List.of(
+                    PgBin.bin(bin, "postgres"),
+                    "-D",
+                    scratch.toString(),
+                    "-c",
+                    "port=" + port,
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    "unix_socket_directories=" + scratch,
+                    "-c",
+                    "hba_file=" + hba,
+                    "-c",
+                    "archive_mode=off",
+                    "-c",
+                    "hot_standby=off",
+                    "-c",
+                    "primary_conninfo=",
+                    "-c",
+                    "primary_slot_name=",
+                    "-c",
+                    "synchronous_standby_names=",
+                    "-c",
+                    "logging_collector=off",
+                    "-c",
+                    "ssl=off",
+                    "-c",
+                    "cluster_name=pgha-drill",
+                    "-c",
+                    "recovery_target_action=promote"));
             server = pgbackrest.launch(cmd, log);
             waitConsistent(server, bin, scratch, port, log, start);
             Instant consistent = clock.instant();
             restoreTime = Duration.between(start, consistent);
             checks.add("consistent and promoted after " + restoreTime.toMillis() + " ms");
-            OsCommand.Result amcheck = pgbackrest.run(List.of(PgBin.bin(bin, "pg_amcheck"), "-h", scratch.toString(),
-                    "-p", String.valueOf(port), "-U", config.superuser(), "--all", "--install-missing"),
+            OsCommand.Result amcheck = pgbackrest.run(
+                    List.of(
+                            PgBin.bin(bin, "pg_amcheck"),
+                            "-h",
+                            scratch.toString(),
+                            "-p",
+                            String.valueOf(port),
+                            "-U",
+                            config.superuser(),
+                            "--all",
+                            "--install-missing"),
                     config.drillTimeout());
             if (!amcheck.ok()) {
-                throw new BackupException("pg_amcheck found corruption or failed (exit " + amcheck.exitCode() + "): "
-                        + amcheck.tail());
+                throw new BackupException(
+                        "pg_amcheck found corruption or failed (exit " + amcheck.exitCode() + "): " + amcheck.tail());
             }
             checks.add("pg_amcheck --all: no corruption");
             for (Map.Entry<String, Long> t : config.drillTables().entrySet()) {
@@ -125,8 +160,8 @@ public final class RestoreDrill {
                 long rows = Long.parseLong(out.strip());
                 checks.add(t.getKey() + ": " + rows + " rows (>= " + t.getValue() + ")");
                 if (rows < t.getValue()) {
-                    throw new BackupException(t.getKey() + " has " + rows + " rows in the restored copy, fewer than "
-                            + t.getValue());
+                    throw new BackupException(
+                            t.getKey() + " has " + rows + " rows in the restored copy, fewer than " + t.getValue());
                 }
             }
             verifyTime = Duration.between(consistent, clock.instant());
@@ -143,8 +178,8 @@ public final class RestoreDrill {
                 LOG.warn("could not remove the drill's scratch directory {}: {}", scratch, e.toString());
             }
         }
-        DrillResult result = new DrillResult(error == null, clock.instant(), label, size, restoreTime, verifyTime,
-                checks, error);
+        DrillResult result =
+                new DrillResult(error == null, clock.instant(), label, size, restoreTime, verifyTime, checks, error);
         record(result);
         return result;
     }
@@ -160,7 +195,10 @@ public final class RestoreDrill {
             Path file = config.drillResultFile();
             Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
             Files.writeString(tmp, result.toJson());
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+            Files.move(
+                    tmp,
+                    file,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                     java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             LOG.warn("could not write the drill result to {}: {}", config.drillResultFile(), e.toString());
@@ -196,9 +234,26 @@ public final class RestoreDrill {
     }
 
     private String psql(Path bin, Path socket, int port, String db, String sql) throws BackupException {
-        OsCommand.Result r = pgbackrest.run(List.of(PgBin.bin(bin, "psql"), "-X", "-q", "-A", "-t", "-v",
-                "ON_ERROR_STOP=1", "-h", socket.toString(), "-p", String.valueOf(port), "-U", config.superuser(), "-d",
-                db, "-c", sql), Duration.ofMinutes(10));
+        OsCommand.Result r = pgbackrest.run(
+                List.of(
+                        PgBin.bin(bin, "psql"),
+                        "-X",
+                        "-q",
+                        "-A",
+                        "-t",
+                        "-v",
+                        "ON_ERROR_STOP=1",
+                        "-h",
+                        socket.toString(),
+                        "-p",
+                        String.valueOf(port),
+                        "-U",
+                        config.superuser(),
+                        "-d",
+                        db,
+                        "-c",
+                        sql),
+                Duration.ofMinutes(10));
         if (!r.ok()) {
             throw new BackupException("psql '" + sql + "' on the restored copy failed: " + r.tail());
         }
@@ -211,7 +266,9 @@ public final class RestoreDrill {
             return;
         }
         try {
-            new ProcessBuilder("kill", "-INT", String.valueOf(server.pid())).start().waitFor(10, TimeUnit.SECONDS);
+            new ProcessBuilder("kill", "-INT", String.valueOf(server.pid()))
+                    .start()
+                    .waitFor(10, TimeUnit.SECONDS);
             if (!server.waitFor(60, TimeUnit.SECONDS)) {
                 server.descendants().forEach(ProcessHandle::destroyForcibly);
                 server.destroyForcibly();

@@ -1,13 +1,12 @@
 package io.pgha.backup;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.pgha.dcs.ClusterState;
 import io.pgha.dcs.DcsJson;
-import org.junit.jupiter.api.Test;
-
 import java.util.LinkedHashMap;
 import java.util.Map;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 class BackupChooserTest {
 
@@ -16,8 +15,19 @@ class BackupChooserTest {
     }
 
     private static String replica(long lsn, String replication, Map<String, Object> tags) {
-        Map<String, Object> m = new LinkedHashMap<>(Map.of("state", "running", "role", "replica",
-                "xlog_location", lsn, "replay_lsn", lsn, "receive_lsn", lsn, "timeline", 1));
+        Map<String, Object> m = new LinkedHashMap<>(Map.of(
+                "state",
+                "running",
+                "role",
+                "replica",
+                "xlog_location",
+                lsn,
+                "replay_lsn",
+                lsn,
+                "receive_lsn",
+                lsn,
+                "timeline",
+                1));
         if (replication != null) {
             m.put("replication_state", replication);
         }
@@ -29,7 +39,8 @@ class BackupChooserTest {
 
     @Test
     void picksTheLeastLaggingStreamingReplicaThenByName() {
-        ClusterState c = ClusterState.builder("s").leader("a", 1)
+        ClusterState c = ClusterState.builder("s")
+                .leader("a", 1)
                 .member("a", leader(1000), 1)
                 .member("b", replica(900, "streaming", Map.of()), 1)
                 .member("c", replica(990, "streaming", Map.of()), 1)
@@ -42,7 +53,8 @@ class BackupChooserTest {
 
     @Test
     void skipsNofailoverNobackupStoppedAndNonStreamingReplicas() {
-        ClusterState c = ClusterState.builder("s").leader("a", 1)
+        ClusterState c = ClusterState.builder("s")
+                .leader("a", 1)
                 .member("a", leader(1000), 1)
                 .member("b", replica(1000, "streaming", Map.of("nofailover", true)), 1)
                 .member("c", replica(1000, "streaming", Map.of("nobackup", true)), 1)
@@ -54,35 +66,58 @@ class BackupChooserTest {
 
     @Test
     void movesToAnotherMemberWhenTheSnapshotChanges() {
-        ClusterState before = ClusterState.builder("s").leader("a", 1)
+        ClusterState before = ClusterState.builder("s")
+                .leader("a", 1)
                 .member("a", leader(1000), 1)
                 .member("b", replica(1000, "streaming", Map.of()), 1)
                 .member("c", replica(800, "streaming", Map.of()), 1)
                 .build();
         assertThat(BackupChooser.choose(before)).contains("b");
         // b was promoted after a's failure: b leads, c is the only replica left
-        ClusterState after = ClusterState.builder("s").leader("b", 2)
+        ClusterState after = ClusterState.builder("s")
+                .leader("b", 2)
                 .member("b", leader(2000), 2)
                 .member("c", replica(1900, "streaming", Map.of()), 2)
                 .build();
         assertThat(BackupChooser.choose(after)).contains("c");
         // c falls behind on another timeline: the leader backs up itself
-        ClusterState lonely = ClusterState.builder("s").leader("b", 2)
-                .member("b", DcsJson.write(Map.of("state", "running", "role", "primary", "xlog_location", 2000,
-                        "timeline", 2)), 2)
-                .member("c", DcsJson.write(Map.of("state", "running", "role", "replica", "timeline", 1,
-                        "replication_state", "streaming", "xlog_location", 1900)), 2)
+        ClusterState lonely = ClusterState.builder("s")
+                .leader("b", 2)
+                .member(
+                        "b",
+                        DcsJson.write(
+                                Map.of("state", "running", "role", "primary", "xlog_location", 2000, "timeline", 2)),
+                        2)
+                .member(
+                        "c",
+                        DcsJson.write(Map.of(
+                                "state",
+                                "running",
+                                "role",
+                                "replica",
+                                "timeline",
+                                1,
+                                "replication_state",
+                                "streaming",
+                                "xlog_location",
+                                1900)),
+                        2)
                 .build();
         assertThat(BackupChooser.choose(lonely)).contains("b");
     }
 
     @Test
     void noLeaderOrPausedMeansNoBackup() {
-        ClusterState none = ClusterState.builder("s").member("b", replica(1, "streaming", Map.of()), 1).build();
+        ClusterState none = ClusterState.builder("s")
+                .member("b", replica(1, "streaming", Map.of()), 1)
+                .build();
         assertThat(BackupChooser.choose(none)).isEmpty();
         assertThat(BackupChooser.choose(null)).isEmpty();
-        ClusterState paused = ClusterState.builder("s").leader("a", 1).member("a", leader(1), 1)
-                .config("{\"pause\": true}", 1).build();
+        ClusterState paused = ClusterState.builder("s")
+                .leader("a", 1)
+                .member("a", leader(1), 1)
+                .config("{\"pause\": true}", 1)
+                .build();
         assertThat(BackupChooser.choose(paused)).isEmpty();
     }
 }

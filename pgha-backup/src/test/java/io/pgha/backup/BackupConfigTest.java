@@ -1,22 +1,26 @@
 package io.pgha.backup;
 
-import io.pgha.postgres.local.LocalPostgresConfig;
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.pgha.postgres.local.LocalPostgresConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
 
 class BackupConfigTest {
 
     private static LocalPostgresConfig pg() {
-        return LocalPostgresConfig.builder().name("n1").dataDir(Path.of("/var/lib/pgha/data"))
-                .listen("127.0.0.1:5433").superuser("postgres", "pw").replication("repl", "rpw").build();
+        return LocalPostgresConfig.builder()
+                .name("n1")
+                .dataDir(Path.of("/var/lib/pgha/data"))
+                .listen("127.0.0.1:5433")
+                .superuser("postgres", "pw")
+                .replication("repl", "rpw")
+                .build();
     }
 
     @Test
@@ -46,16 +50,20 @@ class BackupConfigTest {
         assertThat(c.drillResultFile()).isEqualTo(Path.of("/var/lib/pgbackrest.pgha-drill-cluster-1.json"));
         assertThat(c.postgresParameters())
                 .containsEntry("archive_mode", "on")
-                .containsEntry("archive_command", "/usr/bin/pgbackrest --config=/var/lib/pgha/data-backup/pgbackrest.conf"
-                        + " --stanza=cluster-1 archive-push %p")
-                .containsEntry("restore_command", "/usr/bin/pgbackrest --config=/var/lib/pgha/data-backup/pgbackrest.conf"
-                        + " --stanza=cluster-1 archive-get %f \"%p\"");
+                .containsEntry(
+                        "archive_command",
+                        "/usr/bin/pgbackrest --config=/var/lib/pgha/data-backup/pgbackrest.conf"
+                                + " --stanza=cluster-1 archive-push %p")
+                .containsEntry(
+                        "restore_command",
+                        "/usr/bin/pgbackrest --config=/var/lib/pgha/data-backup/pgbackrest.conf"
+                                + " --stanza=cluster-1 archive-get %f \"%p\"");
     }
 
     @Test
     void defaults() {
-        BackupConfig c = BackupConfig.fromPatroniYaml(Map.of("repo_path", "/r", "stanza", "main", "archive", false),
-                "s", pg(), "pw");
+        BackupConfig c = BackupConfig.fromPatroniYaml(
+                Map.of("repo_path", "/r", "stanza", "main", "archive", false), "s", pg(), "pw");
         assertThat(c.stanza()).isEqualTo("main");
         assertThat(c.retentionFull()).isEqualTo(2);
         assertThat(c.fullEvery()).isEqualTo(Duration.ofDays(7));
@@ -71,23 +79,28 @@ class BackupConfigTest {
                 .hasMessageContaining("backup.repo_path");
         assertThatThrownBy(() -> BackupConfig.fromPatroniYaml(Map.of("repo_path", "relative"), "s", pg(), "pw"))
                 .hasMessageContaining("backup.repo_path 'relative'");
-        assertThatThrownBy(() -> BackupConfig.fromPatroniYaml(Map.of("repo_path", "/var/lib/pgha/data/repo"), "s",
-                pg(), "pw")).hasMessageContaining("must not contain one another");
-        assertThatThrownBy(() -> BackupConfig.fromPatroniYaml(Map.of("repo_path", "/r",
-                "schedule", Map.of("full", "soon")), "s", pg(), "pw")).hasMessageContaining("backup.schedule.full 'soon'");
-        assertThatThrownBy(() -> BackupConfig.fromPatroniYaml(Map.of("repo_path", "/r",
-                "retention", Map.of("full", 0)), "s", pg(), "pw")).hasMessageContaining("backup.retention.full");
-        assertThatThrownBy(() -> BackupConfig.fromPatroniYaml(Map.of("repo_path", "/r",
-                "schedule", Map.of("logical", "1d")), "s", pg(), "pw"))
+        assertThatThrownBy(() ->
+                        BackupConfig.fromPatroniYaml(Map.of("repo_path", "/var/lib/pgha/data/repo"), "s", pg(), "pw"))
+                .hasMessageContaining("must not contain one another");
+        assertThatThrownBy(() -> BackupConfig.fromPatroniYaml(
+                        Map.of("repo_path", "/r", "schedule", Map.of("full", "soon")), "s", pg(), "pw"))
+                .hasMessageContaining("backup.schedule.full 'soon'");
+        assertThatThrownBy(() -> BackupConfig.fromPatroniYaml(
+                        Map.of("repo_path", "/r", "retention", Map.of("full", 0)), "s", pg(), "pw"))
+                .hasMessageContaining("backup.retention.full");
+        assertThatThrownBy(() -> BackupConfig.fromPatroniYaml(
+                        Map.of("repo_path", "/r", "schedule", Map.of("logical", "1d")), "s", pg(), "pw"))
                 .hasMessageContaining("backup.logical.databases");
-        assertThatThrownBy(() -> BackupConfig.fromPatroniYaml(Map.of("repo_path", "/r", "stanza", "a b"), "s", pg(),
-                "pw")).hasMessageContaining("backup.stanza 'a b'");
-        Map<String, Object> drill = new HashMap<>(Map.of("repo_path", "/r",
-                "drill", Map.of("directory", "/var/lib/pgha/data/drill")));
+        assertThatThrownBy(
+                        () -> BackupConfig.fromPatroniYaml(Map.of("repo_path", "/r", "stanza", "a b"), "s", pg(), "pw"))
+                .hasMessageContaining("backup.stanza 'a b'");
+        Map<String, Object> drill =
+                new HashMap<>(Map.of("repo_path", "/r", "drill", Map.of("directory", "/var/lib/pgha/data/drill")));
         assertThatThrownBy(() -> BackupConfig.fromPatroniYaml(drill, "s", pg(), "pw"))
                 .hasMessageContaining("backup.drill.directory");
-        assertThatThrownBy(() -> BackupConfig.fromPatroniYaml(Map.of("repo_path", "/r", "drill",
-                Map.of("tables", "t")), "s", pg(), "pw")).hasMessageContaining("backup.drill.tables");
+        assertThatThrownBy(() -> BackupConfig.fromPatroniYaml(
+                        Map.of("repo_path", "/r", "drill", Map.of("tables", "t")), "s", pg(), "pw"))
+                .hasMessageContaining("backup.drill.tables");
     }
 
     @Test
@@ -105,7 +118,8 @@ class BackupConfigTest {
         assertThat(BackupType.parse("Diff")).isEqualTo(BackupType.DIFF);
         assertThatThrownBy(() -> BackupType.parse("incr")).hasMessageContaining("'incr'");
         assertThatThrownBy(() -> RestoreTarget.lsn("zz")).hasMessageContaining("lsn 'zz'");
-        assertThat(RestoreTarget.time(java.time.Instant.parse("2026-11-22T22:30:00Z")).value())
+        assertThat(RestoreTarget.time(java.time.Instant.parse("2026-11-22T22:30:00Z"))
+                        .value())
                 .isEqualTo("2026-11-22 22:30:00.000000+00:00");
     }
 }

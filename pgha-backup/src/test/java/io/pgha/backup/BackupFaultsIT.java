@@ -1,16 +1,15 @@
 package io.pgha.backup;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 
 /** Faults reported clearly, without a PostgreSQL running: a missing binary, an empty repository. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -31,10 +30,12 @@ class BackupFaultsIT {
 
     @Test
     void aMissingBinaryIsReportedAndNeverThrownAtTheNode() throws Exception {
-        BackupConfig cfg = BackupTestSupport.backup("m", base, 5999).pgbackrest(Path.of("/nonexistent/pgbackrest"))
+        BackupConfig cfg = BackupTestSupport.backup("m", base, 5999)
+                .pgbackrest(Path.of("/nonexistent/pgbackrest"))
                 .build();
         PgBackRest p = new PgBackRest(cfg);
-        assertThatThrownBy(p::requireBinary).isInstanceOf(BackupException.class)
+        assertThatThrownBy(p::requireBinary)
+                .isInstanceOf(BackupException.class)
                 .hasMessageContaining("pgBackRest is missing: /nonexistent/pgbackrest");
         try (BackupService s = new BackupService(cfg, () -> null, null, Clock.systemUTC(), Duration.ofHours(1))) {
             s.start();

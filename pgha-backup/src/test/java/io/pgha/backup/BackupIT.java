@@ -1,7 +1,27 @@
 package io.pgha.backup;
 
+import static io.pgha.backup.BackupTestSupport.await;
+import static io.pgha.backup.BackupTestSupport.exec;
+import static io.pgha.backup.BackupTestSupport.member;
+import static io.pgha.backup.BackupTestSupport.query;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.pgha.dcs.ClusterState;
+import io.pgha.dcs.DcsJson;
+import io.pgha.ha.NodeState;
 import io.pgha.postgres.local.LocalPostgresConfig;
 import io.pgha.postgres.local.LocalPostgresController;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -9,27 +29,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
-
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
-import io.pgha.dcs.ClusterState;
-import io.pgha.dcs.DcsJson;
-import io.pgha.ha.NodeState;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.stream.Stream;
-
-import static io.pgha.backup.BackupTestSupport.await;
-import static io.pgha.backup.BackupTestSupport.exec;
-import static io.pgha.backup.BackupTestSupport.member;
-import static io.pgha.backup.BackupTestSupport.query;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * A primary and a streaming replica archiving through pgBackRest into a repository in a temporary
@@ -58,7 +57,9 @@ class BackupIT {
     void setUp() throws Exception {
         BackupTestSupport.assumeTools();
         base = BackupTestSupport.baseDir("pgha-backup-it-");
-        b1 = BackupTestSupport.backup("a", base, BackupTestSupport.freePort()).drillTable("public.t", 100).build();
+        b1 = BackupTestSupport.backup("a", base, BackupTestSupport.freePort())
+                .drillTable("public.t", 100)
+                .build();
         b2 = BackupTestSupport.backup("b", base, BackupTestSupport.freePort()).build();
         r1 = new PgBackRest(b1);
         r2 = new PgBackRest(b2);
@@ -99,10 +100,12 @@ class BackupIT {
     @Test
     @Order(1)
     void takesAFullBackupFromTheReplica() throws Exception {
-        await("the replica has the first rows", T, () -> "100".equals(query(b2.port(), "postgres",
-                "SELECT count(*) FROM t")));
-        BackupSet set = r2.backup(BackupType.FULL, new PgEndpoint(b1.dataDir(), b1.port(),
-                PgBackRest.socketDir(b1.dataDir()), null));
+        await(
+                "the replica has the first rows",
+                T,
+                () -> "100".equals(query(b2.port(), "postgres", "SELECT count(*) FROM t")));
+        BackupSet set = r2.backup(
+                BackupType.FULL, new PgEndpoint(b1.dataDir(), b1.port(), PgBackRest.socketDir(b1.dataDir()), null));
         assertThat(set.type()).isEqualTo("full");
         RepoInfo info = r1.info();
         assertThat(info.backups()).hasSize(1);
@@ -124,33 +127,42 @@ class BackupIT {
             return archived != null && archived.compareTo(last) >= 0;
         });
 
-        BackupConfig pitrCfg = BackupTestSupport.backup("pitr", base, BackupTestSupport.freePort()).archive(false).build();
+        BackupConfig pitrCfg = BackupTestSupport.backup("pitr", base, BackupTestSupport.freePort())
+                .archive(false)
+                .build();
         new DataDirectories(r1).prepareBootstrap(pitrCfg.dataDir(), RestoreTarget.lsn(target), null);
         LocalPostgresController pitr = open(BackupTestSupport.postgres(pitrCfg, Map.of("archive_mode", "off")));
         pitr.start(null, T);
         sockets.add(PgBackRest.socketDir(pitrCfg.dataDir()));
-        await("the copy is promoted at the target", T, () -> "f".equals(query(pitrCfg.port(), "postgres",
-                "SELECT pg_is_in_recovery()")));
+        await(
+                "the copy is promoted at the target",
+                T,
+                () -> "f".equals(query(pitrCfg.port(), "postgres", "SELECT pg_is_in_recovery()")));
         assertThat(query(pitrCfg.port(), "postgres", "SELECT count(*) FROM t")).isEqualTo("200");
-        assertThat(query(pitrCfg.port(), "postgres", "SELECT max(batch) FROM t")).isEqualTo("2");
+        assertThat(query(pitrCfg.port(), "postgres", "SELECT max(batch) FROM t"))
+                .isEqualTo("2");
         pitr.close();
     }
 
     @Test
     @Order(3)
     void createsAReplicaFromTheBackup() throws Exception {
-        BackupConfig b3 = BackupTestSupport.backup("c", base, BackupTestSupport.freePort()).build();
+        BackupConfig b3 = BackupTestSupport.backup("c", base, BackupTestSupport.freePort())
+                .build();
         PgBackRest r3 = new PgBackRest(b3);
         r3.writeConfig();
         // through the controller's clone, as a node does with create_replica_methods: [pgbackrest, basebackup]
-        LocalPostgresController p3 = open(BackupTestSupport.postgres(b3, Map.of(), List.of("pgbackrest", "basebackup")));
+        LocalPostgresController p3 =
+                open(BackupTestSupport.postgres(b3, Map.of(), List.of("pgbackrest", "basebackup")));
         DataDirectories restore = new DataDirectories(r3);
         p3.replicaPreparer("pgbackrest", restore::prepareReplica);
         p3.cloneFrom(member(p1.config()));
         p3.start(member(p1.config()), T);
         sockets.add(PgBackRest.socketDir(b3.dataDir()));
         exec(b1.port(), "INSERT INTO t VALUES (1000, 4)");
-        await("the replica made from the backup streams from the primary", T,
+        await(
+                "the replica made from the backup streams from the primary",
+                T,
                 () -> "301".equals(query(b3.port(), "postgres", "SELECT count(*) FROM t")));
         assertThat(query(b3.port(), "postgres", "SELECT pg_is_in_recovery()")).isEqualTo("t");
         p3.close();
@@ -167,7 +179,8 @@ class BackupIT {
         assertThat(query(b1.port(), "restored", "SELECT count(*) FROM t"))
                 .isEqualTo(query(b1.port(), "postgres", "SELECT count(*) FROM t"));
         assertThatThrownBy(() -> dumps.restoreInto(file, "restored"))
-                .isInstanceOf(BackupException.class).hasMessageContaining("createdb restored");
+                .isInstanceOf(BackupException.class)
+                .hasMessageContaining("createdb restored");
     }
 
     @Test
@@ -191,19 +204,57 @@ class BackupIT {
     @Test
     @Order(6)
     void theScheduleRunsOnTheChosenReplicaAndTheCommandsReport() throws Exception {
-        ClusterState cluster = ClusterState.builder("it").leader("a", 1)
-                .member("a", DcsJson.write(Map.of("state", "running", "role", "primary", "conn_url",
-                        p1.config().connUrl(), "timeline", 1)), 1)
-                .member("b", DcsJson.write(Map.of("state", "running", "role", "replica", "replication_state",
-                        "streaming", "receive_lsn", 1, "timeline", 1)), 1)
+        ClusterState cluster = ClusterState.builder("it")
+                .leader("a", 1)
+                .member(
+                        "a",
+                        DcsJson.write(Map.of(
+                                "state",
+                                "running",
+                                "role",
+                                "primary",
+                                "conn_url",
+                                p1.config().connUrl(),
+                                "timeline",
+                                1)),
+                        1)
+                .member(
+                        "b",
+                        DcsJson.write(Map.of(
+                                "state",
+                                "running",
+                                "role",
+                                "replica",
+                                "replication_state",
+                                "streaming",
+                                "receive_lsn",
+                                1,
+                                "timeline",
+                                1)),
+                        1)
                 .build();
-        NodeState state = new NodeState("b", "it", "replica", false, null, cluster, null, Instant.now(), Instant.now(),
-                Map.of(), null, null, null, null, false);
+        NodeState state = new NodeState(
+                "b",
+                "it",
+                "replica",
+                false,
+                null,
+                cluster,
+                null,
+                Instant.now(),
+                Instant.now(),
+                Map.of(),
+                null,
+                null,
+                null,
+                null,
+                false);
         BackupConfig cfg = BackupTestSupport.backup("b", base, b2.port())
-                .schedule(Duration.ofDays(7), Duration.ofSeconds(1), null, null).build();
+                .schedule(Duration.ofDays(7), Duration.ofSeconds(1), null, null)
+                .build();
         PgEndpoint primary = new PgEndpoint(b1.dataDir(), b1.port(), PgBackRest.socketDir(b1.dataDir()), null);
-        try (BackupService service = new BackupService(cfg, () -> state, m -> primary, Clock.systemUTC(),
-                Duration.ofHours(1))) {
+        try (BackupService service =
+                new BackupService(cfg, () -> state, m -> primary, Clock.systemUTC(), Duration.ofHours(1))) {
             service.start();
             int before = r1.info().backups().size();
             Thread.sleep(1100);
@@ -248,7 +299,8 @@ class BackupIT {
     /** The drill's scratch directories left behind (its log, drill.log, stays for reading). */
     private List<Path> scratchDirs() throws IOException {
         try (Stream<Path> s = Files.list(b1.drillDir())) {
-            return s.filter(p -> p.getFileName().toString().startsWith("scratch-")).toList();
+            return s.filter(p -> p.getFileName().toString().startsWith("scratch-"))
+                    .toList();
         }
     }
 }

@@ -24,12 +24,12 @@ final class BackupTestSupport {
     static final String SU_PASSWORD = "su-secret:x";
     static final String REPL_PASSWORD = "repl-secret";
 
-    private BackupTestSupport() {
-    }
+    private BackupTestSupport() {}
 
     static void assumeTools() {
         Fixtures.assumePostgres();
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/pgbackrest")),
+        assumeTrue(
+                Files.isExecutable(Path.of("/usr/bin/pgbackrest")),
                 "pgBackRest is missing (/usr/bin/pgbackrest): apt-get install pgbackrest");
     }
 
@@ -43,8 +43,13 @@ final class BackupTestSupport {
 
     /** A member's backup settings: one shared repository, the member's own work directory. */
     static BackupConfig.Builder backup(String name, Path base, int port) {
-        return BackupConfig.builder().memberName(name).stanza("it").repoPath(base.resolve("repo"))
-                .dataDir(base.resolve(name)).port(port).superuser("postgres", SU_PASSWORD)
+        return BackupConfig.builder()
+                .memberName(name)
+                .stanza("it")
+                .repoPath(base.resolve("repo"))
+                .dataDir(base.resolve(name))
+                .port(port)
+                .superuser("postgres", SU_PASSWORD)
                 .drillDir(base.resolve("drill-" + name));
     }
 
@@ -53,12 +58,20 @@ final class BackupTestSupport {
     }
 
     static LocalPostgresConfig postgres(BackupConfig b, Map<String, String> extra, List<String> createReplicaMethods) {
-        return LocalPostgresConfig.builder().name(b.memberName()).dataDir(b.dataDir())
+        return LocalPostgresConfig.builder()
+                .name(b.memberName())
+                .dataDir(b.dataDir())
                 .createReplicaMethods(createReplicaMethods)
-                .listen("127.0.0.1:" + b.port()).superuser("postgres", SU_PASSWORD)
-                .replication("replicator", REPL_PASSWORD).parameter("shared_buffers", "16MB")
-                .parameter("max_connections", "20").parameter("wal_keep_size", "64MB").parameter("fsync", "off")
-                .parameters(b.postgresParameters()).parameters(extra).build();
+                .listen("127.0.0.1:" + b.port())
+                .superuser("postgres", SU_PASSWORD)
+                .replication("replicator", REPL_PASSWORD)
+                .parameter("shared_buffers", "16MB")
+                .parameter("max_connections", "20")
+                .parameter("wal_keep_size", "64MB")
+                .parameter("fsync", "off")
+                .parameters(b.postgresParameters())
+                .parameters(extra)
+                .build();
     }
 
     static Member member(LocalPostgresConfig c) {
@@ -66,18 +79,21 @@ final class BackupTestSupport {
     }
 
     static Connection connect(int port, String db) throws SQLException {
-        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/" + db
-                + "?connectTimeout=10", "postgres", SU_PASSWORD);
+        return DriverManager.getConnection(
+                "jdbc:postgresql://127.0.0.1:" + port + "/" + db + "?connectTimeout=10", "postgres", SU_PASSWORD);
     }
 
     static void exec(int port, String sql) throws SQLException {
-        try (Connection c = connect(port, "postgres"); Statement st = c.createStatement()) {
+        try (Connection c = connect(port, "postgres");
+                Statement st = c.createStatement()) {
             st.execute(sql);
         }
     }
 
     static String query(int port, String db, String sql) throws SQLException {
-        try (Connection c = connect(port, db); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+        try (Connection c = connect(port, db);
+                Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery(sql)) {
             return rs.next() ? rs.getString(1) : null;
         }
     }

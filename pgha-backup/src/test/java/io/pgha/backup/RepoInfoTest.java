@@ -1,11 +1,10 @@
 package io.pgha.backup;
 
-import org.junit.jupiter.api.Test;
-
-import java.time.Instant;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
 
 class RepoInfoTest {
 
@@ -44,6 +43,7 @@ class RepoInfoTest {
         assertThat(RepoInfo.parse(JSON, "other").backups()).isEmpty();
         assertThat(RepoInfo.parse(JSON, "missing").statusMessage()).contains("missing");
         assertThatThrownBy(() -> RepoInfo.parse("ERROR: [055]: unable to load info file", "main"))
-                .isInstanceOf(BackupException.class).hasMessageContaining("unable to load info file");
+                .isInstanceOf(BackupException.class)
+                .hasMessageContaining("unable to load info file");
     }
 }

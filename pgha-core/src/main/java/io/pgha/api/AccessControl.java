@@ -43,8 +43,12 @@ final class AccessControl {
         this.allowlist = List.copyOf(nets);
         this.includeMembers = config.allowlistIncludeMembers();
         this.expectedAuth = config.hasAuthentication()
-                ? ("Basic " + Base64.getEncoder().encodeToString((config.username() + ":" + config.password())
-                .getBytes(StandardCharsets.UTF_8))).getBytes(StandardCharsets.UTF_8) : null;
+                ? ("Basic "
+                                + Base64.getEncoder()
+                                        .encodeToString((config.username() + ":" + config.password())
+                                                .getBytes(StandardCharsets.UTF_8)))
+                        .getBytes(StandardCharsets.UTF_8)
+                : null;
         this.clientCertWanted = config.isTls() && config.verifyClient() != RestApiConfig.VerifyClient.NONE;
         this.cluster = cluster;
     }

@@ -25,14 +25,19 @@ final class ApiExchange {
     final String path;
     /** First value of each query parameter; blank values dropped, as Python's parse_qs does. */
     final Map<String, String> query;
+
     private final Map<String, String> extraHeaders;
     private final int maxBody;
     private final long readTimeoutMillis;
     private final ScheduledExecutorService watchdog;
     private boolean answered;
 
-    ApiExchange(HttpExchange http, Map<String, String> extraHeaders, int maxBody, long readTimeoutMillis,
-                ScheduledExecutorService watchdog) {
+    ApiExchange(
+            HttpExchange http,
+            Map<String, String> extraHeaders,
+            int maxBody,
+            long readTimeoutMillis,
+            ScheduledExecutorService watchdog) {
         this.http = http;
         this.method = http.getRequestMethod().toUpperCase(Locale.ROOT);
         String p = http.getRequestURI().getRawPath();
@@ -91,7 +96,9 @@ final class ApiExchange {
                 throw new ApiError(400, "bad Content-Length: " + length);
             }
             if (declared > maxBody) {
-                throw new ApiError(413, "request body of " + declared + " bytes is larger than the limit of " + maxBody + " bytes");
+                throw new ApiError(
+                        413,
+                        "request body of " + declared + " bytes is larger than the limit of " + maxBody + " bytes");
             }
         }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(readTimeoutMillis);
@@ -157,8 +164,7 @@ final class ApiExchange {
     }
 
     void text(int status, String message, Map<String, String> headers) throws IOException {
-        send(status, message.getBytes(StandardCharsets.UTF_8),
-                "text/plain; charset=utf-8", headers);
+        send(status, message.getBytes(StandardCharsets.UTF_8), "text/plain; charset=utf-8", headers);
     }
 
     void json(int status, Object value) throws IOException {

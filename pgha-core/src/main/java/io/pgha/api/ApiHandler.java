@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  */
 final class ApiHandler implements HttpHandler {
     private static final Logger LOG = LoggerFactory.getLogger(ApiHandler.class);
-    private static final Set<String> VIEWS = Set.of("/patroni", "/cluster", "/history", "/config", "/failsafe", "/metrics");
+    private static final Set<String> VIEWS =
+            Set.of("/patroni", "/cluster", "/history", "/config", "/failsafe", "/metrics");
 
     private final RestApiConfig config;
     private final NodeControl node;
@@ -35,8 +36,14 @@ final class ApiHandler implements HttpHandler {
     private final String version;
     private final Instant startedAt;
 
-    ApiHandler(RestApiConfig config, NodeControl node, AccessControl access, Switchover switchover,
-               ScheduledExecutorService watchdog, Clock clock, String version) {
+    ApiHandler(
+            RestApiConfig config,
+            NodeControl node,
+            AccessControl access,
+            Switchover switchover,
+            ScheduledExecutorService watchdog,
+            Clock clock,
+            String version) {
         this.config = config;
         this.node = node;
         this.access = access;
@@ -49,8 +56,12 @@ final class ApiHandler implements HttpHandler {
 
     @Override
     public void handle(HttpExchange http) {
-        ApiExchange ex = new ApiExchange(http, config.httpExtraHeaders(), config.maxBodyBytes(),
-                config.readTimeout().toMillis(), watchdog);
+        ApiExchange ex = new ApiExchange(
+                http,
+                config.httpExtraHeaders(),
+                config.maxBodyBytes(),
+                config.readTimeout().toMillis(),
+                watchdog);
         long start = System.nanoTime();
         try {
             route(ex);
@@ -60,15 +71,21 @@ final class ApiHandler implements HttpHandler {
             Thread.currentThread().interrupt();
             answer(ex, 503, "interrupted: the REST API is shutting down", Map.of());
         } catch (IOException e) {
-            LOG.debug("{} {} from {}: connection problem: {}", ex.method, ex.path, http.getRemoteAddress(), e.toString());
+            LOG.debug(
+                    "{} {} from {}: connection problem: {}", ex.method, ex.path, http.getRemoteAddress(), e.toString());
             http.close();
         } catch (RuntimeException e) {
             LOG.warn("Exception while processing {} {} from {}", ex.method, ex.path, http.getRemoteAddress(), e);
             answer(ex, 500, "internal error: " + e, Map.of());
         } finally {
             if (LOG.isDebugEnabled()) {
-                LOG.debug("API thread: {} - \"{} {}\" {} latency: {} ms", http.getRemoteAddress(), ex.method,
-                        http.getRequestURI(), http.getResponseCode(), (System.nanoTime() - start) / 1_000_000.0);
+                LOG.debug(
+                        "API thread: {} - \"{} {}\" {} latency: {} ms",
+                        http.getRemoteAddress(),
+                        ex.method,
+                        http.getRequestURI(),
+                        http.getResponseCode(),
+                        (System.nanoTime() - start) / 1_000_000.0);
             }
         }
     }
@@ -107,7 +124,8 @@ final class ApiHandler implements HttpHandler {
     }
 
     private void route(ApiExchange ex) throws ApiError, IOException, InterruptedException {
-        String path = ex.path.length() > 1 && ex.path.endsWith("/") ? ex.path.substring(0, ex.path.length() - 1) : ex.path;
+        String path =
+                ex.path.length() > 1 && ex.path.endsWith("/") ? ex.path.substring(0, ex.path.length() - 1) : ex.path;
         switch (ex.method) {
             case "GET", "HEAD", "OPTIONS" -> read(ex, path);
             case "POST" -> post(ex, path);
@@ -117,7 +135,8 @@ final class ApiHandler implements HttpHandler {
                 }
                 access.check(ex.http, true);
                 Map<String, Object> body = ex.jsonObject(false);
-                Map<String, Object> result = ex.method.equals("PATCH") ? ConfigWrites.patch(node.dcs(), body)
+                Map<String, Object> result = ex.method.equals("PATCH")
+                        ? ConfigWrites.patch(node.dcs(), body)
                         : ConfigWrites.put(node.dcs(), body);
                 node.wakeUp();
                 ex.json(200, result);
@@ -253,8 +272,7 @@ final class ApiHandler implements HttpHandler {
                 access.check(ex.http, true);
                 Map<String, Object> body = ex.jsonObject(true);
                 boolean force = Tags.isTrue(body.get("force"));
-                boolean fromLeader = Tags.isTrue(body.get("from_leader"))
-                        || Tags.isTrue(body.get("from-leader"));
+                boolean fromLeader = Tags.isTrue(body.get("from_leader")) || Tags.isTrue(body.get("from-leader"));
                 NodeState s = state();
                 if (s.holdsLock()) {
                     throw new ApiError(503, "I am the leader, can not reinitialize");

@@ -14,11 +14,11 @@ import java.util.Map;
 
 /** Patroni's {@code cluster_as_json} ({@code GET /cluster}) and the {@code GET /history} rows. */
 final class ClusterJson {
-    private ClusterJson() {
-    }
+    private ClusterJson() {}
 
     static Map<String, Object> of(ClusterState cluster, String scope) {
-        DynamicConfig config = DynamicConfig.from(cluster.config() == null ? Map.of() : cluster.config().data());
+        DynamicConfig config = DynamicConfig.from(
+                cluster.config() == null ? Map.of() : cluster.config().data());
         String leaderName = cluster.leader() == null ? null : cluster.leader().name();
         long clusterLsn = cluster.status() == null ? 0 : cluster.status().optime();
         Object sc = config.raw().get("standby_cluster");
@@ -39,7 +39,9 @@ final class ClusterJson {
             Map<String, Object> json = new LinkedHashMap<>();
             json.put("name", m.name());
             json.put("role", role);
-            json.put("state", replState != null && !replState.isEmpty() ? replState : (m.state() == null ? "" : m.state()));
+            json.put(
+                    "state",
+                    replState != null && !replState.isEmpty() ? replState : (m.state() == null ? "" : m.state()));
             json.put("api_url", m.apiUrl());
             URI conn = connUri(m.connUrl());
             if (conn != null && conn.getHost() != null) {
@@ -48,7 +50,8 @@ final class ClusterJson {
                     json.put("port", conn.getPort());
                 }
             }
-            for (String key : List.of("timeline", "pending_restart", "pending_restart_reason", "scheduled_restart", "tags")) {
+            for (String key :
+                    List.of("timeline", "pending_restart", "pending_restart_reason", "scheduled_restart", "tags")) {
                 if (m.data().containsKey(key)) {
                     json.put(key, m.data().get(key));
                 }
@@ -103,7 +106,8 @@ final class ClusterJson {
             return false;
         }
         String n = name.toLowerCase(Locale.ROOT);
-        return cluster.sync().syncStandbys().stream().anyMatch(s -> s.toLowerCase(Locale.ROOT).equals(n));
+        return cluster.sync().syncStandbys().stream()
+                .anyMatch(s -> s.toLowerCase(Locale.ROOT).equals(n));
     }
 
     /** PostgreSQL's {@code X/X} notation. */

@@ -16,13 +16,22 @@ import java.util.Objects;
  */
 final class ConfigWrites {
     /** Keys whose value must be an integer (or a string holding one), as the HA loop reads them. */
-    private static final List<String> INTEGER_KEYS = List.of("ttl", "loop_wait", "retry_timeout",
-            "maximum_lag_on_failover", "maximum_lag_on_syncnode", "primary_start_timeout", "master_start_timeout",
-            "primary_stop_timeout", "master_stop_timeout", "synchronous_node_count", "member_slots_ttl");
+    private static final List<String> INTEGER_KEYS = List.of(
+            "ttl",
+            "loop_wait",
+            "retry_timeout",
+            "maximum_lag_on_failover",
+            "maximum_lag_on_syncnode",
+            "primary_start_timeout",
+            "master_start_timeout",
+            "primary_stop_timeout",
+            "master_stop_timeout",
+            "synchronous_node_count",
+            "member_slots_ttl");
+
     private static final List<String> OBJECT_KEYS = List.of("postgresql", "standby_cluster", "slots", "tags");
 
-    private ConfigWrites() {
-    }
+    private ConfigWrites() {}
 
     /** The new config, as written. */
     static Map<String, Object> patch(Dcs dcs, Map<String, Object> request) throws ApiError {
@@ -60,7 +69,8 @@ final class ConfigWrites {
     private static void write(Dcs dcs, Map<String, Object> data, long version) throws ApiError {
         try {
             if (!dcs.writeConfig(data, version)) {
-                throw new ApiError(409, "the configuration changed in the DCS since it was read; read it again and retry");
+                throw new ApiError(
+                        409, "the configuration changed in the DCS since it was read; read it again and retry");
             }
         } catch (DcsException e) {
             throw new ApiError(503, "DCS is not accessible, the configuration was not written: " + e.getMessage());
@@ -132,7 +142,8 @@ final class ConfigWrites {
         if (config.get("postgresql") instanceof Map<?, ?> pg) {
             Object params = pg.get("parameters");
             if (params != null && !(params instanceof Map)) {
-                throw new ApiError(400, "config key 'postgresql.parameters' must be an object, got: " + Json.write(params));
+                throw new ApiError(
+                        400, "config key 'postgresql.parameters' must be an object, got: " + Json.write(params));
             }
         }
         Object pause = config.get("pause");

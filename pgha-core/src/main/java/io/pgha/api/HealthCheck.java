@@ -11,12 +11,27 @@ import java.util.Set;
  * {@code _readiness}): the HTTP status for one path, 200 when the condition holds, else 503.
  */
 final class HealthCheck {
-    static final Set<String> PATHS = Set.of("/", "/primary", "/master", "/read-write", "/leader", "/standby-leader",
-            "/standby_leader", "/replica", "/read-only", "/sync", "/synchronous", "/async", "/asynchronous",
-            "/read-only-sync", "/read-only-synchronous", "/quorum", "/read-only-quorum", "/health");
+    static final Set<String> PATHS = Set.of(
+            "/",
+            "/primary",
+            "/master",
+            "/read-write",
+            "/leader",
+            "/standby-leader",
+            "/standby_leader",
+            "/replica",
+            "/read-only",
+            "/sync",
+            "/synchronous",
+            "/async",
+            "/asynchronous",
+            "/read-only-sync",
+            "/read-only-synchronous",
+            "/quorum",
+            "/read-only-quorum",
+            "/health");
 
-    private HealthCheck() {
-    }
+    private HealthCheck() {}
 
     /** The status code of a role health check ({@link #PATHS}). */
     static int status(NodeView v, String path, Map<String, String> query) {
@@ -78,10 +93,10 @@ final class HealthCheck {
                         case "/sync", "/synchronous" -> status = sync ? replica : 503;
                         case "/quorum" -> status = quorum ? replica : 503;
                         case "/async", "/asynchronous" -> status = !sync && !quorum ? replica : 503;
-                        case "/read-only-quorum" -> status = primary == 200 || standbyLeader == 200 ? 200
-                                : quorum ? replica : 503;
-                        case "/read-only-sync", "/read-only-synchronous" -> status = primary == 200
-                                || standbyLeader == 200 ? 200 : sync ? replica : 503;
+                        case "/read-only-quorum" ->
+                            status = primary == 200 || standbyLeader == 200 ? 200 : quorum ? replica : 503;
+                        case "/read-only-sync", "/read-only-synchronous" ->
+                            status = primary == 200 || standbyLeader == 200 ? 200 : sync ? replica : 503;
                         default -> status = 503;
                     }
                 }

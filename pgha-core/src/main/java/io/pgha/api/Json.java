@@ -17,13 +17,12 @@ final class Json {
     private static final ObjectMapper MAPPER = new ObjectMapper()
             .configure(DeserializationFeature.USE_LONG_FOR_INTS, true)
             .configure(DeserializationFeature.FAIL_ON_TRAILING_TOKENS, true);
-    private static final TypeReference<Object> ANY = new TypeReference<>() { };
+    private static final TypeReference<Object> ANY = new TypeReference<>() {};
     private static final DateTimeFormatter PY_STR = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
     private static final DateTimeFormatter PY_ISO = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss");
     private static final DateTimeFormatter MICROS = DateTimeFormatter.ofPattern(".SSSSSS");
 
-    private Json() {
-    }
+    private Json() {}
 
     static String write(Object value) {
         try {
@@ -38,8 +37,10 @@ final class Json {
         try {
             return MAPPER.readValue(text, ANY);
         } catch (JsonProcessingException e) {
-            String where = e.getLocation() == null ? ""
-                    : " at line " + e.getLocation().getLineNr() + " column " + e.getLocation().getColumnNr();
+            String where = e.getLocation() == null
+                    ? ""
+                    : " at line " + e.getLocation().getLineNr() + " column "
+                            + e.getLocation().getColumnNr();
             throw new ApiError(400, "malformed JSON body" + where + ": " + e.getOriginalMessage());
         }
     }
@@ -48,8 +49,8 @@ final class Json {
     @SuppressWarnings("unchecked")
     static Map<String, Object> deepCopy(Map<String, Object> map) {
         Map<String, Object> copy = new LinkedHashMap<>();
-        map.forEach((k, v) -> copy.put(k, v instanceof Map ? deepCopy((Map<String, Object>) v)
-                : v instanceof List<?> l ? List.copyOf(l) : v));
+        map.forEach((k, v) -> copy.put(
+                k, v instanceof Map ? deepCopy((Map<String, Object>) v) : v instanceof List<?> l ? List.copyOf(l) : v));
         return copy;
     }
 
@@ -74,7 +75,8 @@ final class Json {
             return "0";
         }
         long micros = instant.getNano() / 1000;
-        return micros == 0 ? instant.getEpochSecond() + ".0"
+        return micros == 0
+                ? instant.getEpochSecond() + ".0"
                 : instant.getEpochSecond() + "." + String.format("%06d", micros).replaceAll("0+$", "");
     }
 }

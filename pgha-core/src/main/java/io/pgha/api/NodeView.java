@@ -29,6 +29,7 @@ final class NodeView {
     final DynamicConfig config;
     /** The cluster snapshot if the DCS was seen within ttl (Patroni's {@code dcs.cluster}), else null. */
     final ClusterState cluster;
+
     final String version;
     /** {@link io.pgha.ha.NodeControl#extensions()}: extra status sections, by name. */
     final Map<String, Map<String, Object>> extensions;
@@ -43,8 +44,12 @@ final class NodeView {
         this(state, now, version, extensions, false);
     }
 
-    NodeView(NodeState state, Instant now, String version, Map<String, Map<String, Object>> extensions,
-             boolean watchdogFailed) {
+    NodeView(
+            NodeState state,
+            Instant now,
+            String version,
+            Map<String, Map<String, Object>> extensions,
+            boolean watchdogFailed) {
         this.state = state;
         this.watchdogFailed = watchdogFailed;
         this.extensions = extensions == null ? Map.of() : extensions;
@@ -52,7 +57,9 @@ final class NodeView {
         this.config = state.config() != null ? state.config() : DynamicConfig.DEFAULTS;
         this.version = version;
         Instant seen = state.dcsLastSeen();
-        boolean fresh = state.cluster() != null && seen != null && !seen.plus(config.ttl()).isBefore(now);
+        boolean fresh = state.cluster() != null
+                && seen != null
+                && !seen.plus(config.ttl()).isBefore(now);
         this.cluster = fresh ? state.cluster() : null;
     }
 
@@ -126,7 +133,9 @@ final class NodeView {
 
     /** The leader's position a replica's lag is measured against. */
     long leaderOptime() {
-        long optime = cluster == null || cluster.status() == null ? 0 : cluster.status().optime();
+        long optime = cluster == null || cluster.status() == null
+                ? 0
+                : cluster.status().optime();
         return Math.max(optime, latestEndLsn());
     }
 
@@ -143,7 +152,8 @@ final class NodeView {
             return false;
         }
         String me = state.name().toLowerCase(Locale.ROOT);
-        return sync.syncStandbys().stream().anyMatch(s -> s.toLowerCase(Locale.ROOT).equals(me));
+        return sync.syncStandbys().stream()
+                .anyMatch(s -> s.toLowerCase(Locale.ROOT).equals(me));
     }
 
     boolean syncStandby() {
@@ -167,7 +177,9 @@ final class NodeView {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("state", pgState());
         if (queryable()) {
-            r.put("postmaster_start_time", pg.postmasterStartTime() == null ? null : Json.pythonStr(pg.postmasterStartTime()));
+            r.put(
+                    "postmaster_start_time",
+                    pg.postmasterStartTime() == null ? null : Json.pythonStr(pg.postmasterStartTime()));
             r.put("role", role());
             r.put("server_version", pg.serverVersion());
             Map<String, Object> xlog = new LinkedHashMap<>();
@@ -176,7 +188,9 @@ final class NodeView {
             } else {
                 xlog.put("received_location", received());
                 xlog.put("replayed_location", pg.replayLsn());
-                xlog.put("replayed_timestamp", pg.replayTimestamp() == null ? null : Json.pythonStr(pg.replayTimestamp()));
+                xlog.put(
+                        "replayed_timestamp",
+                        pg.replayTimestamp() == null ? null : Json.pythonStr(pg.replayTimestamp()));
                 xlog.put("paused", pg.replayPaused());
             }
             r.put("xlog", xlog);

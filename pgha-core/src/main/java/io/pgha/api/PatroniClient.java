@@ -38,25 +38,34 @@ public final class PatroniClient {
 
     /** A client without credentials or TLS material (the JDK's default trust store for https). */
     public static PatroniClient create() {
-        return new PatroniClient(HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(2)).build(), null);
+        return new PatroniClient(
+                HttpClient.newBuilder()
+                        .version(HttpClient.Version.HTTP_1_1)
+                        .connectTimeout(Duration.ofSeconds(2))
+                        .build(),
+                null);
     }
 
     /** A client with the node's own credentials and TLS material from its {@code restapi:} config. */
     public static PatroniClient create(RestApiConfig config) {
         Objects.requireNonNull(config, "config");
-        HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(2));
+        HttpClient.Builder b =
+                HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2));
         if (config.isTls()) {
             try {
                 SSLContext ctx = PemTls.clientContext(config);
                 b.sslContext(ctx);
             } catch (IOException | GeneralSecurityException e) {
-                throw new IllegalArgumentException("restapi TLS files cannot be used by the peer client: " + e.getMessage(), e);
+                throw new IllegalArgumentException(
+                        "restapi TLS files cannot be used by the peer client: " + e.getMessage(), e);
             }
         }
-        String auth = config.hasAuthentication() ? "Basic " + Base64.getEncoder().encodeToString(
-                (config.username() + ":" + config.password()).getBytes(StandardCharsets.UTF_8)) : null;
+        String auth = config.hasAuthentication()
+                ? "Basic "
+                        + Base64.getEncoder()
+                                .encodeToString(
+                                        (config.username() + ":" + config.password()).getBytes(StandardCharsets.UTF_8))
+                : null;
         return new PatroniClient(b.build(), auth);
     }
 
@@ -82,7 +91,10 @@ public final class PatroniClient {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (IOException | IllegalArgumentException | ApiError e) {
-            LOG.warn("Request failed: GET {} ({})", apiUrl, e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+            LOG.warn(
+                    "Request failed: GET {} ({})",
+                    apiUrl,
+                    e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
         }
         return Optional.empty();
     }
@@ -100,8 +112,10 @@ public final class PatroniClient {
             return false;
         }
         try {
-            HttpRequest req = request(uri, timeout).header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(Json.write(body))).build();
+            HttpRequest req = request(uri, timeout)
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(Json.write(body)))
+                    .build();
             HttpResponse<String> resp = http.send(req, HttpResponse.BodyHandlers.ofString());
             boolean accepted = resp.statusCode() == 200 && "Accepted".equals(resp.body());
             if (!accepted) {
@@ -111,7 +125,10 @@ public final class PatroniClient {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (IOException | IllegalArgumentException e) {
-            LOG.warn("Request failed: POST {} ({})", uri, e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+            LOG.warn(
+                    "Request failed: POST {} ({})",
+                    uri,
+                    e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
         }
         return false;
     }
@@ -134,13 +151,14 @@ public final class PatroniClient {
                     new java.util.LinkedHashMap<>();
             for (io.pgha.dcs.Member m : members) {
                 if (m.apiUrl() != null) {
-                    calls.put(m.name(), java.util.concurrent.CompletableFuture.supplyAsync(
-                            () -> getPatroni(m.apiUrl(), timeout)));
+                    calls.put(
+                            m.name(),
+                            java.util.concurrent.CompletableFuture.supplyAsync(() -> getPatroni(m.apiUrl(), timeout)));
                 }
             }
             Map<String, io.pgha.ha.PeerStatus> result = new java.util.LinkedHashMap<>();
-            calls.forEach((name, call) -> call.join().ifPresent(
-                    json -> result.put(name, io.pgha.ha.PeerStatus.fromPatroniJson(name, json))));
+            calls.forEach((name, call) ->
+                    call.join().ifPresent(json -> result.put(name, io.pgha.ha.PeerStatus.fromPatroniJson(name, json))));
             return result;
         };
     }
@@ -152,8 +170,8 @@ public final class PatroniClient {
     public io.pgha.ha.FailsafeProbe failsafeProbe() {
         return (members, body, timeout) -> {
             Map<String, java.util.concurrent.CompletableFuture<Boolean>> calls = new java.util.LinkedHashMap<>();
-            members.forEach((name, url) -> calls.put(name,
-                    java.util.concurrent.CompletableFuture.supplyAsync(() -> postFailsafe(url, body, timeout))));
+            members.forEach((name, url) -> calls.put(
+                    name, java.util.concurrent.CompletableFuture.supplyAsync(() -> postFailsafe(url, body, timeout))));
             java.util.Set<String> agreed = new java.util.LinkedHashSet<>();
             calls.forEach((name, call) -> {
                 if (call.join()) {

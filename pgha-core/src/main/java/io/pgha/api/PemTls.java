@@ -35,26 +35,29 @@ import javax.net.ssl.TrustManagerFactory;
  * file and the {@code openssl} command that converts it.
  */
 final class PemTls {
-    private static final Pattern BLOCK = Pattern.compile(
-            "-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \\1-----", Pattern.DOTALL);
+    private static final Pattern BLOCK =
+            Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \\1-----", Pattern.DOTALL);
     private static final char[] STORE_PASSWORD = "pgha".toCharArray();
 
-    private PemTls() {
-    }
+    private PemTls() {}
 
     /** The server's context: its certificate chain and key, and the CA that verifies client certificates. */
     static SSLContext serverContext(RestApiConfig config) throws IOException, GeneralSecurityException {
         SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(keyManagers(config).getKeyManagers(),
-                config.cafile() == null ? null : trustManagers(config.cafile()).getTrustManagers(), null);
+        ctx.init(
+                keyManagers(config).getKeyManagers(),
+                config.cafile() == null ? null : trustManagers(config.cafile()).getTrustManagers(),
+                null);
         return ctx;
     }
 
     /** The peer client's context: trusts {@code cafile} (or the JDK's defaults) and presents {@code certfile}. */
     static SSLContext clientContext(RestApiConfig config) throws IOException, GeneralSecurityException {
         SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(config.certfile() == null ? null : keyManagers(config).getKeyManagers(),
-                config.cafile() == null ? null : trustManagers(config.cafile()).getTrustManagers(), null);
+        ctx.init(
+                config.certfile() == null ? null : keyManagers(config).getKeyManagers(),
+                config.cafile() == null ? null : trustManagers(config.cafile()).getTrustManagers(),
+                null);
         return ctx;
     }
 
@@ -107,20 +110,22 @@ final class PemTls {
                     return pkcs8(b.der, file);
                 case "ENCRYPTED PRIVATE KEY":
                     if (password == null) {
-                        throw new GeneralSecurityException("restapi.keyfile " + file
-                                + " is encrypted: set restapi.keyfile_password");
+                        throw new GeneralSecurityException(
+                                "restapi.keyfile " + file + " is encrypted: set restapi.keyfile_password");
                     }
                     return pkcs8(decrypt(b.der, password, file), file);
                 case "RSA PRIVATE KEY":
                     if (b.headers.contains("ENCRYPTED")) {
-                        throw new GeneralSecurityException("restapi.keyfile " + file + " is an encrypted PKCS#1 key, which "
+                        throw new GeneralSecurityException("restapi.keyfile " + file
+                                + " is an encrypted PKCS#1 key, which "
                                 + "pgha cannot read; convert it: openssl pkcs8 -topk8 -in " + file + " -out key.pem");
                     }
                     return pkcs8(rsaPkcs1ToPkcs8(b.der), file);
                 default:
                     if (b.type.endsWith("PRIVATE KEY")) {
                         throw new GeneralSecurityException("restapi.keyfile " + file + ": unsupported key format \""
-                                + b.type + "\"; convert it to PKCS#8: openssl pkcs8 -topk8 -nocrypt -in " + file + " -out key.pem");
+                                + b.type + "\"; convert it to PKCS#8: openssl pkcs8 -topk8 -nocrypt -in " + file
+                                + " -out key.pem");
                     }
             }
         }
@@ -143,22 +148,43 @@ final class PemTls {
         try {
             EncryptedPrivateKeyInfo info = new EncryptedPrivateKeyInfo(der);
             // for PBES2 the JDK names the real scheme in the parameters (e.g. PBEWithHmacSHA256AndAES_256)
-            String alg = info.getAlgParameters() != null ? info.getAlgParameters().toString() : info.getAlgName();
+            String alg =
+                    info.getAlgParameters() != null ? info.getAlgParameters().toString() : info.getAlgName();
             SecretKeyFactory skf = SecretKeyFactory.getInstance(alg);
             Cipher cipher = Cipher.getInstance(alg);
-            cipher.init(Cipher.DECRYPT_MODE, skf.generateSecret(new PBEKeySpec(password.toCharArray())), info.getAlgParameters());
+            cipher.init(
+                    Cipher.DECRYPT_MODE,
+                    skf.generateSecret(new PBEKeySpec(password.toCharArray())),
+                    info.getAlgParameters());
             return info.getKeySpec(cipher).getEncoded();
         } catch (IOException | GeneralSecurityException e) {
-            throw new GeneralSecurityException("restapi.keyfile " + file + " cannot be decrypted with restapi.keyfile_password ("
-                    + e.getMessage() + ")", e);
+            throw new GeneralSecurityException(
+                    "restapi.keyfile " + file + " cannot be decrypted with restapi.keyfile_password (" + e.getMessage()
+                            + ")",
+                    e);
         }
     }
 
     /** Wraps a PKCS#1 RSAPrivateKey in a PKCS#8 PrivateKeyInfo with the rsaEncryption algorithm. */
     static byte[] rsaPkcs1ToPkcs8(byte[] pkcs1) {
         byte[] version = {0x02, 0x01, 0x00};
-        byte[] algorithm = {0x30, 0x0d, 0x06, 0x09, 0x2a, (byte) 0x86, 0x48, (byte) 0x86, (byte) 0xf7, 0x0d, 0x01, 0x01,
-            0x01, 0x05, 0x00};
+        byte[] algorithm = {
+            0x30,
+            0x0d,
+            0x06,
+            0x09,
+            0x2a,
+            (byte) 0x86,
+            0x48,
+            (byte) 0x86,
+            (byte) 0xf7,
+            0x0d,
+            0x01,
+            0x01,
+            0x01,
+            0x05,
+            0x00
+        };
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         body.writeBytes(version);
         body.writeBytes(algorithm);
@@ -194,8 +220,7 @@ final class PemTls {
         }
     }
 
-    private record Block(String type, String headers, byte[] der) {
-    }
+    private record Block(String type, String headers, byte[] der) {}
 
     private static List<Block> blocks(String text) {
         List<Block> out = new ArrayList<>();
@@ -210,7 +235,8 @@ final class PemTls {
                     b64.append(line.trim());
                 }
             }
-            out.add(new Block(m.group(1), headers.toString(), Base64.getMimeDecoder().decode(b64.toString())));
+            out.add(new Block(
+                    m.group(1), headers.toString(), Base64.getMimeDecoder().decode(b64.toString())));
         }
         return out;
     }

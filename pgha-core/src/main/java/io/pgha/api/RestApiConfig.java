@@ -108,7 +108,8 @@ public final class RestApiConfig {
         Object allow = restapi.get("allowlist");
         if (allow != null) {
             if (!(allow instanceof List<?> l)) {
-                throw new IllegalArgumentException("restapi.allowlist must be a list of addresses or CIDRs, got: " + allow);
+                throw new IllegalArgumentException(
+                        "restapi.allowlist must be a list of addresses or CIDRs, got: " + allow);
             }
             List<String> entries = new ArrayList<>();
             l.forEach(e -> entries.add(String.valueOf(e)));
@@ -118,13 +119,16 @@ public final class RestApiConfig {
         b.certfile = path(restapi, "certfile");
         b.keyfile = path(restapi, "keyfile");
         b.cafile = path(restapi, "cafile");
-        b.keyfilePassword = restapi.get("keyfile_password") == null ? null : restapi.get("keyfile_password").toString();
+        b.keyfilePassword = restapi.get("keyfile_password") == null
+                ? null
+                : restapi.get("keyfile_password").toString();
         Object verify = restapi.get("verify_client");
         if (verify != null) {
             try {
                 b.verifyClient(VerifyClient.valueOf(verify.toString().trim().toUpperCase(Locale.ROOT)));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("restapi.verify_client must be none, optional or required, got: " + verify);
+                throw new IllegalArgumentException(
+                        "restapi.verify_client must be none, optional or required, got: " + verify);
             }
         }
         b.httpExtraHeaders(headers(restapi, "http_extra_headers"));
@@ -159,8 +163,11 @@ public final class RestApiConfig {
     }
 
     private static boolean isTrue(Object v) {
-        return v instanceof Boolean bool ? bool : v != null && List.of("true", "on", "yes", "1")
-                .contains(v.toString().trim().toLowerCase(Locale.ROOT));
+        return v instanceof Boolean bool
+                ? bool
+                : v != null
+                        && List.of("true", "on", "yes", "1")
+                                .contains(v.toString().trim().toLowerCase(Locale.ROOT));
     }
 
     public String listenHost() {
@@ -263,8 +270,7 @@ public final class RestApiConfig {
         private int maxBodyBytes = 64 * 1024;
         private Duration readTimeout = Duration.ofSeconds(10);
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /** Host ("" or "*" or "0.0.0.0" for every interface) and port (0: any free port). */
         public Builder listen(String host, int port) {
@@ -310,7 +316,8 @@ public final class RestApiConfig {
          * (PKCS#8, encrypted PKCS#8 with {@code keyfilePassword}, or PKCS#1 RSA; null: the key is in
          * {@code certfile}), and the CA file that verifies client certificates.
          */
-        public Builder tls(Path certfile, Path keyfile, String keyfilePassword, Path cafile, VerifyClient verifyClient) {
+        public Builder tls(
+                Path certfile, Path keyfile, String keyfilePassword, Path cafile, VerifyClient verifyClient) {
             this.certfile = Objects.requireNonNull(certfile, "restapi.certfile");
             this.keyfile = keyfile;
             this.keyfilePassword = keyfilePassword;
@@ -361,7 +368,8 @@ public final class RestApiConfig {
                 throw new IllegalArgumentException("restapi.verify_client needs restapi.certfile (TLS)");
             }
             if (verifyClient != VerifyClient.NONE && cafile == null) {
-                throw new IllegalArgumentException("restapi.verify_client needs restapi.cafile to verify client certificates");
+                throw new IllegalArgumentException(
+                        "restapi.verify_client needs restapi.cafile to verify client certificates");
             }
             return new RestApiConfig(this);
         }

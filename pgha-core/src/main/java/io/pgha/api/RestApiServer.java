@@ -59,8 +59,12 @@ public final class RestApiServer implements Closeable {
     private final String url;
     private volatile boolean closed;
 
-    private RestApiServer(HttpServer server, ThreadPoolExecutor workers, ExecutorService peerCalls,
-                          ScheduledExecutorService watchdog, String url) {
+    private RestApiServer(
+            HttpServer server,
+            ThreadPoolExecutor workers,
+            ExecutorService peerCalls,
+            ScheduledExecutorService watchdog,
+            String url) {
         this.server = server;
         this.workers = workers;
         this.peerCalls = peerCalls;
@@ -111,26 +115,37 @@ public final class RestApiServer implements Closeable {
         } catch (GeneralSecurityException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         } catch (IOException e) {
-            throw new IOException("Couldn't start the REST API on " + config.listenHost() + ":" + config.listenPort()
-                    + ", please check restapi.listen: " + e.getMessage(), e);
+            throw new IOException(
+                    "Couldn't start the REST API on " + config.listenHost() + ":" + config.listenPort()
+                            + ", please check restapi.listen: " + e.getMessage(),
+                    e);
         }
         int port = server.getAddress().getPort();
-        ThreadPoolExecutor workers = new ThreadPoolExecutor(config.threadPoolSize(), config.threadPoolSize(),
-                30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(256), daemon("pgha-restapi-" + port + "-"));
+        ThreadPoolExecutor workers = new ThreadPoolExecutor(
+                config.threadPoolSize(),
+                config.threadPoolSize(),
+                30,
+                TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(256),
+                daemon("pgha-restapi-" + port + "-"));
         workers.allowCoreThreadTimeOut(true);
         ExecutorService peerCalls = Executors.newCachedThreadPool(daemon("pgha-restapi-peer-" + port + "-"));
-        ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(daemon("pgha-restapi-watchdog-" + port + "-"));
+        ScheduledExecutorService watchdog =
+                Executors.newSingleThreadScheduledExecutor(daemon("pgha-restapi-watchdog-" + port + "-"));
         PatroniClient client = options.client() != null ? options.client() : PatroniClient.create(config);
-        Switchover switchover = new Switchover(node, client, peerCalls, options.clock(), options.pollInterval(),
-                options.pollBound());
-        AccessControl access = new AccessControl(config, () -> node.state() == null ? null : node.state().cluster());
+        Switchover switchover =
+                new Switchover(node, client, peerCalls, options.clock(), options.pollInterval(), options.pollBound());
+        AccessControl access = new AccessControl(
+                config, () -> node.state() == null ? null : node.state().cluster());
         server.createContext("/", new ApiHandler(config, node, access, switchover, watchdog, options.clock(), VERSION));
         server.setExecutor(workers);
         server.start();
         String scheme = config.isTls() ? "https" : "http";
-        String hostPort = config.connectAddress() != null ? config.connectAddress()
+        String hostPort = config.connectAddress() != null
+                ? config.connectAddress()
                 : hostForUrl(config.listenHost()) + ":" + port;
-        RestApiServer api = new RestApiServer(server, workers, peerCalls, watchdog, scheme + "://" + hostPort + "/patroni");
+        RestApiServer api =
+                new RestApiServer(server, workers, peerCalls, watchdog, scheme + "://" + hostPort + "/patroni");
         LOG.info("REST API listening on {}:{} ({}), api_url {}", config.listenHost(), port, scheme, api.url);
         return api;
     }
@@ -172,7 +187,9 @@ public final class RestApiServer implements Closeable {
     }
 
     private static String versionFromManifest() {
-        String v = RestApiServer.class.getPackage() == null ? null : RestApiServer.class.getPackage().getImplementationVersion();
+        String v = RestApiServer.class.getPackage() == null
+                ? null
+                : RestApiServer.class.getPackage().getImplementationVersion();
         return v == null ? "0.1.0" : v;
     }
 }

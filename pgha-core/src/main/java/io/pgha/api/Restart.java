@@ -15,8 +15,7 @@ import org.slf4j.LoggerFactory;
 final class Restart {
     private static final Logger LOG = LoggerFactory.getLogger(Restart.class);
 
-    private Restart() {
-    }
+    private Restart() {}
 
     static Answer post(NodeControl node, NodeView view, Map<String, Object> request, Clock clock)
             throws InterruptedException {
@@ -33,7 +32,8 @@ final class Restart {
             switch (e.getKey()) {
                 case "schedule" -> {
                     if (!(v instanceof String s)) {
-                        return new Answer(422,
+                        return new Answer(
+                                422,
                                 "Unable to parse scheduled timestamp. It should be in an unambiguous format, e.g. ISO 8601");
                     }
                     Switchover.Schedule parsed = Switchover.Schedule.parse(s, "restart", clock.instant());
@@ -88,8 +88,7 @@ final class Restart {
             return new Answer(503, "restart conditions are not satisfied");
         }
         try {
-            return node.restart(req) ? new Answer(200, "restarted successfully")
-                    : new Answer(503, "restart failed");
+            return node.restart(req) ? new Answer(200, "restarted successfully") : new Answer(503, "restart failed");
         } catch (IllegalStateException e) {
             return new Answer(503, e.getMessage() == null ? "restart failed" : e.getMessage());
         } catch (RuntimeException e) {
@@ -104,7 +103,8 @@ final class Restart {
             return "host role mismatch";
         }
         PostgresStatus pg = view.pg;
-        if (req.postgresVersion() != null && pg != null
+        if (req.postgresVersion() != null
+                && pg != null
                 && postgresVersionToInt(req.postgresVersion()) <= pg.serverVersion()) {
             return "postgres version mismatch";
         }
@@ -126,7 +126,8 @@ final class Restart {
             throw new IllegalArgumentException("Invalid PostgreSQL version: " + version);
         }
         if (c.length < 2 || c.length == 2 && c[0] < 10 || c.length > 3) {
-            throw new IllegalArgumentException("Invalid PostgreSQL version format: X.Y or X.Y.Z is accepted: " + version);
+            throw new IllegalArgumentException(
+                    "Invalid PostgreSQL version format: X.Y or X.Y.Z is accepted: " + version);
         }
         return c.length == 2 ? c[0] * 10000 + c[1] : c[0] * 10000 + c[1] * 100 + c[2];
     }

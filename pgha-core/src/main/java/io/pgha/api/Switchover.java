@@ -35,7 +35,8 @@ import org.slf4j.LoggerFactory;
  */
 final class Switchover {
     private static final Logger LOG = LoggerFactory.getLogger(Switchover.class);
-    private static final Set<String> SHUTTING_DOWN = Set.of("stopping", "demoting", "stopped", "restarting", "starting");
+    private static final Set<String> SHUTTING_DOWN =
+            Set.of("stopping", "demoting", "stopped", "restarting", "starting");
 
     private final NodeControl node;
     private final PatroniClient client;
@@ -45,8 +46,13 @@ final class Switchover {
     private final Duration pollBound;
 
     /** {@code pollBound} null: Patroni's max(10, loop_wait) * 2 seconds. */
-    Switchover(NodeControl node, PatroniClient client, ExecutorService executor, Clock clock, Duration pollInterval,
-               Duration pollBound) {
+    Switchover(
+            NodeControl node,
+            PatroniClient client,
+            ExecutorService executor,
+            Clock clock,
+            Duration pollInterval,
+            Duration pollBound) {
         this.node = node;
         this.client = client;
         this.executor = executor;
@@ -64,12 +70,19 @@ final class Switchover {
         }
         Object scheduledRaw = request.get("scheduled_at");
         if (scheduledRaw != null && !(scheduledRaw instanceof String)) {
-            throw new ApiError(400, "'scheduled_at' must be an ISO 8601 timestamp string, got: " + Json.write(scheduledRaw));
+            throw new ApiError(
+                    400, "'scheduled_at' must be an ISO 8601 timestamp string, got: " + Json.write(scheduledRaw));
         }
         String scheduledText = (String) scheduledRaw;
         ClusterState cluster = read();
-        DynamicConfig config = DynamicConfig.from(cluster.config() == null ? Map.of() : cluster.config().data());
-        LOG.info("received {} request with leader={} candidate={} scheduled_at={}", action, leader, candidate, scheduledText);
+        DynamicConfig config = DynamicConfig.from(
+                cluster.config() == null ? Map.of() : cluster.config().data());
+        LOG.info(
+                "received {} request with leader={} candidate={} scheduled_at={}",
+                action,
+                leader,
+                candidate,
+                scheduledText);
 
         int status = 400;
         String data = null;
@@ -114,7 +127,8 @@ final class Switchover {
             return new Answer(status, data);
         }
 
-        long version = cluster.failover() == null ? Dcs.ABSENT : cluster.failover().version();
+        long version =
+                cluster.failover() == null ? Dcs.ABSENT : cluster.failover().version();
         try {
             if (!node.dcs().writeFailover(Failover.of(leader, candidate, scheduledAt), version)) {
                 return new Answer(503, "failed to write failover key into DCS: it changed since it was read");
@@ -167,10 +181,11 @@ final class Switchover {
     }
 
     /** Patroni's is_failover_possible: null when a good candidate answers, else why not. */
-    private String whyNotPossible(ClusterState cluster, DynamicConfig config, String leader, String candidate,
-                                  String action) {
+    private String whyNotPossible(
+            ClusterState cluster, DynamicConfig config, String leader, String candidate, String action) {
         boolean strictSync = config.isSynchronousMode() && !"quorum".equals(config.synchronousMode());
-        if (leader != null && (cluster.leader() == null || !cluster.leader().name().equals(leader))) {
+        if (leader != null
+                && (cluster.leader() == null || !cluster.leader().name().equals(leader))) {
             return "leader name does not match";
         }
         List<Member> members = new ArrayList<>();
@@ -193,7 +208,8 @@ final class Switchover {
             }
         } else {
             for (Member m : cluster.members()) {
-                if (cluster.leader() == null || !m.name().equals(cluster.leader().name()) && m.apiUrl() != null) {
+                if (cluster.leader() == null
+                        || !m.name().equals(cluster.leader().name()) && m.apiUrl() != null) {
                     members.add(m);
                 }
             }
@@ -238,8 +254,10 @@ final class Switchover {
     }
 
     /** Waits for the outcome; see the class comment for when it says failed and when unknown. */
-    private Answer poll(String oldLeader, String candidate, String action, DynamicConfig config) throws InterruptedException {
-        Duration bound = pollBound != null ? pollBound
+    private Answer poll(String oldLeader, String candidate, String action, DynamicConfig config)
+            throws InterruptedException {
+        Duration bound = pollBound != null
+                ? pollBound
                 : Duration.ofSeconds(Math.max(10, config.loopWait().toSeconds()) * 2);
         Instant deadline = clock.instant().plus(bound);
         String past = action.equals("switchover") ? "switched" : "failed";
@@ -252,7 +270,8 @@ final class Switchover {
                     if (candidate == null || candidate.equals(now)) {
                         return new Answer(200, "Successfully " + past + " over to \"" + now + "\"");
                     }
-                    return new Answer(200, capitalize(past) + " over to \"" + now + "\" instead of \"" + candidate + "\"");
+                    return new Answer(
+                            200, capitalize(past) + " over to \"" + now + "\" instead of \"" + candidate + "\"");
                 }
                 if (c.failover() == null && now != null && now.equals(oldLeader) && !shuttingDown(c, oldLeader)) {
                     return new Answer(503, title(action) + " failed");
@@ -264,12 +283,16 @@ final class Switchover {
                 break;
             }
         }
-        return new Answer(503, title(action) + " status unknown after " + bound.toSeconds()
-                + " seconds; operation may still be in progress");
+        return new Answer(
+                503,
+                title(action) + " status unknown after " + bound.toSeconds()
+                        + " seconds; operation may still be in progress");
     }
 
     private static boolean shuttingDown(ClusterState c, String oldLeader) {
-        return c.member(oldLeader).map(m -> m.state() != null && SHUTTING_DOWN.contains(m.state())).orElse(true);
+        return c.member(oldLeader)
+                .map(m -> m.state() != null && SHUTTING_DOWN.contains(m.state()))
+                .orElse(true);
     }
 
     private static String title(String action) {
@@ -289,7 +312,9 @@ final class Switchover {
                     DcsJson.parseTimestamp(t);
                     return new Schedule(null, 400, "Timezone information is mandatory for the scheduled " + action);
                 } catch (IllegalArgumentException e) {
-                    return new Schedule(null, 422,
+                    return new Schedule(
+                            null,
+                            422,
                             "Unable to parse scheduled timestamp. It should be in an unambiguous format, e.g. ISO 8601");
                 }
             }
@@ -297,7 +322,9 @@ final class Switchover {
             try {
                 at = DcsJson.parseTimestamp(normalizeOffset(t));
             } catch (IllegalArgumentException e) {
-                return new Schedule(null, 422,
+                return new Schedule(
+                        null,
+                        422,
                         "Unable to parse scheduled timestamp. It should be in an unambiguous format, e.g. ISO 8601");
             }
             if (at.isBefore(now)) {
@@ -307,7 +334,8 @@ final class Switchover {
         }
 
         private static boolean hasZone(String t) {
-            return t.endsWith("Z") || t.matches(".*[T ]\\d{1,2}(:\\d{2}(:\\d{2}(\\.\\d+)?)?)?\\s*[+-]\\d{2}(:?\\d{2})?$");
+            return t.endsWith("Z")
+                    || t.matches(".*[T ]\\d{1,2}(:\\d{2}(:\\d{2}(\\.\\d+)?)?)?\\s*[+-]\\d{2}(:?\\d{2})?$");
         }
 
         /** {@code +02} and {@code +0200} become {@code +02:00}; a space before the offset goes. */

@@ -12,7 +12,8 @@ import java.util.regex.Pattern;
  * PostgreSQL: B, kB, MB, GB, TB (powers of 1024); us, ms, s, min, h, d.
  */
 final class Units {
-    private static final Pattern NUMBER = Pattern.compile("^\\s*([+-]?(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][+-]?\\d+)?)\\s*(\\S*)\\s*$");
+    private static final Pattern NUMBER =
+            Pattern.compile("^\\s*([+-]?(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][+-]?\\d+)?)\\s*(\\S*)\\s*$");
     private static final Map<String, BigDecimal> BYTES = Map.of(
             "B", BigDecimal.ONE,
             "kB", BigDecimal.valueOf(1024L),
@@ -20,15 +21,20 @@ final class Units {
             "GB", BigDecimal.valueOf(1024L * 1024 * 1024),
             "TB", BigDecimal.valueOf(1024L * 1024 * 1024 * 1024));
     private static final Map<String, BigDecimal> SECONDS = Map.of(
-            "us", new BigDecimal("0.000001"),
-            "ms", new BigDecimal("0.001"),
-            "s", BigDecimal.ONE,
-            "min", BigDecimal.valueOf(60),
-            "h", BigDecimal.valueOf(3600),
-            "d", BigDecimal.valueOf(86400));
+            "us",
+            new BigDecimal("0.000001"),
+            "ms",
+            new BigDecimal("0.001"),
+            "s",
+            BigDecimal.ONE,
+            "min",
+            BigDecimal.valueOf(60),
+            "h",
+            BigDecimal.valueOf(3600),
+            "d",
+            BigDecimal.valueOf(86400));
 
-    private Units() {
-    }
+    private Units() {}
 
     /** Bytes from {@code 1048576}, {@code 1024kB}, {@code 10MB}; null when not a size. */
     static Long bytes(Object value) {
@@ -44,7 +50,9 @@ final class Units {
         if (value == null || value instanceof Boolean) {
             return null;
         }
-        if (value instanceof Number n && !(value instanceof Double) && !(value instanceof Float)
+        if (value instanceof Number n
+                && !(value instanceof Double)
+                && !(value instanceof Float)
                 && !(value instanceof BigDecimal)) {
             return n.longValue();
         }

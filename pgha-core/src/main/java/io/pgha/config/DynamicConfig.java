@@ -43,8 +43,13 @@ public final class DynamicConfig {
             if (adjustedLw + 2 * adjustedRt > t) {
                 adjustedLw = Math.max(1, t - 2 * adjustedRt);
             }
-            LOG.warn("loop_wait ({}) + 2 * retry_timeout ({}) > ttl ({}): using loop_wait {} and retry_timeout {}",
-                    lw, rt, t, adjustedLw, adjustedRt);
+            LOG.warn(
+                    "loop_wait ({}) + 2 * retry_timeout ({}) > ttl ({}): using loop_wait {} and retry_timeout {}",
+                    lw,
+                    rt,
+                    t,
+                    adjustedLw,
+                    adjustedRt);
             lw = adjustedLw;
             rt = adjustedRt;
         }
@@ -84,7 +89,9 @@ public final class DynamicConfig {
 
     /** 0 means: never restart a crashed primary in place when a failover is possible. */
     public Duration primaryStartTimeout() {
-        Object v = raw.containsKey("primary_start_timeout") ? raw.get("primary_start_timeout") : raw.get("master_start_timeout");
+        Object v = raw.containsKey("primary_start_timeout")
+                ? raw.get("primary_start_timeout")
+                : raw.get("master_start_timeout");
         return Duration.ofSeconds(v == null ? DEFAULT_PRIMARY_START_TIMEOUT : toLong(v, DEFAULT_PRIMARY_START_TIMEOUT));
     }
 
@@ -193,6 +200,7 @@ public final class DynamicConfig {
 
     @Override
     public String toString() {
-        return "DynamicConfig{ttl=" + ttl + ", loop_wait=" + loopWait + ", retry_timeout=" + retryTimeout + ", " + raw + "}";
+        return "DynamicConfig{ttl=" + ttl + ", loop_wait=" + loopWait + ", retry_timeout=" + retryTimeout + ", " + raw
+                + "}";
     }
 }

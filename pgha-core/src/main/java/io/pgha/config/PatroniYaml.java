@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -47,8 +46,13 @@ public final class PatroniYaml {
     private final List<String> environment;
     private final String dcsType;
 
-    private PatroniYaml(String source, Map<String, Object> raw, Map<String, String> origins, List<String> warnings,
-                        List<String> environment, String dcsType) {
+    private PatroniYaml(
+            String source,
+            Map<String, Object> raw,
+            Map<String, String> origins,
+            List<String> warnings,
+            List<String> environment,
+            String dcsType) {
         this.source = source;
         this.raw = raw;
         this.origins = origins;
@@ -86,8 +90,12 @@ public final class PatroniYaml {
             throw new PatroniYamlException(source, errors);
         }
         List<String> applied = PatroniYamlEnv.apply(root, environment);
-        PatroniYamlSchema.check("", root, new PatroniYamlSchema.Spec(PatroniYamlSchema.Kind.SECTION,
-                PatroniYamlSchema.ROOT, null), errors, warnings);
+        PatroniYamlSchema.check(
+                "",
+                root,
+                new PatroniYamlSchema.Spec(PatroniYamlSchema.Kind.SECTION, PatroniYamlSchema.ROOT, null),
+                errors,
+                warnings);
         Map<String, Node> top = root.map();
 
         requireText(top, "", "scope", root, errors);
@@ -119,12 +127,17 @@ public final class PatroniYaml {
         collectOrigins("", root, origins);
         @SuppressWarnings("unchecked")
         Map<String, Object> plain = (Map<String, Object>) root.plain();
-        return new PatroniYaml(source, deepUnmodifiable(plain), Collections.unmodifiableMap(origins),
-                List.copyOf(warnings), List.copyOf(applied), dcsType);
+        return new PatroniYaml(
+                source,
+                deepUnmodifiable(plain),
+                Collections.unmodifiableMap(origins),
+                List.copyOf(warnings),
+                List.copyOf(applied),
+                dcsType);
     }
 
-    private static void requireText(Map<String, Node> map, String prefix, String key, Node parent,
-                                    List<String> errors) {
+    private static void requireText(
+            Map<String, Node> map, String prefix, String key, Node parent, List<String> errors) {
         Node n = map.get(key);
         if (n == null || n.value == null || n.value.toString().isBlank()) {
             errors.add(prefix + key + " is required" + (prefix.isEmpty() ? "" : " (section at " + parent.origin + ")"));
@@ -140,8 +153,8 @@ public final class PatroniYaml {
 
     private static String chooseDcs(Map<String, Node> top, List<String> errors) {
         List<String> present = new ArrayList<>();
-        for (String type : List.of("etcd3", "etcd", "zookeeper", "consul", "memory", "exhibitor", "kubernetes",
-                "raft")) {
+        for (String type :
+                List.of("etcd3", "etcd", "zookeeper", "consul", "memory", "exhibitor", "kubernetes", "raft")) {
             if (top.containsKey(type)) {
                 present.add(type);
             }
@@ -159,10 +172,11 @@ public final class PatroniYaml {
         String type = present.get(0);
         Node section = top.get(type);
         switch (type) {
-            case "etcd" -> errors.add("etcd (etcd's v2 API, " + section.origin + ") is not supported by pgha;"
-                    + " use an etcd3 section with the same hosts (etcd 3.x serves the v3 API)");
-            case "exhibitor", "kubernetes", "raft" -> errors.add(type + " (" + section.origin
-                    + ") is not supported by pgha; use etcd3, zookeeper or consul");
+            case "etcd" ->
+                errors.add("etcd (etcd's v2 API, " + section.origin + ") is not supported by pgha;"
+                        + " use an etcd3 section with the same hosts (etcd 3.x serves the v3 API)");
+            case "exhibitor", "kubernetes", "raft" ->
+                errors.add(type + " (" + section.origin + ") is not supported by pgha; use etcd3, zookeeper or consul");
             default -> {
                 return type;
             }
@@ -183,16 +197,20 @@ public final class PatroniYaml {
         }
         Node mode = w.map().get("mode");
         if (mode != null && mode.value != null && (!mode.isScalar() || WatchdogConfig.parseMode(mode.value) == null)) {
-            errors.add(WatchdogConfig.modeError() + ", found " + PatroniYamlTree.describe(mode) + " (" + mode.origin + ")");
+            errors.add(WatchdogConfig.modeError() + ", found " + PatroniYamlTree.describe(mode) + " (" + mode.origin
+                    + ")");
         }
         Node device = w.map().get("device");
-        if (device != null && device.value != null && device.isScalar() && device.value.toString().isBlank()) {
+        if (device != null
+                && device.value != null
+                && device.isScalar()
+                && device.value.toString().isBlank()) {
             errors.add(WatchdogConfig.deviceError() + " (" + device.origin + ")");
         }
         Node margin = w.map().get("safety_margin");
         if (margin != null && margin.value != null && WatchdogConfig.parseMargin(margin.value) == null) {
-            errors.add(WatchdogConfig.marginError() + ", found " + PatroniYamlTree.describe(margin)
-                    + " (" + margin.origin + ")");
+            errors.add(WatchdogConfig.marginError() + ", found " + PatroniYamlTree.describe(margin) + " ("
+                    + margin.origin + ")");
         }
     }
 
@@ -330,13 +348,16 @@ public final class PatroniYaml {
                 best = key;
             }
         }
-        return best == null ? source + ": " + message : source + ": " + message + " (" + best + ": " + origins.get(best) + ")";
+        return best == null
+                ? source + ": " + message
+                : source + ": " + message + " (" + best + ": " + origins.get(best) + ")";
     }
 
     /** The node's identity and addresses, with {@code bootstrap.dcs} and the tags. */
     public NodeConfig nodeConfig() {
         Map<String, Object> rest = restapi();
-        boolean tls = rest.get("certfile") != null && !rest.get("certfile").toString().isBlank();
+        boolean tls =
+                rest.get("certfile") != null && !rest.get("certfile").toString().isBlank();
         String apiAddress = connectAddress(rest);
         String pgAddress = connectAddress(postgresql());
         return NodeConfig.builder(scope(), name())
@@ -351,8 +372,7 @@ public final class PatroniYaml {
     /** What the DCS provider of {@link #dcsType()} needs; ttl and retry_timeout from bootstrap.dcs. */
     public DcsSettings dcsSettings() {
         DynamicConfig initial = DynamicConfig.from(new LinkedHashMap<>(bootstrapDcs()));
-        return new DcsSettings(namespace(), scope(), name(), initial.ttl(),
-                initial.retryTimeout(), dcsOptions());
+        return new DcsSettings(namespace(), scope(), name(), initial.ttl(), initial.retryTimeout(), dcsOptions());
     }
 
     /**

@@ -26,12 +26,26 @@ final class PatroniYamlEnv {
     private static final Set<String> LISTS = Set.of("RESTAPI_ALLOWLIST", "ZOOKEEPER_HOSTS", "CONSUL_CHECKS");
 
     /** First words that are sections, never bootstrap user names. */
-    private static final Set<String> RESERVED = Set.of("SUPERUSER", "REPLICATION", "REWIND", "RESTAPI", "ETCD",
-            "ETCD3", "ZOOKEEPER", "CONSUL", "KUBERNETES", "RAFT", "EXHIBITOR", "CTL", "POSTGRESQL", "LOG",
-            "CONFIGURATION", "CITUS", "WATCHDOG");
+    private static final Set<String> RESERVED = Set.of(
+            "SUPERUSER",
+            "REPLICATION",
+            "REWIND",
+            "RESTAPI",
+            "ETCD",
+            "ETCD3",
+            "ZOOKEEPER",
+            "CONSUL",
+            "KUBERNETES",
+            "RAFT",
+            "EXHIBITOR",
+            "CTL",
+            "POSTGRESQL",
+            "LOG",
+            "CONFIGURATION",
+            "CITUS",
+            "WATCHDOG");
 
-    private PatroniYamlEnv() {
-    }
+    private PatroniYamlEnv() {}
 
     private static Map<String, String> keys() {
         Map<String, String> k = new LinkedHashMap<>();
@@ -39,14 +53,22 @@ final class PatroniYamlEnv {
         k.put("NAME", "name");
         k.put("NAMESPACE", "namespace");
         k.put("LOG_LEVEL", "log.level");
-        for (String s : List.of("listen", "connect_address", "certfile", "keyfile", "keyfile_password", "cafile",
-                "verify_client", "allowlist", "allowlist_include_members")) {
+        for (String s : List.of(
+                "listen",
+                "connect_address",
+                "certfile",
+                "keyfile",
+                "keyfile_password",
+                "cafile",
+                "verify_client",
+                "allowlist",
+                "allowlist_include_members")) {
             k.put("RESTAPI_" + s.toUpperCase(), "restapi." + s);
         }
         k.put("RESTAPI_USERNAME", "restapi.authentication.username");
         k.put("RESTAPI_PASSWORD", "restapi.authentication.password");
-        for (String s : List.of("listen", "connect_address", "data_dir", "bin_dir", "pgpass", "use_pg_rewind",
-                "run_as")) {
+        for (String s :
+                List.of("listen", "connect_address", "data_dir", "bin_dir", "pgpass", "use_pg_rewind", "run_as")) {
             k.put("POSTGRESQL_" + s.toUpperCase(), "postgresql." + s);
         }
         for (String user : List.of("superuser", "replication", "rewind")) {
@@ -55,14 +77,37 @@ final class PatroniYamlEnv {
             }
         }
         for (String etcd : List.of("etcd3", "etcd")) {
-            for (String s : List.of("host", "hosts", "url", "proxy", "srv", "protocol", "username", "password",
-                    "cacert", "cert", "key")) {
+            for (String s : List.of(
+                    "host",
+                    "hosts",
+                    "url",
+                    "proxy",
+                    "srv",
+                    "protocol",
+                    "username",
+                    "password",
+                    "cacert",
+                    "cert",
+                    "key")) {
                 k.put(etcd.toUpperCase() + "_" + s.toUpperCase(), etcd + "." + s);
             }
         }
         k.put("ZOOKEEPER_HOSTS", "zookeeper.hosts");
-        for (String s : List.of("host", "url", "port", "scheme", "token", "verify", "cacert", "cert", "key", "dc",
-                "consistency", "checks", "register_service", "service_check_interval")) {
+        for (String s : List.of(
+                "host",
+                "url",
+                "port",
+                "scheme",
+                "token",
+                "verify",
+                "cacert",
+                "cert",
+                "key",
+                "dc",
+                "consistency",
+                "checks",
+                "register_service",
+                "service_check_interval")) {
             k.put("CONSUL_" + s.toUpperCase(), "consul." + s);
         }
         return k;
@@ -91,9 +136,11 @@ final class PatroniYamlEnv {
                         String user = rest.substring(0, rest.length() - field.length());
                         String first = user.contains("_") ? user.substring(0, user.indexOf('_')) : user;
                         if (!RESERVED.contains(first.toUpperCase())) {
-                            String key = "bootstrap.users." + user + "." + field.substring(1).toLowerCase();
-                            chosen.put(key, new String[] {var, env.get(var),
-                                    "_OPTIONS".equals(field) ? "list" : "scalar"});
+                            String key = "bootstrap.users." + user + "."
+                                    + field.substring(1).toLowerCase();
+                            chosen.put(
+                                    key,
+                                    new String[] {var, env.get(var), "_OPTIONS".equals(field) ? "list" : "scalar"});
                         }
                     }
                 }

@@ -14,8 +14,10 @@ public final class PatroniYamlException extends IllegalArgumentException {
     private final transient List<String> problems;
 
     public PatroniYamlException(String source, List<String> problems) {
-        super(source + ": " + (problems.size() == 1 ? problems.get(0)
-                : problems.size() + " problems:\n  " + String.join("\n  ", problems)));
+        super(source + ": "
+                + (problems.size() == 1
+                        ? problems.get(0)
+                        : problems.size() + " problems:\n  " + String.join("\n  ", problems)));
         this.problems = List.copyOf(problems);
     }
 

@@ -60,8 +60,7 @@ final class PatroniYamlTree {
 
     private static final YAMLFactory YAML = new YAMLFactory();
 
-    private PatroniYamlTree() {
-    }
+    private PatroniYamlTree() {}
 
     /**
      * Parses a document whose top level must be a mapping; an empty document is an empty mapping.
@@ -81,8 +80,8 @@ final class PatroniYamlTree {
             }
             return read(p, "", "line 1", problems);
         } catch (IOException e) {
-            JsonLocation loc = e instanceof com.fasterxml.jackson.core.JsonProcessingException jpe ? jpe.getLocation()
-                    : null;
+            JsonLocation loc =
+                    e instanceof com.fasterxml.jackson.core.JsonProcessingException jpe ? jpe.getLocation() : null;
             String msg = e.getMessage() == null ? e.toString() : e.getMessage().split("\n")[0];
             problems.add("not valid YAML" + (loc == null ? "" : " (line " + line(loc) + ")") + ": " + msg);
             return null;
@@ -102,8 +101,8 @@ final class PatroniYamlTree {
                     Node child = read(p, childPath, keyOrigin, problems);
                     Node previous = map.put(key, child);
                     if (previous != null) {
-                        problems.add(childPath + " appears twice (" + previous.origin + " and " + keyOrigin
-                                + "); keep one");
+                        problems.add(
+                                childPath + " appears twice (" + previous.origin + " and " + keyOrigin + "); keep one");
                     }
                 }
                 return new Node(map, origin);

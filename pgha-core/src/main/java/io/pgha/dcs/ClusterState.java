@@ -142,7 +142,8 @@ public final class ClusterState {
     public String toString() {
         return "ClusterState{scope=" + scope + ", leader=" + (leader == null ? null : leader.name())
                 + ", members=" + members.stream().map(Member::name).toList() + ", initialize=" + initialize
-                + (failover == null ? "" : ", failover=" + failover) + (problems.isEmpty() ? "" : ", problems=" + problems)
+                + (failover == null ? "" : ", failover=" + failover)
+                + (problems.isEmpty() ? "" : ", problems=" + problems)
                 + "}";
     }
 
@@ -247,7 +248,8 @@ public final class ClusterState {
             try {
                 Map<String, Object> json = DcsJson.readObject(raw);
                 Object at = json.get("scheduled_at");
-                Instant scheduled = at == null || at.toString().isBlank() ? null : DcsJson.parseTimestamp(at.toString());
+                Instant scheduled =
+                        at == null || at.toString().isBlank() ? null : DcsJson.parseTimestamp(at.toString());
                 this.failover = new Failover(str(json.get("leader")), str(json.get("member")), scheduled, version);
             } catch (IllegalArgumentException e) {
                 problem("failover", e);
@@ -273,8 +275,8 @@ public final class ClusterState {
                     }
                 }
                 Object q = json.get("quorum");
-                this.sync = new SyncState(str(json.get("leader")), standbys,
-                        q == null ? null : (int) asLong(q, 0L), version);
+                this.sync = new SyncState(
+                        str(json.get("leader")), standbys, q == null ? null : (int) asLong(q, 0L), version);
             } catch (IllegalArgumentException e) {
                 problem("sync", e);
                 this.sync = new SyncState(null, List.of(), null, version);
@@ -291,8 +293,11 @@ public final class ClusterState {
                 List<HistoryEntry> entries = new ArrayList<>();
                 for (Object row : DcsJson.readList(raw)) {
                     if (row instanceof List<?> r && r.size() >= 2) {
-                        entries.add(new HistoryEntry(asLong(r.get(0), 0L), asLong(r.get(1), 0L),
-                                r.size() > 2 ? str(r.get(2)) : null, r.size() > 3 ? str(r.get(3)) : null,
+                        entries.add(new HistoryEntry(
+                                asLong(r.get(0), 0L),
+                                asLong(r.get(1), 0L),
+                                r.size() > 2 ? str(r.get(2)) : null,
+                                r.size() > 3 ? str(r.get(3)) : null,
                                 r.size() > 4 ? str(r.get(4)) : null));
                     }
                 }

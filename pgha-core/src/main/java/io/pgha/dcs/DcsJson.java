@@ -17,20 +17,20 @@ import java.util.Map;
  * they read back the way Patroni writes them. Thread-safe.
  */
 public final class DcsJson {
-    private static final ObjectMapper MAPPER = new ObjectMapper()
-            .configure(DeserializationFeature.USE_LONG_FOR_INTS, true);
-    private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() { };
-    private static final TypeReference<List<Object>> LIST = new TypeReference<>() { };
+    private static final ObjectMapper MAPPER =
+            new ObjectMapper().configure(DeserializationFeature.USE_LONG_FOR_INTS, true);
+    private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() {};
+    private static final TypeReference<List<Object>> LIST = new TypeReference<>() {};
     private static final DateTimeFormatter PATRONI_TS = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSSSSxxx");
 
-    private DcsJson() {
-    }
+    private DcsJson() {}
 
     public static String write(Object value) {
         try {
             return MAPPER.writeValueAsString(value);
         } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("cannot encode " + value.getClass().getSimpleName() + " as JSON", e);
+            throw new IllegalArgumentException(
+                    "cannot encode " + value.getClass().getSimpleName() + " as JSON", e);
         }
     }
 

@@ -27,7 +27,7 @@ public interface DcsProvider {
             }
             known.add(p.type());
         }
-        throw new IllegalArgumentException("no DCS provider of type '" + type + "' on the class path (known: "
-                + known + "); add the pgha-dcs-" + ("etcd3".equals(type) ? "etcd" : type) + " module");
+        throw new IllegalArgumentException("no DCS provider of type '" + type + "' on the class path (known: " + known
+                + "); add the pgha-dcs-" + ("etcd3".equals(type) ? "etcd" : type) + " module");
     }
 }

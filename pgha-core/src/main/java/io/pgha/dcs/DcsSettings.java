@@ -15,8 +15,8 @@ import java.util.Objects;
  * @param options the backend section of the node config as parsed from YAML
  *     (for example the {@code etcd3:} map with {@code hosts}, {@code protocol}, ...)
  */
-public record DcsSettings(String namespace, String scope, String name, Duration ttl, Duration retryTimeout,
-                          Map<String, Object> options) {
+public record DcsSettings(
+        String namespace, String scope, String name, Duration ttl, Duration retryTimeout, Map<String, Object> options) {
 
     public static final String DEFAULT_NAMESPACE = "/service/";
 

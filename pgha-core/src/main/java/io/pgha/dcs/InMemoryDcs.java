@@ -78,7 +78,8 @@ public final class InMemoryDcs implements Dcs {
         return store.call(this, () -> {
             seenRevision = store.clusterRevision(prefix);
             ClusterState.Builder b = ClusterState.builder(scope);
-            for (Map.Entry<String, InMemoryEntry> e : store.keys.subMap(prefix, prefix + Character.MAX_VALUE).entrySet()) {
+            for (Map.Entry<String, InMemoryEntry> e :
+                    store.keys.subMap(prefix, prefix + Character.MAX_VALUE).entrySet()) {
                 String key = e.getKey().substring(prefix.length());
                 String raw = e.getValue().value();
                 long version = e.getValue().version();
@@ -92,7 +93,8 @@ public final class InMemoryDcs implements Dcs {
                     case "history" -> b.history(raw, version);
                     case "failsafe" -> b.failsafe(raw);
                     default -> {
-                        if (key.startsWith("members/") && key.indexOf('/', "members/".length()) < 0
+                        if (key.startsWith("members/")
+                                && key.indexOf('/', "members/".length()) < 0
                                 && key.length() > "members/".length()) {
                             b.member(key.substring("members/".length()), raw, version);
                         }
@@ -106,20 +108,22 @@ public final class InMemoryDcs implements Dcs {
 
     @Override
     public boolean acquireLeader() throws DcsException {
-        return store.call(this, () -> ownWrite(() -> {
-            InMemorySession s = liveSession();
-            InMemoryEntry current = store.keys.get(prefix + "leader");
-            if (current != null) {
-                if (current.owner() == s.id && member.equals(current.value())) {
+        return store.call(
+                this,
+                () -> ownWrite(() -> {
+                    InMemorySession s = liveSession();
+                    InMemoryEntry current = store.keys.get(prefix + "leader");
+                    if (current != null) {
+                        if (current.owner() == s.id && member.equals(current.value())) {
+                            s.refresh(store.clock.instant(), ttl);
+                            return true;
+                        }
+                        return false;
+                    }
+                    store.put(prefix, "leader", member, s.id);
                     s.refresh(store.clock.instant(), ttl);
                     return true;
-                }
-                return false;
-            }
-            store.put(prefix, "leader", member, s.id);
-            s.refresh(store.clock.instant(), ttl);
-            return true;
-        }));
+                }));
     }
 
     /**
@@ -144,8 +148,11 @@ public final class InMemoryDcs implements Dcs {
             // with that session, so this is a predecessor's (or a planted) key
             return ownWrite(() -> {
                 InMemorySession s = liveSession();
-                LOG.warn("{}: the leader key holds this member's name under {}; taking it over with {}", member,
-                        current.owner() == 0 ? "no session" : "session " + current.owner(), s);
+                LOG.warn(
+                        "{}: the leader key holds this member's name under {}; taking it over with {}",
+                        member,
+                        current.owner() == 0 ? "no session" : "session " + current.owner(),
+                        s);
                 store.put(prefix, "leader", member, s.id);
                 s.refresh(store.clock.instant(), ttl);
                 return true;
@@ -155,32 +162,37 @@ public final class InMemoryDcs implements Dcs {
 
     @Override
     public boolean releaseLeader() throws DcsException {
-        return store.call(this, () -> ownWrite(() -> {
-            InMemoryEntry current = store.keys.get(prefix + "leader");
-            if (current == null || !member.equals(current.value())) {
-                return false;
-            }
-            store.delete(prefix, "leader");
-            return true;
-        }));
+        return store.call(
+                this,
+                () -> ownWrite(() -> {
+                    InMemoryEntry current = store.keys.get(prefix + "leader");
+                    if (current == null || !member.equals(current.value())) {
+                        return false;
+                    }
+                    store.delete(prefix, "leader");
+                    return true;
+                }));
     }
 
     @Override
     public void touchMember(Map<String, Object> data) throws DcsException {
         Objects.requireNonNull(data, "data");
         String json = DcsJson.write(data);
-        store.call(this, () -> ownWrite(() -> {
-            InMemorySession s = liveSession();
-            store.put(prefix, "members/" + member, json, s.id);
-            s.refresh(store.clock.instant(), ttl);
-            return null;
-        }));
+        store.call(
+                this,
+                () -> ownWrite(() -> {
+                    InMemorySession s = liveSession();
+                    store.put(prefix, "members/" + member, json, s.id);
+                    s.refresh(store.clock.instant(), ttl);
+                    return null;
+                }));
     }
 
     @Override
     public boolean writeInitialize(String systemIdentifier, long expectedVersion) throws DcsException {
         String value = systemIdentifier == null ? "" : systemIdentifier;
-        return store.call(this, () -> ownWrite(() -> store.compareAndSet(prefix, "initialize", value, expectedVersion)));
+        return store.call(
+                this, () -> ownWrite(() -> store.compareAndSet(prefix, "initialize", value, expectedVersion)));
     }
 
     @Override
@@ -230,11 +242,15 @@ public final class InMemoryDcs implements Dcs {
 
     @Override
     public void deleteCluster() throws DcsException {
-        store.call(this, () -> ownWrite(() -> {
-            List<String> keys = new ArrayList<>(store.keys.subMap(prefix, prefix + Character.MAX_VALUE).keySet());
-            keys.forEach(k -> store.delete(prefix, k.substring(prefix.length())));
-            return null;
-        }));
+        store.call(
+                this,
+                () -> ownWrite(() -> {
+                    List<String> keys = new ArrayList<>(store.keys
+                            .subMap(prefix, prefix + Character.MAX_VALUE)
+                            .keySet());
+                    keys.forEach(k -> store.delete(prefix, k.substring(prefix.length())));
+                    return null;
+                }));
     }
 
     @Override
@@ -459,8 +475,9 @@ public final class InMemoryDcs implements Dcs {
         public String toString() {
             lock.lock();
             try {
-                return "InMemoryDcs.Store{revision=" + revision + ", keys=" + keys.size() + ", sessions=" + sessions.size()
-                        + (available ? "" : ", DOWN") + (cutOff.isEmpty() ? "" : ", cutOff=" + cutOff) + "}";
+                return "InMemoryDcs.Store{revision=" + revision + ", keys=" + keys.size() + ", sessions="
+                        + sessions.size() + (available ? "" : ", DOWN") + (cutOff.isEmpty() ? "" : ", cutOff=" + cutOff)
+                        + "}";
             } finally {
                 lock.unlock();
             }
@@ -524,7 +541,8 @@ public final class InMemoryDcs implements Dcs {
             s.ended = true;
             sessions.remove(s.id);
             Iterator<Map.Entry<String, InMemoryEntry>> it = keys.subMap(s.prefix, s.prefix + Character.MAX_VALUE)
-                    .entrySet().iterator();
+                    .entrySet()
+                    .iterator();
             boolean removed = false;
             while (it.hasNext()) {
                 if (it.next().getValue().owner() == s.id) {

@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentMap;
 public final class InMemoryDcsProvider implements DcsProvider {
     /** The option naming the shared store. */
     public static final String STORE = "store";
+
     private static final Set<String> OPTIONS = Set.of(STORE);
     private static final ConcurrentMap<String, InMemoryDcs.Store> STORES = new ConcurrentHashMap<>();
 
@@ -32,8 +33,8 @@ public final class InMemoryDcsProvider implements DcsProvider {
     public Dcs create(DcsSettings settings) throws DcsException {
         for (String key : settings.options().keySet()) {
             if (!OPTIONS.contains(key)) {
-                throw new IllegalArgumentException("unknown option '" + key + "' in the memory DCS section (known: "
-                        + OPTIONS + ")");
+                throw new IllegalArgumentException(
+                        "unknown option '" + key + "' in the memory DCS section (known: " + OPTIONS + ")");
             }
         }
         return store(settings.option(STORE, "default"))

@@ -12,8 +12,7 @@ public final class Tags {
     public static final String NOSYNC = "nosync";
     public static final String NOSTREAM = "nostream";
 
-    private Tags() {
-    }
+    private Tags() {}
 
     public static boolean isTrue(Object value) {
         if (value instanceof Boolean b) {

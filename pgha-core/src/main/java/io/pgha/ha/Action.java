@@ -19,40 +19,40 @@ public sealed interface Action {
     }
 
     /** Take the leader lock if it is free. */
-    record AcquireLock() implements Action { }
+    record AcquireLock() implements Action {}
 
     /** Extend the lock we hold; failure means it is lost. */
-    record RenewLock() implements Action { }
+    record RenewLock() implements Action {}
 
     /** Delete the leader key if it is ours. */
-    record ReleaseLock() implements Action { }
+    record ReleaseLock() implements Action {}
 
     /** Win the bootstrap race: create {@code initialize} = "" if absent. */
-    record ClaimInitialize() implements Action { }
+    record ClaimInitialize() implements Action {}
 
     /** The lock holder writes {@code initialize} with the system identifier (bootstrap done or key lost). */
-    record WriteInitialize(String systemIdentifier, long expectedVersion) implements Action { }
+    record WriteInitialize(String systemIdentifier, long expectedVersion) implements Action {}
 
     /** The lock holder writes the bootstrap dynamic configuration when {@code config} is missing. */
-    record WriteBootstrapConfig() implements Action { }
+    record WriteBootstrapConfig() implements Action {}
 
     /** The leader records its WAL position in {@code status}. */
-    record WriteStatus(long optime) implements Action { }
+    record WriteStatus(long optime) implements Action {}
 
     /**
      * Compare-and-set of the {@code sync} key on {@code expectedVersion}; a null {@code state}
      * deletes it. A refused write ends the decision and the node decides again.
      */
-    record WriteSync(io.pgha.dcs.SyncState state, long expectedVersion) implements Action { }
+    record WriteSync(io.pgha.dcs.SyncState state, long expectedVersion) implements Action {}
 
     /** The leader writes the {@code failsafe} key (member name to api_url); null deletes it. */
-    record WriteFailsafe(java.util.Map<String, String> members) implements Action { }
+    record WriteFailsafe(java.util.Map<String, String> members) implements Action {}
 
     /** Set {@code synchronous_standby_names} on the local PostgreSQL and reload ("" for none). */
-    record SetSynchronousStandbyNames(String value) implements Action { }
+    record SetSynchronousStandbyNames(String value) implements Action {}
 
     /** Delete the {@code failover} key (compare-and-set on its version). */
-    record ClearFailover(Failover failover) implements Action { }
+    record ClearFailover(Failover failover) implements Action {}
 
     /** initdb, start as primary, take the lock, write initialize and config. */
     record Bootstrap() implements Action {
@@ -111,7 +111,7 @@ public sealed interface Action {
     }
 
     /** Point a running replica at {@code leader}. */
-    record Follow(Member leader) implements Action { }
+    record Follow(Member leader) implements Action {}
 
     /** Remove the data directory and clone it again from {@code source}. */
     record Reinitialize(Member source) implements Action {
@@ -130,8 +130,8 @@ public sealed interface Action {
     }
 
     /** Make the primary's physical slots those of the other members. */
-    record SyncSlots(Set<String> wanted) implements Action { }
+    record SyncSlots(Set<String> wanted) implements Action {}
 
     /** The system identifier differs from the cluster's: stop the agent (PostgreSQL is left alone). */
-    record Shutdown(String why) implements Action { }
+    record Shutdown(String why) implements Action {}
 }

@@ -30,8 +30,11 @@ public record Decision(List<Action> actions, String reason, Duration wakeWithin)
     }
 
     public boolean isNoAction() {
-        return actions.isEmpty() || actions.stream().allMatch(a -> a instanceof Action.RenewLock
-                || a instanceof Action.WriteStatus || a instanceof Action.SyncSlots);
+        return actions.isEmpty()
+                || actions.stream()
+                        .allMatch(a -> a instanceof Action.RenewLock
+                                || a instanceof Action.WriteStatus
+                                || a instanceof Action.SyncSlots);
     }
 
     @Override

@@ -20,8 +20,7 @@ import java.util.Objects;
  */
 final class Failsafe {
 
-    private Failsafe() {
-    }
+    private Failsafe() {}
 
     /** The {@code failsafe} key the leader wants: member name to api_url, members without one left out. */
     public static Map<String, String> wantedKey(ClusterState c) {

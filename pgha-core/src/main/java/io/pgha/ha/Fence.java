@@ -48,15 +48,12 @@ public interface Fence extends Closeable {
     /** No fence. */
     Fence NONE = new Fence() {
         @Override
-        public void arm(Duration within) {
-        }
+        public void arm(Duration within) {}
 
         @Override
-        public void disarm() {
-        }
+        public void disarm() {}
 
         @Override
-        public void close() {
-        }
+        public void close() {}
     };
 }

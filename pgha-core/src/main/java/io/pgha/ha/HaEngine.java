@@ -73,7 +73,8 @@ public final class HaEngine {
 
         if (in.lockRenewFailed()) {
             if (pg.isPrimary()) {
-                return Decision.of("failed to update leader lock, demoting myself",
+                return Decision.of(
+                        "failed to update leader lock, demoting myself",
                         new Action.Demote(StopMode.IMMEDIATE, false, false));
             }
             return Decision.of("failed to update leader lock");
@@ -89,8 +90,8 @@ public final class HaEngine {
         String sysid = pg.systemIdentifier();
         String init = c.initialize();
         if (!in.dataDirectoryEmpty() && sysid != null && init != null && !init.isEmpty() && !init.equals(sysid)) {
-            String why = "system ID mismatch, node " + in.name() + " belongs to a different cluster: " + init
-                    + " != " + sysid;
+            String why = "system ID mismatch, node " + in.name() + " belongs to a different cluster: " + init + " != "
+                    + sysid;
             return Decision.of(why, new Action.Shutdown(why));
         }
 
@@ -123,7 +124,8 @@ public final class HaEngine {
         if (in.failsafeConfirmed()) {
             // every member of the failsafe key promised not to race for the lock: see Failsafe
             return Decision.of("DCS is not accessible" + err + "; continue to run as a leader because failsafe"
-                    + " mode is enabled and all members are accessible").wakeWithin(in.config().loopWait());
+                            + " mode is enabled and all members are accessible")
+                    .wakeWithin(in.config().loopWait());
         }
         Instant valid = in.lockValidUntil();
         Duration margin = safetyMargin(in.config());
@@ -134,12 +136,13 @@ public final class HaEngine {
                 // expires, so the primary keeps serving until just before then (the lock guard
                 // fences at that instant even if this loop is stuck).
                 Duration left = Duration.between(in.now(), stopBy);
-                return Decision.of("DCS is not accessible" + err + "; the leader lock is valid for "
-                        + seconds(left) + " more: keeping the primary running").wakeWithin(
-                        min(left, in.config().loopWait()));
+                return Decision.of("DCS is not accessible" + err + "; the leader lock is valid for " + seconds(left)
+                                + " more: keeping the primary running")
+                        .wakeWithin(min(left, in.config().loopWait()));
             }
         }
-        return Decision.of("demoting self because DCS is not accessible and I was a leader" + err,
+        return Decision.of(
+                "demoting self because DCS is not accessible and I was a leader" + err,
                 new Action.Demote(StopMode.IMMEDIATE, false, false));
     }
 
@@ -156,13 +159,15 @@ public final class HaEngine {
             if (in.watchdogFailed()) {
                 return Decision.of("waiting for a member to bootstrap the cluster (watchdog device is not usable)");
             }
-            return Decision.of("trying to bootstrap a new cluster", new Action.ClaimInitialize(), new Action.Bootstrap());
+            return Decision.of(
+                    "trying to bootstrap a new cluster", new Action.ClaimInitialize(), new Action.Bootstrap());
         }
         Optional<Member> source = cloneSource(in, c);
         if (source.isPresent()) {
             Member s = source.get();
             boolean fromLeader = c.isLeader(s.name());
-            return Decision.of("trying to bootstrap from " + (fromLeader ? "leader" : "replica") + " '" + s.name() + "'",
+            return Decision.of(
+                    "trying to bootstrap from " + (fromLeader ? "leader" : "replica") + " '" + s.name() + "'",
                     new Action.CloneFrom(s));
         }
         if (c.hasLeader()) {
@@ -174,7 +179,9 @@ public final class HaEngine {
     /** Patroni's choice: a running member tagged clonefrom, else the running leader. */
     private Optional<Member> cloneSource(HaInput in, ClusterState c) {
         for (Member m : c.members()) {
-            if (!m.name().equals(in.name()) && m.isRunning() && Tags.isTrue(m.tags().get(Tags.CLONEFROM))
+            if (!m.name().equals(in.name())
+                    && m.isRunning()
+                    && Tags.isTrue(m.tags().get(Tags.CLONEFROM))
                     && m.connUrl() != null) {
                 return Optional.of(m);
             }
@@ -213,11 +220,12 @@ public final class HaEngine {
         PostgresStatus pg = in.postgres();
         if (haveLock) {
             Duration timeout = in.config().primaryStartTimeout();
-            Duration down = in.primaryDownSince() == null ? Duration.ZERO
-                    : Duration.between(in.primaryDownSince(), in.now());
+            Duration down =
+                    in.primaryDownSince() == null ? Duration.ZERO : Duration.between(in.primaryDownSince(), in.now());
             if (isFailoverPossible(in, c) && (timeout.isZero() || down.compareTo(timeout) > 0)) {
-                return Decision.of("primary is not running and primary_start_timeout (" + seconds(timeout)
-                        + ") is over: releasing the leader lock so that a healthy replica takes over",
+                return Decision.of(
+                        "primary is not running and primary_start_timeout (" + seconds(timeout)
+                                + ") is over: releasing the leader lock so that a healthy replica takes over",
                         new Action.ReleaseLock());
             }
             return Decision.of("starting primary after failure", new Action.RenewLock(), new Action.StartPrimary());
@@ -228,18 +236,24 @@ public final class HaEngine {
                 return Decision.of("waiting for the leader (" + c.leader().name() + ") to publish its member record");
             }
             if (in.reinitializeRequested()) {
-                return Decision.of("reinitializing from leader '" + leader.get().name() + "'",
+                return Decision.of(
+                        "reinitializing from leader '" + leader.get().name() + "'",
                         new Action.Reinitialize(leader.get()));
             }
             boolean formerPrimary = pg.role() == PostgresStatus.Role.PRIMARY;
-            return Decision.of((formerPrimary ? "starting former primary as a replica of the leader ("
-                    : "starting as a secondary of the leader (") + leader.get().name() + ")",
+            return Decision.of(
+                    (formerPrimary
+                                    ? "starting former primary as a replica of the leader ("
+                                    : "starting as a secondary of the leader (")
+                            + leader.get().name() + ")",
                     new Action.StartReplica(leader.get(), true));
         }
         String unhealthy = whyNotHealthiest(in, c);
         if (unhealthy == null) {
-            return Decision.of("no leader and postgres is not running: I am the healthiest node, acquiring the leader lock",
-                    new Action.AcquireLock(), new Action.StartPrimary());
+            return Decision.of(
+                    "no leader and postgres is not running: I am the healthiest node, acquiring the leader lock",
+                    new Action.AcquireLock(),
+                    new Action.StartPrimary());
         }
         return Decision.of("waiting for leader: postgres is not running and " + unhealthy);
     }
@@ -250,11 +264,15 @@ public final class HaEngine {
         PostgresStatus pg = in.postgres();
         String unhealthy = whyNotHealthiest(in, c);
         if (unhealthy == null) {
-            return Decision.of(pg.isPrimary() ? "acquiring session lock as a leader"
-                    : "I am the healthiest node: acquiring the leader lock to promote", new Action.AcquireLock());
+            return Decision.of(
+                    pg.isPrimary()
+                            ? "acquiring session lock as a leader"
+                            : "I am the healthiest node: acquiring the leader lock to promote",
+                    new Action.AcquireLock());
         }
         if (pg.isPrimary()) {
-            return Decision.of("demoting self because I am not the healthiest node: " + unhealthy,
+            return Decision.of(
+                    "demoting self because I am not the healthiest node: " + unhealthy,
                     new Action.Demote(StopMode.IMMEDIATE, false, false));
         }
         return Decision.of("following a different leader because I am not the healthiest node: " + unhealthy);
@@ -289,7 +307,10 @@ public final class HaEngine {
         }
         if (quorum) {
             // only quorum + 1 of the voters and the former leader together hold every acknowledged commit
-            String noQuorum = QuorumCommit.whyNoQuorum(selfStatus(in), pg.role() == PostgresStatus.Role.PRIMARY, c,
+            String noQuorum = QuorumCommit.whyNoQuorum(
+                    selfStatus(in),
+                    pg.role() == PostgresStatus.Role.PRIMARY,
+                    c,
                     in.peers().values());
             if (noQuorum != null) {
                 return noQuorum;
@@ -305,8 +326,9 @@ public final class HaEngine {
             if (in.name().equals(f.member())) {
                 return null;
             }
-            boolean candidateMayLead = (!syncOnly || f.member() == null || (quorum
-                    ? candidateHasQuorum(in, c, f.member()) : maySyncPromote(in, c, f.member())))
+            boolean candidateMayLead = (!syncOnly
+                            || f.member() == null
+                            || (quorum ? candidateHasQuorum(in, c, f.member()) : maySyncPromote(in, c, f.member())))
                     && (f.member() == null || !outsideFailsafeKey(in, c, f.member())); // seed 107
             if (f.member() != null && candidateMayLead) {
                 PeerStatus candidate = in.peers().get(f.member());
@@ -370,8 +392,14 @@ public final class HaEngine {
     /** This node as the peers see it, for counting quorum votes. */
     private static PeerStatus selfStatus(HaInput in) {
         PostgresStatus pg = in.postgres();
-        return new PeerStatus(in.name(), pg.isPrimary() ? "primary" : "replica", pg.isRunning() ? "running" : "stopped",
-                pg.lastLsn(), pg.timeline(), Tags.noFailover(in.tags()), Tags.failoverPriority(in.tags()));
+        return new PeerStatus(
+                in.name(),
+                pg.isPrimary() ? "primary" : "replica",
+                pg.isRunning() ? "running" : "stopped",
+                pg.lastLsn(),
+                pg.timeline(),
+                Tags.noFailover(in.tags()),
+                Tags.failoverPriority(in.tags()));
     }
 
     /**
@@ -406,7 +434,9 @@ public final class HaEngine {
             candidates++;
         }
         // quorum commit (as Patroni): one candidate and enough others to vouch for it
-        int needed = QuorumCommit.isActive(in.config(), c) && c.sync().quorum() != null ? c.sync().quorum() + 1 : 1;
+        int needed = QuorumCommit.isActive(in.config(), c) && c.sync().quorum() != null
+                ? c.sync().quorum() + 1
+                : 1;
         return candidates >= needed;
     }
 
@@ -415,9 +445,12 @@ public final class HaEngine {
     private Decision leaderCycle(HaInput in, ClusterState c) {
         PostgresStatus pg = in.postgres();
         if (in.watchdogFailed()) { // Patroni's enforce_primary_role with watchdog.mode required
-            return pg.isReplica() ? Decision.of("Not promoting self because watchdog could not be activated",
-                    new Action.ReleaseLock()) : Decision.of("Demoting self because watchdog could not be activated",
-                    new Action.Demote(StopMode.IMMEDIATE, false, true));
+            return pg.isReplica()
+                    ? Decision.of(
+                            "Not promoting self because watchdog could not be activated", new Action.ReleaseLock())
+                    : Decision.of(
+                            "Demoting self because watchdog could not be activated",
+                            new Action.Demote(StopMode.IMMEDIATE, false, true));
         }
         List<Action> a = new ArrayList<>();
         a.add(new Action.RenewLock());
@@ -433,7 +466,8 @@ public final class HaEngine {
             } else if (in.config().isSynchronousMode()) {
                 // Patroni: the new leader first makes itself the sync key's owner with no standby
                 // (the race for that write is lost if the lock was), then waits for none / any one
-                a.add(new Action.WriteSync(new SyncState(in.name(), List.of(), null, 0),
+                a.add(new Action.WriteSync(
+                        new SyncState(in.name(), List.of(), null, 0),
                         c.sync() == null ? Dcs.ABSENT : c.sync().version()));
                 a.add(new Action.SetSynchronousStandbyNames(
                         in.config().isSynchronousModeStrict() ? SyncStandbys.ANY_STANDBY : ""));
@@ -444,8 +478,8 @@ public final class HaEngine {
         // a running primary with the lock
         if (c.initialize() == null || c.initialize().isEmpty()) {
             if (pg.systemIdentifier() != null) {
-                a.add(new Action.WriteInitialize(pg.systemIdentifier(),
-                        c.initialize() == null ? Dcs.ABSENT : c.initializeVersion()));
+                a.add(new Action.WriteInitialize(
+                        pg.systemIdentifier(), c.initialize() == null ? Dcs.ABSENT : c.initializeVersion()));
             }
         }
         if (c.config() == null) {
@@ -467,8 +501,11 @@ public final class HaEngine {
                 : SyncStandbys.plan(in.name(), c, pg, in.config(), in.syncReadyLsn());
         a.addAll(sync);
         // look again soon while a standby may be about to count as synchronous, or a quorum step waits
-        boolean soon = QuorumCommit.isRequested(in.config()) ? !sync.isEmpty()
-                : sync.stream().anyMatch(x -> x instanceof Action.SetSynchronousStandbyNames s && !s.value().isEmpty());
+        boolean soon = QuorumCommit.isRequested(in.config())
+                ? !sync.isEmpty()
+                : sync.stream()
+                        .anyMatch(x -> x instanceof Action.SetSynchronousStandbyNames s
+                                && !s.value().isEmpty());
         Duration wake = soon ? min(SYNC_RECHECK, in.config().loopWait()) : null;
         Failover f = effectiveFailover(c);
         if (f != null) {
@@ -490,10 +527,14 @@ public final class HaEngine {
         if (f.scheduledAt() != null) {
             if (now.isBefore(f.scheduledAt())) {
                 Duration left = Duration.between(now, f.scheduledAt());
-                return new Decision(base, "Awaiting failover at " + f.scheduledAt() + " (in " + seconds(left) + ")",
+                return new Decision(
+                        base,
+                        "Awaiting failover at " + f.scheduledAt() + " (in " + seconds(left) + ")",
                         min(left, in.config().loopWait()));
             }
-            if (Duration.between(f.scheduledAt(), now).compareTo(in.config().loopWait().multipliedBy(2)) > 0
+            if (Duration.between(f.scheduledAt(), now)
+                                    .compareTo(in.config().loopWait().multipliedBy(2))
+                            > 0
                     && Duration.between(f.scheduledAt(), now).getSeconds() > 60) {
                 return clear(base, f, "Found a stale failover value, cleaning up");
             }
@@ -512,7 +553,10 @@ public final class HaEngine {
                 continue;
             }
             PeerStatus p = in.peers().get(m.name());
-            boolean ok = p != null && "running".equals(p.state()) && !p.isPrimary() && !p.noFailover()
+            boolean ok = p != null
+                    && "running".equals(p.state())
+                    && !p.isPrimary()
+                    && !p.noFailover()
                     && myLsn - p.walPosition() <= maxLag;
             if (ok && !isSyncStandby(in, c, m.name())) {
                 ok = false;
@@ -525,14 +569,20 @@ public final class HaEngine {
             return clear(base, f, "manual failover: candidate " + f.member() + " does not exist");
         }
         if (healthy.isEmpty()) {
-            return clear(base, f, f.member() == null
-                    ? "manual failover: no healthy members found, failover is not possible"
-                    : "manual failover: candidate " + f.member() + " is not healthy, failover is not possible");
+            return clear(
+                    base,
+                    f,
+                    f.member() == null
+                            ? "manual failover: no healthy members found, failover is not possible"
+                            : "manual failover: candidate " + f.member() + " is not healthy, failover is not possible");
         }
         // graceful: checkpoint, stop (walsenders ship the last WAL), then release the lock
         List<Action> a = List.of(new Action.RenewLock(), new Action.Demote(StopMode.FAST, true, true));
-        return new Decision(a, "manual failover: demoting myself in favour of "
-                + (f.member() == null ? String.join(", ", healthy) : f.member()), null);
+        return new Decision(
+                a,
+                "manual failover: demoting myself in favour of "
+                        + (f.member() == null ? String.join(", ", healthy) : f.member()),
+                null);
     }
 
     /** The failover request, or null when there is none or it names nobody (Patroni clears with "{}"). */
@@ -553,7 +603,8 @@ public final class HaEngine {
         PostgresStatus pg = in.postgres();
         String leaderName = c.leader().name();
         if (pg.isPrimary()) {
-            return Decision.of("demoting self because I do not have the lock and I was a leader",
+            return Decision.of(
+                    "demoting self because I do not have the lock and I was a leader",
                     new Action.Demote(StopMode.IMMEDIATE, false, false));
         }
         Optional<Member> leader = c.leaderMember();
@@ -562,7 +613,8 @@ public final class HaEngine {
                     + ") has not published its member record yet");
         }
         if (in.reinitializeRequested()) {
-            return Decision.of("reinitializing from leader '" + leaderName + "'", new Action.Reinitialize(leader.get()));
+            return Decision.of(
+                    "reinitializing from leader '" + leaderName + "'", new Action.Reinitialize(leader.get()));
         }
         if (in.restartRequested()) {
             return Decision.of("restarting postgresql as requested", new Action.Restart());
@@ -574,10 +626,13 @@ public final class HaEngine {
         if (!pg.isStreaming() && leaderTimeline > 0 && pg.timeline() > 0 && leaderTimeline != pg.timeline()) {
             // the same leader name on another timeline: it lost and regained the lock while this node
             // could not see it (cut off from the DCS, paused), and its history may have left this one
-            return Decision.of("not streaming from the leader (" + leaderName + ") on its timeline " + leaderTimeline
-                    + " (mine is " + pg.timeline() + "): following it again", new Action.Follow(leader.get()));
+            return Decision.of(
+                    "not streaming from the leader (" + leaderName + ") on its timeline " + leaderTimeline
+                            + " (mine is " + pg.timeline() + "): following it again",
+                    new Action.Follow(leader.get()));
         }
-        return Decision.of("no action. I am (" + in.name() + "), a secondary, and following a leader (" + leaderName + ")");
+        return Decision.of(
+                "no action. I am (" + in.name() + "), a secondary, and following a leader (" + leaderName + ")");
     }
 
     // ---- helpers ----------------------------------------------------------------------------------

@@ -37,13 +37,27 @@ import java.util.Objects;
  * @param watchdogFailed the fence's watchdog is required but not usable ({@link Fence#isHealthy}):
  *     this node must not take the lock or promote
  */
-public record HaInput(String name, Map<String, Object> tags, ClusterState cluster, String dcsError,
-                      PostgresStatus postgres, boolean dataDirectoryEmpty, DynamicConfig config, Instant now,
-                      Instant lockValidUntil, String actionInProgress, Map<String, PeerStatus> peers,
-                      String following, Instant primaryDownSince, boolean lockRenewFailed,
-                      boolean reinitializeRequested, boolean restartRequested, boolean failsafeConfirmed,
-                      Instant failsafeLeaderUntil, long syncReadyLsn,
-                      boolean watchdogFailed) {
+public record HaInput(
+        String name,
+        Map<String, Object> tags,
+        ClusterState cluster,
+        String dcsError,
+        PostgresStatus postgres,
+        boolean dataDirectoryEmpty,
+        DynamicConfig config,
+        Instant now,
+        Instant lockValidUntil,
+        String actionInProgress,
+        Map<String, PeerStatus> peers,
+        String following,
+        Instant primaryDownSince,
+        boolean lockRenewFailed,
+        boolean reinitializeRequested,
+        boolean restartRequested,
+        boolean failsafeConfirmed,
+        Instant failsafeLeaderUntil,
+        long syncReadyLsn,
+        boolean watchdogFailed) {
 
     public HaInput {
         Objects.requireNonNull(name, "name");
@@ -205,10 +219,27 @@ public record HaInput(String name, Map<String, Object> tags, ClusterState cluste
         }
 
         public HaInput build() {
-            return new HaInput(name, tags, cluster, dcsError, postgres, dataDirectoryEmpty, config, now,
-                    lockValidUntil, actionInProgress, peers, following, primaryDownSince, lockRenewFailed,
-                    reinitializeRequested, restartRequested, failsafeConfirmed, failsafeLeaderUntil,
-                    syncReadyLsn, watchdogFailed);
+            return new HaInput(
+                    name,
+                    tags,
+                    cluster,
+                    dcsError,
+                    postgres,
+                    dataDirectoryEmpty,
+                    config,
+                    now,
+                    lockValidUntil,
+                    actionInProgress,
+                    peers,
+                    following,
+                    primaryDownSince,
+                    lockRenewFailed,
+                    reinitializeRequested,
+                    restartRequested,
+                    failsafeConfirmed,
+                    failsafeLeaderUntil,
+                    syncReadyLsn,
+                    watchdogFailed);
         }
     }
 }

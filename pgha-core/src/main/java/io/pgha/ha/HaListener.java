@@ -13,44 +13,35 @@ package io.pgha.ha;
 public interface HaListener {
 
     /** This node's role changed. */
-    default void roleChanged(String from, String to) {
-    }
+    default void roleChanged(String from, String to) {}
 
     /** The cluster's leader changed (null: no leader at the moment). */
-    default void leaderChanged(String from, String to) {
-    }
+    default void leaderChanged(String from, String to) {}
 
     /**
      * A new member leads the cluster in place of {@code previousLeader} (a failover or a
      * switchover). Fired once, when the new leader is first seen.
      */
-    default void failoverHappened(String previousLeader, String newLeader) {
-    }
+    default void failoverHappened(String previousLeader, String newLeader) {}
 
     /**
      * This node is about to stop its primary (switchover, lost lock, DCS outage): the moment to
      * drain the application's connections. PostgreSQL stops right after; the call is not awaited.
      */
-    default void aboutToDemote(String reason) {
-    }
+    default void aboutToDemote(String reason) {}
 
     /** PostgreSQL was started (Patroni's on_start), in {@code role}. */
-    default void postgresStarted(String role) {
-    }
+    default void postgresStarted(String role) {}
 
     /** PostgreSQL was stopped (on_stop). */
-    default void postgresStopped(String role) {
-    }
+    default void postgresStopped(String role) {}
 
     /** PostgreSQL was restarted (on_restart). */
-    default void postgresRestarted(String role) {
-    }
+    default void postgresRestarted(String role) {}
 
     /** PostgreSQL's configuration was reloaded (on_reload). */
-    default void postgresReloaded(String role) {
-    }
+    default void postgresReloaded(String role) {}
 
     /** The node stopped (closed). */
-    default void nodeStopped() {
-    }
+    default void nodeStopped() {}
 }

@@ -25,8 +25,8 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -57,7 +57,11 @@ public final class HaNode implements NodeControl, Closeable {
     private static final Duration PG_TIMEOUT = Duration.ofSeconds(120);
 
     /** Lifecycle, guarded by compare-and-set. */
-    public enum State { LATENT, STARTED, CLOSED }
+    public enum State {
+        LATENT,
+        STARTED,
+        CLOSED
+    }
 
     private final NodeConfig config;
     private final Dcs dcs;
@@ -108,8 +112,8 @@ public final class HaNode implements NodeControl, Closeable {
         this.postgres = Objects.requireNonNull(b.postgres, "postgres");
         // the other members are asked as the runner asks them: with the shared REST API settings'
         // credentials and TLS when given, else plain HTTP
-        io.pgha.api.PatroniClient client = b.restApi == null ? io.pgha.api.PatroniClient.create()
-                : io.pgha.api.PatroniClient.create(b.restApi);
+        io.pgha.api.PatroniClient client =
+                b.restApi == null ? io.pgha.api.PatroniClient.create() : io.pgha.api.PatroniClient.create(b.restApi);
         this.peerProbe = b.peerProbe != null ? b.peerProbe : client.peerProbe();
         this.failsafeProbe = b.failsafeProbe != null ? b.failsafeProbe : client.failsafeProbe();
         this.clock = b.clock == null ? Clock.systemUTC() : b.clock;
@@ -131,8 +135,22 @@ public final class HaNode implements NodeControl, Closeable {
         }
         this.lockGuard = b.lockGuard ? new LockGuard(config.name(), clock, this::fence) : null;
         this.fence = b.fence == null ? Fence.NONE : b.fence;
-        this.state = new NodeState(config.name(), config.scope(), "uninitialized", false, postgres.status(), null,
-                dynamicConfig, null, null, config.tags(), config.apiUrl(), config.connUrl(), "starting", null, false);
+        this.state = new NodeState(
+                config.name(),
+                config.scope(),
+                "uninitialized",
+                false,
+                postgres.status(),
+                null,
+                dynamicConfig,
+                null,
+                null,
+                config.tags(),
+                config.apiUrl(),
+                config.connUrl(),
+                "starting",
+                null,
+                false);
     }
 
     public static Builder builder() {
@@ -265,12 +283,18 @@ public final class HaNode implements NodeControl, Closeable {
         if (cluster != null) {
             lastFailsafeKey = cluster.failsafe();
         }
-        boolean failsafeConfirmed = cluster == null && pg.isPrimary() && inProgress == null && !lockRenewFailed
-                && dynamicConfig.isFailsafeMode() && !dynamicConfig.isPaused() && failsafeRound(pg);
+        boolean failsafeConfirmed = cluster == null
+                && pg.isPrimary()
+                && inProgress == null
+                && !lockRenewFailed
+                && dynamicConfig.isFailsafeMode()
+                && !dynamicConfig.isPaused()
+                && failsafeRound(pg);
         failsafeActive = failsafeConfirmed;
         Instant calledAt = failsafeCalledAt;
         Instant failsafeLeaderUntil = calledAt != null && dynamicConfig.isFailsafeMode() && !pg.isPrimary()
-                ? calledAt.plus(dynamicConfig.ttl()) : null;
+                ? calledAt.plus(dynamicConfig.ttl())
+                : null;
         if (pg.isPrimary() && pg.isRunning() && !Objects.equals(pg.synchronousStandbyNames(), syncNamesSeen)) {
             // every commit acknowledged under the former value is at or below this position
             syncNamesSeen = pg.synchronousStandbyNames();
@@ -283,25 +307,41 @@ public final class HaNode implements NodeControl, Closeable {
         Map<String, PeerStatus> peers = Map.of();
         if (inProgress == null && HaEngine.needsPeers(cluster, config.name(), dynamicConfig, pg)) {
             List<Member> others = new ArrayList<>(cluster.members().stream()
-                    .filter(m -> !m.name().equals(config.name())).toList());
+                    .filter(m -> !m.name().equals(config.name()))
+                    .toList());
             if (dynamicConfig.isFailsafeMode() && cluster.failsafe() != null) {
                 // as Patroni: members of the failsafe key count too, a primary cut off from the DCS
                 // (its member key gone) among them
                 cluster.failsafe().forEach((name, url) -> {
-                    if (!name.equals(config.name()) && others.stream().noneMatch(m -> m.name().equals(name))) {
+                    if (!name.equals(config.name())
+                            && others.stream().noneMatch(m -> m.name().equals(name))) {
                         others.add(new Member(name, -1, Map.of("api_url", url)));
                     }
                 });
             }
             peers = peerProbe.probe(others, PEER_TIMEOUT);
         }
-        return HaInput.builder(config.name()).tags(config.tags()).cluster(cluster).dcsError(dcsError).postgres(pg)
-                .dataDirectoryEmpty(empty).config(dynamicConfig).now(now).lockValidUntil(lockValidUntil)
-                .actionInProgress(inProgress).peers(peers).following(following).primaryDownSince(primaryDownSince)
-                .lockRenewFailed(lockRenewFailed).reinitializeRequested(reinitializeRequested)
-                .restartRequested(restartDue).failsafeConfirmed(failsafeConfirmed)
-                .failsafeLeaderUntil(failsafeLeaderUntil).syncReadyLsn(syncReadyLsn)
-                .watchdogFailed(watchdogFailed).build();
+        return HaInput.builder(config.name())
+                .tags(config.tags())
+                .cluster(cluster)
+                .dcsError(dcsError)
+                .postgres(pg)
+                .dataDirectoryEmpty(empty)
+                .config(dynamicConfig)
+                .now(now)
+                .lockValidUntil(lockValidUntil)
+                .actionInProgress(inProgress)
+                .peers(peers)
+                .following(following)
+                .primaryDownSince(primaryDownSince)
+                .lockRenewFailed(lockRenewFailed)
+                .reinitializeRequested(reinitializeRequested)
+                .restartRequested(restartDue)
+                .failsafeConfirmed(failsafeConfirmed)
+                .failsafeLeaderUntil(failsafeLeaderUntil)
+                .syncReadyLsn(syncReadyLsn)
+                .watchdogFailed(watchdogFailed)
+                .build();
     }
 
     /**
@@ -330,8 +370,10 @@ public final class HaNode implements NodeControl, Closeable {
         if (!agreed.containsAll(others.keySet())) {
             Set<String> missing = new java.util.TreeSet<>(others.keySet());
             missing.removeAll(agreed);
-            LOG.warn("[{}] failsafe mode: {} did not agree; the primary goes on only while its lock is valid",
-                    config.name(), missing);
+            LOG.warn(
+                    "[{}] failsafe mode: {} did not agree; the primary goes on only while its lock is valid",
+                    config.name(),
+                    missing);
             return false;
         }
         lockProven(started);
@@ -371,7 +413,11 @@ public final class HaNode implements NodeControl, Closeable {
 
     // ---- executing a decision --------------------------------------------------------------------
 
-    private enum Outcome { DONE, RERUN, LOCK_LOST }
+    private enum Outcome {
+        DONE,
+        RERUN,
+        LOCK_LOST
+    }
 
     private Outcome execute(Decision decision, HaInput input) {
         List<Action> actions = decision.actions();
@@ -451,7 +497,10 @@ public final class HaNode implements NodeControl, Closeable {
                 // this replica received WAL the new leader never had (it was ahead when the leader
                 // was promoted): it cannot stream from it. Stop it; deciding again starts it as a
                 // replica of the leader through the divergence check (pg_rewind, or a fresh clone)
-                LOG.warn("[{}] diverged from the new leader {}: stopping to rewind", config.name(), f.leader().name());
+                LOG.warn(
+                        "[{}] diverged from the new leader {}: stopping to rewind",
+                        config.name(),
+                        f.leader().name());
                 postgres.stop(StopMode.FAST, false, PG_TIMEOUT);
                 following = null;
                 return Outcome.RERUN;
@@ -591,7 +640,10 @@ public final class HaNode implements NodeControl, Closeable {
         try {
             sysid = postgres.bootstrap();
         } catch (PostgresException e) {
-            LOG.error("[{}] bootstrap failed: {}; giving the bootstrap back to the cluster", config.name(), e.getMessage());
+            LOG.error(
+                    "[{}] bootstrap failed: {}; giving the bootstrap back to the cluster",
+                    config.name(),
+                    e.getMessage());
             try {
                 postgres.stop(StopMode.IMMEDIATE, false, PG_TIMEOUT);
                 postgres.removeDataDirectory();
@@ -618,8 +670,11 @@ public final class HaNode implements NodeControl, Closeable {
             // names the timeline of its last restartpoint), so a check now can find a divergence that
             // is not there and rewind a cleanly stopped former primary for nothing (seen after a
             // switchover in pgha bench). Start as its replica; Follow checks once it is a primary.
-            LOG.info("[{}] the leader {} is not a primary yet: starting as its replica, the divergence check"
-                    + " follows once it is", config.name(), leader.name());
+            LOG.info(
+                    "[{}] the leader {} is not a primary yet: starting as its replica, the divergence check"
+                            + " follows once it is",
+                    config.name(),
+                    leader.name());
         } else if (checkDivergence && postgres.needsRewind(leader)) {
             DynamicConfig cfg = config.withLocalOverrides(dynamicConfig);
             boolean rewound = false;
@@ -628,7 +683,8 @@ public final class HaNode implements NodeControl, Closeable {
                 rewound = postgres.rewind(leader);
             }
             if (!rewound) {
-                boolean mayRemove = cfg.usePgRewind() ? cfg.removeDataDirectoryOnRewindFailure()
+                boolean mayRemove = cfg.usePgRewind()
+                        ? cfg.removeDataDirectoryOnRewindFailure()
                         : cfg.removeDataDirectoryOnDivergedTimelines();
                 if (!mayRemove) {
                     throw new PostgresException("the data directory has diverged from the leader " + leader.name()
@@ -636,7 +692,9 @@ public final class HaNode implements NodeControl, Closeable {
                             + "; set postgresql.remove_data_directory_on_rewind_failure (or"
                             + " remove_data_directory_on_diverged_timelines) to re-clone, or reinitialize by hand");
                 }
-                LOG.warn("[{}] removing the diverged data directory and cloning again from {}", config.name(),
+                LOG.warn(
+                        "[{}] removing the diverged data directory and cloning again from {}",
+                        config.name(),
                         leader.name());
                 postgres.removeDataDirectory();
                 postgres.cloneFrom(leader);
@@ -661,8 +719,12 @@ public final class HaNode implements NodeControl, Closeable {
         try {
             ClusterState cluster = dcs.read();
             List<HistoryEntry> history = new ArrayList<>(cluster.history());
-            history.add(new HistoryEntry(before.timeline(), before.lastLsn(), "no recovery target specified",
-                    DcsJson.formatTimestamp(clock.instant()), config.name()));
+            history.add(new HistoryEntry(
+                    before.timeline(),
+                    before.lastLsn(),
+                    "no recovery target specified",
+                    DcsJson.formatTimestamp(clock.instant()),
+                    config.name()));
             dcs.writeHistory(history);
             PostgresStatus after = postgres.status();
             dcs.writeStatus(new ClusterStatus(after.writeLsn(), Map.of(), List.of()));
@@ -688,7 +750,10 @@ public final class HaNode implements NodeControl, Closeable {
     }
 
     private static String longActionName(Action a) {
-        return a.getClass().getSimpleName().replaceAll("([a-z])([A-Z])", "$1 $2").toLowerCase(java.util.Locale.ROOT);
+        return a.getClass()
+                .getSimpleName()
+                .replaceAll("([a-z])([A-Z])", "$1 $2")
+                .toLowerCase(java.util.Locale.ROOT);
     }
 
     private static String activityFor(Action a) {
@@ -723,14 +788,29 @@ public final class HaNode implements NodeControl, Closeable {
         }
         NodeState previous = state;
         String listenerRole = pg.isRunning() ? role : (input.dataDirectoryEmpty() ? "uninitialized" : "stopped");
-        NodeState next = new NodeState(config.name(), config.scope(), role, holdsLock, pg,
-                cluster != null ? cluster : previous.cluster(), dynamicConfig, clock.instant(), dcsLastSeen,
-                config.tags(), config.apiUrl(), config.connUrl(), decision == null ? null : decision.reason(),
-                scheduledRestart.get(), failsafeActive);
+        NodeState next = new NodeState(
+                config.name(),
+                config.scope(),
+                role,
+                holdsLock,
+                pg,
+                cluster != null ? cluster : previous.cluster(),
+                dynamicConfig,
+                clock.instant(),
+                dcsLastSeen,
+                config.tags(),
+                config.apiUrl(),
+                config.connUrl(),
+                decision == null ? null : decision.reason(),
+                scheduledRestart.get(),
+                failsafeActive);
         state = next;
-        String oldLeader = previous.cluster() == null || !previous.cluster().hasLeader() ? null
+        String oldLeader = previous.cluster() == null || !previous.cluster().hasLeader()
+                ? null
                 : previous.cluster().leader().name();
-        String newLeader = next.cluster() == null || !next.cluster().hasLeader() ? null : next.cluster().leader().name();
+        String newLeader = next.cluster() == null || !next.cluster().hasLeader()
+                ? null
+                : next.cluster().leader().name();
         if (cluster != null && !Objects.equals(oldLeader, newLeader)) {
             fire(l -> l.leaderChanged(oldLeader, newLeader));
             if (newLeader != null) {
@@ -826,7 +906,10 @@ public final class HaNode implements NodeControl, Closeable {
 
     private void applyScheduledRestart(Instant now) {
         RestartRequest r = scheduledRestart.get();
-        if (r != null && r.schedule() != null && !now.isBefore(r.schedule()) && scheduledRestart.compareAndSet(r, null)) {
+        if (r != null
+                && r.schedule() != null
+                && !now.isBefore(r.schedule())
+                && scheduledRestart.compareAndSet(r, null)) {
             restartDue = matches(r, postgres.status());
         }
     }
@@ -872,7 +955,9 @@ public final class HaNode implements NodeControl, Closeable {
             }
         });
         try {
-            Duration t = request.timeout() == null ? PG_TIMEOUT.plusSeconds(10) : request.timeout().plusSeconds(10);
+            Duration t = request.timeout() == null
+                    ? PG_TIMEOUT.plusSeconds(10)
+                    : request.timeout().plusSeconds(10);
             return done.get(t.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             return false;
@@ -1021,8 +1106,7 @@ public final class HaNode implements NodeControl, Closeable {
         private boolean lockGuard = true;
         private Fence fence;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         public Builder config(NodeConfig v) {
             config = v;
@@ -1139,8 +1223,14 @@ public final class HaNode implements NodeControl, Closeable {
                 Objects.requireNonNull(config, "config");
                 DynamicConfig initial = config.initialDynamicConfig();
                 try {
-                    dcs = io.pgha.dcs.DcsProvider.find(dcsType).create(new io.pgha.dcs.DcsSettings(config.namespace(),
-                            config.scope(), config.name(), initial.ttl(), initial.retryTimeout(), dcsOptions));
+                    dcs = io.pgha.dcs.DcsProvider.find(dcsType)
+                            .create(new io.pgha.dcs.DcsSettings(
+                                    config.namespace(),
+                                    config.scope(),
+                                    config.name(),
+                                    initial.ttl(),
+                                    initial.retryTimeout(),
+                                    dcsOptions));
                 } catch (DcsException e) {
                     throw new IllegalStateException("cannot connect to the " + dcsType + " DCS: " + e.getMessage(), e);
                 }

@@ -46,8 +46,7 @@ public interface NodeControl {
      * node must not race for the lock while the DCS is unreachable. Called on a REST API thread;
      * must not block. The default ignores it.
      */
-    default void failsafeHeartbeat(Map<String, Object> leader) {
-    }
+    default void failsafeHeartbeat(Map<String, Object> leader) {}
 
     /**
      * Patroni's {@code watchdog_failed}: a watchdog is required ({@code watchdog.mode: required}) but

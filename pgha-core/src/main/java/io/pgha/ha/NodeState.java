@@ -27,10 +27,22 @@ import java.util.Map;
  * @param scheduledRestart the pending scheduled restart, or null
  * @param failsafeActive whether the primary runs on failsafe mode's authority right now
  */
-public record NodeState(String name, String scope, String role, boolean holdsLock, PostgresStatus postgres,
-                        ClusterState cluster, DynamicConfig config, Instant lastHeartbeat, Instant dcsLastSeen,
-                        Map<String, Object> tags, String apiUrl, String connUrl, String lastReason,
-                        RestartRequest scheduledRestart, boolean failsafeActive) {
+public record NodeState(
+        String name,
+        String scope,
+        String role,
+        boolean holdsLock,
+        PostgresStatus postgres,
+        ClusterState cluster,
+        DynamicConfig config,
+        Instant lastHeartbeat,
+        Instant dcsLastSeen,
+        Map<String, Object> tags,
+        String apiUrl,
+        String connUrl,
+        String lastReason,
+        RestartRequest scheduledRestart,
+        boolean failsafeActive) {
 
     public NodeState {
         tags = tags == null ? Map.of() : Map.copyOf(tags);

@@ -21,7 +21,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class PatroniCallbacks implements HaListener {
     private static final Logger LOG = LoggerFactory.getLogger(PatroniCallbacks.class);
-    private static final Set<String> ACTIONS = Set.of("on_start", "on_stop", "on_restart", "on_reload", "on_role_change");
+    private static final Set<String> ACTIONS =
+            Set.of("on_start", "on_stop", "on_restart", "on_reload", "on_role_change");
 
     private final Map<String, List<String>> commands = new LinkedHashMap<>();
     private final String scope;
@@ -36,8 +37,8 @@ public final class PatroniCallbacks implements HaListener {
         this.timeoutSeconds = timeoutSeconds;
         callbacks.forEach((action, cmd) -> {
             if (!ACTIONS.contains(action)) {
-                throw new IllegalArgumentException("postgresql.callbacks." + action + ": unknown callback (known: "
-                        + ACTIONS + ")");
+                throw new IllegalArgumentException(
+                        "postgresql.callbacks." + action + ": unknown callback (known: " + ACTIONS + ")");
             }
             if (cmd != null && !cmd.toString().isBlank()) {
                 commands.put(action, List.of(cmd.toString().trim().split("\\s+")));

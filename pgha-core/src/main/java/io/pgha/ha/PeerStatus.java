@@ -14,8 +14,14 @@ import java.util.Map;
  * @param noFailover it may not be promoted
  * @param failoverPriority its failover_priority tag (default 1)
  */
-public record PeerStatus(String name, String role, String state, long walPosition, long timeline,
-                         boolean noFailover, int failoverPriority) {
+public record PeerStatus(
+        String name,
+        String role,
+        String state,
+        long walPosition,
+        long timeline,
+        boolean noFailover,
+        int failoverPriority) {
 
     public boolean isPrimary() {
         return "running".equals(state) && ("primary".equals(role) || "master".equals(role));
@@ -29,11 +35,18 @@ public record PeerStatus(String name, String role, String state, long walPositio
         long wal = 0;
         if (json.get("xlog") instanceof Map<?, ?> xlog) {
             Map<String, Object> x = (Map<String, Object>) xlog;
-            wal = Math.max(asLong(x.get("location")), Math.max(asLong(x.get("received_location")),
-                    asLong(x.get("replayed_location"))));
+            wal = Math.max(
+                    asLong(x.get("location")),
+                    Math.max(asLong(x.get("received_location")), asLong(x.get("replayed_location"))));
         }
         Map<String, Object> tags = json.get("tags") instanceof Map<?, ?> t ? (Map<String, Object>) t : Map.of();
-        return new PeerStatus(name, role, state, wal, asLong(json.get("timeline")), Tags.noFailover(tags),
+        return new PeerStatus(
+                name,
+                role,
+                state,
+                wal,
+                asLong(json.get("timeline")),
+                Tags.noFailover(tags),
                 Tags.failoverPriority(tags));
     }
 

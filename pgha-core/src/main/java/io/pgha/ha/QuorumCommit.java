@@ -28,8 +28,7 @@ import org.slf4j.LoggerFactory;
 final class QuorumCommit {
     private static final Logger LOG = LoggerFactory.getLogger(QuorumCommit.class);
 
-    private QuorumCommit() {
-    }
+    private QuorumCommit() {}
 
     /** Whether quorum commit is requested and the {@code sync} key has an owner (Patroni's "active"). */
     static boolean isActive(DynamicConfig config, ClusterState c) {
@@ -65,28 +64,43 @@ final class QuorumCommit {
         boolean ours = key.leader().equalsIgnoreCase(me);
         if (ours && active.size() < minSync) {
             // strict and nobody to wait for: keep waiting for the voters (or any standby)
-            String wanted = format(key.syncStandbys(), Math.max(minSync, key.syncStandbys().size() - quorum));
+            String wanted = format(
+                    key.syncStandbys(), Math.max(minSync, key.syncStandbys().size() - quorum));
             if (!current.value().equals(wanted)) {
                 actions.add(new Action.SetSynchronousStandbyNames(wanted));
             }
             return actions;
         }
-        if (ours && minSync == 0 && active.isEmpty() && key.syncStandbys().isEmpty() && !current.value().isEmpty()) {
+        if (ours
+                && minSync == 0
+                && active.isEmpty()
+                && key.syncStandbys().isEmpty()
+                && !current.value().isEmpty()) {
             actions.add(new Action.SetSynchronousStandbyNames(""));
             return actions;
         }
         int confirmed = 0;
         for (ReplicationRow r : pg.replication()) {
-            if (r.applicationName() != null && containsIgnoreCase(active, r.applicationName())
-                    && current.contains(r.applicationName()) && "quorum".equalsIgnoreCase(r.syncState())
+            if (r.applicationName() != null
+                    && containsIgnoreCase(active, r.applicationName())
+                    && current.contains(r.applicationName())
+                    && "quorum".equalsIgnoreCase(r.syncState())
                     && r.flushLsn() >= readyLsn) {
                 confirmed++;
             }
         }
         List<QuorumResolver.Step> steps;
         try {
-            steps = QuorumResolver.resolve(key.leader(), quorum, key.syncStandbys(), current.num(), asMembers(current.names(), c),
-                    confirmed, active, config.synchronousNodeCount(), me);
+            steps = QuorumResolver.resolve(
+                    key.leader(),
+                    quorum,
+                    key.syncStandbys(),
+                    current.num(),
+                    asMembers(current.names(), c),
+                    confirmed,
+                    active,
+                    config.synchronousNodeCount(),
+                    me);
         } catch (QuorumResolver.QuorumException e) {
             LOG.warn("[{}] quorum commit: {}; synchronous replication left as it is this cycle", me, e.getMessage());
             return actions;
@@ -102,12 +116,14 @@ final class QuorumCommit {
                 if (wrote) {
                     break;
                 }
-                actions.add(new Action.WriteSync(new SyncState(s.leader(), sorted(s.names()), s.num(), version),
-                        version));
+                actions.add(
+                        new Action.WriteSync(new SyncState(s.leader(), sorted(s.names()), s.num(), version), version));
                 wrote = true;
             }
         }
-        if (actions.isEmpty() && !current.any() && !current.names().isEmpty()
+        if (actions.isEmpty()
+                && !current.any()
+                && !current.names().isEmpty()
                 && !current.names().contains(SyncStandbys.ANY_STANDBY)) {
             // settled, but written by priority mode: the same standbys, counted as ANY
             actions.add(new Action.SetSynchronousStandbyNames(format(asMembers(current.names(), c), current.num())));
@@ -154,8 +170,10 @@ final class QuorumCommit {
         int votes = containsIgnoreCase(voting, me) ? 0 : -1;
         boolean anyAhead = false;
         for (PeerStatus p : others) {
-            if (p.name().equalsIgnoreCase(me) || !containsIgnoreCase(voting, p.name())
-                    || !"running".equals(p.state()) || p.walPosition() <= 0) {
+            if (p.name().equalsIgnoreCase(me)
+                    || !containsIgnoreCase(voting, p.name())
+                    || !"running".equals(p.state())
+                    || p.walPosition() <= 0) {
                 continue;
             }
             // a voter on a later timeline has commits of a later leader, whatever the positions say
@@ -174,7 +192,8 @@ final class QuorumCommit {
         if (votes >= quorum || (!anyAhead && wasPrimary && me.equalsIgnoreCase(key.leader()))) {
             return null;
         }
-        return votes < 0 ? me + " is not a voter of the quorum and no voter vouches for it"
+        return votes < 0
+                ? me + " is not a voter of the quorum and no voter vouches for it"
                 : "quorum commit: " + me + " has " + votes + " of the " + quorum + " votes needed from " + voting
                         + " (members not ahead of it)";
     }
@@ -228,7 +247,11 @@ final class QuorumCommit {
     private static List<String> asMembers(Collection<String> names, ClusterState c) {
         List<String> out = new ArrayList<>();
         for (String n : names) {
-            out.add(c.members().stream().map(m -> m.name()).filter(m -> m.equalsIgnoreCase(n)).findFirst().orElse(n));
+            out.add(c.members().stream()
+                    .map(m -> m.name())
+                    .filter(m -> m.equalsIgnoreCase(n))
+                    .findFirst()
+                    .orElse(n));
         }
         return out;
     }
@@ -255,7 +278,8 @@ final class QuorumCommit {
                 return new Ssn("", false, 0, Set.of());
             }
             Set<String> names = QuorumResolver.ci(SyncStandbys.namesAsWritten(v));
-            String head = v.contains("(") ? v.substring(0, v.indexOf('(')).trim().toUpperCase(Locale.ROOT) : "";
+            String head =
+                    v.contains("(") ? v.substring(0, v.indexOf('(')).trim().toUpperCase(Locale.ROOT) : "";
             boolean any = head.startsWith("ANY");
             int num = 1;
             String count = head.replace("ANY", "").replace("FIRST", "").trim();

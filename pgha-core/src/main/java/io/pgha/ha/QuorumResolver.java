@@ -30,7 +30,11 @@ import java.util.TreeSet;
 final class QuorumResolver {
 
     /** What a step changes: {@code synchronous_standby_names}, the {@code sync} key, or nothing (read the state again). */
-    enum Kind { SYNC, QUORUM, RESTART }
+    enum Kind {
+        SYNC,
+        QUORUM,
+        RESTART
+    }
 
     /**
      * One step, described by the new state: for {@link Kind#SYNC} {@code num} and {@code names} are the
@@ -72,8 +76,16 @@ final class QuorumResolver {
      * @param syncWanted {@code synchronous_node_count}
      * @param leaderWanted this node, the leader (differs from {@code leader} right after a failover)
      */
-    private QuorumResolver(String leader, int quorum, Collection<String> voters, int numsync, Collection<String> sync,
-                           int numsyncConfirmed, Collection<String> active, int syncWanted, String leaderWanted) {
+    private QuorumResolver(
+            String leader,
+            int quorum,
+            Collection<String> voters,
+            int numsync,
+            Collection<String> sync,
+            int numsyncConfirmed,
+            Collection<String> active,
+            int syncWanted,
+            String leaderWanted) {
         this.leader = leader;
         this.quorum = quorum;
         this.voters = ci(voters);
@@ -91,11 +103,19 @@ final class QuorumResolver {
      *
      * @throws QuorumException when the state is broken beyond what one cycle can mend
      */
-    static List<Step> resolve(String leader, int quorum, Collection<String> voters, int numsync,
-                              Collection<String> sync, int numsyncConfirmed, Collection<String> active,
-                              int syncWanted, String leaderWanted) throws QuorumException {
-        QuorumResolver r = new QuorumResolver(leader, quorum, voters, numsync, sync, numsyncConfirmed, active,
-                syncWanted, leaderWanted);
+    static List<Step> resolve(
+            String leader,
+            int quorum,
+            Collection<String> voters,
+            int numsync,
+            Collection<String> sync,
+            int numsyncConfirmed,
+            Collection<String> active,
+            int syncWanted,
+            String leaderWanted)
+            throws QuorumException {
+        QuorumResolver r = new QuorumResolver(
+                leader, quorum, voters, numsync, sync, numsyncConfirmed, active, syncWanted, leaderWanted);
         r.generate();
         List<Step> out = new ArrayList<>();
         for (int i = 0; i < r.steps.size(); i++) {
@@ -214,8 +234,11 @@ final class QuorumResolver {
             // in the middle of changing voters: drop dead voters nobody syncs to, sync to live ones
             Set<String> removeFromVoters = minus(voters, union(sync, active));
             if (!removeFromVoters.isEmpty()) {
-                quorumUpdate(voters.size() - removeFromVoters.size() - numsync, minus(voters, removeFromVoters),
-                        null, minus(sync, active).isEmpty());
+                quorumUpdate(
+                        voters.size() - removeFromVoters.size() - numsync,
+                        minus(voters, removeFromVoters),
+                        null,
+                        minus(sync, active).isEmpty());
             }
             Set<String> addToSync = minus(intersect(voters, active), sync);
             if (!addToSync.isEmpty()) {
@@ -225,7 +248,9 @@ final class QuorumResolver {
             // in the middle of changing the replication factor
             Set<String> removeFromSync = minus(sync, active);
             Set<String> kept = minus(sync, removeFromSync);
-            if (!removeFromSync.isEmpty() && !kept.isEmpty() && (voters.isEmpty() || !intersect(kept, voters).isEmpty())) {
+            if (!removeFromSync.isEmpty()
+                    && !kept.isEmpty()
+                    && (voters.isEmpty() || !intersect(kept, voters).isEmpty())) {
                 syncUpdate(Math.min(numsync, sync.size() - removeFromSync.size()), kept);
             }
             Set<String> addToVoters = intersect(minus(sync, voters), active);
@@ -241,7 +266,9 @@ final class QuorumResolver {
         if (!voters.equals(sync)) {
             throw new QuorumException("voters " + voters + " and sync " + sync + " still differ");
         }
-        int margin = quorum + Math.min(numsync, numsyncConfirmed) - union(voters, sync).size();
+        int margin = quorum
+                + Math.min(numsync, numsyncConfirmed)
+                - union(voters, sync).size();
         if (margin > 0) {
             // in the middle of changing the replication factor
             if (numsync > syncWanted) {

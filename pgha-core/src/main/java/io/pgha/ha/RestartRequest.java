@@ -12,6 +12,5 @@ import java.time.Instant;
  * @param restartPending only if PostgreSQL reports a pending restart
  * @param timeout how long the restart may take (null: no limit beyond the controller's)
  */
-public record RestartRequest(Instant schedule, String role, String postgresVersion, boolean restartPending,
-                             Duration timeout) {
-}
+public record RestartRequest(
+        Instant schedule, String role, String postgresVersion, boolean restartPending, Duration timeout) {}

@@ -39,19 +39,19 @@ final class SyncStandbys {
 
     /** The value of {@code synchronous_standby_names} in strict mode when no standby is available. */
     public static final String ANY_STANDBY = "*";
+
     static final String SYNC_PRIORITY = "sync_priority";
     private static final Pattern PLAIN = Pattern.compile("[a-z_][a-z0-9_$]*");
 
-    private SyncStandbys() {
-    }
+    private SyncStandbys() {}
 
     /**
      * The actions for a running primary holding the lock, in the order to run them: at most one
      * {@link Action.WriteSync} (conditional on the key's version) and one
      * {@link Action.SetSynchronousStandbyNames}. Empty when everything is as wanted.
      */
-    public static List<Action> plan(String me, ClusterState cluster, PostgresStatus pg, DynamicConfig config,
-                                    long readyLsn) {
+    public static List<Action> plan(
+            String me, ClusterState cluster, PostgresStatus pg, DynamicConfig config, long readyLsn) {
         SyncState key = cluster.sync();
         long version = key == null ? Dcs.ABSENT : key.version();
         List<Action> actions = new ArrayList<>();
@@ -233,6 +233,5 @@ final class SyncStandbys {
         return 1;
     }
 
-    private record Candidate(String name, int priority, boolean sync, long flushLsn) {
-    }
+    private record Candidate(String name, int priority, boolean sync, long flushLsn) {}
 }

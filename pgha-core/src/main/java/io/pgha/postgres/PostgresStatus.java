@@ -25,11 +25,23 @@ import java.util.List;
  * @param pendingRestart a changed parameter needs a restart to take effect
  * @param synchronousStandbyNames the current {@code synchronous_standby_names}
  */
-public record PostgresStatus(String state, Role role, long timeline, long writeLsn, long receiveLsn, long replayLsn,
-                             Instant replayTimestamp, boolean replayPaused, String replicationState,
-                             String systemIdentifier, int serverVersion, Instant postmasterStartTime,
-                             List<ReplicationRow> replication, List<String> slots, boolean pendingRestart,
-                             String synchronousStandbyNames) {
+public record PostgresStatus(
+        String state,
+        Role role,
+        long timeline,
+        long writeLsn,
+        long receiveLsn,
+        long replayLsn,
+        Instant replayTimestamp,
+        boolean replayPaused,
+        String replicationState,
+        String systemIdentifier,
+        int serverVersion,
+        Instant postmasterStartTime,
+        List<ReplicationRow> replication,
+        List<String> slots,
+        boolean pendingRestart,
+        String synchronousStandbyNames) {
 
     public static final String RUNNING = "running";
     public static final String STOPPED = "stopped";
@@ -43,9 +55,23 @@ public record PostgresStatus(String state, Role role, long timeline, long writeL
 
     /** Nothing running; {@code role} is what the data directory would start as. */
     public static PostgresStatus stopped(Role role, String systemIdentifier, long timeline, long lastLsn) {
-        return new PostgresStatus(STOPPED, role, timeline, role == Role.PRIMARY ? lastLsn : 0,
-                role == Role.PRIMARY ? 0 : lastLsn, role == Role.PRIMARY ? 0 : lastLsn, null, false, null,
-                systemIdentifier, 0, null, List.of(), List.of(), false, null);
+        return new PostgresStatus(
+                STOPPED,
+                role,
+                timeline,
+                role == Role.PRIMARY ? lastLsn : 0,
+                role == Role.PRIMARY ? 0 : lastLsn,
+                role == Role.PRIMARY ? 0 : lastLsn,
+                null,
+                false,
+                null,
+                systemIdentifier,
+                0,
+                null,
+                List.of(),
+                List.of(),
+                false,
+                null);
     }
 
     public boolean isRunning() {

@@ -13,6 +13,13 @@ package io.pgha.postgres;
  * @param flushLsn the standby's flush position
  * @param replayLsn the standby's replay position
  */
-public record ReplicationRow(String usename, String applicationName, String clientAddr, String state,
-                             String syncState, int syncPriority, long writeLsn, long flushLsn, long replayLsn) {
-}
+public record ReplicationRow(
+        String usename,
+        String applicationName,
+        String clientAddr,
+        String state,
+        String syncState,
+        int syncPriority,
+        long writeLsn,
+        long flushLsn,
+        long replayLsn) {}

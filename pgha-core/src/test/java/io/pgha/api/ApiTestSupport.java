@@ -55,12 +55,19 @@ abstract class ApiTestSupport {
         if (leader != null) {
             b.leader(leader, 1);
         }
-        b.member("pg0", "{\"conn_url\":\"postgres://127.0.0.1:5432/postgres\",\"api_url\":\"http://127.0.0.1:8008/patroni\","
-                + "\"state\":\"running\",\"role\":\"primary\",\"timeline\":2,\"xlog_location\":" + optime + "}", 2);
-        b.member("pg1", "{\"conn_url\":\"postgres://127.0.0.1:5433/postgres\",\"api_url\":\"http://127.0.0.1:8009/patroni\","
-                + "\"state\":\"running\",\"role\":\"replica\",\"timeline\":2,\"replication_state\":\"streaming\","
-                + "\"xlog_location\":" + (optime - 100) + ",\"receive_lsn\":" + (optime - 50) + ",\"replay_lsn\":"
-                + (optime - 100) + ",\"tags\":{\"zone\":\"a\"}}", 3);
+        b.member(
+                "pg0",
+                "{\"conn_url\":\"postgres://127.0.0.1:5432/postgres\",\"api_url\":\"http://127.0.0.1:8008/patroni\","
+                        + "\"state\":\"running\",\"role\":\"primary\",\"timeline\":2,\"xlog_location\":" + optime + "}",
+                2);
+        b.member(
+                "pg1",
+                "{\"conn_url\":\"postgres://127.0.0.1:5433/postgres\",\"api_url\":\"http://127.0.0.1:8009/patroni\","
+                        + "\"state\":\"running\",\"role\":\"replica\",\"timeline\":2,\"replication_state\":\"streaming\","
+                        + "\"xlog_location\":" + (optime - 100) + ",\"receive_lsn\":" + (optime - 50)
+                        + ",\"replay_lsn\":"
+                        + (optime - 100) + ",\"tags\":{\"zone\":\"a\"}}",
+                3);
         b.status("{\"optime\":" + optime + "}");
         b.config(io.pgha.dcs.DcsJson.write(config), 4);
         if (syncStandbys != null) {
@@ -70,13 +77,30 @@ abstract class ApiTestSupport {
     }
 
     static NodeState primary(Map<String, Object> config) {
-        return States.node("pg0", "primary", true, States.primaryPg(100 * States.MB),
-                cluster("pg0", 100 * States.MB, config, null), config, Map.of());
+        return States.node(
+                "pg0",
+                "primary",
+                true,
+                States.primaryPg(100 * States.MB),
+                cluster("pg0", 100 * States.MB, config, null),
+                config,
+                Map.of());
     }
 
-    static NodeState replica(long received, long replayed, String replState, Map<String, Object> config,
-                             Map<String, Object> tags, String syncStandbys) {
-        return States.node("pg1", "replica", false, States.replicaPg(received, replayed, replState),
-                cluster("pg0", 100 * States.MB, config, syncStandbys), config, tags);
+    static NodeState replica(
+            long received,
+            long replayed,
+            String replState,
+            Map<String, Object> config,
+            Map<String, Object> tags,
+            String syncStandbys) {
+        return States.node(
+                "pg1",
+                "replica",
+                false,
+                States.replicaPg(received, replayed, replState),
+                cluster("pg0", 100 * States.MB, config, syncStandbys),
+                config,
+                tags);
     }
 }

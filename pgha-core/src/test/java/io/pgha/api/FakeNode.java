@@ -20,7 +20,7 @@ final class FakeNode implements NodeControl {
     final List<Map<String, Object>> failsafeHeartbeats = new CopyOnWriteArrayList<>();
     final List<String> reinits = new CopyOnWriteArrayList<>();
     volatile boolean restartResult = true;
-    volatile Runnable onWakeUp = () -> { };
+    volatile Runnable onWakeUp = () -> {};
     volatile Map<String, Map<String, Object>> extensions = Map.of();
     volatile boolean watchdogFailed;
 

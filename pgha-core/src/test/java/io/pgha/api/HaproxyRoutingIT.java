@@ -32,6 +32,7 @@ class HaproxyRoutingIT extends ApiTestSupport {
 
     @TempDir
     Path dir;
+
     private final List<ServerSocket> fakePostgres = new ArrayList<>();
     private Process haproxy;
 
@@ -51,15 +52,17 @@ class HaproxyRoutingIT extends ApiTestSupport {
     private int namedSocket(String name) throws IOException {
         ServerSocket ss = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         fakePostgres.add(ss);
-        Thread t = new Thread(() -> {
-            while (!ss.isClosed()) {
-                try (Socket s = ss.accept()) {
-                    s.getOutputStream().write(name.getBytes(StandardCharsets.US_ASCII));
-                } catch (IOException e) {
-                    // closed
-                }
-            }
-        }, "fake-postgres-" + name);
+        Thread t = new Thread(
+                () -> {
+                    while (!ss.isClosed()) {
+                        try (Socket s = ss.accept()) {
+                            s.getOutputStream().write(name.getBytes(StandardCharsets.US_ASCII));
+                        } catch (IOException e) {
+                            // closed
+                        }
+                    }
+                },
+                "fake-postgres-" + name);
         t.setDaemon(true);
         t.start();
         return ss.getLocalPort();
@@ -96,7 +99,8 @@ class HaproxyRoutingIT extends ApiTestSupport {
 
     @Test
     void haproxyRoutesToThePrimaryAndFollowsASwitchover() throws Exception {
-        assumeTrue(Files.isExecutable(HAPROXY), "HAProxy is not installed at " + HAPROXY + " (apt-get install haproxy)");
+        assumeTrue(
+                Files.isExecutable(HAPROXY), "HAProxy is not installed at " + HAPROXY + " (apt-get install haproxy)");
         FakeNode n0 = new FakeNode(primary(Map.of()), dcs("pg0"));
         FakeNode n1 = new FakeNode(replica(100 * MB, 100 * MB, "streaming", Map.of(), Map.of(), null), dcs("pg1"));
         n1.update(s -> States.withRole(s, "replica", false));
@@ -107,42 +111,54 @@ class HaproxyRoutingIT extends ApiTestSupport {
         int primaryPort = freePort();
         int replicaPort = freePort();
         Path cfg = dir.resolve("haproxy.cfg");
-        Files.writeString(cfg, String.join("\n",
-                "global",
-                "    maxconn 100",
-                "defaults",
-                "    mode tcp",
-                "    timeout connect 2s",
-                "    timeout client 10s",
-                "    timeout server 10s",
-                "    timeout check 2s",
-                "listen primary",
-                "    bind 127.0.0.1:" + primaryPort,
-                "    option httpchk OPTIONS /primary",
-                "    http-check expect status 200",
-                "    default-server inter 200ms fall 1 rise 1 on-marked-down shutdown-sessions",
-                "    server pg0 127.0.0.1:" + pg0 + " check port " + a0.address().getPort(),
-                "    server pg1 127.0.0.1:" + pg1 + " check port " + a1.address().getPort(),
-                "listen replicas",
-                "    bind 127.0.0.1:" + replicaPort,
-                "    option httpchk OPTIONS /replica",
-                "    http-check expect status 200",
-                "    default-server inter 200ms fall 1 rise 1 on-marked-down shutdown-sessions",
-                "    server pg0 127.0.0.1:" + pg0 + " check port " + a0.address().getPort(),
-                "    server pg1 127.0.0.1:" + pg1 + " check port " + a1.address().getPort(),
-                ""));
+        Files.writeString(
+                cfg,
+                String.join(
+                        "\n",
+                        "global",
+                        "    maxconn 100",
+                        "defaults",
+                        "    mode tcp",
+                        "    timeout connect 2s",
+                        "    timeout client 10s",
+                        "    timeout server 10s",
+                        "    timeout check 2s",
+                        "listen primary",
+                        "    bind 127.0.0.1:" + primaryPort,
+                        "    option httpchk OPTIONS /primary",
+                        "    http-check expect status 200",
+                        "    default-server inter 200ms fall 1 rise 1 on-marked-down shutdown-sessions",
+                        "    server pg0 127.0.0.1:" + pg0 + " check port "
+                                + a0.address().getPort(),
+                        "    server pg1 127.0.0.1:" + pg1 + " check port "
+                                + a1.address().getPort(),
+                        "listen replicas",
+                        "    bind 127.0.0.1:" + replicaPort,
+                        "    option httpchk OPTIONS /replica",
+                        "    http-check expect status 200",
+                        "    default-server inter 200ms fall 1 rise 1 on-marked-down shutdown-sessions",
+                        "    server pg0 127.0.0.1:" + pg0 + " check port "
+                                + a0.address().getPort(),
+                        "    server pg1 127.0.0.1:" + pg1 + " check port "
+                                + a1.address().getPort(),
+                        ""));
         haproxy = new ProcessBuilder(HAPROXY.toString(), "-db", "-f", cfg.toString())
-                .redirectErrorStream(true).redirectOutput(dir.resolve("haproxy.log").toFile()).start();
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("haproxy.log").toFile())
+                .start();
 
         assertThat(await(primaryPort, "pg0")).isEqualTo("pg0");
         assertThat(await(replicaPort, "pg1")).isEqualTo("pg1");
 
         // switchover: pg1 takes the lock, pg0 becomes its replica
-        n0.update(s -> States.withRole(States.with(s, States.replicaPg(100 * MB, 100 * MB, "streaming")), "replica", false));
+        n0.update(s ->
+                States.withRole(States.with(s, States.replicaPg(100 * MB, 100 * MB, "streaming")), "replica", false));
         n1.update(s -> States.withRole(States.with(s, States.primaryPg(101 * MB)), "primary", true));
 
         assertThat(await(primaryPort, "pg1")).isEqualTo("pg1");
         assertThat(await(replicaPort, "pg0")).isEqualTo("pg0");
-        assertThat(haproxy.isAlive()).as(Files.readString(dir.resolve("haproxy.log"))).isTrue();
+        assertThat(haproxy.isAlive())
+                .as(Files.readString(dir.resolve("haproxy.log")))
+                .isTrue();
     }
 }

@@ -21,7 +21,9 @@ class HealthChecksTest extends ApiTestSupport {
         for (String p : paths) {
             assertThat(http.get(p).statusCode()).as("GET " + p).isEqualTo(code);
             assertThat(http.send("HEAD", p, null).statusCode()).as("HEAD " + p).isEqualTo(code);
-            assertThat(http.send("OPTIONS", p, null).statusCode()).as("OPTIONS " + p).isEqualTo(code);
+            assertThat(http.send("OPTIONS", p, null).statusCode())
+                    .as("OPTIONS " + p)
+                    .isEqualTo(code);
         }
     }
 
@@ -30,8 +32,18 @@ class HealthChecksTest extends ApiTestSupport {
         Http http = serve(primary(Map.of()));
         assertCodes(http, 200, LEADER_PATHS);
         assertCodes(http, 200, List.of("/read-only", "/health", "/read-only-sync", "/read-only-quorum"));
-        assertCodes(http, 503, List.of("/replica", "/standby-leader", "/standby_leader", "/sync", "/synchronous",
-                "/async", "/asynchronous", "/quorum"));
+        assertCodes(
+                http,
+                503,
+                List.of(
+                        "/replica",
+                        "/standby-leader",
+                        "/standby_leader",
+                        "/sync",
+                        "/synchronous",
+                        "/async",
+                        "/asynchronous",
+                        "/quorum"));
         HttpResponse<String> r = http.get("/primary");
         assertThat(Http.json(r)).containsEntry("state", "running").containsEntry("role", "primary");
         assertThat(r.headers().firstValue("Content-Type")).hasValue("application/json");
@@ -57,11 +69,17 @@ class HealthChecksTest extends ApiTestSupport {
         Http http = serve(replica(100 * MB, 100 * MB, "streaming", Map.of(), Map.of(), null));
         assertCodes(http, 200, List.of("/replica", "/read-only", "/async", "/asynchronous", "/health"));
         assertCodes(http, 503, LEADER_PATHS);
-        assertCodes(http, 503, List.of("/standby-leader", "/sync", "/synchronous", "/quorum", "/read-only-sync",
-                "/read-only-quorum"));
-        assertThat(http.get("/replica?replication_state=streaming").statusCode()).isEqualTo(200);
-        assertThat(http.get("/replica?replication_state=in%20archive%20recovery").statusCode()).isEqualTo(503);
-        assertThat(Http.json(http.get("/replica"))).containsEntry("role", "replica")
+        assertCodes(
+                http,
+                503,
+                List.of("/standby-leader", "/sync", "/synchronous", "/quorum", "/read-only-sync", "/read-only-quorum"));
+        assertThat(http.get("/replica?replication_state=streaming").statusCode())
+                .isEqualTo(200);
+        assertThat(http.get("/replica?replication_state=in%20archive%20recovery")
+                        .statusCode())
+                .isEqualTo(503);
+        assertThat(Http.json(http.get("/replica")))
+                .containsEntry("role", "replica")
                 .containsEntry("replication_state", "streaming");
     }
 
@@ -69,7 +87,8 @@ class HealthChecksTest extends ApiTestSupport {
     void replicaInArchiveRecoveryFailsTheStreamingFilter() throws Exception {
         Http http = serve(replica(100 * MB, 100 * MB, "in archive recovery", Map.of(), Map.of(), null));
         assertThat(http.get("/replica").statusCode()).isEqualTo(200);
-        assertThat(http.get("/replica?replication_state=streaming").statusCode()).isEqualTo(503);
+        assertThat(http.get("/replica?replication_state=streaming").statusCode())
+                .isEqualTo(503);
     }
 
     @Test
@@ -99,8 +118,13 @@ class HealthChecksTest extends ApiTestSupport {
 
     @Test
     void tagFiltersMatchTheMembersTags() throws Exception {
-        Http http = serve(replica(100 * MB, 100 * MB, "streaming", Map.of(),
-                Map.of("zone", "a", "nofailover", true, "priority", 3), null));
+        Http http = serve(replica(
+                100 * MB,
+                100 * MB,
+                "streaming",
+                Map.of(),
+                Map.of("zone", "a", "nofailover", true, "priority", 3),
+                null));
         assertThat(http.get("/replica?tag_zone=a").statusCode()).isEqualTo(200);
         assertThat(http.get("/replica?tag_zone=b").statusCode()).isEqualTo(503);
         assertThat(http.get("/replica?tag_rack=1").statusCode()).isEqualTo(503);
@@ -139,12 +163,20 @@ class HealthChecksTest extends ApiTestSupport {
 
     @Test
     void stoppedNodeAnswers503Everywhere() throws Exception {
-        NodeState s = States.node("pg1", "replica", false, States.stoppedPg(),
-                cluster("pg0", 100 * MB, Map.of(), null), Map.of(), Map.of());
+        NodeState s = States.node(
+                "pg1",
+                "replica",
+                false,
+                States.stoppedPg(),
+                cluster("pg0", 100 * MB, Map.of(), null),
+                Map.of(),
+                Map.of());
         Http http = serve(s);
         assertCodes(http, 503, LEADER_PATHS);
         assertCodes(http, 503, List.of("/replica", "/read-only", "/health", "/async", "/sync", "/standby-leader"));
-        assertThat(Http.json(http.get("/health"))).containsEntry("state", "stopped").containsEntry("role", "replica")
+        assertThat(Http.json(http.get("/health")))
+                .containsEntry("state", "stopped")
+                .containsEntry("role", "replica")
                 .doesNotContainKey("xlog");
     }
 
@@ -153,7 +185,9 @@ class HealthChecksTest extends ApiTestSupport {
         NodeState s = States.withRole(primary(Map.of("pause", true)), "primary", false);
         Http http = serve(States.withTimes(s, Instant.now(), Instant.now().minusSeconds(300)));
         assertCodes(http, 200, LEADER_PATHS);
-        assertThat(Http.json(http.get("/primary"))).containsEntry("pause", true).containsEntry("cluster_unlocked", true);
+        assertThat(Http.json(http.get("/primary")))
+                .containsEntry("pause", true)
+                .containsEntry("cluster_unlocked", true);
     }
 
     @Test
@@ -166,8 +200,14 @@ class HealthChecksTest extends ApiTestSupport {
     @Test
     void standbyLeaderAnswersTheStandbyLeaderPaths() throws Exception {
         Map<String, Object> standby = Map.of("standby_cluster", Map.of("host", "10.0.0.1", "port", 5432));
-        NodeState s = States.node("pg0", "standby_leader", true, States.replicaPg(100 * MB, 100 * MB, "streaming"),
-                cluster("pg0", 100 * MB, standby, null), standby, Map.of());
+        NodeState s = States.node(
+                "pg0",
+                "standby_leader",
+                true,
+                States.replicaPg(100 * MB, 100 * MB, "streaming"),
+                cluster("pg0", 100 * MB, standby, null),
+                standby,
+                Map.of());
         Http http = serve(s);
         assertCodes(http, 200, List.of("/standby-leader", "/standby_leader", "/leader", "/read-only", "/health"));
         assertCodes(http, 503, List.of("/", "/primary", "/master", "/read-write", "/replica"));
@@ -181,12 +221,20 @@ class HealthChecksTest extends ApiTestSupport {
         assertThat(http.get("/liveness").statusCode()).isEqualTo(200);
         assertThat(http.get("/liveness").body()).isEmpty();
         node.update(s -> States.withTimes(s, Instant.now().minusSeconds(45), s.dcsLastSeen()));
-        assertThat(http.get("/liveness").statusCode()).as("primary: older than ttl").isEqualTo(503);
-        node.state = States.withTimes(replica(100 * MB, 100 * MB, "streaming", Map.of(), Map.of(), null),
-                Instant.now().minusSeconds(45), Instant.now());
-        assertThat(http.get("/liveness").statusCode()).as("replica: within 2 * ttl").isEqualTo(200);
+        assertThat(http.get("/liveness").statusCode())
+                .as("primary: older than ttl")
+                .isEqualTo(503);
+        node.state = States.withTimes(
+                replica(100 * MB, 100 * MB, "streaming", Map.of(), Map.of(), null),
+                Instant.now().minusSeconds(45),
+                Instant.now());
+        assertThat(http.get("/liveness").statusCode())
+                .as("replica: within 2 * ttl")
+                .isEqualTo(200);
         node.update(s -> States.withTimes(s, Instant.now().minusSeconds(65), s.dcsLastSeen()));
-        assertThat(http.get("/liveness").statusCode()).as("replica: older than 2 * ttl").isEqualTo(503);
+        assertThat(http.get("/liveness").statusCode())
+                .as("replica: older than 2 * ttl")
+                .isEqualTo(503);
         node.update(s -> States.withCluster(s, s.cluster(), Map.of("pause", true)));
         assertThat(http.get("/liveness").statusCode()).as("paused").isEqualTo(200);
         assertThat(http.send("HEAD", "/liveness", null).statusCode()).isEqualTo(200);
@@ -206,8 +254,14 @@ class HealthChecksTest extends ApiTestSupport {
         assertThat(http.get("/readiness?mode=write").statusCode()).isEqualTo(200);
         node.state = replica(100 * MB, 100 * MB, "in archive recovery", Map.of(), Map.of(), null);
         assertThat(http.get("/readiness").statusCode()).isEqualTo(503);
-        node.state = States.node("pg1", "replica", false, States.stoppedPg(), cluster("pg0", 100 * MB, Map.of(), null),
-                Map.of(), Map.of());
+        node.state = States.node(
+                "pg1",
+                "replica",
+                false,
+                States.stoppedPg(),
+                cluster("pg0", 100 * MB, Map.of(), null),
+                Map.of(),
+                Map.of());
         assertThat(http.get("/readiness").statusCode()).isEqualTo(503);
     }
 
@@ -233,11 +287,14 @@ class HealthChecksTest extends ApiTestSupport {
     void haproxyStyleHttp10OptionsCheckGetsTheStatusLine() throws Exception {
         RestApiServer server = start(new FakeNode(primary(Map.of()), dcs("pg0")));
         for (String[] check : new String[][] {{"/primary", "200"}, {"/replica", "503"}}) {
-            try (java.net.Socket s = new java.net.Socket("127.0.0.1", server.address().getPort())) {
+            try (java.net.Socket s =
+                    new java.net.Socket("127.0.0.1", server.address().getPort())) {
                 s.setSoTimeout(10_000);
-                s.getOutputStream().write(("OPTIONS " + check[0] + " HTTP/1.0\r\n\r\n")
-                        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-                String answer = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+                s.getOutputStream()
+                        .write(("OPTIONS " + check[0] + " HTTP/1.0\r\n\r\n")
+                                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                String answer =
+                        new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
                 assertThat(answer).startsWith("HTTP/1.1 " + check[1]);
             }
         }
@@ -245,11 +302,16 @@ class HealthChecksTest extends ApiTestSupport {
 
     @Test
     void extraHeadersAreAddedToEveryResponse() throws Exception {
-        RestApiServer server = start(new FakeNode(primary(Map.of()), dcs("pg0")), RestApiConfig.builder()
-                .listen("127.0.0.1", 0).httpExtraHeaders(Map.of("X-Frame-Options", "SAMEORIGIN")).build());
+        RestApiServer server = start(
+                new FakeNode(primary(Map.of()), dcs("pg0")),
+                RestApiConfig.builder()
+                        .listen("127.0.0.1", 0)
+                        .httpExtraHeaders(Map.of("X-Frame-Options", "SAMEORIGIN"))
+                        .build());
         Http http = new Http(server);
         assertThat(http.get("/patroni").headers().firstValue("X-Frame-Options")).hasValue("SAMEORIGIN");
-        assertThat(http.send("OPTIONS", "/primary", null).headers().firstValue("X-Frame-Options")).hasValue("SAMEORIGIN");
+        assertThat(http.send("OPTIONS", "/primary", null).headers().firstValue("X-Frame-Options"))
+                .hasValue("SAMEORIGIN");
         assertThat(http.get("/nothing").headers().firstValue("X-Frame-Options")).hasValue("SAMEORIGIN");
     }
 }

@@ -15,7 +15,8 @@ class PatroniClientTest extends ApiTestSupport {
     @Test
     void getPatroniReturnsTheMembersStatus() throws Exception {
         RestApiServer s = start(new FakeNode(primary(Map.of()), dcs("pg0")));
-        assertThat(PatroniClient.create().getPatroni(s.apiUrl(), Duration.ofSeconds(2))).get()
+        assertThat(PatroniClient.create().getPatroni(s.apiUrl(), Duration.ofSeconds(2)))
+                .get()
                 .satisfies(m -> assertThat(m).containsEntry("role", "primary").containsKey("xlog"));
     }
 
@@ -35,8 +36,10 @@ class PatroniClientTest extends ApiTestSupport {
             t.setDaemon(true);
             t.start();
             long start = System.nanoTime();
-            assertThat(PatroniClient.create().getPatroni("http://127.0.0.1:" + silent.getLocalPort() + "/patroni",
-                    Duration.ofMillis(500))).isEmpty();
+            assertThat(PatroniClient.create()
+                            .getPatroni(
+                                    "http://127.0.0.1:" + silent.getLocalPort() + "/patroni", Duration.ofMillis(500)))
+                    .isEmpty();
             assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
         } finally {
             for (Socket s : accepted) {
@@ -52,19 +55,27 @@ class PatroniClientTest extends ApiTestSupport {
             port = free.getLocalPort();
         }
         PatroniClient client = PatroniClient.create();
-        assertThat(client.getPatroni("http://127.0.0.1:" + port + "/patroni", Duration.ofSeconds(2))).isEmpty();
+        assertThat(client.getPatroni("http://127.0.0.1:" + port + "/patroni", Duration.ofSeconds(2)))
+                .isEmpty();
         assertThat(client.getPatroni("not a url", Duration.ofSeconds(2))).isEmpty();
         RestApiServer s = start(new FakeNode(primary(Map.of()), dcs("pg0")));
-        assertThat(client.getPatroni(s.apiUrl().replace("/patroni", "/nonsense"), Duration.ofSeconds(2))).isEmpty();
-        assertThat(client.postFailsafe("http://127.0.0.1:" + port + "/patroni", Map.of(), Duration.ofSeconds(2))).isFalse();
+        assertThat(client.getPatroni(s.apiUrl().replace("/patroni", "/nonsense"), Duration.ofSeconds(2)))
+                .isEmpty();
+        assertThat(client.postFailsafe("http://127.0.0.1:" + port + "/patroni", Map.of(), Duration.ofSeconds(2)))
+                .isFalse();
     }
 
     @Test
     void sendsTheNodesCredentials() throws Exception {
-        RestApiConfig config = RestApiConfig.builder().listen("127.0.0.1", 0).authentication("u", "p").build();
+        RestApiConfig config = RestApiConfig.builder()
+                .listen("127.0.0.1", 0)
+                .authentication("u", "p")
+                .build();
         Map<String, Object> failsafe = Map.of("failsafe_mode", true);
-        RestApiServer s = start(new FakeNode(replica(100, 100, "streaming", failsafe, Map.of(), null), dcs("pg1")), config);
-        assertThat(PatroniClient.create().postFailsafe(s.apiUrl(), Map.of("name", "pg0"), Duration.ofSeconds(2))).isFalse();
+        RestApiServer s =
+                start(new FakeNode(replica(100, 100, "streaming", failsafe, Map.of(), null), dcs("pg1")), config);
+        assertThat(PatroniClient.create().postFailsafe(s.apiUrl(), Map.of("name", "pg0"), Duration.ofSeconds(2)))
+                .isFalse();
         assertThat(PatroniClient.create(config).postFailsafe(s.apiUrl(), Map.of("name", "pg0"), Duration.ofSeconds(2)))
                 .isTrue();
     }

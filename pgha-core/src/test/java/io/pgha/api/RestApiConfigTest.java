@@ -35,25 +35,32 @@ class RestApiConfigTest {
         assertThat(c.certfile()).isEqualTo(Path.of("/etc/ssl/api.pem"));
         assertThat(c.keyfile()).isEqualTo(Path.of("/etc/ssl/api.key"));
         assertThat(c.verifyClient()).isEqualTo(RestApiConfig.VerifyClient.REQUIRED);
-        assertThat(c.httpExtraHeaders()).containsEntry("X-Frame-Options", "SAMEORIGIN")
+        assertThat(c.httpExtraHeaders())
+                .containsEntry("X-Frame-Options", "SAMEORIGIN")
                 .containsEntry("Strict-Transport-Security", "max-age=31536000");
     }
 
     @Test
     void listenForms() {
-        assertThat(RestApiConfig.fromPatroni(Map.of("listen", "[::1]:8009")).listenHost()).isEqualTo("::1");
-        assertThat(RestApiConfig.fromPatroni(Map.of("listen", "*:8008")).listenHost()).isEqualTo("0.0.0.0");
-        assertThat(RestApiConfig.fromPatroni(Map.of("listen", ":8008")).listenHost()).isEqualTo("0.0.0.0");
+        assertThat(RestApiConfig.fromPatroni(Map.of("listen", "[::1]:8009")).listenHost())
+                .isEqualTo("::1");
+        assertThat(RestApiConfig.fromPatroni(Map.of("listen", "*:8008")).listenHost())
+                .isEqualTo("0.0.0.0");
+        assertThat(RestApiConfig.fromPatroni(Map.of("listen", ":8008")).listenHost())
+                .isEqualTo("0.0.0.0");
     }
 
     @Test
     void badValuesNameTheKey() {
         assertThatThrownBy(() -> RestApiConfig.fromPatroni(Map.of())).hasMessageContaining("restapi.listen");
-        assertThatThrownBy(() -> RestApiConfig.fromPatroni(Map.of("listen", "8008"))).hasMessageContaining("restapi.listen");
-        assertThatThrownBy(() -> RestApiConfig.fromPatroni(Map.of("listen", "h:99999"))).hasMessageContaining("restapi.listen");
+        assertThatThrownBy(() -> RestApiConfig.fromPatroni(Map.of("listen", "8008")))
+                .hasMessageContaining("restapi.listen");
+        assertThatThrownBy(() -> RestApiConfig.fromPatroni(Map.of("listen", "h:99999")))
+                .hasMessageContaining("restapi.listen");
         assertThatThrownBy(() -> RestApiConfig.fromPatroni(Map.of("listen", "h:1", "allowlist", "10.0.0.0/8")))
                 .hasMessageContaining("restapi.allowlist");
-        assertThatThrownBy(() -> RestApiConfig.fromPatroni(Map.of("listen", "h:1", "authentication", Map.of("username", "u"))))
+        assertThatThrownBy(() ->
+                        RestApiConfig.fromPatroni(Map.of("listen", "h:1", "authentication", Map.of("username", "u"))))
                 .hasMessageContaining("restapi.authentication");
         assertThatThrownBy(() -> RestApiConfig.fromPatroni(Map.of("listen", "h:1", "verify_client", "sometimes")))
                 .hasMessageContaining("restapi.verify_client");
@@ -67,10 +74,14 @@ class RestApiConfigTest {
     void badAllowlistEntryFailsAtStart() {
         assertThatThrownBy(() -> AccessControl.Cidr.resolve("10.0.0.0/40", "restapi.allowlist"))
                 .hasMessageContaining("restapi.allowlist");
-        assertThat(AccessControl.Cidr.resolve("10.1.0.0/16", "x").get(0).contains(addr("10.1.200.3"))).isTrue();
-        assertThat(AccessControl.Cidr.resolve("10.1.0.0/16", "x").get(0).contains(addr("10.2.0.1"))).isFalse();
-        assertThat(AccessControl.Cidr.resolve("127.0.0.1", "x").get(0).contains(addr("::ffff:127.0.0.1"))).isTrue();
-        assertThat(AccessControl.Cidr.resolve("::1/128", "x").get(0).contains(addr("::1"))).isTrue();
+        assertThat(AccessControl.Cidr.resolve("10.1.0.0/16", "x").get(0).contains(addr("10.1.200.3")))
+                .isTrue();
+        assertThat(AccessControl.Cidr.resolve("10.1.0.0/16", "x").get(0).contains(addr("10.2.0.1")))
+                .isFalse();
+        assertThat(AccessControl.Cidr.resolve("127.0.0.1", "x").get(0).contains(addr("::ffff:127.0.0.1")))
+                .isTrue();
+        assertThat(AccessControl.Cidr.resolve("::1/128", "x").get(0).contains(addr("::1")))
+                .isTrue();
     }
 
     private static java.net.InetAddress addr(String s) {

@@ -37,7 +37,8 @@ class SwitchoverTest extends ApiTestSupport {
         n0 = new FakeNode(primary(Map.of()), d0);
         s0 = start(n0, RestApiConfig.builder().listen("127.0.0.1", 0).build(), fastPolling(Duration.ofSeconds(3)));
         s1 = start(new FakeNode(replica(100 * MB, 100 * MB, "streaming", Map.of(), Map.of(), null), d1));
-        s2 = start(new FakeNode(replica(100 * MB, 100 * MB, "streaming", Map.of(), Map.of("nofailover", true), null), d2));
+        s2 = start(
+                new FakeNode(replica(100 * MB, 100 * MB, "streaming", Map.of(), Map.of("nofailover", true), null), d2));
         touch(d0, s0, "running", "primary");
         touch(d1, s1, "running", "replica");
         touch(d2, s2, "running", "replica");
@@ -57,22 +58,23 @@ class SwitchoverTest extends ApiTestSupport {
     /** What the HA loops do with a manual switchover: the leader steps down, {@code winner} takes over. */
     void haPromotes(String winner, Duration stepDownTime) {
         n0.onWakeUp = () -> new Thread(() -> {
-            try {
-                Failover f = d0.read().failover();
-                if (f == null || f.scheduledAt() != null) {
-                    return;
-                }
-                touch(d0, s0, "stopping", "primary");
-                Thread.sleep(stepDownTime.toMillis());
-                d0.releaseLeader();
-                Dcs w = winner.equals("pg1") ? d1 : d2;
-                w.acquireLeader();
-                w.writeFailover(null, w.read().failover().version());
-                touch(d0, s0, "running", "replica");
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        }).start();
+                    try {
+                        Failover f = d0.read().failover();
+                        if (f == null || f.scheduledAt() != null) {
+                            return;
+                        }
+                        touch(d0, s0, "stopping", "primary");
+                        Thread.sleep(stepDownTime.toMillis());
+                        d0.releaseLeader();
+                        Dcs w = winner.equals("pg1") ? d1 : d2;
+                        w.acquireLeader();
+                        w.writeFailover(null, w.read().failover().version());
+                        touch(d0, s0, "running", "replica");
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                })
+                .start();
     }
 
     @Test
@@ -143,15 +145,16 @@ class SwitchoverTest extends ApiTestSupport {
         // the old leader released the lock and the key is gone, but nobody has taken the lock yet
         AtomicReference<Throwable> error = new AtomicReference<>();
         n0.onWakeUp = () -> new Thread(() -> {
-            try {
-                d0.releaseLeader();
-                d0.writeFailover(null, d0.read().failover().version());
-                Thread.sleep(1500);
-                d1.acquireLeader();
-            } catch (Exception e) {
-                error.set(e);
-            }
-        }).start();
+                    try {
+                        d0.releaseLeader();
+                        d0.writeFailover(null, d0.read().failover().version());
+                        Thread.sleep(1500);
+                        d1.acquireLeader();
+                    } catch (Exception e) {
+                        error.set(e);
+                    }
+                })
+                .start();
         HttpResponse<String> r = http.send("POST", "/switchover", "{\"leader\": \"pg0\"}");
         assertThat(error.get()).isNull();
         assertThat(r.body()).isEqualTo("Successfully switched over to \"pg1\"");
@@ -175,31 +178,57 @@ class SwitchoverTest extends ApiTestSupport {
     @Test
     void switchoverValidation() throws Exception {
         long before = store.revision();
-        assertAnswer(http.send("POST", "/switchover", "{\"candidate\": \"pg1\"}"), 400,
+        assertAnswer(
+                http.send("POST", "/switchover", "{\"candidate\": \"pg1\"}"),
+                400,
                 "Switchover could be performed only from a specific leader");
-        assertAnswer(http.send("POST", "/switchover", "{\"leader\": \"pg1\", \"candidate\": \"pg2\"}"), 412,
+        assertAnswer(
+                http.send("POST", "/switchover", "{\"leader\": \"pg1\", \"candidate\": \"pg2\"}"),
+                412,
                 "leader name does not match");
-        assertAnswer(http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"candidate\": \"pg9\"}"), 412,
+        assertAnswer(
+                http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"candidate\": \"pg9\"}"),
+                412,
                 "candidate does not exists");
-        assertAnswer(http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"candidate\": \"pg0\"}"), 400,
+        assertAnswer(
+                http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"candidate\": \"pg0\"}"),
+                400,
                 "Switchover target and source are the same");
-        assertAnswer(http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"candidate\": \"pg2\"}"), 412,
+        assertAnswer(
+                http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"candidate\": \"pg2\"}"),
+                412,
                 "switchover is not possible: no good candidates have been found");
-        assertAnswer(http.send("POST", "/failover", "{\"leader\": \"pg0\", \"candidate\": \"pg2\"}"), 412,
+        assertAnswer(
+                http.send("POST", "/failover", "{\"leader\": \"pg0\", \"candidate\": \"pg2\"}"),
+                412,
                 "switchover is not possible: no good candidates have been found");
-        assertAnswer(http.send("POST", "/switchover", "{\"leader\": 7}"), 400,
+        assertAnswer(
+                http.send("POST", "/switchover", "{\"leader\": 7}"),
+                400,
                 "'leader' must be a member name (a string), got: 7");
-        assertAnswer(http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"scheduled_at\": 5}"), 400,
+        assertAnswer(
+                http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"scheduled_at\": 5}"),
+                400,
                 "'scheduled_at' must be an ISO 8601 timestamp string, got: 5");
-        assertAnswer(http.send("POST", "/failover", "{\"candidate\": \"pg1\", \"scheduled_at\": \"2099-01-01T00:00+00:00\"}"),
-                400, "Failover can't be scheduled");
-        assertAnswer(http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"scheduled_at\": \"2001-01-01T00:00+00:00\"}"),
-                422, "Cannot schedule switchover in the past");
-        assertAnswer(http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"scheduled_at\": \"2099-01-01T00:00\"}"),
-                400, "Timezone information is mandatory for the scheduled switchover");
-        assertAnswer(http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"scheduled_at\": \"soon\"}"), 422,
+        assertAnswer(
+                http.send(
+                        "POST", "/failover", "{\"candidate\": \"pg1\", \"scheduled_at\": \"2099-01-01T00:00+00:00\"}"),
+                400,
+                "Failover can't be scheduled");
+        assertAnswer(
+                http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"scheduled_at\": \"2001-01-01T00:00+00:00\"}"),
+                422,
+                "Cannot schedule switchover in the past");
+        assertAnswer(
+                http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"scheduled_at\": \"2099-01-01T00:00\"}"),
+                400,
+                "Timezone information is mandatory for the scheduled switchover");
+        assertAnswer(
+                http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"scheduled_at\": \"soon\"}"),
+                422,
                 "Unable to parse scheduled timestamp. It should be in an unambiguous format, e.g. ISO 8601");
-        assertThat(http.send("POST", "/switchover", "{\"leader\": ").statusCode()).isEqualTo(400);
+        assertThat(http.send("POST", "/switchover", "{\"leader\": ").statusCode())
+                .isEqualTo(400);
         assertThat(store.revision()).as("nothing written").isEqualTo(before);
         assertThat(n0.wakeUps.get()).isZero();
     }
@@ -207,7 +236,9 @@ class SwitchoverTest extends ApiTestSupport {
     @Test
     void switchoverToAnUnreachableCandidateIsNotPossible() throws Exception {
         s1.close();
-        assertAnswer(http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"candidate\": \"pg1\"}"), 412,
+        assertAnswer(
+                http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"candidate\": \"pg1\"}"),
+                412,
                 "switchover is not possible: no good candidates have been found");
     }
 
@@ -215,18 +246,27 @@ class SwitchoverTest extends ApiTestSupport {
     void switchoverInSynchronousModeOnlyToTheSyncStandby() throws Exception {
         d0.writeConfig(Map.of("synchronous_mode", true), d0.read().config().version());
         d0.writeSync(new SyncState("pg0", List.of("pg2"), null, 0), Dcs.ABSENT);
-        assertAnswer(http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"candidate\": \"pg1\"}"), 412,
+        assertAnswer(
+                http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"candidate\": \"pg1\"}"),
+                412,
                 "candidate name does not match with sync_standby");
         d0.writeSync(null, d0.read().sync().version());
-        assertAnswer(http.send("POST", "/switchover", "{\"leader\": \"pg0\"}"), 412,
+        assertAnswer(
+                http.send("POST", "/switchover", "{\"leader\": \"pg0\"}"),
+                412,
                 "switchover is not possible: can not find sync_standby");
     }
 
     @Test
     void scheduledSwitchoverIs202AndCanBeDeleted() throws Exception {
         Instant at = Instant.now().plusSeconds(3600).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
-        assertAnswer(http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"candidate\": \"pg1\", \"scheduled_at\": \""
-                + at + "\"}"), 202, "Switchover scheduled");
+        assertAnswer(
+                http.send(
+                        "POST",
+                        "/switchover",
+                        "{\"leader\": \"pg0\", \"candidate\": \"pg1\", \"scheduled_at\": \"" + at + "\"}"),
+                202,
+                "Switchover scheduled");
         Failover f = d0.read().failover();
         assertThat(f.leader()).isEqualTo("pg0");
         assertThat(f.member()).isEqualTo("pg1");
@@ -241,12 +281,18 @@ class SwitchoverTest extends ApiTestSupport {
     @Test
     void pausedClusterAllowsOnlyUnscheduledSwitchoverToACandidate() throws Exception {
         d0.writeConfig(Map.of("pause", true), d0.read().config().version());
-        assertAnswer(http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"scheduled_at\": \"2099-01-01T00:00+00:00\"}"),
-                400, "Can't schedule switchover in the paused state");
-        assertAnswer(http.send("POST", "/switchover", "{\"leader\": \"pg0\"}"), 400,
+        assertAnswer(
+                http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"scheduled_at\": \"2099-01-01T00:00+00:00\"}"),
+                400,
+                "Can't schedule switchover in the paused state");
+        assertAnswer(
+                http.send("POST", "/switchover", "{\"leader\": \"pg0\"}"),
+                400,
                 "Switchover is possible only to a specific candidate in a paused state");
         haPromotes("pg1", Duration.ofMillis(100));
-        assertAnswer(http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"candidate\": \"pg1\"}"), 200,
+        assertAnswer(
+                http.send("POST", "/switchover", "{\"leader\": \"pg0\", \"candidate\": \"pg1\"}"),
+                200,
                 "Successfully switched over to \"pg1\"");
     }
 

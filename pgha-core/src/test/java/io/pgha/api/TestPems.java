@@ -193,8 +193,7 @@ U1PbEZvKBRtfgnRLZaqpBYI=
 -----END PRIVATE KEY-----
         """;
 
-    private TestPems() {
-    }
+    private TestPems() {}
 
     static Path write(Path dir, String name, String pem) throws IOException {
         return Files.writeString(dir.resolve(name), pem);

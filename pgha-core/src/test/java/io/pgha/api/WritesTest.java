@@ -20,8 +20,18 @@ class WritesTest extends ApiTestSupport {
 
     private Dcs withConfig(String member) throws Exception {
         Dcs d = dcs(member);
-        d.writeConfig(Map.of("ttl", 30, "loop_wait", 10, "postgresql",
-                Map.of("use_pg_rewind", true, "parameters", Map.of("max_connections", "100", "wal_level", "replica"))),
+        d.writeConfig(
+                Map.of(
+                        "ttl",
+                        30,
+                        "loop_wait",
+                        10,
+                        "postgresql",
+                        Map.of(
+                                "use_pg_rewind",
+                                true,
+                                "parameters",
+                                Map.of("max_connections", "100", "wal_level", "replica"))),
                 Dcs.ABSENT);
         return d;
     }
@@ -32,12 +42,17 @@ class WritesTest extends ApiTestSupport {
         Dcs pg0 = withConfig("pg0");
         FakeNode node = new FakeNode(primary(Map.of()), pg0);
         Http http = new Http(start(node));
-        HttpResponse<String> r = http.send("PATCH", "/config",
+        HttpResponse<String> r = http.send(
+                "PATCH",
+                "/config",
                 "{\"ttl\": 20, \"pause\": true, \"postgresql\": {\"parameters\": {\"max_connections\": \"101\", \"wal_level\": null}}}");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         Map<String, Object> stored = pg0.read().config().data();
         assertThat(Http.json(r)).isEqualTo(stored);
-        assertThat(stored).containsEntry("ttl", 20L).containsEntry("loop_wait", 10L).containsEntry("pause", true);
+        assertThat(stored)
+                .containsEntry("ttl", 20L)
+                .containsEntry("loop_wait", 10L)
+                .containsEntry("pause", true);
         Map<String, Object> pg = (Map<String, Object>) stored.get("postgresql");
         assertThat(pg).containsEntry("use_pg_rewind", true);
         assertThat((Map<String, Object>) pg.get("parameters")).isEqualTo(Map.of("max_connections", "101"));
@@ -49,7 +64,8 @@ class WritesTest extends ApiTestSupport {
         Dcs pg0 = withConfig("pg0");
         Dcs racing = new ForwardingDcs(pg0) {
             @Override
-            public boolean writeConfig(Map<String, Object> config, long expectedVersion) throws io.pgha.dcs.DcsException {
+            public boolean writeConfig(Map<String, Object> config, long expectedVersion)
+                    throws io.pgha.dcs.DcsException {
                 // another operator writes between our read and our write
                 pg0.writeConfig(Map.of("ttl", 25), pg0.read().config().version());
                 return super.writeConfig(config, expectedVersion);
@@ -99,8 +115,12 @@ class WritesTest extends ApiTestSupport {
     @Test
     void writesNeedBasicAuthWhenConfiguredAndReadsStayOpen() throws Exception {
         Dcs pg0 = withConfig("pg0");
-        RestApiServer server = start(new FakeNode(primary(Map.of()), pg0), RestApiConfig.builder()
-                .listen("127.0.0.1", 0).authentication("admin", "s3cret").build());
+        RestApiServer server = start(
+                new FakeNode(primary(Map.of()), pg0),
+                RestApiConfig.builder()
+                        .listen("127.0.0.1", 0)
+                        .authentication("admin", "s3cret")
+                        .build());
         Http anonymous = new Http(server);
         HttpResponse<String> r = anonymous.send("PATCH", "/config", "{\"ttl\": 20}");
         assertThat(r.statusCode()).isEqualTo(401);
@@ -112,22 +132,33 @@ class WritesTest extends ApiTestSupport {
         assertThat(pg0.read().config().data()).containsEntry("ttl", 30L);
         assertThat(anonymous.get("/patroni").statusCode()).isEqualTo(200);
         assertThat(anonymous.get("/config").statusCode()).isEqualTo(200);
-        assertThat(new Http(server).auth("admin", "s3cret").send("PATCH", "/config", "{\"ttl\": 20}").statusCode())
+        assertThat(new Http(server)
+                        .auth("admin", "s3cret")
+                        .send("PATCH", "/config", "{\"ttl\": 20}")
+                        .statusCode())
                 .isEqualTo(200);
     }
 
     @Test
     void allowlistRefusesOtherAddressesWith403() throws Exception {
         Dcs pg0 = withConfig("pg0");
-        RestApiServer denied = start(new FakeNode(primary(Map.of()), pg0), RestApiConfig.builder()
-                .listen("127.0.0.1", 0).allowlist(List.of("10.0.0.0/8", "192.168.1.7")).build());
+        RestApiServer denied = start(
+                new FakeNode(primary(Map.of()), pg0),
+                RestApiConfig.builder()
+                        .listen("127.0.0.1", 0)
+                        .allowlist(List.of("10.0.0.0/8", "192.168.1.7"))
+                        .build());
         HttpResponse<String> r = new Http(denied).send("POST", "/reload", "");
         assertThat(r.statusCode()).isEqualTo(403);
         assertThat(r.body()).isEqualTo("Access is denied");
         assertThat(new Http(denied).get("/patroni").statusCode()).isEqualTo(200);
 
-        RestApiServer allowed = start(new FakeNode(primary(Map.of()), pg0), RestApiConfig.builder()
-                .listen("127.0.0.1", 0).allowlist(List.of("127.0.0.0/8")).build());
+        RestApiServer allowed = start(
+                new FakeNode(primary(Map.of()), pg0),
+                RestApiConfig.builder()
+                        .listen("127.0.0.1", 0)
+                        .allowlist(List.of("127.0.0.0/8"))
+                        .build());
         assertThat(new Http(allowed).send("POST", "/reload", "").statusCode()).isEqualTo(202);
     }
 
@@ -135,8 +166,13 @@ class WritesTest extends ApiTestSupport {
     void allowlistIncludesTheMembersAddresses() throws Exception {
         Dcs pg0 = withConfig("pg0");
         FakeNode node = new FakeNode(primary(Map.of()), pg0);
-        RestApiServer server = start(node, RestApiConfig.builder().listen("127.0.0.1", 0)
-                .allowlist(List.of("10.0.0.0/8")).allowlistIncludeMembers(true).build());
+        RestApiServer server = start(
+                node,
+                RestApiConfig.builder()
+                        .listen("127.0.0.1", 0)
+                        .allowlist(List.of("10.0.0.0/8"))
+                        .allowlistIncludeMembers(true)
+                        .build());
         // the member records in the snapshot have api_url on 127.0.0.1
         assertThat(new Http(server).send("POST", "/reload", "").statusCode()).isEqualTo(202);
         node.update(s -> States.withCluster(s, io.pgha.dcs.ClusterState.empty("batman"), Map.of()));
@@ -158,8 +194,13 @@ class WritesTest extends ApiTestSupport {
     @Test
     void slowClientDoesNotBlockOthersAndIsCutOff() throws Exception {
         Dcs pg0 = withConfig("pg0");
-        RestApiServer server = start(new FakeNode(primary(Map.of()), pg0), RestApiConfig.builder()
-                .listen("127.0.0.1", 0).threadPoolSize(2).readTimeout(Duration.ofSeconds(1)).build());
+        RestApiServer server = start(
+                new FakeNode(primary(Map.of()), pg0),
+                RestApiConfig.builder()
+                        .listen("127.0.0.1", 0)
+                        .threadPoolSize(2)
+                        .readTimeout(Duration.ofSeconds(1))
+                        .build());
         long before = store.revision();
         try (Socket slow = new Socket("127.0.0.1", server.address().getPort())) {
             slow.setSoTimeout(20_000);
@@ -177,7 +218,9 @@ class WritesTest extends ApiTestSupport {
             byte[] buf = new byte[512];
             int n = in.read(buf);
             String answer = n < 0 ? "" : new String(buf, 0, n, StandardCharsets.US_ASCII);
-            assertThat(answer.isEmpty() || answer.startsWith("HTTP/1.1 408")).as(answer).isTrue();
+            assertThat(answer.isEmpty() || answer.startsWith("HTTP/1.1 408"))
+                    .as(answer)
+                    .isTrue();
         }
         assertThat(store.revision()).isEqualTo(before);
     }
@@ -191,10 +234,15 @@ class WritesTest extends ApiTestSupport {
         assertThat(r.body()).isEqualTo("restarted successfully");
         assertThat(http.send("POST", "/restart", "{\"role\": \"replica\"}").body())
                 .isEqualTo("restart conditions are not satisfied");
-        assertThat(http.send("POST", "/restart", "{\"role\": \"replica\"}").statusCode()).isEqualTo(503);
-        assertThat(http.send("POST", "/restart", "{\"restart_pending\": true}").statusCode()).isEqualTo(503);
-        assertThat(http.send("POST", "/restart", "{\"postgres_version\": \"15.4\"}").statusCode()).isEqualTo(503);
-        assertThat(http.send("POST", "/restart", "{\"postgres_version\": \"16.1\", \"timeout\": \"1min\"}").statusCode())
+        assertThat(http.send("POST", "/restart", "{\"role\": \"replica\"}").statusCode())
+                .isEqualTo(503);
+        assertThat(http.send("POST", "/restart", "{\"restart_pending\": true}").statusCode())
+                .isEqualTo(503);
+        assertThat(http.send("POST", "/restart", "{\"postgres_version\": \"15.4\"}")
+                        .statusCode())
+                .isEqualTo(503);
+        assertThat(http.send("POST", "/restart", "{\"postgres_version\": \"16.1\", \"timeout\": \"1min\"}")
+                        .statusCode())
                 .isEqualTo(200);
         assertThat(node.restarts.get(node.restarts.size() - 1).timeout()).isEqualTo(Duration.ofMinutes(1));
         node.restartResult = false;
@@ -271,8 +319,10 @@ class WritesTest extends ApiTestSupport {
 
     @Test
     void reinitializeAReplica() throws Exception {
-        FakeNode node = new FakeNode(replica(100 * MB, 100 * MB, "streaming", Map.of(), Map.of(), null), withConfig("pg1"));
-        HttpResponse<String> r = new Http(start(node)).send("POST", "/reinitialize", "{\"force\": true, \"from_leader\": true}");
+        FakeNode node =
+                new FakeNode(replica(100 * MB, 100 * MB, "streaming", Map.of(), Map.of(), null), withConfig("pg1"));
+        HttpResponse<String> r =
+                new Http(start(node)).send("POST", "/reinitialize", "{\"force\": true, \"from_leader\": true}");
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.body()).isEqualTo("reinitialize started");
         assertThat(node.reinits).containsExactly("force=true,from_leader=true");
@@ -285,7 +335,8 @@ class WritesTest extends ApiTestSupport {
         RestApiServer server = start(replica);
         PatroniClient client = PatroniClient.create();
         Map<String, Object> body = Map.of("name", "pg0", "api_url", "http://127.0.0.1:8008/patroni");
-        assertThat(client.postFailsafe(server.apiUrl(), body, Duration.ofSeconds(5))).isTrue();
+        assertThat(client.postFailsafe(server.apiUrl(), body, Duration.ofSeconds(5)))
+                .isTrue();
         assertThat(replica.failsafeHeartbeats).containsExactly(body);
         HttpResponse<String> r = new Http(server).send("POST", "/failsafe", Json.write(body));
         assertThat(r.headers().firstValue("lsn")).hasValue(String.valueOf(100 * MB));
@@ -298,17 +349,30 @@ class WritesTest extends ApiTestSupport {
         assertThat(client.postFailsafe(p.apiUrl(), body, Duration.ofSeconds(5))).isFalse();
 
         FakeNode off = new FakeNode(replica(100 * MB, 99 * MB, "streaming", Map.of(), Map.of(), null), dcs("pg2"));
-        assertThat(new Http(start(off)).send("POST", "/failsafe", Json.write(body)).statusCode()).isEqualTo(502);
+        assertThat(new Http(start(off))
+                        .send("POST", "/failsafe", Json.write(body))
+                        .statusCode())
+                .isEqualTo(502);
         assertThat(off.failsafeHeartbeats).isEmpty();
     }
 
     @Test
     void scheduledRestartShowsInTheStatus() throws Exception {
-        FakeNode node = new FakeNode(States.with(primary(Map.of()),
-                new RestartRequest(Instant.parse("2030-01-01T00:00:00Z"), null, "16.1", true, Duration.ofSeconds(30))),
+        FakeNode node = new FakeNode(
+                States.with(
+                        primary(Map.of()),
+                        new RestartRequest(
+                                Instant.parse("2030-01-01T00:00:00Z"), null, "16.1", true, Duration.ofSeconds(30))),
                 dcs("pg0"));
-        assertThat(Http.json(new Http(start(node)).get("/patroni")).get("scheduled_restart")).isEqualTo(Map.of(
-                "schedule", "2030-01-01T00:00:00+00:00", "postgres_version", "16.1", "restart_pending", true,
-                "timeout", 30L));
+        assertThat(Http.json(new Http(start(node)).get("/patroni")).get("scheduled_restart"))
+                .isEqualTo(Map.of(
+                        "schedule",
+                        "2030-01-01T00:00:00+00:00",
+                        "postgres_version",
+                        "16.1",
+                        "restart_pending",
+                        true,
+                        "timeout",
+                        30L));
     }
 }

@@ -68,8 +68,11 @@ class PatroniYamlTest {
     @Test
     void readsAPatroniFileAsItStands() {
         PatroniYaml y = PatroniYaml.parse(GOOD, "pg0.yml", Map.of());
-        assertThat(y.warnings()).singleElement().asString()
-                .startsWith("bootstrap.pg_hba is not used by pgha: removed in Patroni 3").endsWith("(line 28)");
+        assertThat(y.warnings())
+                .singleElement()
+                .asString()
+                .startsWith("bootstrap.pg_hba is not used by pgha: removed in Patroni 3")
+                .endsWith("(line 28)");
         assertThat(y.scope()).isEqualTo("batman");
         assertThat(y.name()).isEqualTo("pg0");
         assertThat(y.namespace()).isEqualTo("/db/");
@@ -114,8 +117,11 @@ class PatroniYamlTest {
         String text = GOOD.replace("  use_pg_rewind: on\n", "  use_pg_rewind: on\n  use_pg_rewnd: on\n")
                 + "watchdog:\n  mode: automatic\nfrobnicate: 1\n";
         PatroniYaml y = PatroniYaml.parse(text, "pg0.yml", Map.of());
-        assertThat(y.warnings()).anySatisfy(w -> assertThat(w).contains("postgresql.use_pg_rewnd").contains("line 46"));
-        assertThat(y.warnings()).anySatisfy(w -> assertThat(w).contains("frobnicate").contains("line 55"));
+        assertThat(y.warnings())
+                .anySatisfy(
+                        w -> assertThat(w).contains("postgresql.use_pg_rewnd").contains("line 46"));
+        assertThat(y.warnings())
+                .anySatisfy(w -> assertThat(w).contains("frobnicate").contains("line 55"));
         assertThat(y.warnings()).noneSatisfy(w -> assertThat(w).contains("watchdog")); // used now: WatchdogConfigTest
     }
 
@@ -146,7 +152,11 @@ class PatroniYamlTest {
         assertThat(y.raw()).containsKey("backup");
 
         PatroniYaml typo = PatroniYaml.parse(text.replace("  stanza: s", "  stanzza: s"), "n.yml", Map.of());
-        assertThat(typo.warnings()).singleElement().asString().contains("backup.stanzza").contains("line 11");
+        assertThat(typo.warnings())
+                .singleElement()
+                .asString()
+                .contains("backup.stanzza")
+                .contains("line 11");
     }
 
     @Test
@@ -162,8 +172,11 @@ class PatroniYamlTest {
                   create_replica_methods: [pgbackrest, basebackup]
                   pgbackrest: {command: /usr/bin/pgbackrest --stanza=s restore, keep_data: true, no_params: true}
                 """;
-        assertThat(PatroniYaml.parse(text, "n.yml", Map.of()).warnings()).singleElement().asString()
-                .contains("postgresql.pgbackrest").contains("backup:");
+        assertThat(PatroniYaml.parse(text, "n.yml", Map.of()).warnings())
+                .singleElement()
+                .asString()
+                .contains("postgresql.pgbackrest")
+                .contains("backup:");
     }
 
     @Test
@@ -187,14 +200,22 @@ class PatroniYamlTest {
                 .satisfies(e -> {
                     List<String> p = ((PatroniYamlException) e).problems();
                     assertThat(p).anySatisfy(s -> assertThat(s).startsWith("name is required"));
-                    assertThat(p).anySatisfy(s -> assertThat(s).contains("postgresql.data_dir is required")
-                            .contains("line 8"));
-                    assertThat(p).anySatisfy(s -> assertThat(s).contains("bootstrap.initdb must be a list")
-                            .contains("line 7"));
-                    assertThat(p).anySatisfy(s -> assertThat(s).contains("postgresql.use_pg_rewind must be true or false")
-                            .contains("line 10"));
-                    assertThat(p).anySatisfy(s -> assertThat(s).contains("postgresql.parameters must be a mapping")
-                            .contains("line 11"));
+                    assertThat(p)
+                            .anySatisfy(s -> assertThat(s)
+                                    .contains("postgresql.data_dir is required")
+                                    .contains("line 8"));
+                    assertThat(p)
+                            .anySatisfy(s -> assertThat(s)
+                                    .contains("bootstrap.initdb must be a list")
+                                    .contains("line 7"));
+                    assertThat(p)
+                            .anySatisfy(s -> assertThat(s)
+                                    .contains("postgresql.use_pg_rewind must be true or false")
+                                    .contains("line 10"));
+                    assertThat(p)
+                            .anySatisfy(s -> assertThat(s)
+                                    .contains("postgresql.parameters must be a mapping")
+                                    .contains("line 11"));
                 })
                 .hasMessageStartingWith("bad.yml: ");
     }
@@ -206,7 +227,8 @@ class PatroniYamlTest {
         assertThatThrownBy(() -> PatroniYaml.parse(base, "t.yml", Map.of()))
                 .hasMessageContaining("a DCS section is required");
         assertThatThrownBy(() -> PatroniYaml.parse(base + "etcd3: {hosts: a}\nconsul: {host: b}\n", "t.yml", Map.of()))
-                .hasMessageContaining("only one DCS section").hasMessageContaining("etcd3 (line 5)")
+                .hasMessageContaining("only one DCS section")
+                .hasMessageContaining("etcd3 (line 5)")
                 .hasMessageContaining("consul (line 6)");
         assertThatThrownBy(() -> PatroniYaml.parse(base + "etcd: {host: a}\n", "t.yml", Map.of()))
                 .hasMessageContaining("use an etcd3 section");
@@ -245,22 +267,34 @@ class PatroniYamlTest {
         assertThat(y.nodeConfig().apiUrl()).isEqualTo("http://10.9.9.9:8008/patroni");
         assertThat(y.dcsOptions()).containsEntry("hosts", "h1:2379,h2:2379");
         @SuppressWarnings("unchecked")
-        Map<String, Object> su = (Map<String, Object>) ((Map<String, Object>) y.postgresql().get("authentication"))
-                .get("superuser");
+        Map<String, Object> su =
+                (Map<String, Object>) ((Map<String, Object>) y.postgresql().get("authentication")).get("superuser");
         assertThat(su).containsEntry("password", "from-env").containsEntry("username", "postgres");
         @SuppressWarnings("unchecked")
-        Map<String, Object> admin = (Map<String, Object>) ((Map<String, Object>) y.bootstrap().get("users")).get("admin");
+        Map<String, Object> admin =
+                (Map<String, Object>) ((Map<String, Object>) y.bootstrap().get("users")).get("admin");
         assertThat(admin).containsEntry("password", "adm").containsEntry("options", List.of("createrole", "createdb"));
         assertThat(y.origin("scope")).isEqualTo("environment PGHA_SCOPE");
-        assertThat(y.environmentOverrides()).contains("PGHA_SCOPE", "PATRONI_SUPERUSER_PASSWORD")
+        assertThat(y.environmentOverrides())
+                .contains("PGHA_SCOPE", "PATRONI_SUPERUSER_PASSWORD")
                 .doesNotContain("from-env");
     }
 
     @Test
     void environmentAloneCanCompleteAFile() {
-        Map<String, String> env = Map.of("PATRONI_SCOPE", "s", "PATRONI_NAME", "n",
-                "PATRONI_RESTAPI_LISTEN", "127.0.0.1:8008", "PATRONI_POSTGRESQL_LISTEN", "127.0.0.1:5432",
-                "PATRONI_POSTGRESQL_DATA_DIR", "/tmp/d", "PATRONI_ZOOKEEPER_HOSTS", "['z1:2181', 'z2:2181']");
+        Map<String, String> env = Map.of(
+                "PATRONI_SCOPE",
+                "s",
+                "PATRONI_NAME",
+                "n",
+                "PATRONI_RESTAPI_LISTEN",
+                "127.0.0.1:8008",
+                "PATRONI_POSTGRESQL_LISTEN",
+                "127.0.0.1:5432",
+                "PATRONI_POSTGRESQL_DATA_DIR",
+                "/tmp/d",
+                "PATRONI_ZOOKEEPER_HOSTS",
+                "['z1:2181', 'z2:2181']");
         PatroniYaml y = PatroniYaml.parse("", "env", env);
         assertThat(y.dcsType()).isEqualTo("zookeeper");
         assertThat(y.dcsOptions()).containsEntry("hosts", List.of("z1:2181", "z2:2181"));

@@ -34,7 +34,8 @@ class WatchdogConfigTest {
         assertThat(empty.mode()).isEqualTo(Mode.AUTOMATIC);
         assertThat(empty.device()).isEqualTo("/dev/watchdog");
         assertThat(empty.safetyMargin()).isEqualTo(5);
-        assertThat(yaml("watchdog: {device: /dev/watchdog1}\n").watchdogConfig().mode()).isEqualTo(Mode.AUTOMATIC);
+        assertThat(yaml("watchdog: {device: /dev/watchdog1}\n").watchdogConfig().mode())
+                .isEqualTo(Mode.AUTOMATIC);
     }
 
     @Test
@@ -48,8 +49,11 @@ class WatchdogConfigTest {
         cases.put("auto", Mode.AUTOMATIC);
         cases.put("required", Mode.REQUIRED);
         cases.put("Require", Mode.REQUIRED);
-        cases.forEach((text, mode) -> assertThat(yaml("watchdog:\n  mode: " + text + "\n").watchdogConfig().mode())
-                .as(text).isEqualTo(mode));
+        cases.forEach((text, mode) -> assertThat(yaml("watchdog:\n  mode: " + text + "\n")
+                        .watchdogConfig()
+                        .mode())
+                .as(text)
+                .isEqualTo(mode));
         WatchdogConfig w = yaml("watchdog:\n  mode: required\n  device: /dev/watchdog1\n  safety_margin: -1\n")
                 .watchdogConfig();
         assertThat(w).isEqualTo(new WatchdogConfig(Mode.REQUIRED, "/dev/watchdog1", -1));
@@ -69,10 +73,14 @@ class WatchdogConfigTest {
     @Test
     void aSafetyMarginBelowMinusOneOrNotAWholeNumberIsAnError() {
         assertThatThrownBy(() -> yaml("watchdog:\n  mode: automatic\n  safety_margin: -2\n"))
-                .hasMessageContaining("watchdog.safety_margin must be a whole number of seconds").hasMessageContaining("line 8");
-        assertThatThrownBy(() -> yaml("watchdog:\n  safety_margin: 2.5\n")).hasMessageContaining("watchdog.safety_margin");
-        assertThatThrownBy(() -> yaml("watchdog:\n  safety_margin: soon\n")).hasMessageContaining("watchdog.safety_margin");
-        assertThatThrownBy(() -> yaml("watchdog:\n  device: ''\n")).hasMessageContaining("watchdog.device must be")
+                .hasMessageContaining("watchdog.safety_margin must be a whole number of seconds")
+                .hasMessageContaining("line 8");
+        assertThatThrownBy(() -> yaml("watchdog:\n  safety_margin: 2.5\n"))
+                .hasMessageContaining("watchdog.safety_margin");
+        assertThatThrownBy(() -> yaml("watchdog:\n  safety_margin: soon\n"))
+                .hasMessageContaining("watchdog.safety_margin");
+        assertThatThrownBy(() -> yaml("watchdog:\n  device: ''\n"))
+                .hasMessageContaining("watchdog.device must be")
                 .hasMessageContaining("line 7");
         assertThatThrownBy(() -> WatchdogConfig.fromPatroni(Map.of("device", " ")))
                 .hasMessageContaining("watchdog.device");
@@ -89,6 +97,7 @@ class WatchdogConfigTest {
         assertThat(half.timeoutSeconds(odd)).isEqualTo(15);
         assertThat(half.timingSlack(odd)).isEqualTo(5);
         DynamicConfig tight = DynamicConfig.from(Map.of("ttl", 20, "loop_wait", 10, "retry_timeout", 5));
-        assertThat(new WatchdogConfig(Mode.REQUIRED, "/dev/watchdog", 15).timingSlack(tight)).isEqualTo(-5);
+        assertThat(new WatchdogConfig(Mode.REQUIRED, "/dev/watchdog", 15).timingSlack(tight))
+                .isEqualTo(-5);
     }
 }

@@ -64,8 +64,7 @@ public abstract class DcsContract {
     }
 
     /** Brings the store back after stopStore(). */
-    protected void startStore() throws Exception {
-    }
+    protected void startStore() throws Exception {}
 
     /**
      * Makes {@code dcs} behave as the client of a process killed with {@code kill -9}: it makes no
@@ -158,10 +157,15 @@ public abstract class DcsContract {
         assertThat(a.acquireLeader()).isTrue();
 
         sleepUntil(t0, ttl().dividedBy(2));
-        assertThat(b.read().isLeader("a")).as("lock held at ttl/2 without renewal").isTrue();
+        assertThat(b.read().isLeader("a"))
+                .as("lock held at ttl/2 without renewal")
+                .isTrue();
         assertThat(b.acquireLeader()).isFalse();
 
-        awaitTrue("the leader key of a member that stopped renewing to expire", t0, expiryBound(),
+        awaitTrue(
+                "the leader key of a member that stopped renewing to expire",
+                t0,
+                expiryBound(),
                 () -> !b.read().hasLeader());
         assertThat(b.acquireLeader()).isTrue();
         assertThat(a.renewLeader()).as("renewal by the old holder after expiry").isFalse();
@@ -191,11 +195,15 @@ public abstract class DcsContract {
         Dcs a = member(scope, "a");
         Dcs b = member(scope, "b");
         assertThat(a.acquireLeader()).isTrue();
-        assertThat(b.renewLeader()).as("renewal by a member that never held the lock").isFalse();
+        assertThat(b.renewLeader())
+                .as("renewal by a member that never held the lock")
+                .isFalse();
         assertThat(a.releaseLeader()).isTrue();
         assertThat(a.renewLeader()).as("renewal of a released lock").isFalse();
         assertThat(b.acquireLeader()).isTrue();
-        assertThat(a.renewLeader()).as("renewal while another member holds the lock").isFalse();
+        assertThat(a.renewLeader())
+                .as("renewal while another member holds the lock")
+                .isFalse();
         assertThat(a.read().leader().name()).isEqualTo("b");
     }
 
@@ -221,14 +229,19 @@ public abstract class DcsContract {
         crash(killed);
 
         Dcs other = member(scope, "c");
-        assertThat(other.renewLeader()).as("renewal by a new client of another member").isFalse();
-        assertThat(b.renewLeader()).as("renewal by a member that never held the lock").isFalse();
+        assertThat(other.renewLeader())
+                .as("renewal by a new client of another member")
+                .isFalse();
+        assertThat(b.renewLeader())
+                .as("renewal by a member that never held the lock")
+                .isFalse();
         if (!b.read().isLeader("a")) {
             // the store ended the dead client's session at once (with ZooKeeper, the client library
             // closing the dead handle can race the emulated crash): nothing is left to reclaim, and
             // the restarted member must not get a lock out of it
             assertThat(b.read().hasLeader()).as("no other leader appeared").isFalse();
-            assertThat(member(scope, "a").renewLeader()).as("renewal of a lock that lapsed with its session")
+            assertThat(member(scope, "a").renewLeader())
+                    .as("renewal of a lock that lapsed with its session")
                     .isFalse();
             System.out.println("DcsContract: the killed client's session ended at once; the reclaim of a live"
                     + " lock was not exercised in this run");
@@ -236,7 +249,9 @@ public abstract class DcsContract {
         }
 
         Dcs restarted = member(scope, "a");
-        assertThat(restarted.renewLeader()).as("the first renewal of the restarted member").isTrue();
+        assertThat(restarted.renewLeader())
+                .as("the first renewal of the restarted member")
+                .isTrue();
         assertThat(b.acquireLeader()).isFalse();
         assertThat(b.read().isLeader("a")).isTrue();
 
@@ -245,9 +260,13 @@ public abstract class DcsContract {
         boolean oldSessionGone = false;
         while (!oldSessionGone) {
             Thread.sleep(ttl().dividedBy(4).toMillis());
-            assertThat(restarted.renewLeader()).as("renewal of the reclaimed lock").isTrue();
+            assertThat(restarted.renewLeader())
+                    .as("renewal of the reclaimed lock")
+                    .isTrue();
             ClusterState s = b.read();
-            assertThat(s.isLeader("a")).as("the reclaimed lock, while the killed client's session ages").isTrue();
+            assertThat(s.isLeader("a"))
+                    .as("the reclaimed lock, while the killed client's session ages")
+                    .isTrue();
             assertThat(b.acquireLeader()).isFalse();
             oldSessionGone = s.member("a").isEmpty();
             if (!oldSessionGone && System.nanoTime() - crashedAt > expiryBound().toNanos()) {
@@ -256,18 +275,26 @@ public abstract class DcsContract {
             }
         }
         assertThat(restarted.renewLeader()).isTrue();
-        assertThat(b.read().isLeader("a")).as("the reclaimed lock after the killed client's session lapsed").isTrue();
+        assertThat(b.read().isLeader("a"))
+                .as("the reclaimed lock after the killed client's session lapsed")
+                .isTrue();
 
         // the lock now lives by the restarted member's session: held for ttl/2 without renewal, then it lapses
         long lastRenewal = System.nanoTime();
         assertThat(restarted.renewLeader()).isTrue();
         sleepUntil(lastRenewal, ttl().dividedBy(2));
-        assertThat(b.read().isLeader("a")).as("the reclaimed lock at ttl/2 without renewal").isTrue();
+        assertThat(b.read().isLeader("a"))
+                .as("the reclaimed lock at ttl/2 without renewal")
+                .isTrue();
         assertThat(b.acquireLeader()).isFalse();
-        awaitTrue("the reclaimed lock to expire once its new holder stops renewing", lastRenewal, expiryBound(),
+        awaitTrue(
+                "the reclaimed lock to expire once its new holder stops renewing",
+                lastRenewal,
+                expiryBound(),
                 () -> !b.read().hasLeader());
         assertThat(b.acquireLeader()).isTrue();
-        assertThat(restarted.renewLeader()).as("renewal after the reclaimed lock lapsed and another member took it")
+        assertThat(restarted.renewLeader())
+                .as("renewal after the reclaimed lock lapsed and another member took it")
                 .isFalse();
         assertThat(b.read().leader().name()).isEqualTo("b");
     }
@@ -280,9 +307,13 @@ public abstract class DcsContract {
         assertThat(a.acquireLeader()).isTrue();
         Dcs b = member(scope, "b");
         b.touchMember(Map.of("state", "running"));
-        assertThat(b.renewLeader()).as("renewal by a new client of another member").isFalse();
+        assertThat(b.renewLeader())
+                .as("renewal by a new client of another member")
+                .isFalse();
         assertThat(b.read().leader().name()).isEqualTo("a");
-        assertThat(a.renewLeader()).as("the holder's renewal after the failed attempt").isTrue();
+        assertThat(a.renewLeader())
+                .as("the holder's renewal after the failed attempt")
+                .isTrue();
     }
 
     @Test
@@ -292,7 +323,9 @@ public abstract class DcsContract {
         Dcs b = member(scope, "b");
         assertThat(b.releaseLeader()).as("release with no leader key").isFalse();
         assertThat(a.acquireLeader()).isTrue();
-        assertThat(b.releaseLeader()).as("release by a member that does not hold the lock").isFalse();
+        assertThat(b.releaseLeader())
+                .as("release by a member that does not hold the lock")
+                .isFalse();
         assertThat(b.read().isLeader("a")).isTrue();
         assertThat(a.releaseLeader()).isTrue();
         assertThat(b.read().hasLeader()).isFalse();
@@ -309,7 +342,10 @@ public abstract class DcsContract {
         long t0 = System.nanoTime();
         a.close();
         // gone well before the ttl could have run out: the close ended the session
-        awaitTrue("the leader and member keys to go when their owner closes", t0, ttl().multipliedBy(3).dividedBy(4),
+        awaitTrue(
+                "the leader and member keys to go when their owner closes",
+                t0,
+                ttl().multipliedBy(3).dividedBy(4),
                 () -> {
                     ClusterState s = b.read();
                     return !s.hasLeader() && s.member("a").isEmpty();
@@ -343,8 +379,13 @@ public abstract class DcsContract {
         a.touchMember(Map.of("state", "running", "role", "replica"));
         b.touchMember(Map.of("state", "running"));
         sleepUntil(t0, ttl().dividedBy(2));
-        assertThat(b.read().member("a")).as("member key at ttl/2 without a touch").isPresent();
-        awaitTrue("the member key of a member that stopped touching it to expire", t0, expiryBound(),
+        assertThat(b.read().member("a"))
+                .as("member key at ttl/2 without a touch")
+                .isPresent();
+        awaitTrue(
+                "the member key of a member that stopped touching it to expire",
+                t0,
+                expiryBound(),
                 () -> b.read().member("a").isEmpty());
     }
 
@@ -365,18 +406,28 @@ public abstract class DcsContract {
         String scope = newScope();
         Dcs a = member(scope, "a");
         Dcs b = member(scope, "b");
-        assertThat(a.writeConfig(Map.of("ttl", 30L), Dcs.ABSENT)).as("create if absent").isTrue();
-        assertThat(b.writeConfig(Map.of("ttl", 31L), Dcs.ABSENT)).as("second create if absent").isFalse();
+        assertThat(a.writeConfig(Map.of("ttl", 30L), Dcs.ABSENT))
+                .as("create if absent")
+                .isTrue();
+        assertThat(b.writeConfig(Map.of("ttl", 31L), Dcs.ABSENT))
+                .as("second create if absent")
+                .isFalse();
         ClusterConfig c1 = b.read().config();
         assertThat(c1.data()).isEqualTo(Map.of("ttl", 30L));
 
-        assertThat(b.writeConfig(Map.of("ttl", 32L), c1.version())).as("write with the current version").isTrue();
-        assertThat(a.writeConfig(Map.of("ttl", 33L), c1.version())).as("write with a stale version").isFalse();
+        assertThat(b.writeConfig(Map.of("ttl", 32L), c1.version()))
+                .as("write with the current version")
+                .isTrue();
+        assertThat(a.writeConfig(Map.of("ttl", 33L), c1.version()))
+                .as("write with a stale version")
+                .isFalse();
         ClusterConfig c2 = a.read().config();
         assertThat(c2.data()).isEqualTo(Map.of("ttl", 32L));
         assertThat(c2.version()).isNotEqualTo(c1.version());
 
-        assertThat(a.writeConfig(Map.of("ttl", 34L), Dcs.ANY)).as("unconditional write").isTrue();
+        assertThat(a.writeConfig(Map.of("ttl", 34L), Dcs.ANY))
+                .as("unconditional write")
+                .isTrue();
         assertThat(b.read().config().data()).isEqualTo(Map.of("ttl", 34L));
     }
 
@@ -391,14 +442,20 @@ public abstract class DcsContract {
         assertThat(f1.member()).isEqualTo("b");
 
         assertThat(b.writeFailover(Failover.of(null, "c", null), f1.version())).isTrue();
-        assertThat(a.writeFailover(Failover.of(null, "d", null), f1.version())).as("stale version").isFalse();
+        assertThat(a.writeFailover(Failover.of(null, "d", null), f1.version()))
+                .as("stale version")
+                .isFalse();
         Failover f2 = a.read().failover();
         assertThat(f2.member()).isEqualTo("c");
         assertThat(f2.leader()).isNull();
 
-        assertThat(a.writeFailover(null, f1.version())).as("delete with a stale version").isFalse();
+        assertThat(a.writeFailover(null, f1.version()))
+                .as("delete with a stale version")
+                .isFalse();
         assertThat(a.read().failover()).isNotNull();
-        assertThat(a.writeFailover(null, f2.version())).as("delete with the current version").isTrue();
+        assertThat(a.writeFailover(null, f2.version()))
+                .as("delete with the current version")
+                .isTrue();
         assertThat(a.read().failover()).isNull();
 
         assertThat(a.writeFailover(Failover.of("a", null, null), Dcs.ANY)).isTrue();
@@ -411,22 +468,33 @@ public abstract class DcsContract {
         String scope = newScope();
         Dcs a = member(scope, "a");
         Dcs b = member(scope, "b");
-        assertThat(a.writeSync(new SyncState("a", List.of("b"), null, Dcs.ABSENT), Dcs.ABSENT)).isTrue();
-        assertThat(b.writeSync(new SyncState("b", List.of("a"), null, Dcs.ABSENT), Dcs.ABSENT)).isFalse();
+        assertThat(a.writeSync(new SyncState("a", List.of("b"), null, Dcs.ABSENT), Dcs.ABSENT))
+                .isTrue();
+        assertThat(b.writeSync(new SyncState("b", List.of("a"), null, Dcs.ABSENT), Dcs.ABSENT))
+                .isFalse();
         SyncState s1 = b.read().sync();
         assertThat(s1.leader()).isEqualTo("a");
 
-        assertThat(a.writeSync(new SyncState("a", List.of("c"), null, Dcs.ABSENT), s1.version())).isTrue();
-        assertThat(b.writeSync(new SyncState("b", List.of(), null, Dcs.ABSENT), s1.version())).as("stale").isFalse();
+        assertThat(a.writeSync(new SyncState("a", List.of("c"), null, Dcs.ABSENT), s1.version()))
+                .isTrue();
+        assertThat(b.writeSync(new SyncState("b", List.of(), null, Dcs.ABSENT), s1.version()))
+                .as("stale")
+                .isFalse();
         SyncState s2 = b.read().sync();
         assertThat(s2.syncStandbys()).containsExactly("c");
 
-        assertThat(b.writeSync(null, s1.version())).as("delete with a stale version").isFalse();
-        assertThat(b.writeSync(null, s2.version())).as("delete with the current version").isTrue();
+        assertThat(b.writeSync(null, s1.version()))
+                .as("delete with a stale version")
+                .isFalse();
+        assertThat(b.writeSync(null, s2.version()))
+                .as("delete with the current version")
+                .isTrue();
         assertThat(a.read().sync()).isNull();
 
-        assertThat(b.writeSync(new SyncState("b", List.of("a"), null, Dcs.ABSENT), Dcs.ANY)).isTrue();
-        assertThat(a.writeSync(new SyncState("a", List.of("b"), null, Dcs.ABSENT), Dcs.ANY)).isTrue();
+        assertThat(b.writeSync(new SyncState("b", List.of("a"), null, Dcs.ABSENT), Dcs.ANY))
+                .isTrue();
+        assertThat(a.writeSync(new SyncState("a", List.of("b"), null, Dcs.ABSENT), Dcs.ANY))
+                .isTrue();
         assertThat(b.read().sync().leader()).isEqualTo("a");
     }
 
@@ -438,8 +506,12 @@ public abstract class DcsContract {
         long old = a.read().failover().version();
         assertThat(a.writeFailover(null, old)).isTrue();
         assertThat(a.writeFailover(Failover.of("a", "c", null), Dcs.ABSENT)).isTrue();
-        assertThat(a.writeFailover(Failover.of("a", "d", null), old)).as("a write with the version of the deleted key").isFalse();
-        assertThat(a.writeFailover(null, old)).as("a delete with the version of the deleted key").isFalse();
+        assertThat(a.writeFailover(Failover.of("a", "d", null), old))
+                .as("a write with the version of the deleted key")
+                .isFalse();
+        assertThat(a.writeFailover(null, old))
+                .as("a delete with the version of the deleted key")
+                .isFalse();
         assertThat(a.read().failover().member()).isEqualTo("c");
     }
 
@@ -449,18 +521,27 @@ public abstract class DcsContract {
         Dcs a = member(scope, "a");
         Dcs b = member(scope, "b");
         assertThat(a.read().initialize()).isNull();
-        assertThat(a.writeInitialize("", Dcs.ABSENT)).as("the bootstrap race winner").isTrue();
-        assertThat(b.writeInitialize("", Dcs.ABSENT)).as("the bootstrap race loser").isFalse();
+        assertThat(a.writeInitialize("", Dcs.ABSENT))
+                .as("the bootstrap race winner")
+                .isTrue();
+        assertThat(b.writeInitialize("", Dcs.ABSENT))
+                .as("the bootstrap race loser")
+                .isFalse();
         ClusterState s = b.read();
         assertThat(s.initialize()).isEmpty();
 
-        assertThat(a.writeInitialize("7301234567890123456", s.initializeVersion())).isTrue();
-        assertThat(b.writeInitialize("1", s.initializeVersion())).as("stale version").isFalse();
+        assertThat(a.writeInitialize("7301234567890123456", s.initializeVersion()))
+                .isTrue();
+        assertThat(b.writeInitialize("1", s.initializeVersion()))
+                .as("stale version")
+                .isFalse();
         assertThat(b.read().initialize()).isEqualTo("7301234567890123456");
 
         assertThat(a.cancelInitialize()).isTrue();
         assertThat(b.read().initialize()).isNull();
-        assertThat(b.writeInitialize("", Dcs.ABSENT)).as("the race is open again after cancel").isTrue();
+        assertThat(b.writeInitialize("", Dcs.ABSENT))
+                .as("the race is open again after cancel")
+                .isTrue();
     }
 
     // ---------------------------------------------------------------- values read back
@@ -518,10 +599,12 @@ public abstract class DcsContract {
         String scope = newScope();
         Dcs a = member(scope, "a");
         Dcs b = member(scope, "b");
-        ClusterStatus status = new ClusterStatus(67393608L, Map.of("pg1", 67393000L, "keep", 67000000L), List.of("pg1"));
+        ClusterStatus status =
+                new ClusterStatus(67393608L, Map.of("pg1", 67393000L, "keep", 67000000L), List.of("pg1"));
         List<HistoryEntry> history = List.of(
                 new HistoryEntry(1, 25165984L, "no recovery target specified", null, null),
-                new HistoryEntry(2, 50331808L, "no recovery target specified", "2026-01-02T10:00:00.123456+00:00", "pg1"));
+                new HistoryEntry(
+                        2, 50331808L, "no recovery target specified", "2026-01-02T10:00:00.123456+00:00", "pg1"));
         Map<String, String> failsafe = new LinkedHashMap<>();
         failsafe.put("pg0", "http://10.0.0.1:8008/patroni");
         failsafe.put("pg1", "http://10.0.0.2:8008/patroni");
@@ -530,7 +613,8 @@ public abstract class DcsContract {
         a.writeHistory(history);
         a.writeFailsafe(failsafe);
         assertThat(a.writeFailover(Failover.of("pg0", "pg1", at), Dcs.ABSENT)).isTrue();
-        assertThat(a.writeSync(new SyncState("pg0", List.of("pg1", "pg2"), null, Dcs.ABSENT), Dcs.ABSENT)).isTrue();
+        assertThat(a.writeSync(new SyncState("pg0", List.of("pg1", "pg2"), null, Dcs.ABSENT), Dcs.ABSENT))
+                .isTrue();
 
         ClusterState s = b.read();
         assertThat(s.problems()).isEmpty();
@@ -571,7 +655,9 @@ public abstract class DcsContract {
         assertThat(s.isLeader("a")).isTrue();
         assertThat(s.initialize()).isEqualTo("7301234567890123456");
         assertThat(s.member("a").orElseThrow().role()).isEqualTo("primary");
-        assertThat(s.member("x")).as("a member with a malformed value still exists").isPresent();
+        assertThat(s.member("x"))
+                .as("a member with a malformed value still exists")
+                .isPresent();
         assertThat(s.member("x").orElseThrow().data()).isEmpty();
         // and a CAS write with the version read repairs it
         assertThat(s.config()).isNotNull();
@@ -595,7 +681,8 @@ public abstract class DcsContract {
         assertThat(a.writeInitialize("1", Dcs.ABSENT)).isTrue();
         assertThat(a.writeConfig(Map.of("ttl", 30L), Dcs.ABSENT)).isTrue();
         assertThat(a.writeFailover(Failover.of("a", "b", null), Dcs.ABSENT)).isTrue();
-        assertThat(a.writeSync(new SyncState("a", List.of("b"), null, Dcs.ABSENT), Dcs.ABSENT)).isTrue();
+        assertThat(a.writeSync(new SyncState("a", List.of("b"), null, Dcs.ABSENT), Dcs.ABSENT))
+                .isTrue();
         a.writeStatus(new ClusterStatus(5, Map.of(), List.of()));
         a.writeHistory(List.of(new HistoryEntry(1, 5, "x", null, null)));
         a.writeFailsafe(Map.of("a", "http://a"));
@@ -649,7 +736,9 @@ public abstract class DcsContract {
         b.touchMember(Map.of("state", "running", "xlog_location", 2L));
         b.writeStatus(new ClusterStatus(2, Map.of(), List.of()));
         assertThat(b.renewLeader()).isTrue();
-        assertThat(a.awaitChange(Duration.ofMillis(1500))).as("woken by another member's routine writes").isFalse();
+        assertThat(a.awaitChange(Duration.ofMillis(1500)))
+                .as("woken by another member's routine writes")
+                .isFalse();
     }
 
     @Test
@@ -695,7 +784,8 @@ public abstract class DcsContract {
                     return null;
                 }
             });
-            assertThat(renewed).as("renewLeader while the store is down: DcsException or false, never true")
+            assertThat(renewed)
+                    .as("renewLeader while the store is down: DcsException or false, never true")
                     .isNotEqualTo(Boolean.TRUE);
         } finally {
             startStore();
@@ -706,8 +796,11 @@ public abstract class DcsContract {
             a.read();
             return true;
         });
-        awaitTrue("the adapter to hold the lock again after the store restarted", t0,
-                RECOVERY_BOUND.plus(expiryBound()), () -> a.renewLeader() || a.acquireLeader());
+        awaitTrue(
+                "the adapter to hold the lock again after the store restarted",
+                t0,
+                RECOVERY_BOUND.plus(expiryBound()),
+                () -> a.renewLeader() || a.acquireLeader());
         a.touchMember(Map.of("state", "running", "role", "primary"));
         ClusterState s = member(scope, "b").read();
         assertThat(s.isLeader("a")).isTrue();
@@ -750,10 +843,16 @@ public abstract class DcsContract {
             long t0 = System.nanoTime();
             Future<Boolean> woken = pool.submit(() -> waiter.awaitChange(timeout));
             Thread.sleep(1000); // let the waiter get into its wait
-            assertThat(woken.isDone()).as("awaitChange returned before anything changed").isFalse();
+            assertThat(woken.isDone())
+                    .as("awaitChange returned before anything changed")
+                    .isFalse();
             action.run();
-            assertThat(woken.get(timeout.toSeconds() + 10, TimeUnit.SECONDS)).as("awaitChange woken").isTrue();
-            assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("time to wake").isLessThan(Duration.ofSeconds(20));
+            assertThat(woken.get(timeout.toSeconds() + 10, TimeUnit.SECONDS))
+                    .as("awaitChange woken")
+                    .isTrue();
+            assertThat(Duration.ofNanos(System.nanoTime() - t0))
+                    .as("time to wake")
+                    .isLessThan(Duration.ofSeconds(20));
         } finally {
             pool.shutdownNow();
         }
@@ -806,8 +905,10 @@ public abstract class DcsContract {
                 last = e;
             }
             if (System.nanoTime() - t0 > bound.toNanos()) {
-                throw new AssertionError("timed out after " + bound + " waiting for " + what
-                        + (last == null ? "" : " (last error: " + last + ")"), last);
+                throw new AssertionError(
+                        "timed out after " + bound + " waiting for " + what
+                                + (last == null ? "" : " (last error: " + last + ")"),
+                        last);
             }
             Thread.sleep(100);
         }

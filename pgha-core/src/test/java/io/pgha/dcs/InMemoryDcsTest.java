@@ -55,7 +55,9 @@ class InMemoryDcsTest {
         assertThatThrownBy(() -> b.writeConfig(Map.of(), Dcs.ANY)).isInstanceOf(DcsException.class);
         clock.advance(TTL);
         store.setAvailable(true);
-        assertThat(a.renewLeader()).as("the session lapsed while the store was down").isFalse();
+        assertThat(a.renewLeader())
+                .as("the session lapsed while the store was down")
+                .isFalse();
         assertThat(b.acquireLeader()).isTrue();
     }
 
@@ -91,7 +93,9 @@ class InMemoryDcsTest {
         clock.advance(Duration.ofSeconds(20)); // a is killed: no more renewals, no close
         Dcs restarted = store.connect(null, "c", "a", TTL);
         assertThat(restarted.renewLeader()).isTrue();
-        assertThat(b.read().leader().version()).as("re-bound to the new session").isGreaterThan(before);
+        assertThat(b.read().leader().version())
+                .as("re-bound to the new session")
+                .isGreaterThan(before);
         clock.advance(Duration.ofSeconds(10)); // the killed process's session lapses
         assertThat(b.read().isLeader("a")).isTrue();
         assertThat(b.acquireLeader()).isFalse();
@@ -179,7 +183,9 @@ class InMemoryDcsTest {
         a.read();
         assertThat(b.acquireLeader()).isTrue();
         assertThat(a.awaitChange(Duration.ofSeconds(30))).isTrue();
-        assertThat(a.awaitChange(Duration.ofMillis(10))).as("the change was consumed").isFalse();
+        assertThat(a.awaitChange(Duration.ofMillis(10)))
+                .as("the change was consumed")
+                .isFalse();
     }
 
     @Test
@@ -189,7 +195,9 @@ class InMemoryDcsTest {
         a.touchMember(Map.of("state", "running"));
         a.writeStatus(new ClusterStatus(1, Map.of(), java.util.List.of()));
         assertThat(a.awaitChange(Duration.ofMillis(50))).isFalse();
-        assertThat(b.awaitChange(Duration.ofMillis(50))).as("another member sees them").isTrue();
+        assertThat(b.awaitChange(Duration.ofMillis(50)))
+                .as("another member sees them")
+                .isTrue();
     }
 
     @Test
@@ -198,7 +206,9 @@ class InMemoryDcsTest {
         b.read();
         a.touchMember(Map.of("state", "running", "xlog_location", 2L));
         a.writeStatus(new ClusterStatus(2, Map.of(), java.util.List.of()));
-        assertThat(b.awaitChange(Duration.ofMillis(50))).as("a rewritten member record and status").isFalse();
+        assertThat(b.awaitChange(Duration.ofMillis(50)))
+                .as("a rewritten member record and status")
+                .isFalse();
         store.connect(null, "c", "c", TTL).touchMember(Map.of("state", "starting"));
         assertThat(b.awaitChange(Duration.ofSeconds(30))).as("a new member").isTrue();
     }
@@ -217,8 +227,8 @@ class InMemoryDcsTest {
         DcsProvider provider = DcsProvider.find("memory");
         String name = "provider-test-" + System.nanoTime();
         try (Dcs x = provider.create(new DcsSettings(null, "p", "x", TTL, null, Map.of("store", name)));
-             Dcs y = provider.create(new DcsSettings(null, "p", "y", TTL, null, Map.of("store", name)));
-             Dcs z = provider.create(new DcsSettings(null, "p", "z", TTL, null, Map.of("store", name + "-other")))) {
+                Dcs y = provider.create(new DcsSettings(null, "p", "y", TTL, null, Map.of("store", name)));
+                Dcs z = provider.create(new DcsSettings(null, "p", "z", TTL, null, Map.of("store", name + "-other")))) {
             assertThat(x.acquireLeader()).isTrue();
             assertThat(y.read().isLeader("x")).isTrue();
             assertThat(z.read().hasLeader()).isFalse();
@@ -226,7 +236,8 @@ class InMemoryDcsTest {
             assertThatThrownBy(y::read).isInstanceOf(DcsException.class);
         }
         assertThatThrownBy(() -> provider.create(new DcsSettings(null, "p", "x", TTL, null, Map.of("hosts", "h"))))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'hosts'");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'hosts'");
     }
 
     /** A clock the test moves by hand. */

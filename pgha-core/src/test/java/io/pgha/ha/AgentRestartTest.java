@@ -19,11 +19,14 @@ class AgentRestartTest {
         SimCluster sim = SimCluster.withDefaults("restart");
         sim.setFencing(fencing);
         sim.start("pg0");
-        assertThat(sim.runUntil(() -> "pg0".equals(sim.leader()) && sim.pg("pg0").isRunningPrimary(),
-                Duration.ofSeconds(30))).as("pg0 leads: %s", sim.trace()).isTrue();
+        assertThat(sim.runUntil(
+                        () -> "pg0".equals(sim.leader()) && sim.pg("pg0").isRunningPrimary(), Duration.ofSeconds(30)))
+                .as("pg0 leads: %s", sim.trace())
+                .isTrue();
         sim.start("pg1");
         assertThat(sim.runUntil(() -> sim.isStreamingReplica("pg1"), Duration.ofSeconds(30)))
-                .as("pg1 streams: %s", sim.trace()).isTrue();
+                .as("pg1 streams: %s", sim.trace())
+                .isTrue();
         return sim;
     }
 
@@ -43,9 +46,13 @@ class AgentRestartTest {
         sim.runFor(sim.ttl().multipliedBy(3));
         ClusterState c = sim.cluster();
         assertThat(c.leader().name()).as("leader: %s", sim.trace()).isEqualTo("pg0");
-        assertThat(c.leader().version()).as("the key was re-bound to the new session").isNotEqualTo(leaderVersionBefore);
+        assertThat(c.leader().version())
+                .as("the key was re-bound to the new session")
+                .isNotEqualTo(leaderVersionBefore);
         assertThat(sim.primaries()).containsExactly("pg0");
-        assertThat(sim.pg("pg0").actions().subList(actionsBefore, sim.pg("pg0").actions().size()))
+        assertThat(sim.pg("pg0")
+                        .actions()
+                        .subList(actionsBefore, sim.pg("pg0").actions().size()))
                 .as("PostgreSQL actions of pg0 after the restart (no stop, demote or restart): %s", sim.trace())
                 .isEmpty();
         assertThat(sim.pg("pg1").isRunningPrimary()).as("pg1 was not promoted").isFalse();
@@ -73,15 +80,21 @@ class AgentRestartTest {
 
         sim.killAgent("pg0");
         sim.runFor(Duration.ofSeconds(1));
-        assertThat(sim.pg("pg0").isRunning()).as("the fence stopped the dead agent's primary: %s", sim.trace()).isFalse();
+        assertThat(sim.pg("pg0").isRunning())
+                .as("the fence stopped the dead agent's primary: %s", sim.trace())
+                .isFalse();
         sim.start("pg0");
 
         // at its first cycle, not after the key lapsed (ttl) and a leader race
         java.util.Set<String> leaders = new java.util.TreeSet<>();
-        assertThat(sim.runUntil(() -> {
-            leaders.add(String.valueOf(sim.leader()));
-            return sim.pg("pg0").isRunningPrimary();
-        }, sim.ttl().dividedBy(2))).as("pg0 runs as primary again within ttl/2: %s", sim.trace()).isTrue();
+        assertThat(sim.runUntil(
+                        () -> {
+                            leaders.add(String.valueOf(sim.leader()));
+                            return sim.pg("pg0").isRunningPrimary();
+                        },
+                        sim.ttl().dividedBy(2)))
+                .as("pg0 runs as primary again within ttl/2: %s", sim.trace())
+                .isTrue();
         assertThat(leaders).as("the leader key never lapsed nor changed hands").containsExactly("pg0");
         assertThat(sim.trace()).noneMatch(l -> l.contains("failed to update leader lock"));
         sim.runFor(sim.ttl().multipliedBy(2));
@@ -89,8 +102,12 @@ class AgentRestartTest {
         assertThat(c.leader().name()).as("leader: %s", sim.trace()).isEqualTo("pg0");
         assertThat(sim.primaries()).containsExactly("pg0");
         assertThat(sim.pg("pg1").isRunningPrimary()).isFalse();
-        assertThat(sim.runUntil(() -> sim.isStreamingReplica("pg1") && "pg0".equals(sim.pg("pg1").upstream()),
-                Duration.ofSeconds(30))).as("pg1 follows pg0 again: %s", sim.trace()).isTrue();
+        assertThat(sim.runUntil(
+                        () -> sim.isStreamingReplica("pg1")
+                                && "pg0".equals(sim.pg("pg1").upstream()),
+                        Duration.ofSeconds(30)))
+                .as("pg1 follows pg0 again: %s", sim.trace())
+                .isTrue();
         assertThat(c.history()).as("no timeline switch").isEmpty();
         assertThat(sim.pg("pg0").lsn()).isGreaterThanOrEqualTo(lsn);
         assertThat(sim.pg("pg0").actions()).endsWith("stop immediate", "start primary");

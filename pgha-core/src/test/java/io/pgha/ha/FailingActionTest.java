@@ -22,11 +22,18 @@ class FailingActionTest {
         InMemoryDcs.Store store = new InMemoryDcs.Store(Clock.systemUTC());
         SimulatedPostgres.Network net = new SimulatedPostgres.Network();
         SimulatedPostgres pg = net.node("pg0");
-        NodeConfig cfg = NodeConfig.builder("failing", "pg0").apiUrl("http://pg0:8008/patroni")
+        NodeConfig cfg = NodeConfig.builder("failing", "pg0")
+                .apiUrl("http://pg0:8008/patroni")
                 .connUrl("postgres://pg0:5432/postgres")
-                .bootstrapDcs(Map.of("ttl", 10, "loop_wait", 1, "retry_timeout", 3)).build();
+                .bootstrapDcs(Map.of("ttl", 10, "loop_wait", 1, "retry_timeout", 3))
+                .build();
         Dcs dcs = store.connect(null, "failing", "pg0", Duration.ofSeconds(10));
-        HaNode node = HaNode.builder().config(cfg).dcs(dcs).postgres(pg).peerProbe(PeerProbe.NONE).build();
+        HaNode node = HaNode.builder()
+                .config(cfg)
+                .dcs(dcs)
+                .postgres(pg)
+                .peerProbe(PeerProbe.NONE)
+                .build();
         try {
             node.start();
             long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();

@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
 /** Failsafe mode's rows in the engine's table (docs/engine.md, "Failsafe mode") and {@link Failsafe}. */
 class FailsafeTest {
     private static final Instant NOW = Instant.parse("2026-01-01T12:00:00Z");
-    private static final DynamicConfig ON = DynamicConfig.from(Map.of("ttl", 30, "loop_wait", 10, "failsafe_mode", true));
+    private static final DynamicConfig ON =
+            DynamicConfig.from(Map.of("ttl", 30, "loop_wait", 10, "failsafe_mode", true));
     private static final DynamicConfig OFF = DynamicConfig.from(Map.of("ttl", 30, "loop_wait", 10));
     private final HaEngine engine = new HaEngine();
 
@@ -25,42 +26,71 @@ class FailsafeTest {
 
     @Test
     void theLeaderKeepsTheKeyCurrentWhileFailsafeModeIsOn() {
-        Decision d = engine.decide(HaInput.builder("pg0").now(NOW).cluster(cluster(null)).config(ON)
-                .postgres(HaEngineTest.primary(100)).build());
-        assertThat(d.actions()).contains(new Action.WriteFailsafe(Map.of(
-                "pg0", "http://127.0.0.1:8008/patroni", "pg1", "http://127.0.0.1:8008/patroni")));
+        Decision d = engine.decide(HaInput.builder("pg0")
+                .now(NOW)
+                .cluster(cluster(null))
+                .config(ON)
+                .postgres(HaEngineTest.primary(100))
+                .build());
+        assertThat(d.actions())
+                .contains(new Action.WriteFailsafe(
+                        Map.of("pg0", "http://127.0.0.1:8008/patroni", "pg1", "http://127.0.0.1:8008/patroni")));
         String current = "{\"pg0\":\"http://127.0.0.1:8008/patroni\",\"pg1\":\"http://127.0.0.1:8008/patroni\"}";
-        assertThat(engine.decide(HaInput.builder("pg0").now(NOW).cluster(cluster(current)).config(ON)
-                .postgres(HaEngineTest.primary(100)).build()).actions()).noneMatch(a -> a instanceof Action.WriteFailsafe);
+        assertThat(engine.decide(HaInput.builder("pg0")
+                                .now(NOW)
+                                .cluster(cluster(current))
+                                .config(ON)
+                                .postgres(HaEngineTest.primary(100))
+                                .build())
+                        .actions())
+                .noneMatch(a -> a instanceof Action.WriteFailsafe);
     }
 
     @Test
     void theLeaderDeletesTheKeyWhenFailsafeModeIsOff() {
-        Decision d = engine.decide(HaInput.builder("pg0").now(NOW).cluster(cluster("{\"pg0\":\"http://x\"}")).config(OFF)
-                .postgres(HaEngineTest.primary(100)).build());
+        Decision d = engine.decide(HaInput.builder("pg0")
+                .now(NOW)
+                .cluster(cluster("{\"pg0\":\"http://x\"}"))
+                .config(OFF)
+                .postgres(HaEngineTest.primary(100))
+                .build());
         assertThat(d.actions()).contains(new Action.WriteFailsafe(null));
     }
 
     @Test
     void aPrimaryEveryMemberAgreedWithKeepsRunningWithoutTheDcs() {
-        Decision d = engine.decide(HaInput.builder("pg0").now(NOW).dcsError("timeout").config(ON)
-                .postgres(HaEngineTest.primary(100)).failsafeConfirmed(true).build());
+        Decision d = engine.decide(HaInput.builder("pg0")
+                .now(NOW)
+                .dcsError("timeout")
+                .config(ON)
+                .postgres(HaEngineTest.primary(100))
+                .failsafeConfirmed(true)
+                .build());
         assertThat(d.actions()).isEmpty();
         assertThat(d.reason()).contains("continue to run as a leader because failsafe mode is enabled");
     }
 
     @Test
     void aPrimaryNotEveryMemberAgreedWithDemotesOnceItsLockMayExpire() {
-        Decision d = engine.decide(HaInput.builder("pg0").now(NOW).dcsError("timeout").config(ON)
-                .postgres(HaEngineTest.primary(100)).lockValidUntil(NOW.plusSeconds(2)).build());
+        Decision d = engine.decide(HaInput.builder("pg0")
+                .now(NOW)
+                .dcsError("timeout")
+                .config(ON)
+                .postgres(HaEngineTest.primary(100))
+                .lockValidUntil(NOW.plusSeconds(2))
+                .build());
         assertThat(d.actions()).hasSize(1).first().isInstanceOf(Action.Demote.class);
     }
 
     @Test
     void aReplicaThatPromisedDoesNotRaceForTheLockUntilThePromiseLapses() {
         ClusterState noLeader = new HaEngineTest.C().member("pg0").member("pg1").build();
-        HaInput.Builder b = HaInput.builder("pg1").now(NOW).cluster(noLeader).config(ON)
-                .postgres(HaEngineTest.replica(100)).failsafeLeaderUntil(NOW.plusSeconds(12));
+        HaInput.Builder b = HaInput.builder("pg1")
+                .now(NOW)
+                .cluster(noLeader)
+                .config(ON)
+                .postgres(HaEngineTest.replica(100))
+                .failsafeLeaderUntil(NOW.plusSeconds(12));
         Decision d = engine.decide(b.build());
         assertThat(d.actions()).isEmpty();
         assertThat(d.reason()).contains("failsafe mode: the primary called me");
@@ -73,8 +103,12 @@ class FailsafeTest {
         // it was never asked by a primary cut off from the DCS, which may still run on the others' word
         HaEngineTest.C c = new HaEngineTest.C().member("pg1").member("pg2");
         c.b.failsafe("{\"pg0\":\"http://pg0:8008/patroni\",\"pg1\":\"http://pg1:8008/patroni\"}");
-        Decision d = engine.decide(HaInput.builder("pg2").now(NOW).cluster(c.build()).config(ON)
-                .postgres(HaEngineTest.replica(100)).build());
+        Decision d = engine.decide(HaInput.builder("pg2")
+                .now(NOW)
+                .cluster(c.build())
+                .config(ON)
+                .postgres(HaEngineTest.replica(100))
+                .build());
         assertThat(d.actions()).isEmpty();
         assertThat(d.reason()).contains("failsafe mode: I am not in the failsafe key");
     }
@@ -84,9 +118,13 @@ class FailsafeTest {
         // pg2 is ahead, but may not lead: pg1 races rather than wait for it forever
         HaEngineTest.C c = new HaEngineTest.C().member("pg1").member("pg2");
         c.b.failsafe("{\"pg1\":\"http://pg1:8008/patroni\"}");
-        Decision d = engine.decide(HaInput.builder("pg1").now(NOW).cluster(c.build()).config(ON)
+        Decision d = engine.decide(HaInput.builder("pg1")
+                .now(NOW)
+                .cluster(c.build())
+                .config(ON)
                 .postgres(HaEngineTest.replica(100))
-                .peers(Map.of("pg2", new PeerStatus("pg2", "replica", "running", 200, 1, false, 1))).build());
+                .peers(Map.of("pg2", new PeerStatus("pg2", "replica", "running", 200, 1, false, 1)))
+                .build());
         assertThat(d.actions()).containsExactly(new Action.AcquireLock());
     }
 

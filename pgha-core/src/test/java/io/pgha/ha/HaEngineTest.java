@@ -28,13 +28,43 @@ class HaEngineTest {
     // ---- fixtures ---------------------------------------------------------------------------------
 
     static PostgresStatus primary(long lsn) {
-        return new PostgresStatus("running", PostgresStatus.Role.PRIMARY, 2, lsn, 0, 0, null, false, null, SYSID,
-                150000, null, List.of(), List.of(), false, null);
+        return new PostgresStatus(
+                "running",
+                PostgresStatus.Role.PRIMARY,
+                2,
+                lsn,
+                0,
+                0,
+                null,
+                false,
+                null,
+                SYSID,
+                150000,
+                null,
+                List.of(),
+                List.of(),
+                false,
+                null);
     }
 
     static PostgresStatus replica(long lsn) {
-        return new PostgresStatus("running", PostgresStatus.Role.REPLICA, 2, 0, lsn, lsn, null, false, "streaming",
-                SYSID, 150000, null, List.of(), List.of(), false, null);
+        return new PostgresStatus(
+                "running",
+                PostgresStatus.Role.REPLICA,
+                2,
+                0,
+                lsn,
+                lsn,
+                null,
+                false,
+                "streaming",
+                SYSID,
+                150000,
+                null,
+                List.of(),
+                List.of(),
+                false,
+                null);
     }
 
     static PostgresStatus stopped(PostgresStatus.Role role) {
@@ -42,8 +72,8 @@ class HaEngineTest {
     }
 
     static PostgresStatus noData() {
-        return new PostgresStatus("stopped", null, 0, 0, 0, 0, null, false, null, null, 0, null, List.of(), List.of(),
-                false, null);
+        return new PostgresStatus(
+                "stopped", null, 0, 0, 0, 0, null, false, null, null, 0, null, List.of(), List.of(), false, null);
     }
 
     /** A cluster builder with Patroni's JSON. */
@@ -152,14 +182,15 @@ class HaEngineTest {
     class DcsUnavailable {
         @Test
         void replicaDoesNothing() {
-            expect(decide(in("pg1").postgres(replica(100)).dcsError("connection refused")),
+            expect(
+                    decide(in("pg1").postgres(replica(100)).dcsError("connection refused")),
                     "DCS is not accessible (connection refused); no action as a secondary");
         }
 
         @Test
         void primaryKeepsRunningWhileItsLockIsProvenValid() {
-            Decision d = decide(in("pg0").postgres(primary(100)).dcsError("timeout")
-                    .lockValidUntil(NOW.plusSeconds(20)));
+            Decision d =
+                    decide(in("pg0").postgres(primary(100)).dcsError("timeout").lockValidUntil(NOW.plusSeconds(20)));
             expect(d, "keeping the primary running");
             // wakes before the lock's safety margin is reached
             assertThat(d.wakeWithin()).isLessThanOrEqualTo(Duration.ofSeconds(10));
@@ -167,35 +198,56 @@ class HaEngineTest {
 
         @Test
         void primaryDemotesBeforeItsLockCanExpire() {
-            Decision d = decide(in("pg0").postgres(primary(100)).dcsError("timeout")
-                    .lockValidUntil(NOW.plusSeconds(3)));
+            Decision d =
+                    decide(in("pg0").postgres(primary(100)).dcsError("timeout").lockValidUntil(NOW.plusSeconds(3)));
             expect(d, "demoting self because DCS is not accessible and I was a leader", Action.Demote.class);
             assertThat(((Action.Demote) d.actions().get(0)).mode()).isEqualTo(StopMode.IMMEDIATE);
         }
 
         @Test
         void primaryWithoutAProvenLockDemotes() {
-            expect(decide(in("pg0").postgres(primary(100)).dcsError("timeout")),
-                    "DCS is not accessible", Action.Demote.class);
+            expect(
+                    decide(in("pg0").postgres(primary(100)).dcsError("timeout")),
+                    "DCS is not accessible",
+                    Action.Demote.class);
         }
     }
 
     @Test
     void aRefusedRenewalDemotesAPrimaryAtOnce() {
-        expect(decide(in("pg0").cluster(new C().leader("pg1").member("pg0").member("pg1").build())
-                .postgres(primary(100)).lockRenewFailed(true)), "failed to update leader lock", Action.Demote.class);
+        expect(
+                decide(in("pg0")
+                        .cluster(new C()
+                                .leader("pg1")
+                                .member("pg0")
+                                .member("pg1")
+                                .build())
+                        .postgres(primary(100))
+                        .lockRenewFailed(true)),
+                "failed to update leader lock",
+                Action.Demote.class);
     }
 
     @Test
     void aLeaderKeepsItsLockDuringALongAction() {
-        expect(decide(in("pg0").cluster(new C().leader("pg0").member("pg0").build()).postgres(stopped(PostgresStatus.Role.PRIMARY))
-                .actionInProgress("start primary")), "updated leader lock during start primary", Action.RenewLock.class);
+        expect(
+                decide(in("pg0")
+                        .cluster(new C().leader("pg0").member("pg0").build())
+                        .postgres(stopped(PostgresStatus.Role.PRIMARY))
+                        .actionInProgress("start primary")),
+                "updated leader lock during start primary",
+                Action.RenewLock.class);
     }
 
     @Test
     void aReplicaWaitsForItsLongAction() {
-        expect(decide(in("pg1").cluster(new C().leader("pg0").member("pg0").build()).postgres(noData())
-                .dataDirectoryEmpty(true).actionInProgress("clone from")), "clone from in progress");
+        expect(
+                decide(in("pg1")
+                        .cluster(new C().leader("pg0").member("pg0").build())
+                        .postgres(noData())
+                        .dataDirectoryEmpty(true)
+                        .actionInProgress("clone from")),
+                "clone from in progress");
     }
 
     @Test
@@ -208,41 +260,65 @@ class HaEngineTest {
     class EmptyDataDirectory {
         @Test
         void noClusterYetRacesToBootstrap() {
-            expect(decide(in("pg0").cluster(bare()).postgres(noData()).dataDirectoryEmpty(true)),
-                    "trying to bootstrap a new cluster", Action.ClaimInitialize.class, Action.Bootstrap.class);
+            expect(
+                    decide(in("pg0").cluster(bare()).postgres(noData()).dataDirectoryEmpty(true)),
+                    "trying to bootstrap a new cluster",
+                    Action.ClaimInitialize.class,
+                    Action.Bootstrap.class);
         }
 
         @Test
         void aNofailoverMemberNeverBootstraps() {
-            expect(decide(in("pg0").cluster(bare()).postgres(noData()).dataDirectoryEmpty(true)
-                    .tags(Map.of("nofailover", true))), "waiting for a member to bootstrap");
+            expect(
+                    decide(in("pg0")
+                            .cluster(bare())
+                            .postgres(noData())
+                            .dataDirectoryEmpty(true)
+                            .tags(Map.of("nofailover", true))),
+                    "waiting for a member to bootstrap");
         }
 
         @Test
         void clonesFromTheLeader() {
-            Decision d = decide(in("pg1").cluster(new C().leader("pg0").member("pg0").build()).postgres(noData())
+            Decision d = decide(in("pg1")
+                    .cluster(new C().leader("pg0").member("pg0").build())
+                    .postgres(noData())
                     .dataDirectoryEmpty(true));
             expect(d, "trying to bootstrap from leader 'pg0'", Action.CloneFrom.class);
         }
 
         @Test
         void prefersAReplicaTaggedClonefrom() {
-            ClusterState c = new C().leader("pg0").member("pg0").member("pg2", "running", 10, Map.of("clonefrom", true))
+            ClusterState c = new C()
+                    .leader("pg0")
+                    .member("pg0")
+                    .member("pg2", "running", 10, Map.of("clonefrom", true))
                     .build();
-            expect(decide(in("pg1").cluster(c).postgres(noData()).dataDirectoryEmpty(true)),
-                    "trying to bootstrap from replica 'pg2'", Action.CloneFrom.class);
+            expect(
+                    decide(in("pg1").cluster(c).postgres(noData()).dataDirectoryEmpty(true)),
+                    "trying to bootstrap from replica 'pg2'",
+                    Action.CloneFrom.class);
         }
 
         @Test
         void waitsWhileAnotherMemberBootstraps() {
-            expect(decide(in("pg1").cluster(new C().initialize("").build()).postgres(noData()).dataDirectoryEmpty(true)),
+            expect(
+                    decide(in("pg1")
+                            .cluster(new C().initialize("").build())
+                            .postgres(noData())
+                            .dataDirectoryEmpty(true)),
                     "waiting for leader to bootstrap");
         }
 
         @Test
         void aLockHolderWithNoDataReleasesTheLock() {
-            expect(decide(in("pg0").cluster(new C().leader("pg0").member("pg0").build()).postgres(noData())
-                    .dataDirectoryEmpty(true)), "data directory is empty", Action.ReleaseLock.class);
+            expect(
+                    decide(in("pg0")
+                            .cluster(new C().leader("pg0").member("pg0").build())
+                            .postgres(noData())
+                            .dataDirectoryEmpty(true)),
+                    "data directory is empty",
+                    Action.ReleaseLock.class);
         }
     }
 
@@ -252,27 +328,45 @@ class HaEngineTest {
 
         @Test
         void theLeaderOnlyKeepsItsLock() {
-            expect(decide(in("pg0").config(paused).cluster(new C().leader("pg0").member("pg0").build())
-                    .postgres(primary(5))), "PAUSE: no action. I am (pg0), the leader with the lock",
-                    Action.RenewLock.class, Action.WriteStatus.class);
+            expect(
+                    decide(in("pg0")
+                            .config(paused)
+                            .cluster(new C().leader("pg0").member("pg0").build())
+                            .postgres(primary(5))),
+                    "PAUSE: no action. I am (pg0), the leader with the lock",
+                    Action.RenewLock.class,
+                    Action.WriteStatus.class);
         }
 
         @Test
         void aRunningPrimaryTakesAFreeLock() {
-            expect(decide(in("pg0").config(paused).cluster(new C().member("pg0").build()).postgres(primary(5))),
-                    "PAUSE: acquiring session lock", Action.AcquireLock.class);
+            expect(
+                    decide(in("pg0")
+                            .config(paused)
+                            .cluster(new C().member("pg0").build())
+                            .postgres(primary(5))),
+                    "PAUSE: acquiring session lock",
+                    Action.AcquireLock.class);
         }
 
         @Test
         void aReplicaDoesNotFailOver() {
-            expect(decide(in("pg1").config(paused).cluster(new C().member("pg1").build()).postgres(replica(5))),
+            expect(
+                    decide(in("pg1")
+                            .config(paused)
+                            .cluster(new C().member("pg1").build())
+                            .postgres(replica(5))),
                     "PAUSE: no action. I am (pg1), a secondary");
         }
 
         @Test
         void aStoppedPostgresIsNotStarted() {
-            expect(decide(in("pg0").config(paused).cluster(new C().leader("pg1").member("pg1").build())
-                    .postgres(stopped(PostgresStatus.Role.REPLICA))), "PAUSE: postgres is not running");
+            expect(
+                    decide(in("pg0")
+                            .config(paused)
+                            .cluster(new C().leader("pg1").member("pg1").build())
+                            .postgres(stopped(PostgresStatus.Role.REPLICA))),
+                    "PAUSE: postgres is not running");
         }
     }
 
@@ -280,54 +374,89 @@ class HaEngineTest {
     class PostgresNotRunning {
         @Test
         void theLeaderRestartsItsPrimary() {
-            expect(decide(in("pg0").cluster(new C().leader("pg0").member("pg0").member("pg1").build())
-                    .postgres(stopped(PostgresStatus.Role.PRIMARY)).primaryDownSince(NOW.minusSeconds(5))),
-                    "starting primary after failure", Action.RenewLock.class, Action.StartPrimary.class);
+            expect(
+                    decide(in("pg0")
+                            .cluster(new C()
+                                    .leader("pg0")
+                                    .member("pg0")
+                                    .member("pg1")
+                                    .build())
+                            .postgres(stopped(PostgresStatus.Role.PRIMARY))
+                            .primaryDownSince(NOW.minusSeconds(5))),
+                    "starting primary after failure",
+                    Action.RenewLock.class,
+                    Action.StartPrimary.class);
         }
 
         @Test
         void theLeaderGivesUpAfterPrimaryStartTimeout() {
             DynamicConfig cfg = DynamicConfig.from(Map.of("primary_start_timeout", 0));
-            expect(decide(in("pg0").config(cfg).cluster(new C().leader("pg0").member("pg0").member("pg1").build())
-                    .postgres(stopped(PostgresStatus.Role.PRIMARY))), "primary_start_timeout",
+            expect(
+                    decide(in("pg0")
+                            .config(cfg)
+                            .cluster(new C()
+                                    .leader("pg0")
+                                    .member("pg0")
+                                    .member("pg1")
+                                    .build())
+                            .postgres(stopped(PostgresStatus.Role.PRIMARY))),
+                    "primary_start_timeout",
                     Action.ReleaseLock.class);
         }
 
         @Test
         void theLeaderKeepsTryingWhenNoFailoverIsPossible() {
             DynamicConfig cfg = DynamicConfig.from(Map.of("primary_start_timeout", 0));
-            ClusterState c = new C().leader("pg0").member("pg0").member("pg1", "running", 5, Map.of("nofailover", true))
+            ClusterState c = new C()
+                    .leader("pg0")
+                    .member("pg0")
+                    .member("pg1", "running", 5, Map.of("nofailover", true))
                     .build();
-            expect(decide(in("pg0").config(cfg).cluster(c).postgres(stopped(PostgresStatus.Role.PRIMARY))),
-                    "starting primary after failure", Action.RenewLock.class, Action.StartPrimary.class);
+            expect(
+                    decide(in("pg0").config(cfg).cluster(c).postgres(stopped(PostgresStatus.Role.PRIMARY))),
+                    "starting primary after failure",
+                    Action.RenewLock.class,
+                    Action.StartPrimary.class);
         }
 
         @Test
         void aReplicaStartsFollowingTheLeader() {
-            Decision d = decide(in("pg1").cluster(new C().leader("pg0").member("pg0").build())
+            Decision d = decide(in("pg1")
+                    .cluster(new C().leader("pg0").member("pg0").build())
                     .postgres(stopped(PostgresStatus.Role.REPLICA)));
             expect(d, "starting as a secondary of the leader (pg0)", Action.StartReplica.class);
         }
 
         @Test
         void aFormerPrimaryRejoinsThroughTheDivergenceCheck() {
-            Decision d = decide(in("pg0").cluster(new C().leader("pg1").member("pg1").build())
+            Decision d = decide(in("pg0")
+                    .cluster(new C().leader("pg1").member("pg1").build())
                     .postgres(stopped(PostgresStatus.Role.PRIMARY)));
             expect(d, "starting former primary as a replica of the leader (pg1)", Action.StartReplica.class);
-            assertThat(((Action.StartReplica) d.actions().get(0)).checkDivergence()).isTrue();
+            assertThat(((Action.StartReplica) d.actions().get(0)).checkDivergence())
+                    .isTrue();
         }
 
         @Test
         void withNoLeaderTheHealthiestStoppedNodeTakesTheLock() {
-            expect(decide(in("pg0").cluster(new C().member("pg0").build()).postgres(stopped(PostgresStatus.Role.PRIMARY))),
-                    "I am the healthiest node", Action.AcquireLock.class, Action.StartPrimary.class);
+            expect(
+                    decide(in("pg0")
+                            .cluster(new C().member("pg0").build())
+                            .postgres(stopped(PostgresStatus.Role.PRIMARY))),
+                    "I am the healthiest node",
+                    Action.AcquireLock.class,
+                    Action.StartPrimary.class);
         }
 
         @Test
         void reinitializeOnRequest() {
-            expect(decide(in("pg1").cluster(new C().leader("pg0").member("pg0").build())
-                    .postgres(stopped(PostgresStatus.Role.REPLICA)).reinitializeRequested(true)),
-                    "reinitializing from leader 'pg0'", Action.Reinitialize.class);
+            expect(
+                    decide(in("pg1")
+                            .cluster(new C().leader("pg0").member("pg0").build())
+                            .postgres(stopped(PostgresStatus.Role.REPLICA))
+                            .reinitializeRequested(true)),
+                    "reinitializing from leader 'pg0'",
+                    Action.Reinitialize.class);
         }
     }
 
@@ -335,110 +464,194 @@ class HaEngineTest {
     class LeaderRace {
         @Test
         void theHealthiestReplicaTakesTheLock() {
-            expect(decide(in("pg1").cluster(new C().member("pg1").member("pg2").optime(1000).build())
-                    .postgres(replica(1000)).peers(Map.of("pg2", peer("pg2", "replica", 900)))),
-                    "I am the healthiest node", Action.AcquireLock.class);
+            expect(
+                    decide(in("pg1")
+                            .cluster(new C()
+                                    .member("pg1")
+                                    .member("pg2")
+                                    .optime(1000)
+                                    .build())
+                            .postgres(replica(1000))
+                            .peers(Map.of("pg2", peer("pg2", "replica", 900)))),
+                    "I am the healthiest node",
+                    Action.AcquireLock.class);
         }
 
         @Test
         void aReplicaTooFarBehindDoesNot() {
-            expect(decide(in("pg1").cluster(new C().member("pg1").optime(10_000_000).build()).postgres(replica(1000))),
+            expect(
+                    decide(in("pg1")
+                            .cluster(new C().member("pg1").optime(10_000_000).build())
+                            .postgres(replica(1000))),
                     "maximum_lag_on_failover");
         }
 
         @Test
         void aReplicaBehindAPeerDoesNot() {
-            expect(decide(in("pg1").cluster(new C().member("pg1").member("pg2").build()).postgres(replica(1000))
-                    .peers(Map.of("pg2", peer("pg2", "replica", 2000)))), "pg2 is ahead of me");
+            expect(
+                    decide(in("pg1")
+                            .cluster(new C().member("pg1").member("pg2").build())
+                            .postgres(replica(1000))
+                            .peers(Map.of("pg2", peer("pg2", "replica", 2000)))),
+                    "pg2 is ahead of me");
         }
 
         @Test
         void anEqualPeerWithHigherFailoverPriorityWins() {
             PeerStatus p = new PeerStatus("pg2", "replica", "running", 1000, 2, false, 5);
-            expect(decide(in("pg1").cluster(new C().member("pg1").member("pg2").build()).postgres(replica(1000))
-                    .peers(Map.of("pg2", p))), "higher failover_priority");
+            expect(
+                    decide(in("pg1")
+                            .cluster(new C().member("pg1").member("pg2").build())
+                            .postgres(replica(1000))
+                            .peers(Map.of("pg2", p))),
+                    "higher failover_priority");
         }
 
         @Test
         void aPeerThatIsStillPrimaryBlocksTheRace() {
-            expect(decide(in("pg1").cluster(new C().member("pg1").member("pg0").build()).postgres(replica(1000))
-                    .peers(Map.of("pg0", peer("pg0", "primary", 1000)))), "primary (pg0) is still alive");
+            expect(
+                    decide(in("pg1")
+                            .cluster(new C().member("pg1").member("pg0").build())
+                            .postgres(replica(1000))
+                            .peers(Map.of("pg0", peer("pg0", "primary", 1000)))),
+                    "primary (pg0) is still alive");
         }
 
         @Test
         void aNofailoverPeerIsNotCompared() {
             PeerStatus p = new PeerStatus("pg2", "replica", "running", 5000, 2, true, 0);
-            expect(decide(in("pg1").cluster(new C().member("pg1").member("pg2").build()).postgres(replica(1000))
-                    .peers(Map.of("pg2", p))), "I am the healthiest node", Action.AcquireLock.class);
+            expect(
+                    decide(in("pg1")
+                            .cluster(new C().member("pg1").member("pg2").build())
+                            .postgres(replica(1000))
+                            .peers(Map.of("pg2", p))),
+                    "I am the healthiest node",
+                    Action.AcquireLock.class);
         }
 
         @Test
         void aNofailoverMemberNeverLeads() {
-            expect(decide(in("pg1").tags(Map.of("nofailover", true)).cluster(new C().member("pg1").build())
-                    .postgres(replica(1000))), "I am tagged nofailover");
+            expect(
+                    decide(in("pg1")
+                            .tags(Map.of("nofailover", true))
+                            .cluster(new C().member("pg1").build())
+                            .postgres(replica(1000))),
+                    "I am tagged nofailover");
         }
 
         @Test
         void failoverPriorityZeroMeansNofailover() {
-            expect(decide(in("pg1").tags(Map.of("failover_priority", 0)).cluster(new C().member("pg1").build())
-                    .postgres(replica(1000))), "I am tagged nofailover");
+            expect(
+                    decide(in("pg1")
+                            .tags(Map.of("failover_priority", 0))
+                            .cluster(new C().member("pg1").build())
+                            .postgres(replica(1000))),
+                    "I am tagged nofailover");
         }
 
         @Test
         void theNamedCandidateWinsEvenWhenBehind() {
-            expect(decide(in("pg2").cluster(new C().member("pg1").member("pg2").failover("pg0", "pg2", null).build())
-                    .postgres(replica(900)).peers(Map.of("pg1", peer("pg1", "replica", 1000)))),
-                    "I am the healthiest node", Action.AcquireLock.class);
+            expect(
+                    decide(in("pg2")
+                            .cluster(new C()
+                                    .member("pg1")
+                                    .member("pg2")
+                                    .failover("pg0", "pg2", null)
+                                    .build())
+                            .postgres(replica(900))
+                            .peers(Map.of("pg1", peer("pg1", "replica", 1000)))),
+                    "I am the healthiest node",
+                    Action.AcquireLock.class);
         }
 
         @Test
         void othersLeaveTheRaceToAHealthyCandidate() {
-            expect(decide(in("pg1").cluster(new C().member("pg1").member("pg2").failover("pg0", "pg2", null).build())
-                    .postgres(replica(1000)).peers(Map.of("pg2", peer("pg2", "replica", 900)))),
+            expect(
+                    decide(in("pg1")
+                            .cluster(new C()
+                                    .member("pg1")
+                                    .member("pg2")
+                                    .failover("pg0", "pg2", null)
+                                    .build())
+                            .postgres(replica(1000))
+                            .peers(Map.of("pg2", peer("pg2", "replica", 900)))),
                     "the failover candidate (pg2) is healthy");
         }
 
         @Test
         void theFormerLeaderOfASwitchoverDoesNotRace() {
-            expect(decide(in("pg0").cluster(new C().member("pg0").member("pg1").failover("pg0", null, null).build())
-                    .postgres(replica(1000))), "former leader of a switchover");
+            expect(
+                    decide(in("pg0")
+                            .cluster(new C()
+                                    .member("pg0")
+                                    .member("pg1")
+                                    .failover("pg0", null, null)
+                                    .build())
+                            .postgres(replica(1000))),
+                    "former leader of a switchover");
         }
 
         @Test
         void theFormerLeaderOfASwitchoverRacesWhenNoOtherMemberCanTakeOver() {
             // simulation seed 24085: the candidate left, the only other member has no data yet
-            expect(decide(in("pg0").cluster(new C().member("pg0").member("pg3", "stopped", 0, null)
-                    .failover("pg0", null, null).build()).postgres(stopped(PostgresStatus.Role.PRIMARY))),
-                    "I am the healthiest node", Action.AcquireLock.class, Action.StartPrimary.class);
+            expect(
+                    decide(in("pg0")
+                            .cluster(new C()
+                                    .member("pg0")
+                                    .member("pg3", "stopped", 0, null)
+                                    .failover("pg0", null, null)
+                                    .build())
+                            .postgres(stopped(PostgresStatus.Role.PRIMARY))),
+                    "I am the healthiest node",
+                    Action.AcquireLock.class,
+                    Action.StartPrimary.class);
         }
 
         @Test
         void aFormerLeaderAheadOfEveryoneDoesNotBlockTheSwitchoverRace() {
             // simulation seed 110: the former leader declines the race and must not be the rival
             // that makes every other member decline too
-            expect(decide(in("pg1").cluster(new C().member("pg0").member("pg1").member("pg2")
-                    .failover("pg0", null, null).build()).postgres(replica(1000))
-                    .peers(Map.of("pg0", peer("pg0", "replica", 2000), "pg2", peer("pg2", "replica", 900)))),
-                    "I am the healthiest node", Action.AcquireLock.class);
+            expect(
+                    decide(in("pg1")
+                            .cluster(new C()
+                                    .member("pg0")
+                                    .member("pg1")
+                                    .member("pg2")
+                                    .failover("pg0", null, null)
+                                    .build())
+                            .postgres(replica(1000))
+                            .peers(Map.of("pg0", peer("pg0", "replica", 2000), "pg2", peer("pg2", "replica", 900)))),
+                    "I am the healthiest node",
+                    Action.AcquireLock.class);
         }
 
         @Test
         void inSynchronousModeOnlyASyncStandbyRaces() {
             DynamicConfig sync = DynamicConfig.from(Map.of("synchronous_mode", true));
-            expect(decide(in("pg2").config(sync).cluster(new C().member("pg2").sync("pg0", "pg1").build())
-                    .postgres(replica(1000))), "not a synchronous standby");
+            expect(
+                    decide(in("pg2")
+                            .config(sync)
+                            .cluster(new C().member("pg2").sync("pg0", "pg1").build())
+                            .postgres(replica(1000))),
+                    "not a synchronous standby");
         }
 
         @Test
         void aPrimaryWithoutTheLockRetakesItWhenHealthiest() {
-            expect(decide(in("pg0").cluster(new C().member("pg0").build()).postgres(primary(1000))),
-                    "acquiring session lock as a leader", Action.AcquireLock.class);
+            expect(
+                    decide(in("pg0").cluster(new C().member("pg0").build()).postgres(primary(1000))),
+                    "acquiring session lock as a leader",
+                    Action.AcquireLock.class);
         }
 
         @Test
         void aPrimaryThatIsNotHealthiestDemotes() {
-            expect(decide(in("pg0").cluster(new C().member("pg0").member("pg1").build()).postgres(primary(1000))
-                    .peers(Map.of("pg1", peer("pg1", "primary", 1000)))), "not the healthiest node",
+            expect(
+                    decide(in("pg0")
+                            .cluster(new C().member("pg0").member("pg1").build())
+                            .postgres(primary(1000))
+                            .peers(Map.of("pg1", peer("pg1", "primary", 1000)))),
+                    "not the healthiest node",
                     Action.Demote.class);
         }
     }
@@ -447,40 +660,72 @@ class HaEngineTest {
     class TheLeader {
         @Test
         void renewsPublishesStatusAndSlots() {
-            Decision d = decide(in("pg0").cluster(new C().leader("pg0").member("pg0").member("pg1").build())
+            Decision d = decide(in("pg0")
+                    .cluster(new C().leader("pg0").member("pg0").member("pg1").build())
                     .postgres(primary(5000)));
-            expect(d, "no action. I am (pg0), the leader with the lock", Action.RenewLock.class,
-                    Action.WriteStatus.class, Action.SyncSlots.class);
+            expect(
+                    d,
+                    "no action. I am (pg0), the leader with the lock",
+                    Action.RenewLock.class,
+                    Action.WriteStatus.class,
+                    Action.SyncSlots.class);
             assertThat(((Action.SyncSlots) d.actions().get(2)).wanted()).containsExactly("pg1");
             assertThat(((Action.WriteStatus) d.actions().get(1)).optime()).isEqualTo(5000);
         }
 
         @Test
         void writesInitializeAndConfigWhenMissing() {
-            ClusterState c = ClusterState.builder("demo").leader("pg0", 1).member("pg0", "{}", 2).build();
-            expect(decide(in("pg0").cluster(c).postgres(primary(5))), "the leader with the lock",
-                    Action.RenewLock.class, Action.WriteInitialize.class, Action.WriteBootstrapConfig.class,
-                    Action.WriteStatus.class, Action.SyncSlots.class);
+            ClusterState c = ClusterState.builder("demo")
+                    .leader("pg0", 1)
+                    .member("pg0", "{}", 2)
+                    .build();
+            expect(
+                    decide(in("pg0").cluster(c).postgres(primary(5))),
+                    "the leader with the lock",
+                    Action.RenewLock.class,
+                    Action.WriteInitialize.class,
+                    Action.WriteBootstrapConfig.class,
+                    Action.WriteStatus.class,
+                    Action.SyncSlots.class);
         }
 
         @Test
         void promotesItsReplicaWhenItHoldsTheLock() {
-            expect(decide(in("pg1").cluster(new C().leader("pg1").member("pg1").build()).postgres(replica(5))),
-                    "promoted self to leader because I had the session lock", Action.RenewLock.class,
+            expect(
+                    decide(in("pg1")
+                            .cluster(new C().leader("pg1").member("pg1").build())
+                            .postgres(replica(5))),
+                    "promoted self to leader because I had the session lock",
+                    Action.RenewLock.class,
                     Action.Promote.class);
         }
 
         @Test
         void theWinnerOfAManualFailoverClearsTheRequest() {
-            expect(decide(in("pg1").cluster(new C().leader("pg1").member("pg1").failover("pg0", "pg1", null).build())
-                    .postgres(replica(5))), "promoted self", Action.RenewLock.class, Action.ClearFailover.class,
+            expect(
+                    decide(in("pg1")
+                            .cluster(new C()
+                                    .leader("pg1")
+                                    .member("pg1")
+                                    .failover("pg0", "pg1", null)
+                                    .build())
+                            .postgres(replica(5))),
+                    "promoted self",
+                    Action.RenewLock.class,
+                    Action.ClearFailover.class,
                     Action.Promote.class);
         }
 
         @Test
         void switchoverToAHealthyCandidateDemotesGracefully() {
-            Decision d = decide(in("pg0").cluster(new C().leader("pg0").member("pg0").member("pg1")
-                    .failover("pg0", "pg1", null).build()).postgres(primary(1000))
+            Decision d = decide(in("pg0")
+                    .cluster(new C()
+                            .leader("pg0")
+                            .member("pg0")
+                            .member("pg1")
+                            .failover("pg0", "pg1", null)
+                            .build())
+                    .postgres(primary(1000))
                     .peers(Map.of("pg1", peer("pg1", "replica", 1000))));
             expect(d, "manual failover: demoting myself in favour of pg1", Action.RenewLock.class, Action.Demote.class);
             Action.Demote demote = (Action.Demote) d.actions().get(1);
@@ -491,51 +736,104 @@ class HaEngineTest {
 
         @Test
         void switchoverToAnUnknownMemberIsCleared() {
-            expect(decide(in("pg0").cluster(new C().leader("pg0").member("pg0").failover("pg0", "ghost", null).build())
-                    .postgres(primary(1000))), "candidate ghost does not exist", Action.RenewLock.class,
-                    Action.WriteStatus.class, Action.SyncSlots.class, Action.ClearFailover.class);
+            expect(
+                    decide(in("pg0")
+                            .cluster(new C()
+                                    .leader("pg0")
+                                    .member("pg0")
+                                    .failover("pg0", "ghost", null)
+                                    .build())
+                            .postgres(primary(1000))),
+                    "candidate ghost does not exist",
+                    Action.RenewLock.class,
+                    Action.WriteStatus.class,
+                    Action.SyncSlots.class,
+                    Action.ClearFailover.class);
         }
 
         @Test
         void switchoverToAnUnreachableCandidateIsCleared() {
-            expect(decide(in("pg0").cluster(new C().leader("pg0").member("pg0").member("pg1")
-                    .failover("pg0", "pg1", null).build()).postgres(primary(1000))),
-                    "candidate pg1 is not healthy", Action.RenewLock.class, Action.WriteStatus.class,
-                    Action.SyncSlots.class, Action.ClearFailover.class);
+            expect(
+                    decide(in("pg0")
+                            .cluster(new C()
+                                    .leader("pg0")
+                                    .member("pg0")
+                                    .member("pg1")
+                                    .failover("pg0", "pg1", null)
+                                    .build())
+                            .postgres(primary(1000))),
+                    "candidate pg1 is not healthy",
+                    Action.RenewLock.class,
+                    Action.WriteStatus.class,
+                    Action.SyncSlots.class,
+                    Action.ClearFailover.class);
         }
 
         @Test
         void aScheduledSwitchoverWaitsForItsTime() {
-            Decision d = decide(in("pg0").cluster(new C().leader("pg0").member("pg0").member("pg1")
-                    .failover("pg0", "pg1", NOW.plusSeconds(60)).build()).postgres(primary(1000))
+            Decision d = decide(in("pg0")
+                    .cluster(new C()
+                            .leader("pg0")
+                            .member("pg0")
+                            .member("pg1")
+                            .failover("pg0", "pg1", NOW.plusSeconds(60))
+                            .build())
+                    .postgres(primary(1000))
                     .peers(Map.of("pg1", peer("pg1", "replica", 1000))));
             expect(d, "Awaiting failover at", Action.RenewLock.class, Action.WriteStatus.class, Action.SyncSlots.class);
         }
 
         @Test
         void aFailoverNamingAnotherLeaderIsCleared() {
-            expect(decide(in("pg0").cluster(new C().leader("pg0").member("pg0").member("pg1")
-                    .failover("pg9", "pg1", null).build()).postgres(primary(1000))),
-                    "leader name does not match", Action.RenewLock.class, Action.WriteStatus.class,
-                    Action.SyncSlots.class, Action.ClearFailover.class);
+            expect(
+                    decide(in("pg0")
+                            .cluster(new C()
+                                    .leader("pg0")
+                                    .member("pg0")
+                                    .member("pg1")
+                                    .failover("pg9", "pg1", null)
+                                    .build())
+                            .postgres(primary(1000))),
+                    "leader name does not match",
+                    Action.RenewLock.class,
+                    Action.WriteStatus.class,
+                    Action.SyncSlots.class,
+                    Action.ClearFailover.class);
         }
 
         @Test
         void aFailoverKeyNamingNobodyIsNoRequest() {
             // Patroni clears the key by writing "{}"
             ClusterState c = new C().leader("pg0").member("pg0").member("pg1").build();
-            ClusterState withEmpty = ClusterState.builder("demo").initialize(SYSID, 1).config("{}", 2).leader("pg0", 3)
-                    .member("pg0", "{}", 4).member("pg1", "{}", 5).failover("{}", 6).build();
-            expect(decide(in("pg0").cluster(withEmpty).postgres(primary(1000))), "the leader with the lock",
-                    Action.RenewLock.class, Action.WriteStatus.class, Action.SyncSlots.class);
+            ClusterState withEmpty = ClusterState.builder("demo")
+                    .initialize(SYSID, 1)
+                    .config("{}", 2)
+                    .leader("pg0", 3)
+                    .member("pg0", "{}", 4)
+                    .member("pg1", "{}", 5)
+                    .failover("{}", 6)
+                    .build();
+            expect(
+                    decide(in("pg0").cluster(withEmpty).postgres(primary(1000))),
+                    "the leader with the lock",
+                    Action.RenewLock.class,
+                    Action.WriteStatus.class,
+                    Action.SyncSlots.class);
             assertThat(c.failover()).isNull();
         }
 
         @Test
         void restartOnRequest() {
-            expect(decide(in("pg0").cluster(new C().leader("pg0").member("pg0").build()).postgres(primary(1000))
-                    .restartRequested(true)), "restarting postgresql as requested", Action.RenewLock.class,
-                    Action.WriteStatus.class, Action.SyncSlots.class, Action.Restart.class);
+            expect(
+                    decide(in("pg0")
+                            .cluster(new C().leader("pg0").member("pg0").build())
+                            .postgres(primary(1000))
+                            .restartRequested(true)),
+                    "restarting postgresql as requested",
+                    Action.RenewLock.class,
+                    Action.WriteStatus.class,
+                    Action.SyncSlots.class,
+                    Action.Restart.class);
         }
     }
 
@@ -543,8 +841,12 @@ class HaEngineTest {
     class AReplicaOfAnotherLeader {
         @Test
         void followsANewLeader() {
-            expect(decide(in("pg1").cluster(new C().leader("pg0").member("pg0").build()).postgres(replica(5))),
-                    "following new leader (pg0)", Action.Follow.class);
+            expect(
+                    decide(in("pg1")
+                            .cluster(new C().leader("pg0").member("pg0").build())
+                            .postgres(replica(5))),
+                    "following new leader (pg0)",
+                    Action.Follow.class);
         }
 
         @Test
@@ -558,23 +860,46 @@ class HaEngineTest {
             m.put("timeline", 3);
             C c = new C().leader("pg0");
             c.b.member("pg0", DcsJson.write(m), 99);
-            PostgresStatus notStreaming = new PostgresStatus("running", PostgresStatus.Role.REPLICA, 2, 0, 1000, 1000,
-                    null, false, "in archive recovery", SYSID, 150000, null, List.of(), List.of(), false, null);
-            expect(decide(in("pg1").cluster(c.build()).postgres(notStreaming).following("pg0")),
-                    "following it again", Action.Follow.class);
+            PostgresStatus notStreaming = new PostgresStatus(
+                    "running",
+                    PostgresStatus.Role.REPLICA,
+                    2,
+                    0,
+                    1000,
+                    1000,
+                    null,
+                    false,
+                    "in archive recovery",
+                    SYSID,
+                    150000,
+                    null,
+                    List.of(),
+                    List.of(),
+                    false,
+                    null);
+            expect(
+                    decide(in("pg1").cluster(c.build()).postgres(notStreaming).following("pg0")),
+                    "following it again",
+                    Action.Follow.class);
             // streaming, or on the leader's timeline: nothing to do
             expect(decide(in("pg1").cluster(c.build()).postgres(replica(1000)).following("pg0")), "no action");
         }
 
         @Test
         void doesNothingWhenAlreadyFollowing() {
-            expect(decide(in("pg1").cluster(new C().leader("pg0").member("pg0").build()).postgres(replica(5))
-                    .following("pg0")), "no action. I am (pg1), a secondary, and following a leader (pg0)");
+            expect(
+                    decide(in("pg1")
+                            .cluster(new C().leader("pg0").member("pg0").build())
+                            .postgres(replica(5))
+                            .following("pg0")),
+                    "no action. I am (pg1), a secondary, and following a leader (pg0)");
         }
 
         @Test
         void aPrimaryWithoutTheLockDemotesImmediately() {
-            Decision d = decide(in("pg0").cluster(new C().leader("pg1").member("pg1").build()).postgres(primary(5)));
+            Decision d = decide(in("pg0")
+                    .cluster(new C().leader("pg1").member("pg1").build())
+                    .postgres(primary(5)));
             expect(d, "demoting self because I do not have the lock", Action.Demote.class);
             assertThat(((Action.Demote) d.actions().get(0)).mode()).isEqualTo(StopMode.IMMEDIATE);
         }

@@ -35,59 +35,89 @@ class HaEngineWatchdogTest {
 
     @Test
     void aMemberWithoutAUsableWatchdogDoesNotRace() {
-        Decision d = engine.decide(in("pg1").cluster(new C().member("pg1").build()).postgres(replica(1000))
-                .watchdogFailed(true).build());
+        Decision d = engine.decide(in("pg1")
+                .cluster(new C().member("pg1").build())
+                .postgres(replica(1000))
+                .watchdogFailed(true)
+                .build());
         assertThat(d.reason()).contains("not the healthiest node").contains("watchdog device is not usable");
         assertThat(d.actions()).isEmpty();
-        Decision ok = engine.decide(in("pg1").cluster(new C().member("pg1").build()).postgres(replica(1000)).build());
+        Decision ok = engine.decide(in("pg1")
+                .cluster(new C().member("pg1").build())
+                .postgres(replica(1000))
+                .build());
         assertThat(types(ok)).containsExactly(Action.AcquireLock.class);
     }
 
     @Test
     void aPrimaryWithoutALeaderAndWithoutAUsableWatchdogDemotesInsteadOfTakingTheLock() {
-        Decision d = engine.decide(in("pg0").cluster(new C().member("pg0").build()).postgres(primary(5000))
-                .watchdogFailed(true).build());
+        Decision d = engine.decide(in("pg0")
+                .cluster(new C().member("pg0").build())
+                .postgres(primary(5000))
+                .watchdogFailed(true)
+                .build());
         assertThat(d.reason()).contains("watchdog device is not usable");
         assertThat(types(d)).containsExactly(Action.Demote.class);
     }
 
     @Test
     void theNamedCandidateOfAFailoverDoesNotTakeTheLockEither() {
-        Decision d = engine.decide(in("pg2").cluster(new C().member("pg1").member("pg2").failover("pg0", "pg2", null)
-                .build()).postgres(replica(1000)).peers(Map.of("pg1", peer("pg1", "replica", 900)))
-                .watchdogFailed(true).build());
+        Decision d = engine.decide(in("pg2")
+                .cluster(new C()
+                        .member("pg1")
+                        .member("pg2")
+                        .failover("pg0", "pg2", null)
+                        .build())
+                .postgres(replica(1000))
+                .peers(Map.of("pg1", peer("pg1", "replica", 900)))
+                .watchdogFailed(true)
+                .build());
         assertThat(d.reason()).contains("watchdog device is not usable");
         assertThat(d.actions()).isEmpty();
     }
 
     @Test
     void aStoppedMemberDoesNotTakeTheLockToStartAsPrimary() {
-        Decision d = engine.decide(in("pg0").cluster(new C().member("pg0").build())
-                .postgres(stopped(PostgresStatus.Role.PRIMARY)).watchdogFailed(true).build());
+        Decision d = engine.decide(in("pg0")
+                .cluster(new C().member("pg0").build())
+                .postgres(stopped(PostgresStatus.Role.PRIMARY))
+                .watchdogFailed(true)
+                .build());
         assertThat(d.reason()).contains("waiting for leader").contains("watchdog device is not usable");
         assertThat(d.actions()).isEmpty();
     }
 
     @Test
     void aMemberWithoutAUsableWatchdogDoesNotBootstrap() {
-        Decision d = engine.decide(in("pg0").cluster(bare()).postgres(noData()).dataDirectoryEmpty(true)
-                .watchdogFailed(true).build());
-        assertThat(d.reason()).isEqualTo("waiting for a member to bootstrap the cluster (watchdog device is not usable)");
+        Decision d = engine.decide(in("pg0")
+                .cluster(bare())
+                .postgres(noData())
+                .dataDirectoryEmpty(true)
+                .watchdogFailed(true)
+                .build());
+        assertThat(d.reason())
+                .isEqualTo("waiting for a member to bootstrap the cluster (watchdog device is not usable)");
         assertThat(d.actions()).isEmpty();
     }
 
     @Test
     void aReplicaThatWonTheLockButCouldNotActivateTheWatchdogReleasesItWithoutPromoting() {
-        Decision d = engine.decide(in("pg1").cluster(new C().leader("pg1").member("pg1").build()).postgres(replica(5))
-                .watchdogFailed(true).build());
+        Decision d = engine.decide(in("pg1")
+                .cluster(new C().leader("pg1").member("pg1").build())
+                .postgres(replica(5))
+                .watchdogFailed(true)
+                .build());
         assertThat(d.reason()).isEqualTo("Not promoting self because watchdog could not be activated");
         assertThat(types(d)).containsExactly(Action.ReleaseLock.class);
     }
 
     @Test
     void aLeadingPrimaryWhoseWatchdogCouldNotBeActivatedDemotesAndReleasesTheLock() {
-        Decision d = engine.decide(in("pg0").cluster(new C().leader("pg0").member("pg0").member("pg1").build())
-                .postgres(primary(5000)).watchdogFailed(true).build());
+        Decision d = engine.decide(in("pg0")
+                .cluster(new C().leader("pg0").member("pg0").member("pg1").build())
+                .postgres(primary(5000))
+                .watchdogFailed(true)
+                .build());
         assertThat(d.reason()).isEqualTo("Demoting self because watchdog could not be activated");
         assertThat(d.actions()).containsExactly(new Action.Demote(StopMode.IMMEDIATE, false, true));
     }
@@ -95,9 +125,12 @@ class HaEngineWatchdogTest {
     @Test
     void aPausedLeaderIsLeftAlone() {
         // Patroni disables the watchdog in pause and does not enforce it
-        Decision d = engine.decide(in("pg0").cluster(new C().leader("pg0").member("pg0").build())
-                .config(io.pgha.config.DynamicConfig.from(Map.of("pause", true))).postgres(primary(5000))
-                .watchdogFailed(true).build());
+        Decision d = engine.decide(in("pg0")
+                .cluster(new C().leader("pg0").member("pg0").build())
+                .config(io.pgha.config.DynamicConfig.from(Map.of("pause", true)))
+                .postgres(primary(5000))
+                .watchdogFailed(true)
+                .build());
         assertThat(d.reason()).startsWith("PAUSE");
     }
 }

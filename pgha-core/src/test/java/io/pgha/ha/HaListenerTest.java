@@ -61,14 +61,21 @@ class HaListenerTest {
             recorders.put(n, r);
             sim.start(n).addListener(r);
         }
-        assertThat(sim.runUntil(() -> sim.leader() != null && sim.isStreamingReplica(other(sim, 0))
-                && sim.isStreamingReplica(other(sim, 1)), Duration.ofSeconds(60))).isTrue();
+        assertThat(sim.runUntil(
+                        () -> sim.leader() != null
+                                && sim.isStreamingReplica(other(sim, 0))
+                                && sim.isStreamingReplica(other(sim, 1)),
+                        Duration.ofSeconds(60)))
+                .isTrue();
         sim.runFor(Duration.ofSeconds(5)); // every node has seen the leader
         return sim;
     }
 
     private static String other(SimCluster sim, int i) {
-        return List.of("pg0", "pg1", "pg2").stream().filter(n -> !n.equals(sim.leader())).toList().get(i);
+        return List.of("pg0", "pg1", "pg2").stream()
+                .filter(n -> !n.equals(sim.leader()))
+                .toList()
+                .get(i);
     }
 
     @Test
@@ -78,15 +85,23 @@ class HaListenerTest {
         String candidate = other(sim, 0);
         assertThat(recorders.get(old).events).contains("role uninitialized->primary", "leader null->" + old);
         sim.observer().writeFailover(Failover.of(old, candidate, null), Dcs.ABSENT);
-        assertThat(sim.runUntil(() -> candidate.equals(sim.leader()) && sim.isStreamingReplica(old),
-                Duration.ofSeconds(60))).isTrue();
-        assertThat(recorders.get(old).events).containsSubsequence("demote switchover", "stopped primary",
-                "role primary->stopped", "started replica", "role stopped->replica");
+        assertThat(sim.runUntil(
+                        () -> candidate.equals(sim.leader()) && sim.isStreamingReplica(old), Duration.ofSeconds(60)))
+                .isTrue();
+        assertThat(recorders.get(old).events)
+                .containsSubsequence(
+                        "demote switchover",
+                        "stopped primary",
+                        "role primary->stopped",
+                        "started replica",
+                        "role stopped->replica");
         assertThat(recorders.get(old).events).contains("failover " + old + "->" + candidate);
         assertThat(recorders.get(candidate).events).containsSubsequence("role replica->primary");
         assertThat(recorders.get(candidate).events).contains("failover " + old + "->" + candidate);
         String third = other(sim, 1).equals(candidate) ? other(sim, 0) : other(sim, 1);
-        assertThat(recorders.get(third).events).filteredOn(e -> e.startsWith("failover")).hasSize(1);
+        assertThat(recorders.get(third).events)
+                .filteredOn(e -> e.startsWith("failover"))
+                .hasSize(1);
     }
 
     @Test
@@ -99,8 +114,9 @@ class HaListenerTest {
                 throw new IllegalStateException("listener bug");
             }
         });
-        assertThat(sim.runUntil(() -> "pg0".equals(sim.leader()) && sim.pg("pg0").isRunningPrimary(),
-                Duration.ofSeconds(30))).isTrue();
+        assertThat(sim.runUntil(
+                        () -> "pg0".equals(sim.leader()) && sim.pg("pg0").isRunningPrimary(), Duration.ofSeconds(30)))
+                .isTrue();
         sim.runFor(Duration.ofSeconds(20));
         assertThat(node.state().holdsLock()).isTrue();
     }
@@ -111,8 +127,8 @@ class HaListenerTest {
         Path script = dir.resolve("callback.sh");
         Files.writeString(script, "#!/bin/sh\necho \"$@\" >> " + out + "\n");
         Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
-        PatroniCallbacks callbacks = new PatroniCallbacks(Map.of("on_start", script.toString(),
-                "on_role_change", script.toString()), "demo", 10);
+        PatroniCallbacks callbacks = new PatroniCallbacks(
+                Map.of("on_start", script.toString(), "on_role_change", script.toString()), "demo", 10);
         callbacks.postgresStarted("replica");
         callbacks.roleChanged("replica", "primary");
         callbacks.postgresStopped("primary"); // not configured: nothing runs
@@ -121,8 +137,10 @@ class HaListenerTest {
 
     @Test
     void anUnknownCallbackIsAClearError() {
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new PatroniCallbacks(Map.of("on_promote", "x"), "demo", 5))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("postgresql.callbacks.on_promote");
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> new PatroniCallbacks(Map.of("on_promote", "x"), "demo", 5))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("postgresql.callbacks.on_promote");
     }
 
     @Test
@@ -131,8 +149,9 @@ class HaListenerTest {
         HaNode node = sim.start("pg0");
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         PghaMetrics.bind(registry, node);
-        assertThat(sim.runUntil(() -> "pg0".equals(sim.leader()) && sim.pg("pg0").isRunningPrimary(),
-                Duration.ofSeconds(30))).isTrue();
+        assertThat(sim.runUntil(
+                        () -> "pg0".equals(sim.leader()) && sim.pg("pg0").isRunningPrimary(), Duration.ofSeconds(30)))
+                .isTrue();
         sim.runFor(Duration.ofSeconds(3));
         assertThat(registry.get("pgha.primary").gauge().value()).isEqualTo(1.0);
         assertThat(registry.get("pgha.postgres.running").gauge().value()).isEqualTo(1.0);

@@ -33,7 +33,8 @@ class HaNodeBuilderTest {
                   nofailover: false
                 """, "node.yml", Map.of());
         SimulatedPostgres.Network net = new SimulatedPostgres.Network();
-        HaNode node = HaNode.builder().patroniYaml(yaml).postgres(net.node("pg0")).build();
+        HaNode node =
+                HaNode.builder().patroniYaml(yaml).postgres(net.node("pg0")).build();
         try {
             assertThat(node.name()).isEqualTo("pg0");
             assertThat(node.state().scope()).isEqualTo("builder");
@@ -48,8 +49,8 @@ class HaNodeBuilderTest {
     @Test
     void theFailsafeCallCarriesTheRestApiCredentialsOfTheConfigurationFile() throws Exception {
         java.util.List<String> auth = new java.util.concurrent.CopyOnWriteArrayList<>();
-        com.sun.net.httpserver.HttpServer peer = com.sun.net.httpserver.HttpServer.create(
-                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        com.sun.net.httpserver.HttpServer peer =
+                com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
         peer.createContext("/failsafe", ex -> {
             auth.add(String.valueOf(ex.getRequestHeaders().getFirst("Authorization")));
             ex.getRequestBody().readAllBytes();
@@ -75,13 +76,20 @@ class HaNodeBuilderTest {
                   connect_address: 127.0.0.1:5432
                   data_dir: /tmp/unused
                 """, "node.yml", Map.of());
-        HaNode node = HaNode.builder().patroniYaml(yaml).postgres(new SimulatedPostgres.Network().node("pg0")).build();
+        HaNode node = HaNode.builder()
+                .patroniYaml(yaml)
+                .postgres(new SimulatedPostgres.Network().node("pg0"))
+                .build();
         try {
             String url = "http://127.0.0.1:" + peer.getAddress().getPort() + "/patroni";
-            assertThat(node.failsafeProbe().call(Map.of("pg1", url), Map.of("name", "pg0"),
-                    java.time.Duration.ofSeconds(5))).containsExactly("pg1");
-            assertThat(auth).containsExactly("Basic " + java.util.Base64.getEncoder().encodeToString(
-                    "patroni:s3cret".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            assertThat(node.failsafeProbe()
+                            .call(Map.of("pg1", url), Map.of("name", "pg0"), java.time.Duration.ofSeconds(5)))
+                    .containsExactly("pg1");
+            assertThat(auth)
+                    .containsExactly("Basic "
+                            + java.util.Base64.getEncoder()
+                                    .encodeToString(
+                                            "patroni:s3cret".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
         } finally {
             node.close();
             peer.stop(0);
@@ -91,8 +99,11 @@ class HaNodeBuilderTest {
     @Test
     void anUnknownDcsTypeIsAClearError() {
         assertThatThrownBy(() -> HaNode.builder()
-                .config(io.pgha.config.NodeConfig.builder("s", "n").build())
-                .dcs("etcd2", Map.of()).postgres(new SimulatedPostgres.Network().node("n")).build())
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("etcd2");
+                        .config(io.pgha.config.NodeConfig.builder("s", "n").build())
+                        .dcs("etcd2", Map.of())
+                        .postgres(new SimulatedPostgres.Network().node("n"))
+                        .build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("etcd2");
     }
 }

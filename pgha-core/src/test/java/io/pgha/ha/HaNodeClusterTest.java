@@ -2,9 +2,9 @@ package io.pgha.ha;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.pgha.dcs.ClusterState;
 import io.pgha.dcs.Dcs;
 import io.pgha.dcs.Failover;
-import io.pgha.dcs.ClusterState;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -23,8 +23,12 @@ class HaNodeClusterTest {
         sim.start("pg0");
         sim.start("pg1");
         sim.start("pg2");
-        boolean ready = sim.runUntil(() -> sim.leader() != null && sim.primaries().size() == 1
-                && sim.isStreamingReplica(other(sim, 0)) && sim.isStreamingReplica(other(sim, 1)), Duration.ofSeconds(60));
+        boolean ready = sim.runUntil(
+                () -> sim.leader() != null
+                        && sim.primaries().size() == 1
+                        && sim.isStreamingReplica(other(sim, 0))
+                        && sim.isStreamingReplica(other(sim, 1)),
+                Duration.ofSeconds(60));
         assertThat(ready).as("bootstrapped: %s", sim.trace()).isTrue();
         return sim;
     }
@@ -32,7 +36,10 @@ class HaNodeClusterTest {
     /** The i-th member that is not the leader. */
     private static String other(SimCluster sim, int i) {
         String leader = sim.leader();
-        return List.of("pg0", "pg1", "pg2").stream().filter(n -> !n.equals(leader)).toList().get(i);
+        return List.of("pg0", "pg1", "pg2").stream()
+                .filter(n -> !n.equals(leader))
+                .toList()
+                .get(i);
     }
 
     @Test
@@ -48,7 +55,8 @@ class HaNodeClusterTest {
         assertThat(c.member(leader).orElseThrow().role()).isEqualTo("primary");
         assertThat(sim.pg(leader).actions()).containsExactly("bootstrap");
         // exactly one member ran initdb, the others cloned
-        long bootstraps = List.of("pg0", "pg1", "pg2").stream().filter(n -> sim.pg(n).actions().contains("bootstrap"))
+        long bootstraps = List.of("pg0", "pg1", "pg2").stream()
+                .filter(n -> sim.pg(n).actions().contains("bootstrap"))
                 .count();
         assertThat(bootstraps).isEqualTo(1);
         // a write on the primary reaches both replicas
@@ -68,21 +76,31 @@ class HaNodeClusterTest {
         sim.pg(old).write(5000);
         Instant killed = sim.clock.instant();
         sim.killNode(old);
-        boolean failedOver = sim.runUntil(() -> sim.leader() != null && !old.equals(sim.leader())
-                && sim.pg(sim.leader()).isRunningPrimary(), sim.ttl().plus(sim.loopWait()).plusSeconds(1));
+        boolean failedOver = sim.runUntil(
+                () -> sim.leader() != null
+                        && !old.equals(sim.leader())
+                        && sim.pg(sim.leader()).isRunningPrimary(),
+                sim.ttl().plus(sim.loopWait()).plusSeconds(1));
         assertThat(failedOver).as("failover: %s", sim.trace()).isTrue();
         Duration took = Duration.between(killed, sim.clock.instant());
         assertThat(took).isLessThanOrEqualTo(sim.ttl().plus(sim.loopWait()).plusSeconds(1));
         String leader = sim.leader();
         // the other replica follows the new leader
-        String follower = List.of("pg0", "pg1", "pg2").stream().filter(n -> !n.equals(old) && !n.equals(leader))
-                .findFirst().orElseThrow();
-        assertThat(sim.runUntil(() -> sim.isStreamingReplica(follower)
-                && sim.pg(follower).timelineId() == sim.pg(leader).timelineId(), Duration.ofSeconds(30)))
-                .as("follower: %s", sim.trace()).isTrue();
+        String follower = List.of("pg0", "pg1", "pg2").stream()
+                .filter(n -> !n.equals(old) && !n.equals(leader))
+                .findFirst()
+                .orElseThrow();
+        assertThat(sim.runUntil(
+                        () -> sim.isStreamingReplica(follower)
+                                && sim.pg(follower).timelineId()
+                                        == sim.pg(leader).timelineId(),
+                        Duration.ofSeconds(30)))
+                .as("follower: %s", sim.trace())
+                .isTrue();
         // the lost node comes back and rejoins as a replica by itself (rewind)
         sim.start(old);
-        assertThat(sim.runUntil(() -> sim.isStreamingReplica(old), Duration.ofSeconds(60))).as("rejoin: %s", sim.trace())
+        assertThat(sim.runUntil(() -> sim.isStreamingReplica(old), Duration.ofSeconds(60)))
+                .as("rejoin: %s", sim.trace())
                 .isTrue();
         assertThat(sim.pg(old).actions()).contains("rewind from " + leader);
         assertThat(sim.primaries()).containsExactly(leader);
@@ -97,12 +115,18 @@ class HaNodeClusterTest {
         sim.pg(old).write(777);
         long written = sim.pg(old).lsn();
         Dcs dcs = sim.observer();
-        assertThat(dcs.writeFailover(Failover.of(old, candidate, null), Dcs.ABSENT)).isTrue();
-        assertThat(sim.runUntil(() -> candidate.equals(sim.leader()) && sim.pg(candidate).isRunningPrimary(),
-                Duration.ofSeconds(30))).as("switchover: %s", sim.trace()).isTrue();
+        assertThat(dcs.writeFailover(Failover.of(old, candidate, null), Dcs.ABSENT))
+                .isTrue();
+        assertThat(sim.runUntil(
+                        () -> candidate.equals(sim.leader())
+                                && sim.pg(candidate).isRunningPrimary(),
+                        Duration.ofSeconds(30)))
+                .as("switchover: %s", sim.trace())
+                .isTrue();
         assertThat(sim.pg(candidate).lsn()).isGreaterThanOrEqualTo(written);
-        assertThat(sim.runUntil(() -> sim.isStreamingReplica(old), Duration.ofSeconds(30))).as("old leader rejoins: %s",
-                sim.trace()).isTrue();
+        assertThat(sim.runUntil(() -> sim.isStreamingReplica(old), Duration.ofSeconds(30)))
+                .as("old leader rejoins: %s", sim.trace())
+                .isTrue();
         assertThat(sim.cluster().failover()).isNull();
         assertThat(sim.primaries()).containsExactly(candidate);
     }
@@ -116,7 +140,8 @@ class HaNodeClusterTest {
         sim.observer().writeFailover(Failover.of(old, candidate, at), Dcs.ABSENT);
         sim.runFor(Duration.ofSeconds(20));
         assertThat(sim.leader()).isEqualTo(old);
-        assertThat(sim.runUntil(() -> candidate.equals(sim.leader()), Duration.ofSeconds(30))).isTrue();
+        assertThat(sim.runUntil(() -> candidate.equals(sim.leader()), Duration.ofSeconds(30)))
+                .isTrue();
         assertThat(sim.clock.instant()).isAfterOrEqualTo(at);
     }
 
@@ -124,10 +149,12 @@ class HaNodeClusterTest {
     void aReplicaLaggingPastMaximumLagOnFailoverIsNotPromoted() throws Exception {
         SimCluster sim = SimCluster.withDefaults("lag");
         sim.start("pg0");
-        assertThat(sim.runUntil(() -> "pg0".equals(sim.leader()) && sim.pg("pg0").isRunningPrimary(),
-                Duration.ofSeconds(30))).isTrue();
+        assertThat(sim.runUntil(
+                        () -> "pg0".equals(sim.leader()) && sim.pg("pg0").isRunningPrimary(), Duration.ofSeconds(30)))
+                .isTrue();
         sim.start("pg1");
-        assertThat(sim.runUntil(() -> sim.isStreamingReplica("pg1"), Duration.ofSeconds(30))).isTrue();
+        assertThat(sim.runUntil(() -> sim.isStreamingReplica("pg1"), Duration.ofSeconds(30)))
+                .isTrue();
         sim.net.cut("pg0", "pg1", true);
         sim.pg("pg0").write(5 * 1024 * 1024);
         sim.runFor(Duration.ofSeconds(6)); // the leader publishes its optime
@@ -157,10 +184,12 @@ class HaNodeClusterTest {
     void aNofailoverMemberNeverLeads() {
         SimCluster sim = SimCluster.withDefaults("nofailover");
         sim.start("pg0");
-        assertThat(sim.runUntil(() -> "pg0".equals(sim.leader()) && sim.pg("pg0").isRunningPrimary(),
-                Duration.ofSeconds(30))).isTrue();
+        assertThat(sim.runUntil(
+                        () -> "pg0".equals(sim.leader()) && sim.pg("pg0").isRunningPrimary(), Duration.ofSeconds(30)))
+                .isTrue();
         sim.start("pg1", Map.of("nofailover", true));
-        assertThat(sim.runUntil(() -> sim.isStreamingReplica("pg1"), Duration.ofSeconds(30))).isTrue();
+        assertThat(sim.runUntil(() -> sim.isStreamingReplica("pg1"), Duration.ofSeconds(30)))
+                .isTrue();
         sim.killNode("pg0");
         sim.runFor(sim.ttl().multipliedBy(3));
         assertThat(sim.leader()).isNull();
@@ -173,8 +202,13 @@ class HaNodeClusterTest {
         String old = sim.leader();
         Instant t = sim.clock.instant();
         sim.stopNode(old);
-        assertThat(sim.runUntil(() -> sim.leader() != null && !old.equals(sim.leader())
-                && sim.pg(sim.leader()).isRunningPrimary(), Duration.ofSeconds(5))).as("%s", sim.trace()).isTrue();
+        assertThat(sim.runUntil(
+                        () -> sim.leader() != null
+                                && !old.equals(sim.leader())
+                                && sim.pg(sim.leader()).isRunningPrimary(),
+                        Duration.ofSeconds(5)))
+                .as("%s", sim.trace())
+                .isTrue();
         assertThat(Duration.between(t, sim.clock.instant())).isLessThan(sim.ttl());
     }
 }

@@ -41,12 +41,10 @@ class HaNodeWatchdogTest {
         }
 
         @Override
-        public void disarm() {
-        }
+        public void disarm() {}
 
         @Override
-        public void close() {
-        }
+        public void close() {}
 
         @Override
         public boolean isHealthy(DynamicConfig config) {
@@ -57,11 +55,22 @@ class HaNodeWatchdogTest {
 
     private HaNode node(String name, Fence fence) {
         Map<String, Object> dynamic = Map.of("ttl", 10, "loop_wait", 2, "retry_timeout", 3);
-        NodeConfig cfg = NodeConfig.builder("demo", name).apiUrl("http://" + name + ":8008/patroni")
-                .connUrl("postgres://" + name + ":5432/postgres").bootstrapDcs(dynamic).build();
-        HaNode node = HaNode.builder().config(cfg).dcs(store.connect("/service/", "demo", name, Duration.ofSeconds(10)))
-                .postgres(net.node(name)).clock(clock).peerProbe((members, timeout) -> Map.of())
-                .actionExecutor(Runnable::run).eventExecutor(Runnable::run).lockGuard(false).fence(fence).build();
+        NodeConfig cfg = NodeConfig.builder("demo", name)
+                .apiUrl("http://" + name + ":8008/patroni")
+                .connUrl("postgres://" + name + ":5432/postgres")
+                .bootstrapDcs(dynamic)
+                .build();
+        HaNode node = HaNode.builder()
+                .config(cfg)
+                .dcs(store.connect("/service/", "demo", name, Duration.ofSeconds(10)))
+                .postgres(net.node(name))
+                .clock(clock)
+                .peerProbe((members, timeout) -> Map.of())
+                .actionExecutor(Runnable::run)
+                .eventExecutor(Runnable::run)
+                .lockGuard(false)
+                .fence(fence)
+                .build();
         nodes.add(node);
         return node;
     }
@@ -100,6 +109,9 @@ class HaNodeWatchdogTest {
         assertThat(pg0.watchdogFailed()).isTrue();
         assertThat(reasons).anySatisfy(r -> assertThat(r).contains("watchdog could not be activated"));
         assertThat(net.node("pg0").isRunningPrimary()).isFalse();
-        assertThat(store.connect("/service/", "demo", "observer", Duration.ofDays(1)).read().leader()).isNull();
+        assertThat(store.connect("/service/", "demo", "observer", Duration.ofDays(1))
+                        .read()
+                        .leader())
+                .isNull();
     }
 }

@@ -36,8 +36,23 @@ class QuorumCommitTest {
     }
 
     private static PostgresStatus primary(long lsn, String ssn, ReplicationRow... rows) {
-        return new PostgresStatus("running", PostgresStatus.Role.PRIMARY, 2, lsn, 0, 0, null, false, null, SYSID,
-                150000, null, List.of(rows), List.of(), false, ssn);
+        return new PostgresStatus(
+                "running",
+                PostgresStatus.Role.PRIMARY,
+                2,
+                lsn,
+                0,
+                0,
+                null,
+                false,
+                null,
+                SYSID,
+                150000,
+                null,
+                List.of(rows),
+                List.of(),
+                false,
+                ssn);
     }
 
     private static ClusterState cluster(String syncJson, String... members) {
@@ -53,42 +68,58 @@ class QuorumCommitTest {
 
     @Test
     void noKeyYet_theLeaderMakesItsOwnWithNobodyInIt() {
-        List<Action> a = QuorumCommit.plan("pg0", cluster(null, "pg1"), primary(1000, "", row("pg1", "async", 1000)),
-                cfg(), 0);
+        List<Action> a =
+                QuorumCommit.plan("pg0", cluster(null, "pg1"), primary(1000, "", row("pg1", "async", 1000)), cfg(), 0);
         assertThat(a).containsExactly(new Action.WriteSync(new SyncState("pg0", List.of(), 0, Dcs.ABSENT), Dcs.ABSENT));
     }
 
     @Test
     void standbysJoin_synchronousStandbyNamesFirst_thenTheKeyOnceTheyCaughtUp() {
         ClusterState c = cluster("{\"leader\":\"pg0\",\"sync_standby\":null,\"quorum\":0}", "pg1", "pg2");
-        List<Action> first = QuorumCommit.plan("pg0", c, primary(1000, "", row("pg1", "async", 1000),
-                row("pg2", "async", 1000)), cfg(), 0);
+        List<Action> first = QuorumCommit.plan(
+                "pg0", c, primary(1000, "", row("pg1", "async", 1000), row("pg2", "async", 1000)), cfg(), 0);
         assertThat(first).containsExactly(new Action.SetSynchronousStandbyNames("ANY 1 (pg1,pg2)"));
 
         // listed and quorum, but neither has flushed up to where the primary was when the list changed
-        assertThat(QuorumCommit.plan("pg0", c, primary(2000, "ANY 1 (pg1,pg2)", row("pg1", "quorum", 1500),
-                row("pg2", "quorum", 1500)), cfg(), 1800)).isEmpty();
+        assertThat(QuorumCommit.plan(
+                        "pg0",
+                        c,
+                        primary(2000, "ANY 1 (pg1,pg2)", row("pg1", "quorum", 1500), row("pg2", "quorum", 1500)),
+                        cfg(),
+                        1800))
+                .isEmpty();
 
         // pg1 caught up: it holds every commit, so the key may name both with a quorum of one
-        List<Action> next = QuorumCommit.plan("pg0", c, primary(2000, "ANY 1 (pg1,pg2)", row("pg1", "quorum", 2000),
-                row("pg2", "quorum", 1500)), cfg(), 1800);
+        List<Action> next = QuorumCommit.plan(
+                "pg0",
+                c,
+                primary(2000, "ANY 1 (pg1,pg2)", row("pg1", "quorum", 2000), row("pg2", "quorum", 1500)),
+                cfg(),
+                1800);
         assertThat(next).containsExactly(new Action.WriteSync(new SyncState("pg0", List.of("pg1", "pg2"), 1, 77), 77));
     }
 
     @Test
     void aSettledQuorumNeedsNothing() {
         ClusterState c = cluster("{\"leader\":\"pg0\",\"sync_standby\":\"pg1,pg2\",\"quorum\":1}", "pg1", "pg2");
-        assertThat(QuorumCommit.plan("pg0", c, primary(2000, "ANY 1 (pg1,pg2)", row("pg1", "quorum", 2000),
-                row("pg2", "quorum", 2000)), cfg(), 0)).isEmpty();
+        assertThat(QuorumCommit.plan(
+                        "pg0",
+                        c,
+                        primary(2000, "ANY 1 (pg1,pg2)", row("pg1", "quorum", 2000), row("pg2", "quorum", 2000)),
+                        cfg(),
+                        0))
+                .isEmpty();
     }
 
     @Test
     void aLostStandbyLeavesPostgresFirstAndTheKeySecond() {
         ClusterState c = cluster("{\"leader\":\"pg0\",\"sync_standby\":\"pg1,pg2\",\"quorum\":1}", "pg1", "pg2");
-        List<Action> a = QuorumCommit.plan("pg0", c, primary(2000, "ANY 1 (pg1,pg2)", row("pg1", "quorum", 2000)),
-                cfg(), 0);
-        assertThat(a).containsExactly(new Action.SetSynchronousStandbyNames("ANY 1 (pg1)"),
-                new Action.WriteSync(new SyncState("pg0", List.of("pg1"), 0, 77), 77));
+        List<Action> a =
+                QuorumCommit.plan("pg0", c, primary(2000, "ANY 1 (pg1,pg2)", row("pg1", "quorum", 2000)), cfg(), 0);
+        assertThat(a)
+                .containsExactly(
+                        new Action.SetSynchronousStandbyNames("ANY 1 (pg1)"),
+                        new Action.WriteSync(new SyncState("pg0", List.of("pg1"), 0, 77), 77));
     }
 
     @Test
@@ -101,8 +132,9 @@ class QuorumCommitTest {
     @Test
     void strictWithNobodyToWaitFor_keepsWaitingForTheVoters() {
         ClusterState c = cluster("{\"leader\":\"pg0\",\"sync_standby\":\"pg1,pg2\",\"quorum\":1}", "pg1", "pg2");
-        assertThat(QuorumCommit.plan("pg0", c, primary(2000, "ANY 1 (pg1,pg2)"), cfg("synchronous_mode_strict", true),
-                0)).isEmpty();
+        assertThat(QuorumCommit.plan(
+                        "pg0", c, primary(2000, "ANY 1 (pg1,pg2)"), cfg("synchronous_mode_strict", true), 0))
+                .isEmpty();
         ClusterState empty = cluster("{\"leader\":\"pg0\",\"sync_standby\":null,\"quorum\":0}", "pg1");
         assertThat(QuorumCommit.plan("pg0", empty, primary(2000, ""), cfg("synchronous_mode_strict", true), 0))
                 .containsExactly(new Action.SetSynchronousStandbyNames("*"));
@@ -111,8 +143,8 @@ class QuorumCommitTest {
     @Test
     void beforePromotion_waitsForEnoughOfTheFormerQuorum() {
         // pg0 led with quorum 1 of pg1,pg2,pg3 (ANY 2): pg1 promotes waiting for 2 of pg0,pg2,pg3
-        ClusterState c = cluster("{\"leader\":\"pg0\",\"sync_standby\":\"pg1,pg2,pg3\",\"quorum\":1}", "pg1", "pg2",
-                "pg3");
+        ClusterState c =
+                cluster("{\"leader\":\"pg0\",\"sync_standby\":\"pg1,pg2,pg3\",\"quorum\":1}", "pg1", "pg2", "pg3");
         assertThat(QuorumCommit.beforePromote("pg1", c, cfg())).isEqualTo("ANY 2 (pg0,pg2,pg3)");
         // a member outside the voters that gathered its votes waits for one more
         assertThat(QuorumCommit.beforePromote("pg4", c, cfg())).isEqualTo("ANY 3 (pg0,pg1,pg2,pg3)");
@@ -120,8 +152,8 @@ class QuorumCommitTest {
 
     @Test
     void theRace_aCandidateNeedsQuorumVotesFromMembersNotAheadOfIt() {
-        ClusterState c = cluster("{\"leader\":\"pg0\",\"sync_standby\":\"pg1,pg2,pg3\",\"quorum\":1}", "pg1", "pg2",
-                "pg3");
+        ClusterState c =
+                cluster("{\"leader\":\"pg0\",\"sync_standby\":\"pg1,pg2,pg3\",\"quorum\":1}", "pg1", "pg2", "pg3");
         PeerStatus pg1 = peer("pg1", 1, 900);
         PeerStatus pg2 = peer("pg2", 1, 1000);
         PeerStatus pg3 = peer("pg3", 1, 800);
@@ -134,8 +166,10 @@ class QuorumCommitTest {
         assertThat(QuorumCommit.whyNoQuorum(pg1, false, c, List.of(peer("pg2", 2, 500), peer("pg3", 2, 500))))
                 .contains("0 of the 1");
         // a member outside the voters needs quorum votes of its own
-        assertThat(QuorumCommit.whyNoQuorum(peer("pg4", 1, 1000), false, c, List.of(pg1, pg2, pg3))).isNull();
-        assertThat(QuorumCommit.whyNoQuorum(peer("pg4", 1, 1000), false, c, List.of(pg1))).contains("0 of the 1");
+        assertThat(QuorumCommit.whyNoQuorum(peer("pg4", 1, 1000), false, c, List.of(pg1, pg2, pg3)))
+                .isNull();
+        assertThat(QuorumCommit.whyNoQuorum(peer("pg4", 1, 1000), false, c, List.of(pg1)))
+                .contains("0 of the 1");
     }
 
     @Test
@@ -145,7 +179,8 @@ class QuorumCommitTest {
         assertThat(QuorumCommit.whyNoQuorum(pg0, true, c, List.of())).isNull();
         // a replica since (another member was promoted and had not moved the key yet): votes needed
         assertThat(QuorumCommit.whyNoQuorum(pg0, false, c, List.of())).contains("0 of the 1");
-        assertThat(QuorumCommit.whyNoQuorum(pg0, true, c, List.of(peer("pg1", 1, 2000)))).contains("0 of the 1");
+        assertThat(QuorumCommit.whyNoQuorum(pg0, true, c, List.of(peer("pg1", 1, 2000))))
+                .contains("0 of the 1");
     }
 
     private static PeerStatus peer(String name, long timeline, long lsn) {

@@ -28,18 +28,19 @@ class QuorumResolverTest {
     @Test
     void aSecondStandbyJoinsTheVotersBeforeSync() throws Exception {
         // one synchronous copy wanted: the key first asks the race for one more vote, then sync grows
-        assertThat(resolve("a", 0, "b", 1, "b", 1, "bc", 1)).containsExactly(
-                new Step(Kind.QUORUM, "a", 1, set("bc")), new Step(Kind.SYNC, "a", 1, set("bc")));
+        assertThat(resolve("a", 0, "b", 1, "b", 1, "bc", 1))
+                .containsExactly(new Step(Kind.QUORUM, "a", 1, set("bc")), new Step(Kind.SYNC, "a", 1, set("bc")));
         // two wanted: sync grows first (more copies), then the quorum follows
-        assertThat(resolve("a", 0, "b", 1, "b", 1, "bc", 2)).containsExactly(
-                new Step(Kind.SYNC, "a", 2, set("bc")), new Step(Kind.QUORUM, "a", 1, set("bc")));
+        assertThat(resolve("a", 0, "b", 1, "b", 1, "bc", 2))
+                .containsExactly(new Step(Kind.SYNC, "a", 2, set("bc")), new Step(Kind.QUORUM, "a", 1, set("bc")));
     }
 
     @Test
     void aLostStandbyLeavesSyncBeforeTheVoters() throws Exception {
         // ANY 1 (b,c), quorum 1 of (b,c); c is gone: stop waiting for it after the key stops counting it
         List<Step> steps = resolve("a", 1, "bc", 1, "bc", 1, "b", 1);
-        assertThat(steps).containsExactly(new Step(Kind.SYNC, "a", 1, set("b")), new Step(Kind.QUORUM, "a", 0, set("b")));
+        assertThat(steps)
+                .containsExactly(new Step(Kind.SYNC, "a", 1, set("b")), new Step(Kind.QUORUM, "a", 0, set("b")));
     }
 
     @Test
@@ -71,11 +72,13 @@ class QuorumResolverTest {
                 int confirmed = intersect(s.sync, active).size();
                 List<Step> steps;
                 try {
-                    steps = QuorumResolver.resolve("a", s.quorum, s.voters, s.numsync, s.sync, confirmed,
-                            active, newWanted, "a");
+                    steps = QuorumResolver.resolve(
+                            "a", s.quorum, s.voters, s.numsync, s.sync, confirmed, active, newWanted, "a");
                 } catch (QuorumResolver.QuorumException e) {
-                    throw new AssertionError(s + " confirmed " + confirmed + " active " + active + " wanted "
-                            + newWanted + " (cycle " + cycle + ", from " + before + " wanted " + wanted + ")", e);
+                    throw new AssertionError(
+                            s + " confirmed " + confirmed + " active " + active + " wanted " + newWanted + " (cycle "
+                                    + cycle + ", from " + before + " wanted " + wanted + ")",
+                            e);
                 }
                 plans++;
                 boolean wrote = false;
@@ -85,12 +88,14 @@ class QuorumResolverTest {
                     }
                     s = s.apply(step);
                     wrote |= step.kind() == Kind.QUORUM;
-                    assertThat(s.safe()).as("after %s from %s (active %s, wanted %d)", step, before, active, newWanted)
+                    assertThat(s.safe())
+                            .as("after %s from %s (active %s, wanted %d)", step, before, active, newWanted)
                             .isTrue();
                 }
             }
             State goal = State.optimal(active, newWanted);
-            assertThat(s.settledLike(goal)).as("%s -> %s wanted %d: %s, expected %s", before, active, newWanted, s, goal)
+            assertThat(s.settledLike(goal))
+                    .as("%s -> %s wanted %d: %s, expected %s", before, active, newWanted, s, goal)
                     .isTrue();
         }
         assertThat(plans).isGreaterThan(20000);
@@ -104,7 +109,8 @@ class QuorumResolverTest {
         }
 
         State apply(Step s) {
-            return s.kind() == Kind.SYNC ? new State(quorum, voters, s.num(), s.names())
+            return s.kind() == Kind.SYNC
+                    ? new State(quorum, voters, s.num(), s.names())
                     : new State(s.num(), s.names(), numsync, sync);
         }
 
@@ -122,20 +128,39 @@ class QuorumResolverTest {
         }
 
         boolean settledLike(State goal) {
-            return quorum == goal.quorum && numsync == goal.numsync && QuorumResolver.ci(voters).equals(goal.voters)
+            return quorum == goal.quorum
+                    && numsync == goal.numsync
+                    && QuorumResolver.ci(voters).equals(goal.voters)
                     && QuorumResolver.ci(sync).equals(goal.sync);
         }
     }
 
-    private static List<Step> resolve(String leader, int quorum, String voters, int numsync, String sync,
-                                      int confirmed, String active, int wanted) throws Exception {
+    private static List<Step> resolve(
+            String leader,
+            int quorum,
+            String voters,
+            int numsync,
+            String sync,
+            int confirmed,
+            String active,
+            int wanted)
+            throws Exception {
         return resolve(leader, quorum, voters, numsync, sync, confirmed, active, wanted, leader);
     }
 
-    private static List<Step> resolve(String leader, int quorum, String voters, int numsync, String sync,
-                                      int confirmed, String active, int wanted, String me) throws Exception {
-        return QuorumResolver.resolve(leader, quorum, set(voters), numsync, set(sync), confirmed, set(active), wanted,
-                me);
+    private static List<Step> resolve(
+            String leader,
+            int quorum,
+            String voters,
+            int numsync,
+            String sync,
+            int confirmed,
+            String active,
+            int wanted,
+            String me)
+            throws Exception {
+        return QuorumResolver.resolve(
+                leader, quorum, set(voters), numsync, set(sync), confirmed, set(active), wanted, me);
     }
 
     private static Set<String> set(String letters) {

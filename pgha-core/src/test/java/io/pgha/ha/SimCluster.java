@@ -49,7 +49,8 @@ public final class SimCluster {
     private final List<PendingAction> pendingActions = new ArrayList<>();
 
     /** A long action (promote, demote, start, rewind, ...) that completes at a later instant. */
-    private record PendingAction(Instant at, long seq, String node, Runnable task) { }
+    private record PendingAction(Instant at, long seq, String node, Runnable task) {}
+
     private final Dcs observer;
 
     public SimCluster(String scope, Map<String, Object> dynamicConfig) {
@@ -74,15 +75,23 @@ public final class SimCluster {
     /** Starts (or restarts) the agent of {@code name}; its PostgreSQL keeps whatever data it had. */
     public HaNode start(String name, Map<String, Object> memberTags) {
         tags.put(name, memberTags);
-        NodeConfig cfg = NodeConfig.builder(scope, name).tags(memberTags)
-                .apiUrl("http://" + name + ":8008/patroni").connUrl("postgres://" + name + ":5432/postgres")
-                .bootstrapDcs(dynamic).build();
+        NodeConfig cfg = NodeConfig.builder(scope, name)
+                .tags(memberTags)
+                .apiUrl("http://" + name + ":8008/patroni")
+                .connUrl("postgres://" + name + ":5432/postgres")
+                .bootstrapDcs(dynamic)
+                .build();
         Dcs dcs = store.connect("/service/", scope, name, ttl());
-        HaNode node = HaNode.builder().config(cfg).dcs(dcs).postgres(net.node(name)).clock(clock)
+        HaNode node = HaNode.builder()
+                .config(cfg)
+                .dcs(dcs)
+                .postgres(net.node(name))
+                .clock(clock)
                 .peerProbe((members, timeout) -> probe(name, members))
                 .failsafeProbe((members, body, timeout) -> failsafeCall(name, members.keySet(), body))
                 .actionExecutor(actionDelays == null ? Runnable::run : task -> deferAction(name, task))
-                .eventExecutor(Runnable::run).lockGuard(false)
+                .eventExecutor(Runnable::run)
+                .lockGuard(false)
                 .fence(fencing ? newFence(name) : Fence.NONE)
                 .build();
         nodes.put(name, node);
@@ -203,8 +212,10 @@ public final class SimCluster {
     private PendingAction nextAction() {
         PendingAction best = null;
         for (PendingAction p : pendingActions) {
-            if (nodes.containsKey(p.node()) && (best == null || p.at().isBefore(best.at())
-                    || (p.at().equals(best.at()) && p.seq() < best.seq()))) {
+            if (nodes.containsKey(p.node())
+                    && (best == null
+                            || p.at().isBefore(best.at())
+                            || (p.at().equals(best.at()) && p.seq() < best.seq()))) {
                 best = p;
             }
         }
@@ -353,8 +364,8 @@ public final class SimCluster {
         for (Map.Entry<String, HaNode> e : nodes.entrySet()) {
             Instant g = guardDeadline(e.getValue());
             if (g != null && !g.isAfter(now)) {
-                trace(e.getKey() + ": lock guard fires (lock proven until " + e.getValue().lockValidUntil()
-                        + "): stopping PostgreSQL");
+                trace(e.getKey() + ": lock guard fires (lock proven until "
+                        + e.getValue().lockValidUntil() + "): stopping PostgreSQL");
                 e.getValue().fence();
             }
         }
@@ -384,8 +395,8 @@ public final class SimCluster {
         Decision d = nodes.get(due).runCycle();
         guardAfterCycle.remove(due);
         if (traceEnabled) {
-            trace(due + ": " + (d == null ? "(no decision)" : d.reason()
-                    + (d.actions().isEmpty() ? "" : " " + d.actions())));
+            trace(due + ": "
+                    + (d == null ? "(no decision)" : d.reason() + (d.actions().isEmpty() ? "" : " " + d.actions())));
         }
         Duration wait = loopWait();
         if (d != null && d.wakeWithin() != null && d.wakeWithin().compareTo(wait) < 0) {
@@ -492,8 +503,11 @@ public final class SimCluster {
         for (String m : members) {
             String pair = from.compareTo(m) < 0 ? from + "|" + m : m + "|" + from;
             HaNode n = nodes.get(m);
-            if (n == null || unreachableApi.contains(m) || restCut.contains(pair)
-                    || !n.state().config().isFailsafeMode() || net.node(m).status().isPrimary()) {
+            if (n == null
+                    || unreachableApi.contains(m)
+                    || restCut.contains(pair)
+                    || !n.state().config().isFailsafeMode()
+                    || net.node(m).status().isPrimary()) {
                 continue;
             }
             n.failsafeHeartbeat(body);
@@ -515,8 +529,16 @@ public final class SimCluster {
             PostgresStatus s = net.node(m.name()).status();
             Map<String, Object> t = tags.getOrDefault(m.name(), Map.of());
             String role = s.isRunning() ? (s.isPrimary() ? "primary" : "replica") : "replica";
-            result.put(m.name(), new PeerStatus(m.name(), role, s.state(), s.lastLsn(), s.timeline(),
-                    io.pgha.dcs.Tags.noFailover(t), io.pgha.dcs.Tags.failoverPriority(t)));
+            result.put(
+                    m.name(),
+                    new PeerStatus(
+                            m.name(),
+                            role,
+                            s.state(),
+                            s.lastLsn(),
+                            s.timeline(),
+                            io.pgha.dcs.Tags.noFailover(t),
+                            io.pgha.dcs.Tags.failoverPriority(t)));
         }
         return result;
     }

@@ -14,12 +14,15 @@ import org.slf4j.LoggerFactory;
  * level of the loggers involved; any other binding is left as it is.
  */
 final class SimLogs {
-    private static final List<Class<?>> NOISY = List.of(HaNode.class, LockGuard.class, io.pgha.dcs.InMemoryDcs.class,
-            io.pgha.config.DynamicConfig.class, io.pgha.dcs.ClusterState.class);
+    private static final List<Class<?>> NOISY = List.of(
+            HaNode.class,
+            LockGuard.class,
+            io.pgha.dcs.InMemoryDcs.class,
+            io.pgha.config.DynamicConfig.class,
+            io.pgha.dcs.ClusterState.class);
     private static final int OFF = 50; // SimpleLogger's LOG_LEVEL_OFF
 
-    private SimLogs() {
-    }
+    private SimLogs() {}
 
     /** Silences the noisy loggers; returns what {@link #restore} needs. */
     static Object silence() {

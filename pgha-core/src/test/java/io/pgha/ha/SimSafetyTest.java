@@ -41,7 +41,9 @@ class SimSafetyTest {
 
     @Test
     void strictQuorumCommitWithTheFenceLosesNoWriteAndNeverHasTwoPrimaries() {
-        runSeeds(Map.of("synchronous_mode", "quorum", "synchronous_mode_strict", true), "strict quorum with the fence",
+        runSeeds(
+                Map.of("synchronous_mode", "quorum", "synchronous_mode_strict", true),
+                "strict quorum with the fence",
                 true);
     }
 
@@ -52,7 +54,9 @@ class SimSafetyTest {
 
     @Test
     void failsafeModeInSynchronousModeWithTheFenceLosesNoWriteAndNeverHasTwoPrimaries() {
-        runSeeds(Map.of("failsafe_mode", true, "synchronous_mode", true), "failsafe and synchronous mode with the fence",
+        runSeeds(
+                Map.of("failsafe_mode", true, "synchronous_mode", true),
+                "failsafe and synchronous mode with the fence",
                 true);
     }
 
@@ -90,10 +94,14 @@ class SimSafetyTest {
                 // request pending it demotes at once (as Patroni), and asynchronous replication can lose
                 // the unshipped tail, acknowledged without a lock; only two primaries fail that case
                 boolean failsafeAsync = asynchronous && Boolean.TRUE.equals(config.get("failsafe_mode"));
-                int lost = failsafeAsync ? 0 : fencing && asynchronous ? r.splitBrainLost()
-                        : quorumUnfenced ? r.asyncLost() : r.asyncLost() + r.splitBrainLost();
-                List<String> bad = new ArrayList<>(r.violations().stream().filter(v -> !v.startsWith("[liveness]")
-                        && !v.contains("liveness")).toList());
+                int lost = failsafeAsync
+                        ? 0
+                        : fencing && asynchronous
+                                ? r.splitBrainLost()
+                                : quorumUnfenced ? r.asyncLost() : r.asyncLost() + r.splitBrainLost();
+                List<String> bad = new ArrayList<>(r.violations().stream()
+                        .filter(v -> !v.startsWith("[liveness]") && !v.contains("liveness"))
+                        .toList());
                 if (r.violations().size() > bad.size()) {
                     liveness++;
                     if (livenessSeeds.size() < 3) {
@@ -101,7 +109,8 @@ class SimSafetyTest {
                     }
                 }
                 if (fencing && !r.dualPrimaryTotal().isZero()) {
-                    bad.add("two primaries accepted writes for " + r.dualPrimaryTotal().toMillis() + " ms");
+                    bad.add("two primaries accepted writes for "
+                            + r.dualPrimaryTotal().toMillis() + " ms");
                 }
                 if (lost > 0) {
                     bad.add(lost + " acknowledged writes lost (" + r.asyncLost() + " under a valid lock, "

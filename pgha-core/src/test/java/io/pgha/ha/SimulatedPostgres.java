@@ -77,7 +77,7 @@ public final class SimulatedPostgres implements PostgresController {
     }
 
     /** The end of one timeline in an instance's history: timeline {@code tli} ended at {@code lsn}. */
-    public record Switch(long tli, long lsn) { }
+    public record Switch(long tli, long lsn) {}
 
     private final Network net;
     private final String name;
@@ -150,7 +150,8 @@ public final class SimulatedPostgres implements PostgresController {
      * when synchronous replication is off. Caller holds the lock.
      */
     private boolean isAny() {
-        return syncNames != null && syncNames.trim().toUpperCase(java.util.Locale.ROOT).startsWith("ANY ");
+        return syncNames != null
+                && syncNames.trim().toUpperCase(java.util.Locale.ROOT).startsWith("ANY ");
     }
 
     private List<SimulatedPostgres> syncStandbys() {
@@ -158,13 +159,21 @@ public final class SimulatedPostgres implements PostgresController {
         if (v.isEmpty()) {
             return null;
         }
-        List<String> order = "*".equals(v) ? new ArrayList<>(new java.util.TreeSet<>(net.nodes.keySet()))
+        List<String> order = "*".equals(v)
+                ? new ArrayList<>(new java.util.TreeSet<>(net.nodes.keySet()))
                 : new ArrayList<>(SyncStandbys.names(v));
         List<SimulatedPostgres> out = new ArrayList<>();
         for (String n : order) {
             SimulatedPostgres s = net.nodes.get(n);
-            if (s != null && s != this && s.running && !s.primary && name.equals(s.upstream) && net.linked(name, n)
-                    && Objects.equals(s.sysid, sysid) && !s.diverged(this) && (isAny() || out.size() < syncCount())) {
+            if (s != null
+                    && s != this
+                    && s.running
+                    && !s.primary
+                    && name.equals(s.upstream)
+                    && net.linked(name, n)
+                    && Objects.equals(s.sysid, sysid)
+                    && !s.diverged(this)
+                    && (isAny() || out.size() < syncCount())) {
                 out.add(s);
             }
         }
@@ -176,7 +185,8 @@ public final class SimulatedPostgres implements PostgresController {
         int open = v.indexOf('(');
         if (open > 0) {
             try {
-                return Integer.parseInt(v.substring(0, open).replaceAll("(?i)first|any", "").trim());
+                return Integer.parseInt(
+                        v.substring(0, open).replaceAll("(?i)first|any", "").trim());
             } catch (NumberFormatException e) {
                 return 1;
             }
@@ -337,9 +347,13 @@ public final class SimulatedPostgres implements PostgresController {
         synchronized (net) {
             StringBuilder b = new StringBuilder();
             for (int i = 0; i < lineage.size(); i++) {
-                b.append(i < history.size() ? history.get(i).tli() : timeline).append('#').append(lineage.get(i));
-                b.append(i < history.size() ? "@" + history.get(i).lsn() + " " : "@" + lsn + (running ? "" : " stopped")
-                        + (primary ? " primary" : " replica"));
+                b.append(i < history.size() ? history.get(i).tli() : timeline)
+                        .append('#')
+                        .append(lineage.get(i));
+                b.append(
+                        i < history.size()
+                                ? "@" + history.get(i).lsn() + " "
+                                : "@" + lsn + (running ? "" : " stopped") + (primary ? " primary" : " replica"));
             }
             return b.toString();
         }
@@ -350,8 +364,23 @@ public final class SimulatedPostgres implements PostgresController {
         synchronized (net) {
             maybeCatchUp();
             if (!hasData) {
-                return new PostgresStatus(PostgresStatus.STOPPED, null, 0, 0, 0, 0, null, false, null, null, 0, null,
-                        List.of(), List.of(), false, null);
+                return new PostgresStatus(
+                        PostgresStatus.STOPPED,
+                        null,
+                        0,
+                        0,
+                        0,
+                        0,
+                        null,
+                        false,
+                        null,
+                        null,
+                        0,
+                        null,
+                        List.of(),
+                        List.of(),
+                        false,
+                        null);
             }
             PostgresStatus.Role role = primary ? PostgresStatus.Role.PRIMARY : PostgresStatus.Role.REPLICA;
             if (!running) {
@@ -362,19 +391,43 @@ public final class SimulatedPostgres implements PostgresController {
             if (primary) {
                 for (SimulatedPostgres n : net.nodes.values()) {
                     if (n != this && n.running && !n.primary && name.equals(n.upstream) && net.linked(name, n.name)) {
-                        rows.add(new ReplicationRow("replicator", n.name, "127.0.0.1", "streaming",
-                                sync != null && sync.contains(n) ? (isAny() ? "quorum" : "sync") : "async", 0, n.lsn,
-                                n.lsn, n.lsn));
+                        rows.add(new ReplicationRow(
+                                "replicator",
+                                n.name,
+                                "127.0.0.1",
+                                "streaming",
+                                sync != null && sync.contains(n) ? (isAny() ? "quorum" : "sync") : "async",
+                                0,
+                                n.lsn,
+                                n.lsn,
+                                n.lsn));
                     }
                 }
             }
             SimulatedPostgres up = primary || upstream == null ? null : net.nodes.get(upstream);
             // a diverged replica's walreceiver fails ("requested timeline is not in this server's history")
-            boolean streaming = up != null && up.running && net.linked(name, upstream)
-                    && Objects.equals(up.sysid, sysid) && !diverged(up);
-            return new PostgresStatus(PostgresStatus.RUNNING, role, timeline, primary ? lsn : 0, primary ? 0 : lsn,
-                    primary ? 0 : lsn, null, false, primary ? null : (streaming ? "streaming" : "in archive recovery"),
-                    sysid, 150000, null, rows, List.copyOf(slots), false, syncNames);
+            boolean streaming = up != null
+                    && up.running
+                    && net.linked(name, upstream)
+                    && Objects.equals(up.sysid, sysid)
+                    && !diverged(up);
+            return new PostgresStatus(
+                    PostgresStatus.RUNNING,
+                    role,
+                    timeline,
+                    primary ? lsn : 0,
+                    primary ? 0 : lsn,
+                    primary ? 0 : lsn,
+                    null,
+                    false,
+                    primary ? null : (streaming ? "streaming" : "in archive recovery"),
+                    sysid,
+                    150000,
+                    null,
+                    rows,
+                    List.copyOf(slots),
+                    false,
+                    syncNames);
         }
     }
 
@@ -527,7 +580,8 @@ public final class SimulatedPostgres implements PostgresController {
             }
             // rewinds to where the histories part; the rest streams after start
             int common = 0;
-            while (common < lineage.size() && common < l.lineage.size()
+            while (common < lineage.size()
+                    && common < l.lineage.size()
                     && lineage.get(common).equals(l.lineage.get(common))) {
                 common++;
             }
@@ -569,8 +623,7 @@ public final class SimulatedPostgres implements PostgresController {
     }
 
     @Override
-    public void reload() {
-    }
+    public void reload() {}
 
     @Override
     public void setSynchronousStandbyNames(String value) {
@@ -588,6 +641,5 @@ public final class SimulatedPostgres implements PostgresController {
     }
 
     @Override
-    public void close() {
-    }
+    public void close() {}
 }

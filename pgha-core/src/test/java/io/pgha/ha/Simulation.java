@@ -36,19 +36,31 @@ final class Simulation {
     static final Duration WRITE_EVERY = Duration.ofMillis(500);
 
     /** What one seed found. */
-    record Result(long seed, String kind, int members, int faults, List<String> violations, Duration dualPrimaryMax,
-                  Duration dualPrimaryTotal, int writes, int asyncLost, int splitBrainLost, Duration liveness,
-                  Duration livenessBase, Duration rejoin, List<String> trace) {
+    record Result(
+            long seed,
+            String kind,
+            int members,
+            int faults,
+            List<String> violations,
+            Duration dualPrimaryMax,
+            Duration dualPrimaryTotal,
+            int writes,
+            int asyncLost,
+            int splitBrainLost,
+            Duration liveness,
+            Duration livenessBase,
+            Duration rejoin,
+            List<String> trace) {
         boolean failed() {
             return !violations.isEmpty();
         }
     }
 
     /** An acknowledged write: where it landed, and whether its node then held a valid lock. */
-    private record Write(Instant at, String node, long timelineUid, long lsn, boolean authorized) { }
+    private record Write(Instant at, String node, long timelineUid, long lsn, boolean authorized) {}
 
     /** A timed event of the schedule. */
-    private record Event(Duration at, int order, String what, Runnable action, boolean fault) { }
+    private record Event(Duration at, int order, String what, Runnable action, boolean fault) {}
 
     private final long seed;
     private final Random random;
@@ -126,10 +138,12 @@ final class Simulation {
         Instant start = sim.clock.instant();
         nextWrite = start;
         nextStream = start;
-        sim.note("seed " + seed + ": " + names.size() + " members, ttl " + sim.ttl().toSeconds() + " s, loop_wait "
+        sim.note("seed " + seed + ": " + names.size() + " members, ttl "
+                + sim.ttl().toSeconds() + " s, loop_wait "
                 + sim.loopWait().toSeconds() + " s, long actions take up to " + maxActionMillis
                 + " ms, WAL shipped every " + streamEvery.toMillis() + " ms, "
-                + (clean ? "clean schedule (switchovers, failovers, members joining and leaving; no faults)"
+                + (clean
+                        ? "clean schedule (switchovers, failovers, members joining and leaving; no faults)"
                         : "fault schedule"));
         names.forEach(sim::start);
         Duration ttl = sim.ttl();
@@ -148,7 +162,8 @@ final class Simulation {
             Duration at = Duration.ofMillis((long) (random.nextDouble() * span.toMillis()));
             plan(at, clean);
         }
-        schedule.sort((a, b) -> a.at().equals(b.at()) ? Integer.compare(a.order(), b.order()) : a.at().compareTo(b.at()));
+        schedule.sort(
+                (a, b) -> a.at().equals(b.at()) ? Integer.compare(a.order(), b.order()) : a.at().compareTo(b.at()));
         // the heal comes at the end of the span, whatever is still broken then
         runSchedule(faultStart, faultStart.plus(span));
         // 3. heal everything at once
@@ -163,8 +178,10 @@ final class Simulation {
         if (runUntil(() -> writableLeader() != null, livenessBound)) {
             liveness = Duration.between(healed, sim.clock.instant());
         } else {
-            violation("liveness", "no leader accepted writes within ttl + loop_wait + the longest action + "
-                    + LIVENESS_SLACK.toSeconds() + " s (" + livenessBound.toMillis() + " ms) of healing");
+            violation(
+                    "liveness",
+                    "no leader accepted writes within ttl + loop_wait + the longest action + "
+                            + LIVENESS_SLACK.toSeconds() + " s (" + livenessBound.toMillis() + " ms) of healing");
             runUntil(() -> writableLeader() != null, ttl.multipliedBy(3));
         }
         Duration rejoin = null;
@@ -174,9 +191,12 @@ final class Simulation {
             if (runUntil(this::allRejoined, rejoinBound)) {
                 rejoin = Duration.between(live, sim.clock.instant());
             } else {
-                violation("rejoin", "not every member streams from the leader on its timeline within ttl + 4 * loop_wait"
-                        + " + 3 * the longest action (" + rejoinBound.toMillis() + " ms) of a leader accepting writes: "
-                        + rejoinState());
+                violation(
+                        "rejoin",
+                        "not every member streams from the leader on its timeline within ttl + 4 * loop_wait"
+                                + " + 3 * the longest action (" + rejoinBound.toMillis()
+                                + " ms) of a leader accepting writes: "
+                                + rejoinState());
             }
         }
         // 4. every acknowledged write against the final leader's history
@@ -189,9 +209,20 @@ final class Simulation {
 
     private Result result(Duration liveness, Duration rejoin) {
         closeDualWindow(sim.clock.instant());
-        return new Result(seed, clean ? "clean" : "faults", names.size(), faults, List.copyOf(violations), dualMax,
-                dualTotal, writes.size(), asyncLost, splitBrainLost, liveness,
-                sim.ttl().plus(sim.loopWait()).plusMillis(maxActionMillis), rejoin,
+        return new Result(
+                seed,
+                clean ? "clean" : "faults",
+                names.size(),
+                faults,
+                List.copyOf(violations),
+                dualMax,
+                dualTotal,
+                writes.size(),
+                asyncLost,
+                splitBrainLost,
+                liveness,
+                sim.ttl().plus(sim.loopWait()).plusMillis(maxActionMillis),
+                rejoin,
                 sim.trace());
     }
 
@@ -200,47 +231,55 @@ final class Simulation {
     private void plan(Duration at, boolean cleanOnly) {
         Duration ttl = sim.ttl();
         int kind = cleanOnly ? 8 + random.nextInt(4) : random.nextInt(12);
-        Duration d = Duration.ofMillis(1000 + (long) (random.nextDouble() * ttl.multipliedBy(3).toMillis()));
+        Duration d = Duration.ofMillis(
+                1000 + (long) (random.nextDouble() * ttl.multipliedBy(3).toMillis()));
         long pick = random.nextLong();
         long pick2 = random.nextLong();
         switch (kind) {
-            case 0 -> fault(at, "kill agent", pick, n -> {
-                sim.killAgent(n);
-                later(d, "restart agent " + n, () -> restart(n));
-            });
-            case 1 -> fault(at, "kill node", pick, n -> {
-                sim.killNode(n);
-                later(d, "restart node " + n, () -> restart(n));
-            });
-            case 2 -> fault(at, "kill postgres", pick, n -> {
-                sim.pg(n).crash();
-            });
+            case 0 ->
+                fault(at, "kill agent", pick, n -> {
+                    sim.killAgent(n);
+                    later(d, "restart agent " + n, () -> restart(n));
+                });
+            case 1 ->
+                fault(at, "kill node", pick, n -> {
+                    sim.killNode(n);
+                    later(d, "restart node " + n, () -> restart(n));
+                });
+            case 2 ->
+                fault(at, "kill postgres", pick, n -> {
+                    sim.pg(n).crash();
+                });
             case 3, 4 -> {
                 // on resume, the frozen lock guard and the loop race: either may run first
                 boolean guardFirst = random.nextBoolean();
                 // a pause past the ttl (the dangerous one) or a short one
-                Duration p = random.nextBoolean() ? ttl.plusMillis(1000 + (long) (random.nextDouble() * ttl.toMillis() * 2))
+                Duration p = random.nextBoolean()
+                        ? ttl.plusMillis(1000 + (long) (random.nextDouble() * ttl.toMillis() * 2))
                         : Duration.ofMillis(500 + (long) (random.nextDouble() * ttl.toMillis() / 2));
                 fault(at, "pause agent for " + p.toMillis() + " ms", pick, n -> {
                     sim.pause(n);
                     later(p, "resume agent " + n, () -> sim.resume(n, guardFirst));
                 });
             }
-            case 5 -> fault(at, "cut off from the DCS", pick, n -> {
-                sim.store.partition(n, true);
-                later(d, "reconnect " + n + " to the DCS", () -> sim.store.partition(n, false));
-            });
-            case 6 -> fault(at, "cut links", pick, n -> {
-                String other = pickOther(n, pick2);
-                if (other != null) {
-                    sim.cutLink(n, other, true);
-                    later(d, "heal link", () -> sim.cutLink(n, other, false));
-                }
-            });
-            case 7 -> event(at, "DCS down for " + d.toMillis() + " ms", () -> {
-                sim.store.setAvailable(false);
-                later(d, "DCS up", () -> sim.store.setAvailable(true));
-            });
+            case 5 ->
+                fault(at, "cut off from the DCS", pick, n -> {
+                    sim.store.partition(n, true);
+                    later(d, "reconnect " + n + " to the DCS", () -> sim.store.partition(n, false));
+                });
+            case 6 ->
+                fault(at, "cut links", pick, n -> {
+                    String other = pickOther(n, pick2);
+                    if (other != null) {
+                        sim.cutLink(n, other, true);
+                        later(d, "heal link", () -> sim.cutLink(n, other, false));
+                    }
+                });
+            case 7 ->
+                event(at, "DCS down for " + d.toMillis() + " ms", () -> {
+                    sim.store.setAvailable(false);
+                    later(d, "DCS up", () -> sim.store.setAvailable(true));
+                });
             case 8 -> event(at, "switchover request", () -> requestFailover(true, pick2));
             case 9 -> event(at, "failover request", () -> requestFailover(false, pick2));
             case 10 -> event(at, "member joins", this::join);
@@ -255,29 +294,44 @@ final class Simulation {
 
     /** A fault on one member: the leader half of the time, else any member still in the cluster. */
     private void fault(Duration at, String what, long pick, NodeFault f) {
-        schedule.add(new Event(at, eventOrder++, what, () -> {
-            String target = target(pick);
-            if (target != null) {
-                sim.note("FAULT " + what + ": " + target);
-                f.apply(target);
-            }
-        }, true));
+        schedule.add(new Event(
+                at,
+                eventOrder++,
+                what,
+                () -> {
+                    String target = target(pick);
+                    if (target != null) {
+                        sim.note("FAULT " + what + ": " + target);
+                        f.apply(target);
+                    }
+                },
+                true));
     }
 
     private void event(Duration at, String what, Runnable action) {
-        schedule.add(new Event(at, eventOrder++, what, () -> {
-            sim.note("FAULT " + what);
-            action.run();
-        }, true));
+        schedule.add(new Event(
+                at,
+                eventOrder++,
+                what,
+                () -> {
+                    sim.note("FAULT " + what);
+                    action.run();
+                },
+                true));
     }
 
     /** A heal, due {@code d} after now. */
     private void later(Duration d, String what, Runnable action) {
         Duration at = Duration.between(scheduleStart, sim.clock.instant()).plus(d);
-        pending.add(new Event(at, eventOrder++, what, () -> {
-            sim.note("HEAL " + what);
-            action.run();
-        }, false));
+        pending.add(new Event(
+                at,
+                eventOrder++,
+                what,
+                () -> {
+                    sim.note("HEAL " + what);
+                    action.run();
+                },
+                false));
     }
 
     private String target(long pick) {
@@ -348,7 +402,8 @@ final class Simulation {
         String leader = sim.leader();
         List<String> candidates = new ArrayList<>(present());
         candidates.remove(leader);
-        String member = candidates.isEmpty() || (switchover && (pick & 1) == 0) ? null
+        String member = candidates.isEmpty() || (switchover && (pick & 1) == 0)
+                ? null
                 : candidates.get((int) Math.floorMod(pick >> 1, (long) candidates.size()));
         if (switchover && leader == null) {
             sim.note("(no leader: the API rejects the switchover)");
@@ -361,7 +416,10 @@ final class Simulation {
         try {
             // a third of the switchovers are scheduled (Patroni's scheduled_at), up to two ttl ahead
             Instant at = switchover && Math.floorMod(pick >> 8, 3L) == 0
-                    ? sim.clock.instant().plusMillis(Math.floorMod(pick >> 16, sim.ttl().multipliedBy(2).toMillis()))
+                    ? sim.clock
+                            .instant()
+                            .plusMillis(Math.floorMod(
+                                    pick >> 16, sim.ttl().multipliedBy(2).toMillis()))
                     : null;
             Failover f = Failover.of(switchover ? leader : null, member, at);
             sim.observer().writeFailover(f, Dcs.ANY);
@@ -396,7 +454,8 @@ final class Simulation {
         scheduleStart = from;
         int next = 0;
         while (sim.clock.instant().isBefore(until)) {
-            Instant fault = next < schedule.size() ? from.plus(schedule.get(next).at()) : null;
+            Instant fault =
+                    next < schedule.size() ? from.plus(schedule.get(next).at()) : null;
             Event heal = earliestPending();
             Instant healAt = heal == null ? null : from.plus(heal.at());
             Instant t = earliest(earliest(fault, healAt), earliest(nextTick(), until));
@@ -548,8 +607,11 @@ final class Simulation {
             } else if (Duration.between(fencedSince, now).compareTo(demoteGrace) > 0) {
                 // an agent back from a pause (or restarted) demotes in its first cycle: the stop may
                 // take as long as a long action does, no longer
-                violation("2", "two primaries accept writes although the agent of each has run for "
-                        + Duration.between(fencedSince, now).toMillis() + " ms: " + primaries + " since " + fencedSince);
+                violation(
+                        "2",
+                        "two primaries accept writes although the agent of each has run for "
+                                + Duration.between(fencedSince, now).toMillis() + " ms: " + primaries + " since "
+                                + fencedSince);
             }
         } else {
             closeDualWindow(now);
@@ -563,7 +625,8 @@ final class Simulation {
             dualTotal = dualTotal.plus(w);
             dualMax = max(dualMax, w);
             if (!w.isZero()) {
-                sim.note("two primaries accepted writes for " + w.toMillis() + " ms (an agent paused or dead past ttl)");
+                sim.note(
+                        "two primaries accepted writes for " + w.toMillis() + " ms (an agent paused or dead past ttl)");
             }
             dualSince = null;
         }
@@ -605,7 +668,9 @@ final class Simulation {
                 continue;
             }
             SimulatedPostgres pg = sim.pg(n);
-            if (!sim.isStreamingReplica(n) || !l.equals(pg.upstream()) || pg.timelineId() != leader.timelineId()
+            if (!sim.isStreamingReplica(n)
+                    || !l.equals(pg.upstream())
+                    || pg.timelineId() != leader.timelineId()
                     || !pg.isPrefixOf(leader)) {
                 return false;
             }
@@ -616,8 +681,13 @@ final class Simulation {
     private String rejoinState() {
         StringBuilder b = new StringBuilder();
         for (String n : present()) {
-            b.append(n).append(" [").append(sim.pg(n).describeHistory()).append(", upstream ")
-                    .append(sim.pg(n).upstream()).append(sim.isRunning(n) ? "" : ", no agent").append("] ");
+            b.append(n)
+                    .append(" [")
+                    .append(sim.pg(n).describeHistory())
+                    .append(", upstream ")
+                    .append(sim.pg(n).upstream())
+                    .append(sim.isRunning(n) ? "" : ", no agent")
+                    .append("] ");
         }
         return b.toString().trim();
     }
@@ -654,8 +724,10 @@ final class Simulation {
                     + " without one); the first: " + firstLost + "; final leader " + l + " ["
                     + leader.describeHistory() + "]");
             if (clean) {
-                violation("3", "a schedule without faults lost " + (async + split) + " acknowledged writes, the first "
-                        + firstLost);
+                violation(
+                        "3",
+                        "a schedule without faults lost " + (async + split) + " acknowledged writes, the first "
+                                + firstLost);
             }
         }
         asyncLost = async;

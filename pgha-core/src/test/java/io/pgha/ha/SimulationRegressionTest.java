@@ -23,8 +23,9 @@ class SimulationRegressionTest {
         if (r.failed()) {
             r = Simulation.run(seed, true); // the same run again, with its trace
         }
-        assertThat(r.violations()).as("replay: %s\n%s", SimulationTest.replayCommand(seed),
-                String.join("\n", r.trace())).isEmpty();
+        assertThat(r.violations())
+                .as("replay: %s\n%s", SimulationTest.replayCommand(seed), String.join("\n", r.trace()))
+                .isEmpty();
     }
 
     /**
@@ -36,8 +37,16 @@ class SimulationRegressionTest {
      * to a candidate outside the key), 424 (a member outside the key, ahead, blocked the others).
      */
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"quorum:109", "quorum:814", "quorum:11", "quorum-2:109", "failsafe:65", "failsafe:107",
-            "failsafe:424"})
+    @ValueSource(
+            strings = {
+                "quorum:109",
+                "quorum:814",
+                "quorum:11",
+                "quorum-2:109",
+                "failsafe:65",
+                "failsafe:107",
+                "failsafe:424"
+            })
     void issue9SeedsRunClean(String mode) {
         String[] p = mode.split(":");
         java.util.Map<String, Object> config = switch (p[0]) {
@@ -50,7 +59,9 @@ class SimulationRegressionTest {
         Object quiet = SimLogs.silence();
         try {
             Simulation.Result r = Simulation.run(seed, false, config, fence);
-            java.util.List<String> bad = r.violations().stream().filter(v -> !v.contains("liveness") || fence).toList();
+            java.util.List<String> bad = r.violations().stream()
+                    .filter(v -> !v.contains("liveness") || fence)
+                    .toList();
             // asynchronous replication (the failsafe cases) may lose its unshipped tail in a failover
             int lost = fence ? 0 : r.asyncLost();
             if (!bad.isEmpty() || lost > 0 || (fence && !r.dualPrimaryTotal().isZero())) {
@@ -85,14 +96,19 @@ class SimulationRegressionTest {
         SimCluster sim = SimCluster.withDefaults("ahead");
         sim.net.setLagged(true);
         sim.start("pg0");
-        assertThat(sim.runUntil(() -> "pg0".equals(sim.leader()) && sim.pg("pg0").isRunningPrimary(),
-                Duration.ofSeconds(30))).isTrue();
+        assertThat(sim.runUntil(
+                        () -> "pg0".equals(sim.leader()) && sim.pg("pg0").isRunningPrimary(), Duration.ofSeconds(30)))
+                .isTrue();
         sim.start("pg1");
         sim.start("pg2");
-        assertThat(sim.runUntil(() -> {
-            sim.net.stream();
-            return sim.isStreamingReplica("pg1") && sim.isStreamingReplica("pg2");
-        }, Duration.ofSeconds(30))).as("%s", sim.trace()).isTrue();
+        assertThat(sim.runUntil(
+                        () -> {
+                            sim.net.stream();
+                            return sim.isStreamingReplica("pg1") && sim.isStreamingReplica("pg2");
+                        },
+                        Duration.ofSeconds(30)))
+                .as("%s", sim.trace())
+                .isTrue();
         // pg2 stops receiving; pg1 gets one more write than pg2
         sim.net.cut("pg0", "pg2", true);
         sim.pg("pg0").write(100);
@@ -100,16 +116,24 @@ class SimulationRegressionTest {
         assertThat(sim.pg("pg1").lsn()).isGreaterThan(sim.pg("pg2").lsn());
         // a switchover to the lagging pg2 (within maximum_lag_on_failover): it forks behind pg1
         sim.observer().writeFailover(Failover.of("pg0", "pg2", null), Dcs.ABSENT);
-        assertThat(sim.runUntil(() -> "pg2".equals(sim.leader()) && sim.pg("pg2").isRunningPrimary(),
-                Duration.ofSeconds(30))).as("%s", sim.trace()).isTrue();
+        assertThat(sim.runUntil(
+                        () -> "pg2".equals(sim.leader()) && sim.pg("pg2").isRunningPrimary(), Duration.ofSeconds(30)))
+                .as("%s", sim.trace())
+                .isTrue();
         sim.net.cut("pg0", "pg2", false);
-        boolean rejoined = sim.runUntil(() -> {
-            sim.net.stream();
-            SimulatedPostgres pg1 = sim.pg("pg1");
-            return sim.isStreamingReplica("pg1") && "pg2".equals(pg1.upstream()) && pg1.isPrefixOf(sim.pg("pg2"))
-                    && pg1.timelineId() == sim.pg("pg2").timelineId();
-        }, Duration.ofSeconds(30));
-        assertThat(rejoined).as("pg1 streams from pg2 on its timeline: %s", sim.trace()).isTrue();
+        boolean rejoined = sim.runUntil(
+                () -> {
+                    sim.net.stream();
+                    SimulatedPostgres pg1 = sim.pg("pg1");
+                    return sim.isStreamingReplica("pg1")
+                            && "pg2".equals(pg1.upstream())
+                            && pg1.isPrefixOf(sim.pg("pg2"))
+                            && pg1.timelineId() == sim.pg("pg2").timelineId();
+                },
+                Duration.ofSeconds(30));
+        assertThat(rejoined)
+                .as("pg1 streams from pg2 on its timeline: %s", sim.trace())
+                .isTrue();
         assertThat(sim.pg("pg1").actions()).contains("rewind from pg2");
     }
 }

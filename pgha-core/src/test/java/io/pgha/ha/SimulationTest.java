@@ -88,16 +88,29 @@ class SimulationTest {
         double took = (System.nanoTime() - started) / 1e9;
         String summary = "simulation: " + count + " seeds, " + faults + " faults injected, " + violations
                 + " invariant violations";
-        String details = String.format(Locale.ROOT,
+        String details = String.format(
+                Locale.ROOT,
                 "dual-primary window (an agent paused or dead past ttl while its PostgreSQL ran on): %d seeds, max %.1f s"
                         + " (seed %d), total %.1f s; acknowledged writes %d: async losses %d (in %d seeds), split-brain"
                         + " losses %d; longest liveness after healing %.1f s (seed %d), at most %.1f s beyond ttl +"
                         + " loop_wait + the longest action (slack allowed %d s); longest rejoin %.1f s;"
                         + " seeds %d..%d in %.1f s",
-                dualSeeds, dualMax.toMillis() / 1000.0, dualMaxSeed, dualTotal.toMillis() / 1000.0, writes, asyncLost,
-                asyncSeeds, splitLost, livenessMax.toMillis() / 1000.0, livenessMaxSeed, slackMax.toMillis() / 1000.0,
-                Simulation.LIVENESS_SLACK.toSeconds(), rejoinMax.toMillis() / 1000.0,
-                first, first + count - 1, took);
+                dualSeeds,
+                dualMax.toMillis() / 1000.0,
+                dualMaxSeed,
+                dualTotal.toMillis() / 1000.0,
+                writes,
+                asyncLost,
+                asyncSeeds,
+                splitLost,
+                livenessMax.toMillis() / 1000.0,
+                livenessMaxSeed,
+                slackMax.toMillis() / 1000.0,
+                Simulation.LIVENESS_SLACK.toSeconds(),
+                rejoinMax.toMillis() / 1000.0,
+                first,
+                first + count - 1,
+                took);
         failures.forEach(System.out::println);
         System.out.println(summary);
         System.out.println(details);

@@ -45,8 +45,23 @@ class SyncReplicationTest {
     }
 
     private static PostgresStatus primary(long lsn, String ssn, ReplicationRow... rows) {
-        return new PostgresStatus("running", PostgresStatus.Role.PRIMARY, 2, lsn, 0, 0, null, false, null, SYSID,
-                150000, null, List.of(rows), List.of(), false, ssn);
+        return new PostgresStatus(
+                "running",
+                PostgresStatus.Role.PRIMARY,
+                2,
+                lsn,
+                0,
+                0,
+                null,
+                false,
+                null,
+                SYSID,
+                150000,
+                null,
+                List.of(rows),
+                List.of(),
+                false,
+                ssn);
     }
 
     private static ClusterState cluster(String syncJson, String... membersWithTags) {
@@ -71,8 +86,14 @@ class SyncReplicationTest {
     @Test
     void picksByPriorityThenAlreadySyncThenLeastLag() {
         ClusterState c = cluster(null, "pg1", "pg2:sync_priority=5", "pg3", "pg4:nosync=true", "pg5:sync_priority=0");
-        PostgresStatus pg = primary(1000, "", row("pg1", "async", 900), row("pg2", "async", 100),
-                row("pg3", "async", 990), row("pg4", "async", 1000), row("pg5", "async", 1000),
+        PostgresStatus pg = primary(
+                1000,
+                "",
+                row("pg1", "async", 900),
+                row("pg2", "async", 100),
+                row("pg3", "async", 990),
+                row("pg4", "async", 1000),
+                row("pg5", "async", 1000),
                 row("stranger", "async", 1000));
         assertThat(SyncStandbys.pick("pg0", c, pg, cfg("synchronous_node_count=2")))
                 .containsExactly("pg2", "pg3");
@@ -84,7 +105,8 @@ class SyncReplicationTest {
     void aStandbyLaggingMoreThanMaximumLagOnSyncnodeIsNotPicked() {
         ClusterState c = cluster(null, "pg1", "pg2");
         PostgresStatus pg = primary(10_000, "pg1", row("pg1", "sync", 1_000), row("pg2", "async", 9_990));
-        assertThat(SyncStandbys.pick("pg0", c, pg, cfg("maximum_lag_on_syncnode=100"))).containsExactly("pg2");
+        assertThat(SyncStandbys.pick("pg0", c, pg, cfg("maximum_lag_on_syncnode=100")))
+                .containsExactly("pg2");
         assertThat(SyncStandbys.pick("pg0", c, pg, cfg(null))).containsExactly("pg1");
     }
 
@@ -102,8 +124,10 @@ class SyncReplicationTest {
     @Test
     void aLeaderWithoutTheKeyClaimsItEmptyBeforeWaitingForAStandby() {
         List<Action> a = plan(cluster(null, "pg1"), primary(1000, "", row("pg1", "async", 1000)), cfg(null));
-        assertThat(a).containsExactly(new Action.WriteSync(new SyncState("pg0", List.of(), null, Dcs.ABSENT),
-                Dcs.ABSENT), new Action.SetSynchronousStandbyNames("pg1"));
+        assertThat(a)
+                .containsExactly(
+                        new Action.WriteSync(new SyncState("pg0", List.of(), null, Dcs.ABSENT), Dcs.ABSENT),
+                        new Action.SetSynchronousStandbyNames("pg1"));
     }
 
     @Test
@@ -113,13 +137,15 @@ class SyncReplicationTest {
         assertThat(plan(c, primary(1000, "", row("pg1", "async", 1000)), cfg(null)))
                 .containsExactly(new Action.SetSynchronousStandbyNames("pg1"));
         // applied, but PostgreSQL does not wait for it yet: nothing
-        assertThat(plan(c, primary(1000, "pg1", row("pg1", "async", 1000)), cfg(null))).isEmpty();
+        assertThat(plan(c, primary(1000, "pg1", row("pg1", "async", 1000)), cfg(null)))
+                .isEmpty();
         // shown sync: now the key
         assertThat(plan(c, primary(1000, "pg1", row("pg1", "sync", 1000)), cfg(null)))
                 .containsExactly(new Action.WriteSync(new SyncState("pg0", List.of("pg1"), null, 77), 77));
         // settled
         ClusterState settled = cluster("{\"leader\":\"pg0\",\"sync_standby\":\"pg1\"}", "pg1");
-        assertThat(plan(settled, primary(1000, "pg1", row("pg1", "sync", 1000)), cfg(null))).isEmpty();
+        assertThat(plan(settled, primary(1000, "pg1", row("pg1", "sync", 1000)), cfg(null)))
+                .isEmpty();
     }
 
     @Test
@@ -127,28 +153,35 @@ class SyncReplicationTest {
         ClusterState c = cluster("{\"leader\":\"pg0\",\"sync_standby\":\"pg1\"}", "pg1", "pg2");
         // pg1 stopped streaming: pg2 replaces it
         List<Action> a = plan(c, primary(1000, "pg1", row("pg2", "async", 1000)), cfg(null));
-        assertThat(a).containsExactly(new Action.WriteSync(new SyncState("pg0", List.of(), null, 77), 77),
-                new Action.SetSynchronousStandbyNames("pg2"));
+        assertThat(a)
+                .containsExactly(
+                        new Action.WriteSync(new SyncState("pg0", List.of(), null, 77), 77),
+                        new Action.SetSynchronousStandbyNames("pg2"));
     }
 
     @Test
     void aLaggingSyncStandbyIsReplacedKeyFirst() {
         ClusterState c = cluster("{\"leader\":\"pg0\",\"sync_standby\":\"pg1\"}", "pg1", "pg2");
-        List<Action> a = plan(c, primary(10_000, "pg1", row("pg1", "sync", 10), row("pg2", "async", 9_999)),
+        List<Action> a = plan(
+                c,
+                primary(10_000, "pg1", row("pg1", "sync", 10), row("pg2", "async", 9_999)),
                 cfg("maximum_lag_on_syncnode=1000"));
-        assertThat(a).containsExactly(new Action.WriteSync(new SyncState("pg0", List.of(), null, 77), 77),
-                new Action.SetSynchronousStandbyNames("pg2"));
+        assertThat(a)
+                .containsExactly(
+                        new Action.WriteSync(new SyncState("pg0", List.of(), null, 77), 77),
+                        new Action.SetSynchronousStandbyNames("pg2"));
     }
 
     @Test
     void strictModeWithNoStandbyWaitsForAnyRatherThanGoingAsync() {
         ClusterState c = cluster("{\"leader\":\"pg0\",\"sync_standby\":\"pg1\"}", "pg1");
         List<Action> a = plan(c, primary(1000, "pg1"), cfg("synchronous_mode_strict=true"));
-        assertThat(a).containsExactly(new Action.WriteSync(new SyncState("pg0", List.of(), null, 77), 77),
-                new Action.SetSynchronousStandbyNames("*"));
+        assertThat(a)
+                .containsExactly(
+                        new Action.WriteSync(new SyncState("pg0", List.of(), null, 77), 77),
+                        new Action.SetSynchronousStandbyNames("*"));
         // non-strict goes async
-        assertThat(plan(c, primary(1000, "pg1"), cfg(null)))
-                .endsWith(new Action.SetSynchronousStandbyNames(""));
+        assertThat(plan(c, primary(1000, "pg1"), cfg(null))).endsWith(new Action.SetSynchronousStandbyNames(""));
     }
 
     @Test
@@ -170,12 +203,12 @@ class SyncReplicationTest {
     @Test
     void twoSyncStandbysUseTheCountedForm() {
         ClusterState c = cluster("{\"leader\":\"pg0\",\"sync_standby\":null}", "pg1", "pg2", "pg3");
-        PostgresStatus pg = primary(1000, "", row("pg1", "async", 1000), row("pg2", "async", 999),
-                row("pg3", "async", 10));
+        PostgresStatus pg =
+                primary(1000, "", row("pg1", "async", 1000), row("pg2", "async", 999), row("pg3", "async", 10));
         assertThat(plan(c, pg, cfg("synchronous_node_count=2")))
                 .containsExactly(new Action.SetSynchronousStandbyNames("2 (pg1,pg2)"));
-        PostgresStatus applied = primary(1000, "2 (pg1,pg2)", row("pg1", "sync", 1000), row("pg2", "sync", 999),
-                row("pg3", "async", 10));
+        PostgresStatus applied = primary(
+                1000, "2 (pg1,pg2)", row("pg1", "sync", 1000), row("pg2", "sync", 999), row("pg3", "async", 10));
         assertThat(plan(c, applied, cfg("synchronous_node_count=2")))
                 .containsExactly(new Action.WriteSync(new SyncState("pg0", List.of("pg1", "pg2"), null, 77), 77));
     }
@@ -185,8 +218,12 @@ class SyncReplicationTest {
     @Test
     void theLeaderCycleRunsThePlanAndLooksAgainSoonAfterAddingAStandby() {
         ClusterState c = cluster("{\"leader\":\"pg0\",\"sync_standby\":null}", "pg1");
-        Decision d = engine.decide(HaInput.builder("pg0").now(NOW).cluster(c).config(cfg(null))
-                .postgres(primary(1000, "", row("pg1", "async", 1000))).build());
+        Decision d = engine.decide(HaInput.builder("pg0")
+                .now(NOW)
+                .cluster(c)
+                .config(cfg(null))
+                .postgres(primary(1000, "", row("pg1", "async", 1000)))
+                .build());
         assertThat(d.actions()).contains(new Action.SetSynchronousStandbyNames("pg1"));
         assertThat(d.wakeWithin()).isLessThanOrEqualTo(Duration.ofSeconds(1));
     }
@@ -195,12 +232,20 @@ class SyncReplicationTest {
     void aPromotingReplicaFirstOwnsTheKeyWithNoStandby() {
         ClusterState c = cluster("{\"leader\":\"old\",\"sync_standby\":\"pg0\"}", "pg1");
         PostgresStatus replica = HaEngineTest.replica(1000);
-        Decision d = engine.decide(HaInput.builder("pg0").now(NOW).cluster(c).config(cfg("synchronous_mode_strict=true"))
-                .postgres(replica).build());
+        Decision d = engine.decide(HaInput.builder("pg0")
+                .now(NOW)
+                .cluster(c)
+                .config(cfg("synchronous_mode_strict=true"))
+                .postgres(replica)
+                .build());
         List<Class<?>> types = new ArrayList<>();
         d.actions().forEach(x -> types.add(x.getClass()));
-        assertThat(types).containsExactly(Action.RenewLock.class, Action.WriteSync.class,
-                Action.SetSynchronousStandbyNames.class, Action.Promote.class);
+        assertThat(types)
+                .containsExactly(
+                        Action.RenewLock.class,
+                        Action.WriteSync.class,
+                        Action.SetSynchronousStandbyNames.class,
+                        Action.Promote.class);
         assertThat(d.actions().get(1)).isEqualTo(new Action.WriteSync(new SyncState("pg0", List.of(), null, 0), 77));
         assertThat(d.actions().get(2)).isEqualTo(new Action.SetSynchronousStandbyNames("*"));
     }
@@ -209,18 +254,31 @@ class SyncReplicationTest {
     void onlyAMemberNamedInTheKeyRacesForTheLock() {
         HaEngineTest.C c = new HaEngineTest.C().member("pg0").member("pg1").member("pg2");
         c.b.sync("{\"leader\":\"old\",\"sync_standby\":\"pg1\"}", 5);
-        HaInput.Builder b = HaInput.builder("pg2").now(NOW).cluster(c.build()).config(cfg(null))
+        HaInput.Builder b = HaInput.builder("pg2")
+                .now(NOW)
+                .cluster(c.build())
+                .config(cfg(null))
                 .postgres(HaEngineTest.replica(2000));
         assertThat(engine.decide(b.build()).reason()).contains("I am not a synchronous standby");
-        assertThat(engine.decide(HaInput.builder("pg1").now(NOW).cluster(c.build()).config(cfg(null))
-                .postgres(HaEngineTest.replica(1000)).build()).actions()).containsExactly(new Action.AcquireLock());
+        assertThat(engine.decide(HaInput.builder("pg1")
+                                .now(NOW)
+                                .cluster(c.build())
+                                .config(cfg(null))
+                                .postgres(HaEngineTest.replica(1000))
+                                .build())
+                        .actions())
+                .containsExactly(new Action.AcquireLock());
     }
 
     @Test
     void withoutASyncKeyNobodyRacesInSynchronousMode() {
         HaEngineTest.C c = new HaEngineTest.C().member("pg0").member("pg1");
-        Decision d = engine.decide(HaInput.builder("pg1").now(NOW).cluster(c.build()).config(cfg(null))
-                .postgres(HaEngineTest.replica(1000)).build());
+        Decision d = engine.decide(HaInput.builder("pg1")
+                .now(NOW)
+                .cluster(c.build())
+                .config(cfg(null))
+                .postgres(HaEngineTest.replica(1000))
+                .build());
         assertThat(d.actions()).isEmpty();
         assertThat(d.reason()).contains("no sync key names a standby yet");
     }
@@ -230,14 +288,24 @@ class SyncReplicationTest {
         HaEngineTest.C c = new HaEngineTest.C().member("pg1").member("pg2").failover(null, "pg2", null);
         c.b.sync("{\"leader\":\"pg0\",\"sync_standby\":\"pg1\"}", 5);
         ClusterState cluster = c.build();
-        Map<String, PeerStatus> peers = Map.of("pg2", HaEngineTest.peer("pg2", "replica", 1000),
-                "pg1", HaEngineTest.peer("pg1", "replica", 1000));
-        Decision candidate = engine.decide(HaInput.builder("pg2").now(NOW).cluster(cluster).config(cfg(null))
-                .postgres(HaEngineTest.replica(1000)).peers(peers).build());
+        Map<String, PeerStatus> peers = Map.of(
+                "pg2", HaEngineTest.peer("pg2", "replica", 1000), "pg1", HaEngineTest.peer("pg1", "replica", 1000));
+        Decision candidate = engine.decide(HaInput.builder("pg2")
+                .now(NOW)
+                .cluster(cluster)
+                .config(cfg(null))
+                .postgres(HaEngineTest.replica(1000))
+                .peers(peers)
+                .build());
         assertThat(candidate.actions()).isEmpty();
         assertThat(candidate.reason()).contains("I am not a synchronous standby");
-        Decision sync = engine.decide(HaInput.builder("pg1").now(NOW).cluster(cluster).config(cfg(null))
-                .postgres(HaEngineTest.replica(1000)).peers(peers).build());
+        Decision sync = engine.decide(HaInput.builder("pg1")
+                .now(NOW)
+                .cluster(cluster)
+                .config(cfg(null))
+                .postgres(HaEngineTest.replica(1000))
+                .peers(peers)
+                .build());
         assertThat(sync.actions()).containsExactly(new Action.AcquireLock());
     }
 }

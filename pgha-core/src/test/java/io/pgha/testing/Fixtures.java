@@ -27,8 +27,7 @@ public final class Fixtures {
     public static final String NO_POSTGRES =
             "PostgreSQL server binaries are missing (/usr/lib/postgresql/<version>/bin): apt-get install postgresql";
 
-    private Fixtures() {
-    }
+    private Fixtures() {}
 
     /** A binary of the installed PostgreSQL server (Debian's layout), or null when there is none. */
     public static Path postgresBin(String name) {
@@ -37,7 +36,10 @@ public final class Fixtures {
             return null;
         }
         try (Stream<Path> s = Files.list(debian)) {
-            return s.map(p -> p.resolve("bin").resolve(name)).filter(Files::isExecutable).sorted().findFirst()
+            return s.map(p -> p.resolve("bin").resolve(name))
+                    .filter(Files::isExecutable)
+                    .sorted()
+                    .findFirst()
                     .orElse(null);
         } catch (IOException e) {
             return null;

@@ -10,12 +10,11 @@ import java.util.stream.Stream;
 
 /** Temporary directories PostgreSQL's unprivileged user can traverse (when tests run as root), and free ports. */
 public final class TestDirs {
-    private TestDirs() {
-    }
+    private TestDirs() {}
 
     public static Path traversableTempDir(String prefix) throws IOException {
-        return Files.createTempDirectory(prefix,
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        return Files.createTempDirectory(
+                prefix, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
     }
 
     public static int freePort() throws IOException {

@@ -32,8 +32,7 @@ import java.util.function.Function;
  */
 public final class BackupWiring {
 
-    private BackupWiring() {
-    }
+    private BackupWiring() {}
 
     /** The {@code backup:} section, or null when the file has none. */
     @SuppressWarnings("unchecked")
@@ -51,7 +50,8 @@ public final class BackupWiring {
     /** {@code postgresql.authentication.superuser.password}, or null. */
     public static String superuserPassword(PatroniYaml yaml) {
         if (yaml.postgresql().get("authentication") instanceof Map<?, ?> auth
-                && auth.get("superuser") instanceof Map<?, ?> su && su.get("password") != null) {
+                && auth.get("superuser") instanceof Map<?, ?> su
+                && su.get("password") != null) {
             return String.valueOf(su.get("password"));
         }
         return null;
@@ -64,7 +64,8 @@ public final class BackupWiring {
      */
     public static BackupConfig config(PatroniYaml yaml, LocalPostgresConfig postgres) {
         Map<String, ?> section = section(yaml);
-        return section == null ? null
+        return section == null
+                ? null
                 : BackupConfig.fromPatroniYaml(section, yaml.scope(), postgres, superuserPassword(yaml));
     }
 
@@ -102,15 +103,15 @@ public final class BackupWiring {
                     p.setProperty("password", password);
                 }
                 p.setProperty("connectTimeout", "5");
-                try (Connection c = DriverManager.getConnection("jdbc:postgresql://" + uri.getHost() + ":" + port
-                        + "/postgres", p);
-                     Statement st = c.createStatement();
-                     ResultSet rs = st.executeQuery("SELECT current_setting('data_directory'),"
-                             + " split_part(current_setting('unix_socket_directories'), ',', 1)")) {
+                try (Connection c = DriverManager.getConnection(
+                                "jdbc:postgresql://" + uri.getHost() + ":" + port + "/postgres", p);
+                        Statement st = c.createStatement();
+                        ResultSet rs = st.executeQuery("SELECT current_setting('data_directory'),"
+                                + " split_part(current_setting('unix_socket_directories'), ',', 1)")) {
                     if (rs.next() && Files.isDirectory(Path.of(rs.getString(1)))) {
                         String socket = rs.getString(2).strip();
-                        return new PgEndpoint(Path.of(rs.getString(1)), port,
-                                socket.isEmpty() ? null : Path.of(socket), null);
+                        return new PgEndpoint(
+                                Path.of(rs.getString(1)), port, socket.isEmpty() ? null : Path.of(socket), null);
                     }
                 } catch (SQLException e) {
                     // fall through to the remote default; pgBackRest's error will then name the leader

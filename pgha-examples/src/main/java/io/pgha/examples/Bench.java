@@ -78,8 +78,8 @@ final class Bench {
             }
             Files.createDirectories(dir);
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-            return new Bench(out).run(dir, dcsType, new LocalCluster.Timings(t[0], t[1], t[2]), trials, idleSeconds,
-                    interval);
+            return new Bench(out)
+                    .run(dir, dcsType, new LocalCluster.Timings(t[0], t[1], t[2]), trials, idleSeconds, interval);
         } catch (IOException | SQLException e) {
             err.println("pgha bench: " + e.getMessage());
             return 1;
@@ -99,28 +99,31 @@ final class Bench {
         LocalDcs dcs = LocalDcs.start(dcsType, dir, ports);
         LocalCluster cluster = new LocalCluster(dir, "bench", 3, dcs, timings, ports, null);
         HaProxy haproxy = HaProxy.installed() ? HaProxy.start(cluster, dir.resolve("haproxy"), ports) : null;
-        Thread hook = new Thread(() -> {
-            if (haproxy != null) {
-                haproxy.close();
-            }
-            cluster.close();
-            try {
-                dcs.close();
-            } catch (IOException e) {
-                // stopping anyway
-            }
-        }, "pgha-bench-stop");
+        Thread hook = new Thread(
+                () -> {
+                    if (haproxy != null) {
+                        haproxy.close();
+                    }
+                    cluster.close();
+                    try {
+                        dcs.close();
+                    } catch (IOException e) {
+                        // stopping anyway
+                    }
+                },
+                "pgha-bench-stop");
         Runtime.getRuntime().addShutdownHook(hook);
-        out.println("pgha bench: 3 nodes, " + dcs.describe() + ", " + timings + ", " + trials + " trials, a write every "
-                + interval + " ms" + (haproxy == null ? " (HAProxy not installed: direct only)" : "") + "; in " + dir);
+        out.println("pgha bench: 3 nodes, " + dcs.describe() + ", " + timings + ", " + trials
+                + " trials, a write every " + interval + " ms"
+                + (haproxy == null ? " (HAProxy not installed: direct only)" : "") + "; in " + dir);
         cluster.startAll();
         cluster.awaitHealthy(Duration.ofMinutes(4));
         out.print(cluster.table());
 
         idle(cluster, idleSeconds);
         try (WriteProbe direct = probe(cluster, cluster.primaryJdbcUrl(), "bench_direct", interval);
-             WriteProbe viaProxy = haproxy == null ? null : probe(cluster, haproxy.readWriteJdbcUrl(), "bench_proxy",
-                     interval)) {
+                WriteProbe viaProxy =
+                        haproxy == null ? null : probe(cluster, haproxy.readWriteJdbcUrl(), "bench_proxy", interval)) {
             for (int i = 1; i <= trials; i++) {
                 switchover(cluster, direct, viaProxy, i);
                 nodeLoss(cluster, direct, viaProxy, timings, i);
@@ -161,18 +164,24 @@ final class Bench {
                 byPort.computeIfAbsent(a.port(), p -> new ArrayList<>()).add((a.nanos() - t0) / 1e9);
             }
         }
-        byPort.forEach((port, at) -> out.printf("    lost %s: %d acknowledged by port %d between %+.2f s and %+.2f s%n",
+        byPort.forEach((port, at) -> out.printf(
+                "    lost %s: %d acknowledged by port %d between %+.2f s and %+.2f s%n",
                 via, at.size(), port, java.util.Collections.min(at), java.util.Collections.max(at)));
     }
 
-    private void switchover(LocalCluster cluster, WriteProbe direct, WriteProbe viaProxy, int trial) throws IOException,
-            SQLException {
+    private void switchover(LocalCluster cluster, WriteProbe direct, WriteProbe viaProxy, int trial)
+            throws IOException, SQLException {
         LocalCluster.Member leader = cluster.awaitHealthy(Duration.ofMinutes(3));
         LocalCluster.sleep(2000);
         LocalCluster.Member candidate = cluster.members().stream()
-                .filter(m -> m != leader && cluster.streamingReplicas().contains(m.name)).findFirst().orElseThrow();
+                .filter(m -> m != leader && cluster.streamingReplicas().contains(m.name))
+                .findFirst()
+                .orElseThrow();
         long t0 = System.nanoTime();
-        HttpResponse<String> r = cluster.send(leader, "POST", "/switchover",
+        HttpResponse<String> r = cluster.send(
+                leader,
+                "POST",
+                "/switchover",
                 "{\"leader\":\"" + leader.name + "\",\"candidate\":\"" + candidate.name + "\"}");
         if (r.statusCode() != 200) {
             out.println("  switchover " + trial + ": " + r.statusCode() + " " + r.body());
@@ -196,12 +205,14 @@ final class Bench {
         record("switchover: acknowledged writes lost", lostCount);
         describeLost("direct", direct, lost, t0);
         describeLost("HAProxy", viaProxy, lostViaProxy, t0);
-        out.printf("  switchover %d: %s -> %s, write gap %.2f s%s, lost %d%n", trial, leader.name, candidate.name,
-                gap / 1000, proxyText, lostCount);
+        out.printf(
+                "  switchover %d: %s -> %s, write gap %.2f s%s, lost %d%n",
+                trial, leader.name, candidate.name, gap / 1000, proxyText, lostCount);
     }
 
-    private void nodeLoss(LocalCluster cluster, WriteProbe direct, WriteProbe viaProxy, LocalCluster.Timings timings,
-                          int trial) throws IOException, SQLException {
+    private void nodeLoss(
+            LocalCluster cluster, WriteProbe direct, WriteProbe viaProxy, LocalCluster.Timings timings, int trial)
+            throws IOException, SQLException {
         LocalCluster.Member leader = cluster.awaitHealthy(Duration.ofMinutes(3));
         LocalCluster.sleep(1000 + random.nextInt(timings.loopWait() * 1000 + 1));
         long t0 = System.nanoTime();
@@ -234,12 +245,14 @@ final class Bench {
         long restart = System.nanoTime();
         cluster.start(leader);
         Instant rejoinDeadline = Instant.now().plusSeconds(180);
-        while (!cluster.streamingReplicas().contains(leader.name) && Instant.now().isBefore(rejoinDeadline)) {
+        while (!cluster.streamingReplicas().contains(leader.name)
+                && Instant.now().isBefore(rejoinDeadline)) {
             LocalCluster.sleep(100);
         }
         double rejoin = cluster.streamingReplicas().contains(leader.name) ? (System.nanoTime() - restart) / 1e9 : -1;
         record("rejoin after node loss: start to streaming (s)", rejoin);
-        out.printf("  node loss %d: %s killed, %s leads, first write after %.2f s%s, lost %d, rejoined in %.1f s%n",
+        out.printf(
+                "  node loss %d: %s killed, %s leads, first write after %.2f s%s, lost %d, rejoined in %.1f s%n",
                 trial, leader.name, next.name, s, proxyText, lost.size(), rejoin);
     }
 
@@ -249,8 +262,8 @@ final class Bench {
 
     private void printTable(LocalCluster.Timings timings, int trials, int interval, boolean proxy, LocalDcs dcs) {
         out.println();
-        out.println("pgha bench: " + timings + "; " + dcs.type() + "; " + trials + " trials; a write every "
-                + interval + " ms" + (proxy ? "; HAProxy inter 1s fall 2 rise 1" : ""));
+        out.println("pgha bench: " + timings + "; " + dcs.type() + "; " + trials + " trials; a write every " + interval
+                + " ms" + (proxy ? "; HAProxy inter 1s fall 2 rise 1" : ""));
         String fmt = "| %-62s | %3s | %8s | %8s | %8s |%n";
         out.printf(fmt, "figure", "n", "min", "median", "max");
         out.printf(fmt, "-".repeat(62), "---", "--------", "--------", "--------");
@@ -261,8 +274,14 @@ final class Bench {
                 out.printf(fmt, name, "0", "-", "-", "-");
                 return;
             }
-            double median = v.size() % 2 == 1 ? v.get(v.size() / 2) : (v.get(v.size() / 2 - 1) + v.get(v.size() / 2)) / 2;
-            out.printf(fmt, name + (failed > 0 ? " (" + failed + " failed)" : ""), v.size(), f(v.get(0)), f(median),
+            double median =
+                    v.size() % 2 == 1 ? v.get(v.size() / 2) : (v.get(v.size() / 2 - 1) + v.get(v.size() / 2)) / 2;
+            out.printf(
+                    fmt,
+                    name + (failed > 0 ? " (" + failed + " failed)" : ""),
+                    v.size(),
+                    f(v.get(0)),
+                    f(median),
                     f(v.get(v.size() - 1)));
         });
     }

@@ -25,8 +25,7 @@ final class Demo {
     /** Set when Ctrl-C arrived: the watcher stops printing while the nodes stop. */
     private static volatile boolean stopping;
 
-    private Demo() {
-    }
+    private Demo() {}
 
     static int main(String[] args, PrintStream out, PrintStream err) {
         Logging.configure("WARNING", false);
@@ -78,8 +77,9 @@ final class Demo {
         }
     }
 
-    private static int run(Path dir, String dcsType, int nodes, LocalCluster.Timings timings, PrintStream out,
-                           PrintStream err) throws IOException {
+    private static int run(
+            Path dir, String dcsType, int nodes, LocalCluster.Timings timings, PrintStream out, PrintStream err)
+            throws IOException {
         if (Files.exists(dir.resolve("pg0.yml"))) {
             err.println("pgha demo: " + dir + " already holds a demo cluster; give another --dir or remove it");
             return 2;
@@ -95,19 +95,21 @@ final class Demo {
             dcs.close();
             throw e;
         }
-        Thread hook = new Thread(() -> {
-            stopping = true;
-            out.println();
-            out.println("pgha demo: stopping the nodes (a clean shutdown of each) and the DCS ...");
-            cluster.close();
-            try {
-                dcs.close();
-            } catch (IOException e) {
-                err.println("pgha demo: stopping the DCS: " + e.getMessage());
-            }
-            out.println("pgha demo: stopped; the data stays in " + dir);
-            out.flush();
-        }, "pgha-demo-stop");
+        Thread hook = new Thread(
+                () -> {
+                    stopping = true;
+                    out.println();
+                    out.println("pgha demo: stopping the nodes (a clean shutdown of each) and the DCS ...");
+                    cluster.close();
+                    try {
+                        dcs.close();
+                    } catch (IOException e) {
+                        err.println("pgha demo: stopping the DCS: " + e.getMessage());
+                    }
+                    out.println("pgha demo: stopped; the data stays in " + dir);
+                    out.flush();
+                },
+                "pgha-demo-stop");
         Runtime.getRuntime().addShutdownHook(hook);
 
         cluster.startAll();
@@ -140,7 +142,9 @@ final class Demo {
                 out.println("  replica:  psql 'postgresql://postgres:" + pw + "@127.0.0.1:" + m.pgPort + "/postgres'");
             }
         }
-        String hosts = String.join(",", cluster.members().stream().map(m -> "127.0.0.1:" + m.pgPort).toList());
+        String hosts = String.join(
+                ",",
+                cluster.members().stream().map(m -> "127.0.0.1:" + m.pgPort).toList());
         out.println("  any node, read-write: psql 'postgresql://postgres:" + pw + "@" + hosts
                 + "/postgres?target_session_attrs=read-write'");
         out.println("  JDBC, follows the primary: " + cluster.primaryJdbcUrl());
@@ -152,7 +156,8 @@ final class Demo {
         out.println("  curl -s -XPOST " + leader.apiUrl() + "/switchover -d '{\"leader\":\"" + leader.name + "\"}'");
         out.println("  kill " + leader.runnerPid().orElse(-1L) + "              (SIGTERM: " + leader.name
                 + " hands over at once and stops)");
-        out.println("  kill -9 " + leader.runnerPid().orElse(-1L) + " " + leader.postmasterPid().orElse(-1L)
+        out.println("  kill -9 " + leader.runnerPid().orElse(-1L) + " "
+                + leader.postmasterPid().orElse(-1L)
                 + "   (the node lost: runner and postmaster; a replica takes over within ttl)");
         out.println("  curl -s " + leader.apiUrl() + "/cluster");
         out.println();
@@ -190,8 +195,8 @@ final class Demo {
         }
         List<String> parts = new ArrayList<>();
         for (JsonNode m : view.get("members")) {
-            parts.add(m.path("name").asText() + ":" + m.path("role").asText() + ":" + m.path("state").asText() + ":"
-                    + m.path("timeline").asText());
+            parts.add(m.path("name").asText() + ":" + m.path("role").asText() + ":"
+                    + m.path("state").asText() + ":" + m.path("timeline").asText());
         }
         for (LocalCluster.Member m : cluster.members()) {
             parts.add(m.name + (m.isRunning() ? "+" : "-"));

@@ -44,27 +44,42 @@ final class HaProxy implements Closeable {
         sb.append("global\n    maxconn 200\n\n")
                 .append("defaults\n    mode tcp\n    retries 2\n    timeout connect 2s\n    timeout client 30m\n")
                 .append("    timeout server 30m\n    timeout check 2s\n\n");
-        for (String[] section : new String[][] {{"primary", String.valueOf(rw), "/primary"},
-                {"replicas", String.valueOf(ro), "/replica"}}) {
-            sb.append("listen ").append(section[0]).append('\n')
-                    .append("    bind 127.0.0.1:").append(section[1]).append('\n')
-                    .append("    option httpchk OPTIONS ").append(section[2]).append('\n')
+        for (String[] section : new String[][] {
+            {"primary", String.valueOf(rw), "/primary"}, {"replicas", String.valueOf(ro), "/replica"}
+        }) {
+            sb.append("listen ")
+                    .append(section[0])
+                    .append('\n')
+                    .append("    bind 127.0.0.1:")
+                    .append(section[1])
+                    .append('\n')
+                    .append("    option httpchk OPTIONS ")
+                    .append(section[2])
+                    .append('\n')
                     .append("    http-check expect status 200\n")
                     .append("    default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions\n");
             for (LocalCluster.Member m : cluster.members()) {
-                sb.append("    server ").append(m.name).append(" 127.0.0.1:").append(m.pgPort)
-                        .append(" maxconn 100 check port ").append(m.apiPort).append('\n');
+                sb.append("    server ")
+                        .append(m.name)
+                        .append(" 127.0.0.1:")
+                        .append(m.pgPort)
+                        .append(" maxconn 100 check port ")
+                        .append(m.apiPort)
+                        .append('\n');
             }
             sb.append('\n');
         }
         Files.writeString(cfg, sb.toString());
         Process p = new ProcessBuilder(LocalCluster.detached(BINARY.toString(), "-db", "-f", cfg.toString()))
-                .redirectErrorStream(true).redirectOutput(dir.resolve("haproxy.log").toFile()).start();
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("haproxy.log").toFile())
+                .start();
         HaProxy h = new HaProxy(p, rw, ro, cfg);
         Instant deadline = Instant.now().plusSeconds(20);
         while (Instant.now().isBefore(deadline)) {
             if (!p.isAlive()) {
-                throw new IOException("haproxy exited with status " + p.exitValue() + "; see " + dir.resolve("haproxy.log"));
+                throw new IOException(
+                        "haproxy exited with status " + p.exitValue() + "; see " + dir.resolve("haproxy.log"));
             }
             try (Socket s = new Socket()) {
                 s.connect(new InetSocketAddress("127.0.0.1", rw), 500);

@@ -33,10 +33,20 @@ import java.util.stream.Collectors;
 final class LocalCluster implements Closeable {
 
     /** JVM flags that keep an idle runner small (measured in docs/benchmarks.md). */
-    static final List<String> RUNNER_JVM_FLAGS = List.of("-XX:+UseSerialGC", "-Xss512k", "-Xms16m", "-Xmx48m",
-            "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30",
-            "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:MaxMetaspaceSize=64m", "-XX:ReservedCodeCacheSize=24m",
-            "-XX:MaxDirectMemorySize=16m", "-Dio.netty.allocator.type=unpooled", "-Dio.netty.noPreferDirect=true");
+    static final List<String> RUNNER_JVM_FLAGS = List.of(
+            "-XX:+UseSerialGC",
+            "-Xss512k",
+            "-Xms16m",
+            "-Xmx48m",
+            "-XX:MinHeapFreeRatio=10",
+            "-XX:MaxHeapFreeRatio=30",
+            "-XX:TieredStopAtLevel=1",
+            "-XX:CICompilerCount=1",
+            "-XX:MaxMetaspaceSize=64m",
+            "-XX:ReservedCodeCacheSize=24m",
+            "-XX:MaxDirectMemorySize=16m",
+            "-Dio.netty.allocator.type=unpooled",
+            "-Dio.netty.noPreferDirect=true");
 
     static final String SUPERUSER = "postgres";
     static final String REPLICATION_USER = "replicator";
@@ -110,7 +120,8 @@ final class LocalCluster implements Closeable {
     private final List<String> launcher;
     private final String password;
     private final List<Member> members = new ArrayList<>();
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final String scope;
 
     /**
@@ -144,8 +155,10 @@ final class LocalCluster implements Closeable {
 
     /** This JVM's java and class path, with the runner's small-footprint flags. */
     static List<String> defaultLauncher() {
-        String java = ProcessHandle.current().info().command().orElse(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        String java = ProcessHandle.current()
+                .info()
+                .command()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> cmd = new ArrayList<>();
         cmd.add(java);
         cmd.addAll(runnerFlags());
@@ -260,7 +273,9 @@ final class LocalCluster implements Closeable {
     }
 
     Member member(String name) {
-        return members.stream().filter(m -> m.name.equals(name)).findFirst()
+        return members.stream()
+                .filter(m -> m.name.equals(name))
+                .findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("no member " + name));
     }
 
@@ -286,8 +301,9 @@ final class LocalCluster implements Closeable {
 
     /** pgjdbc's multi-host URL that follows the primary. */
     String primaryJdbcUrl() {
-        return "jdbc:postgresql://" + members.stream().map(m -> "127.0.0.1:" + m.pgPort)
-                .collect(Collectors.joining(",")) + "/postgres?targetServerType=primary";
+        return "jdbc:postgresql://"
+                + members.stream().map(m -> "127.0.0.1:" + m.pgPort).collect(Collectors.joining(","))
+                + "/postgres?targetServerType=primary";
     }
 
     void startAll() throws IOException {
@@ -339,8 +355,11 @@ final class LocalCluster implements Closeable {
     /** GET a REST path from one member; null when it does not answer. */
     JsonNode get(Member m, String path) {
         try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(m.apiUrl() + path))
-                    .timeout(Duration.ofSeconds(3)).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = http.send(
+                    HttpRequest.newBuilder(URI.create(m.apiUrl() + path))
+                            .timeout(Duration.ofSeconds(3))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
             return r.body().isBlank() ? null : JSON.readTree(r.body());
         } catch (IOException e) {
             return null;
@@ -353,9 +372,13 @@ final class LocalCluster implements Closeable {
     /** The health check's status code ({@code /primary}, {@code /replica}, ...), or -1 when unreachable. */
     int health(Member m, String path) {
         try {
-            return http.send(HttpRequest.newBuilder(URI.create(m.apiUrl() + path)).method("OPTIONS",
-                    HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(3)).build(),
-                    HttpResponse.BodyHandlers.discarding()).statusCode();
+            return http.send(
+                            HttpRequest.newBuilder(URI.create(m.apiUrl() + path))
+                                    .method("OPTIONS", HttpRequest.BodyPublishers.noBody())
+                                    .timeout(Duration.ofSeconds(3))
+                                    .build(),
+                            HttpResponse.BodyHandlers.discarding())
+                    .statusCode();
         } catch (IOException e) {
             return -1;
         } catch (InterruptedException e) {
@@ -367,10 +390,13 @@ final class LocalCluster implements Closeable {
     /** POST (or another method) with a JSON body to a member; returns status and body. */
     HttpResponse<String> send(Member m, String method, String path, String body) throws IOException {
         try {
-            return http.send(HttpRequest.newBuilder(URI.create(m.apiUrl() + path))
-                    .method(method, HttpRequest.BodyPublishers.ofString(body == null ? "" : body))
-                    .header("Content-Type", "application/json")
-                    .timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
+            return http.send(
+                    HttpRequest.newBuilder(URI.create(m.apiUrl() + path))
+                            .method(method, HttpRequest.BodyPublishers.ofString(body == null ? "" : body))
+                            .header("Content-Type", "application/json")
+                            .timeout(Duration.ofSeconds(60))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
@@ -397,7 +423,8 @@ final class LocalCluster implements Closeable {
             return Optional.empty();
         }
         for (JsonNode m : c.get("members")) {
-            if ("leader".equals(m.path("role").asText()) && "running".equals(m.path("state").asText())) {
+            if ("leader".equals(m.path("role").asText())
+                    && "running".equals(m.path("state").asText())) {
                 Member member = member(m.path("name").asText());
                 if (member.isRunning() && health(member, "/primary") == 200) {
                     return Optional.of(member);
@@ -413,7 +440,8 @@ final class LocalCluster implements Closeable {
         List<String> out = new ArrayList<>();
         if (c != null) {
             for (JsonNode m : c.get("members")) {
-                if (!"leader".equals(m.path("role").asText()) && "streaming".equals(m.path("state").asText())) {
+                if (!"leader".equals(m.path("role").asText())
+                        && "streaming".equals(m.path("state").asText())) {
                     out.add(m.path("name").asText());
                 }
             }
@@ -449,8 +477,12 @@ final class LocalCluster implements Closeable {
         StringBuilder sb = new StringBuilder();
         String fmt = "| %-6s | %-15s | %-12s | %-19s | %-3s | %-9s |%n";
         String line = "+--------+-----------------+--------------+---------------------+-----+-----------+\n";
-        sb.append("+ Cluster: ").append(scope).append(c.path("pause").asBoolean() ? " (paused)" : "").append(" ")
-                .append("-".repeat(Math.max(1, line.length() - 13 - scope.length()))).append("+\n");
+        sb.append("+ Cluster: ")
+                .append(scope)
+                .append(c.path("pause").asBoolean() ? " (paused)" : "")
+                .append(" ")
+                .append("-".repeat(Math.max(1, line.length() - 13 - scope.length())))
+                .append("+\n");
         sb.append(String.format(fmt, "Member", "Host", "Role", "State", "TL", "Lag in MB"));
         sb.append(line);
         for (JsonNode m : c.get("members")) {
@@ -460,14 +492,25 @@ final class LocalCluster implements Closeable {
                 case "standby_leader" -> "Standby Leader";
                 default -> "Replica";
             };
-            String lag = m.has("lag") ? (m.get("lag").isNumber() ? String.valueOf(m.get("lag").asLong() / 1048576)
-                    : m.get("lag").asText()) : "";
-            sb.append(String.format(fmt, m.path("name").asText(), m.path("host").asText() + ":" + m.path("port").asText(),
-                    role, m.path("state").asText(), m.has("timeline") ? m.get("timeline").asText() : "", lag));
+            String lag = m.has("lag")
+                    ? (m.get("lag").isNumber()
+                            ? String.valueOf(m.get("lag").asLong() / 1048576)
+                            : m.get("lag").asText())
+                    : "";
+            sb.append(String.format(
+                    fmt,
+                    m.path("name").asText(),
+                    m.path("host").asText() + ":" + m.path("port").asText(),
+                    role,
+                    m.path("state").asText(),
+                    m.has("timeline") ? m.get("timeline").asText() : "",
+                    lag));
         }
         sb.append(line);
         if (c.has("scheduled_switchover")) {
-            sb.append(" Switchover scheduled at: ").append(c.get("scheduled_switchover").path("at").asText()).append('\n');
+            sb.append(" Switchover scheduled at: ")
+                    .append(c.get("scheduled_switchover").path("at").asText())
+                    .append('\n');
         }
         return sb.toString();
     }

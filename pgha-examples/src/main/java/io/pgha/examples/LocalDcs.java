@@ -65,11 +65,26 @@ abstract class LocalDcs implements Closeable {
             int peer = ports.next();
             String c = "http://127.0.0.1:" + client;
             String p = "http://127.0.0.1:" + peer;
-            ProcessBuilder pb = new ProcessBuilder(LocalCluster.detached(ETCD.toString(), "--name", "pgha",
-                    "--data-dir", dataDir.resolve("data").toString(), "--listen-client-urls", c,
-                    "--advertise-client-urls", c, "--listen-peer-urls", p, "--initial-advertise-peer-urls", p,
-                    "--initial-cluster", "pgha=" + p, "--initial-cluster-state", "new",
-                    "--initial-cluster-token", "pgha-" + client))
+            ProcessBuilder pb = new ProcessBuilder(LocalCluster.detached(
+                            ETCD.toString(),
+                            "--name",
+                            "pgha",
+                            "--data-dir",
+                            dataDir.resolve("data").toString(),
+                            "--listen-client-urls",
+                            c,
+                            "--advertise-client-urls",
+                            c,
+                            "--listen-peer-urls",
+                            p,
+                            "--initial-advertise-peer-urls",
+                            p,
+                            "--initial-cluster",
+                            "pgha=" + p,
+                            "--initial-cluster-state",
+                            "new",
+                            "--initial-cluster-token",
+                            "pgha-" + client))
                     .redirectErrorStream(true)
                     .redirectOutput(dataDir.resolve("etcd.log").toFile());
             Process process = pb.start();
@@ -84,15 +99,20 @@ abstract class LocalDcs implements Closeable {
         }
 
         private void awaitHealthy(Duration timeout) throws IOException {
-            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+            HttpClient http = HttpClient.newBuilder()
+                    .connectTimeout(Duration.ofSeconds(1))
+                    .build();
             Instant deadline = Instant.now().plus(timeout);
             while (Instant.now().isBefore(deadline)) {
                 if (!process.isAlive()) {
                     throw new IOException("etcd exited with status " + process.exitValue());
                 }
                 try {
-                    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + clientPort
-                            + "/health")).timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+                    HttpResponse<String> r = http.send(
+                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + clientPort + "/health"))
+                                    .timeout(Duration.ofSeconds(2))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
                     if (r.statusCode() == 200 && r.body().contains("true")) {
                         return;
                     }

@@ -22,8 +22,7 @@ public final class Main {
               version                print the version
             """;
 
-    private Main() {
-    }
+    private Main() {}
 
     public static void main(String[] args) {
         System.exit(run(args, System.out, System.err));

@@ -1,11 +1,11 @@
 package io.pgha.examples;
 
 import io.pgha.api.RestApiConfig;
+import io.pgha.api.RestApiServer;
 import io.pgha.backup.BackupConfig;
 import io.pgha.backup.BackupException;
 import io.pgha.backup.BackupService;
 import io.pgha.backup.DataDirectories;
-import io.pgha.api.RestApiServer;
 import io.pgha.config.PatroniYaml;
 import io.pgha.config.PatroniYamlException;
 import io.pgha.dcs.Dcs;
@@ -97,8 +97,8 @@ final class NodeRunner implements Closeable {
             pgConfig = LocalPostgresConfig.fromPatroni(yaml.name(), yaml.postgresql(), yaml.bootstrap());
             backupConfig = BackupWiring.config(yaml, pgConfig);
             if (backupConfig != null) {
-                pgConfig = LocalPostgresConfig.fromPatroni(yaml.name(),
-                        BackupWiring.withArchiving(yaml.postgresql(), backupConfig), yaml.bootstrap());
+                pgConfig = LocalPostgresConfig.fromPatroni(
+                        yaml.name(), BackupWiring.withArchiving(yaml.postgresql(), backupConfig), yaml.bootstrap());
             }
             apiConfig = RestApiConfig.fromPatroni(yaml.restapi());
             provider = DcsProvider.find(yaml.dcsType());
@@ -117,17 +117,19 @@ final class NodeRunner implements Closeable {
         Signals.install(err);
         CountDownLatch stopped = new CountDownLatch(1);
         NodeRunner[] runner = new NodeRunner[1];
-        Thread hook = new Thread(() -> {
-            NodeRunner r;
-            synchronized (runner) {
-                r = runner[0];
-                runner[0] = null;
-            }
-            if (r != null) {
-                r.close();
-            }
-            stopped.countDown();
-        }, "pgha-shutdown-hook");
+        Thread hook = new Thread(
+                () -> {
+                    NodeRunner r;
+                    synchronized (runner) {
+                        r = runner[0];
+                        runner[0] = null;
+                    }
+                    if (r != null) {
+                        r.close();
+                    }
+                    stopped.countDown();
+                },
+                "pgha-shutdown-hook");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             NodeRunner started = start(yaml, pgConfig, backupConfig, apiConfig, provider);
@@ -160,29 +162,42 @@ final class NodeRunner implements Closeable {
     private static io.pgha.config.WatchdogConfig watchdog(PatroniYaml yaml) {
         io.pgha.config.WatchdogConfig w = yaml.watchdogConfig();
         if (w.enabled()) {
-            log().info("watchdog: mode {}, device {}, safety_margin {}", w.mode().yamlName(), w.device(),
-                    w.safetyMargin());
+            log().info(
+                            "watchdog: mode {}, device {}, safety_margin {}",
+                            w.mode().yamlName(),
+                            w.device(),
+                            w.safetyMargin());
         } else if (!yaml.raw().containsKey("watchdog")
-                && java.nio.file.Files.isWritable(java.nio.file.Path.of(io.pgha.config.WatchdogConfig.DEFAULT_DEVICE))) {
-            log().info("watchdog: {} is there but no watchdog section is: pgha leaves it alone (Patroni would use"
-                    + " it in automatic mode); set watchdog.mode to automatic or required to use it",
-                    io.pgha.config.WatchdogConfig.DEFAULT_DEVICE);
+                && java.nio.file.Files.isWritable(
+                        java.nio.file.Path.of(io.pgha.config.WatchdogConfig.DEFAULT_DEVICE))) {
+            log().info(
+                            "watchdog: {} is there but no watchdog section is: pgha leaves it alone (Patroni would use"
+                                    + " it in automatic mode); set watchdog.mode to automatic or required to use it",
+                            io.pgha.config.WatchdogConfig.DEFAULT_DEVICE);
         }
         return w;
     }
 
-    private static NodeRunner start(PatroniYaml yaml, LocalPostgresConfig pgConfig, BackupConfig backupConfig,
-                                    RestApiConfig apiConfig, DcsProvider provider)
+    private static NodeRunner start(
+            PatroniYaml yaml,
+            LocalPostgresConfig pgConfig,
+            BackupConfig backupConfig,
+            RestApiConfig apiConfig,
+            DcsProvider provider)
             throws PostgresException, BackupException, IOException, InterruptedException {
         Dcs dcs = connect(yaml, provider);
         LocalPostgresController postgres = new LocalPostgresController(pgConfig);
         // peers are asked with the node's own REST credentials and TLS; the fence stops PostgreSQL
         // from outside this JVM if it dies or freezes while holding the lock (docs/safety.md)
         io.pgha.api.PatroniClient peers = io.pgha.api.PatroniClient.create(apiConfig);
-        HaNode.Builder builder = HaNode.builder().config(yaml.nodeConfig()).dcs(dcs).postgres(postgres)
-                .peerProbe(peers.peerProbe()).failsafeProbe(peers.failsafeProbe())
-                .fence(new io.pgha.postgres.fence.ShellFence(pgConfig.dataDir(), fenceDir(yaml.scope(), yaml.name()),
-                        watchdog(yaml)));
+        HaNode.Builder builder = HaNode.builder()
+                .config(yaml.nodeConfig())
+                .dcs(dcs)
+                .postgres(postgres)
+                .peerProbe(peers.peerProbe())
+                .failsafeProbe(peers.failsafeProbe())
+                .fence(new io.pgha.postgres.fence.ShellFence(
+                        pgConfig.dataDir(), fenceDir(yaml.scope(), yaml.name()), watchdog(yaml)));
         Object callbacks = yaml.postgresql().get("callbacks");
         if (callbacks instanceof java.util.Map<?, ?> map && !map.isEmpty()) {
             @SuppressWarnings("unchecked")
@@ -203,20 +218,34 @@ final class NodeRunner implements Closeable {
         BackupService b = backups;
         RestApiServer api;
         try {
-            api = RestApiServer.start(apiConfig, b == null ? node : new ExtendedNode(node,
-                    () -> Map.of("backup", BackupWiring.statusSection(b.status(), node.state(), java.time.Instant.now()))));
+            api = RestApiServer.start(
+                    apiConfig,
+                    b == null
+                            ? node
+                            : new ExtendedNode(
+                                    node,
+                                    () -> Map.of(
+                                            "backup",
+                                            BackupWiring.statusSection(
+                                                    b.status(), node.state(), java.time.Instant.now()))));
         } catch (IOException e) {
             closeQuietly(backups);
             dcs.close();
             postgres.close();
-            throw new IOException("REST API cannot listen on " + yaml.restapi().get("listen") + ": " + e.getMessage(), e);
+            throw new IOException(
+                    "REST API cannot listen on " + yaml.restapi().get("listen") + ": " + e.getMessage(), e);
         }
         if (backups != null) {
             backups.start();
         }
         node.start();
-        log().info("member {} of cluster {} running: REST API {}, PostgreSQL {}, DCS {}", yaml.name(), yaml.scope(),
-                yaml.nodeConfig().apiUrl(), pgConfig.connUrl(), yaml.dcsType());
+        log().info(
+                        "member {} of cluster {} running: REST API {}, PostgreSQL {}, DCS {}",
+                        yaml.name(),
+                        yaml.scope(),
+                        yaml.nodeConfig().apiUrl(),
+                        pgConfig.connUrl(),
+                        yaml.dcsType());
         return new NodeRunner(node, api, postgres, backups);
     }
 
@@ -225,18 +254,29 @@ final class NodeRunner implements Closeable {
      * create_replica_methods names pgbackrest (the controller uses it only when it comes before
      * basebackup, and falls back to pg_basebackup when it fails).
      */
-    private static BackupService backups(PatroniYaml yaml, BackupConfig config, HaNode node,
-                                         LocalPostgresController postgres, LocalPostgresConfig pgConfig)
+    private static BackupService backups(
+            PatroniYaml yaml,
+            BackupConfig config,
+            HaNode node,
+            LocalPostgresController postgres,
+            LocalPostgresConfig pgConfig)
             throws BackupException {
-        BackupService service = new BackupService(config, node::state,
-                BackupWiring.primaryLocator(config, BackupWiring.superuserPassword(yaml)), Clock.systemUTC(),
+        BackupService service = new BackupService(
+                config,
+                node::state,
+                BackupWiring.primaryLocator(config, BackupWiring.superuserPassword(yaml)),
+                Clock.systemUTC(),
                 BACKUP_TICK);
         node.addListener(service);
         if (DataDirectories.serves(pgConfig.createReplicaMethods())) {
             postgres.replicaPreparer("pgbackrest", new DataDirectories(service.pgbackrest())::prepareReplica);
         }
-        log().info("backups of stanza {} to {} (archiving {}, create_replica_methods {})", config.stanza(),
-                config.repoPath(), config.archive() ? "on" : "off", pgConfig.createReplicaMethods());
+        log().info(
+                        "backups of stanza {} to {} (archiving {}, create_replica_methods {})",
+                        config.stanza(),
+                        config.repoPath(),
+                        config.archive() ? "on" : "off",
+                        pgConfig.createReplicaMethods());
         return service;
     }
 

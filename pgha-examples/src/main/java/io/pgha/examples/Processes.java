@@ -12,8 +12,7 @@ import java.util.concurrent.TimeUnit;
 /** Stopping processes by PID, never by name. Stateless. */
 final class Processes {
 
-    private Processes() {
-    }
+    private Processes() {}
 
     /** The postmaster's PID from {@code <data_dir>/postmaster.pid}, if it names a live process. */
     static Optional<Long> postmasterPid(Path dataDir) {
@@ -47,7 +46,9 @@ final class Processes {
     /** A signal by number through kill(1), for signals the JDK does not send (SIGINT, SIGQUIT). */
     static void signal(long pid, String signal) {
         try {
-            Process p = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).redirectErrorStream(true).start();
+            Process p = new ProcessBuilder("kill", "-" + signal, Long.toString(pid))
+                    .redirectErrorStream(true)
+                    .start();
             p.getInputStream().readAllBytes();
             p.waitFor(10, TimeUnit.SECONDS);
         } catch (IOException e) {

@@ -14,8 +14,7 @@ import sun.misc.Signal;
 final class Signals {
     private static final AtomicInteger RECEIVED = new AtomicInteger();
 
-    private Signals() {
-    }
+    private Signals() {}
 
     /** Installs the handlers; {@code out} gets one line per signal. Idempotent enough: call once. */
     static void install(PrintStream out) {

@@ -24,8 +24,7 @@ import java.util.concurrent.TimeUnit;
 final class WriteProbe implements Closeable {
 
     /** One acknowledged insert: its id, when the commit returned (System.nanoTime), the server's port. */
-    record Ack(long id, long nanos, int port) {
-    }
+    record Ack(long id, long nanos, int port) {}
 
     private final String url;
     private final Properties props;
@@ -54,7 +53,8 @@ final class WriteProbe implements Closeable {
         props.setProperty("socketTimeout", "5");
         props.setProperty("tcpKeepAlive", "true");
         props.setProperty("hostRecheckSeconds", "1");
-        try (Connection c = DriverManager.getConnection(url, props); Statement s = c.createStatement()) {
+        try (Connection c = DriverManager.getConnection(url, props);
+                Statement s = c.createStatement()) {
             s.execute("CREATE TABLE IF NOT EXISTS " + table + " (id bigint PRIMARY KEY, at timestamptz DEFAULT now())");
             try (ResultSet rs = s.executeQuery("SELECT coalesce(max(id), 0) FROM " + table)) {
                 rs.next();
@@ -76,8 +76,8 @@ final class WriteProbe implements Closeable {
                     c = DriverManager.getConnection(url, props);
                 }
                 int port;
-                try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + table
-                        + " (id) VALUES (?) RETURNING inet_server_port()")) {
+                try (PreparedStatement ps =
+                        c.prepareStatement("INSERT INTO " + table + " (id) VALUES (?) RETURNING inet_server_port()")) {
                     ps.setLong(1, id);
                     try (ResultSet rs = ps.executeQuery()) {
                         rs.next();
@@ -218,8 +218,9 @@ final class WriteProbe implements Closeable {
      */
     Set<Long> lostAcknowledged(long upToNanos, WriteProbe reader) throws SQLException {
         Set<Long> present = new TreeSet<>();
-        try (Connection c = DriverManager.getConnection(reader.url, reader.props); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT id FROM " + table)) {
+        try (Connection c = DriverManager.getConnection(reader.url, reader.props);
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT id FROM " + table)) {
             while (rs.next()) {
                 present.add(rs.getLong(1));
             }

@@ -41,14 +41,16 @@ class BackupRunnerIT {
     @BeforeAll
     void startCluster() throws Exception {
         E2eCluster.assumeMachine(true);
-        assumeTrue(Files.isExecutable(PGBACKREST), "pgBackRest is missing (" + PGBACKREST
-                + "): apt-get install pgbackrest");
+        assumeTrue(
+                Files.isExecutable(PGBACKREST),
+                "pgBackRest is missing (" + PGBACKREST + "): apt-get install pgbackrest");
         Path dir = EditedCluster.newDirectory("pgha-backup-e2e-");
         String anchor = "\n  use_pg_rewind: true\n\ntags:";
         e2e = EditedCluster.start(dir, "bk", yaml -> {
             assertThat(yaml).contains(anchor);
-            return yaml.replace(anchor, "\n  use_pg_rewind: true\n  create_replica_methods: [pgbackrest, basebackup]\n"
-                    + "\ntags:")
+            return yaml.replace(
+                            anchor,
+                            "\n  use_pg_rewind: true\n  create_replica_methods: [pgbackrest, basebackup]\n" + "\ntags:")
                     + "\nbackup:\n"
                     + "  repo_path: " + dir.resolve("repo") + "\n"
                     + "  stanza: bk\n"
@@ -65,8 +67,7 @@ class BackupRunnerIT {
         }
     }
 
-    record CtlResult(int exitCode, String out, String err) {
-    }
+    record CtlResult(int exitCode, String out, String err) {}
 
     private static CtlResult ctl(LocalCluster.Member m, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -75,8 +76,11 @@ class BackupRunnerIT {
         all[0] = "-c";
         all[1] = m.yaml.toString();
         System.arraycopy(args, 0, all, 2, args.length);
-        int rc = Ctl.run(all, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8), new ByteArrayInputStream(new byte[0]));
+        int rc = Ctl.run(
+                all,
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8),
+                new ByteArrayInputStream(new byte[0]));
         CtlResult r = new CtlResult(rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
         System.out.printf("pgha ctl %s (%s): exit %d%n%s%s", String.join(" ", args), m.name, rc, r.out, r.err);
         return r;
@@ -85,10 +89,12 @@ class BackupRunnerIT {
     /** The member whose backup service says it is the chosen one, once exactly one does. */
     private LocalCluster.Member chosen() {
         return await("exactly one member chosen to back up", Duration.ofSeconds(90), () -> {
-            List<LocalCluster.Member> chosen = cluster.members().stream().filter(m -> {
-                JsonNode s = cluster.get(m, "/patroni");
-                return s != null && s.path("backup").path("chosen").asInt() == 1;
-            }).toList();
+            List<LocalCluster.Member> chosen = cluster.members().stream()
+                    .filter(m -> {
+                        JsonNode s = cluster.get(m, "/patroni");
+                        return s != null && s.path("backup").path("chosen").asInt() == 1;
+                    })
+                    .toList();
             return chosen.size() == 1 ? Optional.of(chosen.get(0)) : Optional.empty();
         });
     }
@@ -109,11 +115,15 @@ class BackupRunnerIT {
             return Optional.empty();
         });
         assertThat(Long.parseLong(archived)).isPositive();
-        assertThat(E2eSupport.queryOne(url, cluster, "SHOW archive_command")).contains("pgbackrest")
-                .contains("--stanza=bk").contains("archive-push");
+        assertThat(E2eSupport.queryOne(url, cluster, "SHOW archive_command"))
+                .contains("pgbackrest")
+                .contains("--stanza=bk")
+                .contains("archive-push");
 
         JsonNode status = cluster.get(leader, "/patroni");
-        assertThat(status.path("backup").path("drill_failed").asBoolean(true)).as(status.toString()).isFalse();
+        assertThat(status.path("backup").path("drill_failed").asBoolean(true))
+                .as(status.toString())
+                .isFalse();
         HttpResponse<String> metrics = cluster.send(leader, "GET", "/metrics", null);
         assertThat(metrics.body()).contains("pgha_backup_chosen{").contains("pgha_backup_drill_ok{");
     }
@@ -138,25 +148,35 @@ class BackupRunnerIT {
     void afterASwitchoverTheChoiceFollowsTheNewCluster() throws Exception {
         LocalCluster.Member leader = cluster.awaitHealthy(Duration.ofMinutes(1));
         LocalCluster.Member candidate = cluster.members().stream()
-                .filter(m -> m != leader && cluster.streamingReplicas().contains(m.name)).findFirst().orElseThrow();
+                .filter(m -> m != leader && cluster.streamingReplicas().contains(m.name))
+                .findFirst()
+                .orElseThrow();
         // the backup just switched WAL segments: let the candidate catch up, or the leader refuses it
         // as lagging beyond maximum_lag_on_failover (as Patroni would)
         await("the candidate caught up with the leader", Duration.ofSeconds(60), () -> {
             com.fasterxml.jackson.databind.JsonNode l = cluster.get(leader, "/patroni");
             com.fasterxml.jackson.databind.JsonNode c = cluster.get(candidate, "/patroni");
             long at = l == null ? -1 : l.path("xlog").path("location").asLong(-1);
-            long got = c == null ? -2 : Math.max(c.path("xlog").path("received_location").asLong(-2),
-                    c.path("xlog").path("replayed_location").asLong(-2));
+            long got = c == null
+                    ? -2
+                    : Math.max(
+                            c.path("xlog").path("received_location").asLong(-2),
+                            c.path("xlog").path("replayed_location").asLong(-2));
             return Optional.of(true).filter(x -> at >= 0 && got >= at);
         });
-        HttpResponse<String> r = E2eSupport.post(cluster, leader, "/switchover",
+        HttpResponse<String> r = E2eSupport.post(
+                cluster,
+                leader,
+                "/switchover",
                 "{\"leader\":\"" + leader.name + "\",\"candidate\":\"" + candidate.name + "\"}");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         await("the switchover", Duration.ofSeconds(90), () -> cluster.leader().filter(l -> l == candidate));
         cluster.awaitHealthy(Duration.ofMinutes(2));
 
-        LocalCluster.Member chosen = await("a chosen member that is not the new leader (a healthy replica)",
-                Duration.ofSeconds(90), () -> Optional.of(chosen()).filter(c -> c != candidate));
+        LocalCluster.Member chosen = await(
+                "a chosen member that is not the new leader (a healthy replica)",
+                Duration.ofSeconds(90),
+                () -> Optional.of(chosen()).filter(c -> c != candidate));
         CtlResult now = ctl(chosen, "backup", "now", "--type", "diff");
         assertThat(now.exitCode()).as(now.toString()).isZero();
         assertThat(ctl(chosen, "backup", "list").out()).containsPattern("\\d{8}-\\d{6}F_\\d{8}-\\d{6}D\\s+diff");

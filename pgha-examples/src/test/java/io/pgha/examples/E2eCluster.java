@@ -32,11 +32,13 @@ final class E2eCluster implements AutoCloseable {
     }
 
     static void assumeMachine(boolean needEtcd) {
-        assumeTrue(Files.isRegularFile(JAR), "target/pgha.jar is missing: run the ITs through 'mvn verify'"
-                + " (the package phase builds it)");
+        assumeTrue(
+                Files.isRegularFile(JAR),
+                "target/pgha.jar is missing: run the ITs through 'mvn verify'" + " (the package phase builds it)");
         assumeTrue(Demo.hasPostgres(), "PostgreSQL server binaries are missing: apt-get install postgresql");
         if (needEtcd) {
-            assumeTrue(Files.isExecutable(LocalDcs.ETCD), "etcd is missing (/usr/bin/etcd): apt-get install etcd-server");
+            assumeTrue(
+                    Files.isExecutable(LocalDcs.ETCD), "etcd is missing (/usr/bin/etcd): apt-get install etcd-server");
         }
     }
 
@@ -96,7 +98,8 @@ final class E2eCluster implements AutoCloseable {
         stopAll(cluster, haproxy, dcs);
         if (!Boolean.getBoolean("pgha.e2e.keep")) {
             try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
-                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                walk.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(p -> p.toFile().delete());
             } catch (IOException e) {
                 System.err.println("could not remove " + dir + ": " + e);
             }

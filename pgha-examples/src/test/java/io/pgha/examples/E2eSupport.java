@@ -18,8 +18,7 @@ import java.util.function.Supplier;
 /** Waiting, SQL and measuring helpers for the end-to-end tests. */
 final class E2eSupport {
 
-    private E2eSupport() {
-    }
+    private E2eSupport() {}
 
     static <T> T await(String what, Duration timeout, Supplier<Optional<T>> probe) {
         Instant deadline = Instant.now().plus(timeout);
@@ -44,13 +43,16 @@ final class E2eSupport {
     }
 
     static String queryOne(String url, LocalCluster cluster, String sql) throws SQLException {
-        try (Connection c = connect(url, cluster); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+        try (Connection c = connect(url, cluster);
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
             return rs.next() ? rs.getString(1) : null;
         }
     }
 
     static void exec(String url, LocalCluster cluster, String sql) throws SQLException {
-        try (Connection c = connect(url, cluster); Statement s = c.createStatement()) {
+        try (Connection c = connect(url, cluster);
+                Statement s = c.createStatement()) {
             s.execute(sql);
         }
     }
@@ -99,12 +101,15 @@ final class E2eSupport {
     /** {@code patronictl -c <yaml> list} (Patroni's own CLI), its output; skips the test when Patroni is missing. */
     static String patronictlList(java.nio.file.Path yaml) throws java.io.IOException, InterruptedException {
         java.nio.file.Path patronictl = java.nio.file.Path.of("/usr/bin/patronictl");
-        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(patronictl),
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                java.nio.file.Files.isExecutable(patronictl),
                 "patronictl is missing (/usr/bin/patronictl): apt-get install patroni");
-        Process p = new ProcessBuilder(patronictl.toString(), "-c", yaml.toString(), "list").redirectErrorStream(true)
+        Process p = new ProcessBuilder(patronictl.toString(), "-c", yaml.toString(), "list")
+                .redirectErrorStream(true)
                 .start();
         String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        org.assertj.core.api.Assertions.assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        org.assertj.core.api.Assertions.assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS))
+                .isTrue();
         System.out.println("patronictl list:\n" + out);
         org.assertj.core.api.Assertions.assertThat(p.exitValue()).as(out).isZero();
         return out;

@@ -36,8 +36,8 @@ final class EditedCluster implements AutoCloseable {
         LocalDcs dcs = LocalDcs.start("etcd3", dir, ports);
         EditedCluster c = new EditedCluster(dir, dcs, null);
         try {
-            LocalCluster cluster = new LocalCluster(dir, scope, 3, dcs, E2eCluster.TIMINGS, ports,
-                    LocalCluster.jarLauncher(E2eCluster.JAR));
+            LocalCluster cluster = new LocalCluster(
+                    dir, scope, 3, dcs, E2eCluster.TIMINGS, ports, LocalCluster.jarLauncher(E2eCluster.JAR));
             c = new EditedCluster(dir, dcs, cluster);
             for (LocalCluster.Member m : cluster.members()) {
                 Files.writeString(m.yaml, edit.apply(Files.readString(m.yaml)));
@@ -63,7 +63,8 @@ final class EditedCluster implements AutoCloseable {
         }
         if (!Boolean.getBoolean("pgha.e2e.keep")) {
             try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
-                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                walk.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(p -> p.toFile().delete());
             } catch (IOException e) {
                 System.err.println("could not remove " + dir + ": " + e.getMessage());
             }

@@ -15,7 +15,9 @@ class MainTest {
     private final ByteArrayOutputStream err = new ByteArrayOutputStream();
 
     private int run(String... args) {
-        return Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+        return Main.run(
+                args,
+                new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
     }
 
@@ -69,7 +71,8 @@ class MainTest {
                       username: postgres
                 """);
         assertThat(run("run", file.toString())).isEqualTo(2);
-        assertThat(err()).contains("postgresql.authentication.superuser.password is required")
+        assertThat(err())
+                .contains("postgresql.authentication.superuser.password is required")
                 .contains("line 10");
         assertThat(Path.of("/tmp/pgha-maintest-never-created")).doesNotExist();
     }

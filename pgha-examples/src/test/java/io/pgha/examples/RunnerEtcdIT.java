@@ -55,8 +55,10 @@ class RunnerEtcdIT {
     }
 
     private LocalCluster.Member otherThan(LocalCluster.Member leader) {
-        return cluster.members().stream().filter(m -> m != leader && cluster.streamingReplicas().contains(m.name))
-                .findFirst().orElseThrow();
+        return cluster.members().stream()
+                .filter(m -> m != leader && cluster.streamingReplicas().contains(m.name))
+                .findFirst()
+                .orElseThrow();
     }
 
     @Test
@@ -73,9 +75,12 @@ class RunnerEtcdIT {
             }
         }
         E2eSupport.exec(rwUrl(), cluster, "CREATE TABLE boot (v text); INSERT INTO boot VALUES ('written through RW')");
-        String roUrl = e2e.haproxy != null ? e2e.haproxy.readOnlyJdbcUrl()
+        String roUrl = e2e.haproxy != null
+                ? e2e.haproxy.readOnlyJdbcUrl()
                 : otherThan(leader).jdbcUrl();
-        String seen = await("the row through the read-only port", Duration.ofSeconds(30),
+        String seen = await(
+                "the row through the read-only port",
+                Duration.ofSeconds(30),
                 () -> Optional.ofNullable(tryQuery(roUrl, cluster, "SELECT v FROM boot")));
         assertThat(seen).isEqualTo("written through RW");
         assertThat(queryOne(roUrl, cluster, "SELECT pg_is_in_recovery()")).isEqualTo("t");
@@ -99,14 +104,20 @@ class RunnerEtcdIT {
         LocalCluster.Member leader = healthy();
         LocalCluster.Member candidate = otherThan(leader);
         try (WriteProbe direct = E2eSupport.probe(e2e.directUrl(), cluster, "sw_direct", 50);
-             WriteProbe viaProxy = e2e.haproxy == null ? null
-                     : E2eSupport.probe(e2e.haproxy.readWriteJdbcUrl(), cluster, "sw_proxy", 50)) {
+                WriteProbe viaProxy = e2e.haproxy == null
+                        ? null
+                        : E2eSupport.probe(e2e.haproxy.readWriteJdbcUrl(), cluster, "sw_proxy", 50)) {
             LocalCluster.sleep(1500);
             long t0 = System.nanoTime();
-            HttpResponse<String> r = E2eSupport.post(cluster, leader, "/switchover",
+            HttpResponse<String> r = E2eSupport.post(
+                    cluster,
+                    leader,
+                    "/switchover",
                     "{\"leader\":\"" + leader.name + "\",\"candidate\":\"" + candidate.name + "\"}");
             assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-            await("the candidate to lead", Duration.ofSeconds(60),
+            await(
+                    "the candidate to lead",
+                    Duration.ofSeconds(60),
                     () -> cluster.leader().filter(l -> l == candidate));
             direct.awaitAckAfter(t0, candidate.pgPort, 30_000);
             if (viaProxy != null) {
@@ -114,12 +125,21 @@ class RunnerEtcdIT {
             }
             LocalCluster.sleep(1000);
             long end = System.nanoTime();
-            System.out.printf("switchover %s -> %s: write gap %.0f ms direct%s%n", leader.name, candidate.name,
-                    E2eSupport.writeGapMillis(direct, t0), viaProxy == null ? ""
+            System.out.printf(
+                    "switchover %s -> %s: write gap %.0f ms direct%s%n",
+                    leader.name,
+                    candidate.name,
+                    E2eSupport.writeGapMillis(direct, t0),
+                    viaProxy == null
+                            ? ""
                             : String.format(", %.0f ms through HAProxy", E2eSupport.writeGapMillis(viaProxy, t0)));
-            assertThat(direct.lostAcknowledged(end)).as("acknowledged writes lost in a switchover").isEmpty();
+            assertThat(direct.lostAcknowledged(end))
+                    .as("acknowledged writes lost in a switchover")
+                    .isEmpty();
             if (viaProxy != null) {
-                assertThat(viaProxy.lostAcknowledged(end, direct)).as("acknowledged writes lost through HAProxy").isEmpty();
+                assertThat(viaProxy.lostAcknowledged(end, direct))
+                        .as("acknowledged writes lost through HAProxy")
+                        .isEmpty();
             }
         }
         LocalCluster.Member after = healthy();
@@ -133,13 +153,20 @@ class RunnerEtcdIT {
         LocalCluster.Member leader = healthy();
         LocalCluster.Member candidate = otherThan(leader);
         OffsetDateTime at = OffsetDateTime.now(ZoneOffset.UTC).plusSeconds(8).withNano(0);
-        HttpResponse<String> r = E2eSupport.post(cluster, leader, "/switchover", "{\"leader\":\"" + leader.name
-                + "\",\"candidate\":\"" + candidate.name + "\",\"scheduled_at\":\"" + at + "\"}");
+        HttpResponse<String> r = E2eSupport.post(
+                cluster,
+                leader,
+                "/switchover",
+                "{\"leader\":\"" + leader.name + "\",\"candidate\":\"" + candidate.name + "\",\"scheduled_at\":\"" + at
+                        + "\"}");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
         JsonNode view = cluster.clusterView();
         assertThat(view.has("scheduled_switchover")).as(view.toString()).isTrue();
         assertThat(cluster.leader()).contains(leader);
-        await("the scheduled switchover", Duration.ofSeconds(90), () -> cluster.leader().filter(l -> l == candidate));
+        await(
+                "the scheduled switchover",
+                Duration.ofSeconds(90),
+                () -> cluster.leader().filter(l -> l == candidate));
         assertThat(OffsetDateTime.now(ZoneOffset.UTC)).isAfterOrEqualTo(at.minusSeconds(1));
         healthy();
         assertThat(cluster.clusterView().has("scheduled_switchover")).isFalse();
@@ -151,12 +178,15 @@ class RunnerEtcdIT {
         LocalCluster.Member leader = healthy();
         long t0 = System.nanoTime();
         cluster.term(leader);
-        LocalCluster.Member next = await("a new leader", Duration.ofSeconds(60),
-                () -> cluster.leader().filter(l -> l != leader));
+        LocalCluster.Member next = await(
+                "a new leader", Duration.ofSeconds(60), () -> cluster.leader().filter(l -> l != leader));
         double seconds = (System.nanoTime() - t0) / 1e9;
-        System.out.printf("SIGTERM of %s: %s leads after %.1f s (ttl %d)%n", leader.name, next.name, seconds,
-                E2eCluster.TIMINGS.ttl());
-        assertThat(seconds).as("a clean stop hands over before the ttl could expire").isLessThan(E2eCluster.TIMINGS.ttl());
+        System.out.printf(
+                "SIGTERM of %s: %s leads after %.1f s (ttl %d)%n",
+                leader.name, next.name, seconds, E2eCluster.TIMINGS.ttl());
+        assertThat(seconds)
+                .as("a clean stop hands over before the ttl could expire")
+                .isLessThan(E2eCluster.TIMINGS.ttl());
         assertThat(cluster.awaitStopped(leader, Duration.ofSeconds(60))).isTrue();
         assertThat(leader.postmasterPid()).as("the stopped node's PostgreSQL").isEmpty();
         cluster.start(leader);
@@ -169,21 +199,29 @@ class RunnerEtcdIT {
     void nodeLossPromotesAReplicaAndTheLostNodeRejoinsByItself() throws Exception {
         LocalCluster.Member leader = healthy();
         try (WriteProbe direct = E2eSupport.probe(e2e.directUrl(), cluster, "loss_direct", 50);
-             WriteProbe viaProxy = e2e.haproxy == null ? null
-                     : E2eSupport.probe(e2e.haproxy.readWriteJdbcUrl(), cluster, "loss_proxy", 50)) {
+                WriteProbe viaProxy = e2e.haproxy == null
+                        ? null
+                        : E2eSupport.probe(e2e.haproxy.readWriteJdbcUrl(), cluster, "loss_proxy", 50)) {
             LocalCluster.sleep(1000 + (long) (Math.random() * 2000));
             long t0 = System.nanoTime();
             cluster.kill9(leader);
-            LocalCluster.Member next = await("a new leader", Duration.ofSeconds(90),
+            LocalCluster.Member next = await(
+                    "a new leader",
+                    Duration.ofSeconds(90),
                     () -> cluster.leader().filter(l -> l != leader));
             WriteProbe.Ack first = direct.awaitAckAfter(t0, next.pgPort, 60_000);
-            assertThat(first).as("a write acknowledged by the new primary; last error: " + direct.lastError()).isNotNull();
-            System.out.printf("node loss of %s: %s leads; first acknowledged write %.1f s after the kill%n",
+            assertThat(first)
+                    .as("a write acknowledged by the new primary; last error: " + direct.lastError())
+                    .isNotNull();
+            System.out.printf(
+                    "node loss of %s: %s leads; first acknowledged write %.1f s after the kill%n",
                     leader.name, next.name, (first.nanos() - t0) / 1e9);
             if (viaProxy != null) {
                 WriteProbe.Ack firstProxy = viaProxy.awaitAckAfter(t0, next.pgPort, 60_000);
-                assertThat(firstProxy).as("a write through HAProxy's read-write port to the new primary; last error: "
-                        + viaProxy.lastError()).isNotNull();
+                assertThat(firstProxy)
+                        .as("a write through HAProxy's read-write port to the new primary; last error: "
+                                + viaProxy.lastError())
+                        .isNotNull();
                 System.out.printf("  through HAProxy: %.1f s%n", (firstProxy.nanos() - t0) / 1e9);
             }
             // asynchronous replication may lose a tail of acknowledged writes on node loss: report it
@@ -191,7 +229,9 @@ class RunnerEtcdIT {
             System.out.println("  acknowledged writes lost with the node: " + lost.size() + " " + lost);
         }
         cluster.start(leader);
-        await(leader.name + " rejoining as a streaming replica", Duration.ofMinutes(3),
+        await(
+                leader.name + " rejoining as a streaming replica",
+                Duration.ofMinutes(3),
                 () -> cluster.streamingReplicas().contains(leader.name) ? Optional.of(true) : Optional.empty());
         healthy();
     }

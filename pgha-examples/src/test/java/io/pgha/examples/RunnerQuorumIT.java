@@ -67,8 +67,14 @@ class RunnerQuorumIT {
             for (JsonNode m : c.path("members")) {
                 quorum += "quorum_standby".equals(m.path("role").asText()) ? 1 : 0;
             }
-            return quorum == cluster.members().stream().filter(LocalCluster.Member::isRunning).count() - 1
-                    && quorum >= 1 ? leader : Optional.empty();
+            return quorum
+                                    == cluster.members().stream()
+                                                    .filter(LocalCluster.Member::isRunning)
+                                                    .count()
+                                            - 1
+                            && quorum >= 1
+                    ? leader
+                    : Optional.empty();
         });
     }
 
@@ -84,12 +90,16 @@ class RunnerQuorumIT {
         for (LocalCluster.Member m : cluster.members()) {
             boolean isLeader = m == leader;
             assertThat(cluster.health(m, "/quorum")).as("/quorum on " + m.name).isEqualTo(isLeader ? 503 : 200);
-            assertThat(cluster.health(m, "/read-only-quorum")).as("/read-only-quorum on " + m.name).isEqualTo(200);
+            assertThat(cluster.health(m, "/read-only-quorum"))
+                    .as("/read-only-quorum on " + m.name)
+                    .isEqualTo(200);
             assertThat(cluster.health(m, "/sync")).as("/sync on " + m.name).isEqualTo(503);
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        int rc = io.pgha.examples.ctl.Ctl.run(new String[] {"-c", leader.yaml.toString(), "list"},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(new ByteArrayOutputStream()),
+        int rc = io.pgha.examples.ctl.Ctl.run(
+                new String[] {"-c", leader.yaml.toString(), "list"},
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(new ByteArrayOutputStream()),
                 new ByteArrayInputStream(new byte[0]));
         String table = out.toString(StandardCharsets.UTF_8);
         System.out.println("pgha ctl list:\n" + table);
@@ -109,15 +119,21 @@ class RunnerQuorumIT {
     @Order(3)
     void aSwitchoverAndTheLossOfTheLeadersNodeLoseNoAcknowledgedWrite() throws Exception {
         LocalCluster.Member leader = quorumEstablished();
-        LocalCluster.Member candidate = cluster.members().stream().filter(m -> m != leader).findFirst().orElseThrow();
+        LocalCluster.Member candidate =
+                cluster.members().stream().filter(m -> m != leader).findFirst().orElseThrow();
         try (WriteProbe direct = E2eSupport.probe(cluster.primaryJdbcUrl(), cluster, "quorum_writes", 50)) {
             LocalCluster.sleep(1500);
             long t0 = System.nanoTime();
-            HttpResponse<String> r = E2eSupport.post(cluster, leader, "/switchover",
+            HttpResponse<String> r = E2eSupport.post(
+                    cluster,
+                    leader,
+                    "/switchover",
                     "{\"leader\":\"" + leader.name + "\",\"candidate\":\"" + candidate.name + "\"}");
             assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
             assertThat(direct.awaitAckAfter(t0, candidate.pgPort, 60_000)).isNotNull();
-            assertThat(direct.lostAcknowledged(System.nanoTime())).as("lost in the switchover").isEmpty();
+            assertThat(direct.lostAcknowledged(System.nanoTime()))
+                    .as("lost in the switchover")
+                    .isEmpty();
 
             // the new leader's quorum forms again, then its node is lost: a commit was acknowledged
             // by one of the two others, and the race's votes make sure that one (or one as far
@@ -127,10 +143,14 @@ class RunnerQuorumIT {
             LocalCluster.sleep(1500);
             long t1 = System.nanoTime();
             cluster.kill9(next);
-            LocalCluster.Member survivor = await("a new leader", Duration.ofMinutes(1),
+            LocalCluster.Member survivor = await(
+                    "a new leader",
+                    Duration.ofMinutes(1),
                     () -> cluster.leader().filter(l -> l != next));
             assertThat(direct.awaitAckAfter(t1, survivor.pgPort, 60_000)).isNotNull();
-            assertThat(direct.lostAcknowledged(t1)).as("acknowledged before the node was lost, and lost").isEmpty();
+            assertThat(direct.lostAcknowledged(t1))
+                    .as("acknowledged before the node was lost, and lost")
+                    .isEmpty();
         }
     }
 }

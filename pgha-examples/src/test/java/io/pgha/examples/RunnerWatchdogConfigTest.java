@@ -28,8 +28,10 @@ class RunnerWatchdogConfigTest {
             """;
 
     private int run(Path file) {
-        return Main.run(new String[] {"run", file.toString()}, new PrintStream(new ByteArrayOutputStream(), true,
-                StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return Main.run(
+                new String[] {"run", file.toString()},
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
     }
 
     @Test
@@ -37,7 +39,8 @@ class RunnerWatchdogConfigTest {
         Path file = dir.resolve("node.yml");
         Files.writeString(file, BASE + "watchdog:\n  mode: requried\n");
         assertThat(run(file)).isEqualTo(2);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("watchdog.mode must be off, automatic or required")
+        assertThat(err.toString(StandardCharsets.UTF_8))
+                .contains("watchdog.mode must be off, automatic or required")
                 .contains("line 12");
         assertThat(Path.of("/tmp/pgha-watchdog-runner-never-created")).doesNotExist();
     }
@@ -47,6 +50,8 @@ class RunnerWatchdogConfigTest {
         Path file = dir.resolve("node.yml");
         Files.writeString(file, BASE + "watchdog:\n  mode: required\n  device: ''\n");
         assertThat(run(file)).isEqualTo(2);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("watchdog.device must be").contains("line 13");
+        assertThat(err.toString(StandardCharsets.UTF_8))
+                .contains("watchdog.device must be")
+                .contains("line 13");
     }
 }

@@ -51,8 +51,10 @@ class RunnerZooKeeperIT {
         assertThat(cluster.streamingReplicas()).hasSize(2).doesNotContain(leader.name);
         E2eSupport.exec(e2e.directUrl(), cluster, "CREATE TABLE zk (v int); INSERT INTO zk VALUES (42)");
         for (LocalCluster.Member m : cluster.members()) {
-            assertThat(await("the row on " + m.name, Duration.ofSeconds(30),
-                    () -> Optional.ofNullable(tryQuery(m.jdbcUrl(), cluster, "SELECT v FROM zk"))))
+            assertThat(await(
+                            "the row on " + m.name,
+                            Duration.ofSeconds(30),
+                            () -> Optional.ofNullable(tryQuery(m.jdbcUrl(), cluster, "SELECT v FROM zk"))))
                     .isEqualTo("42");
         }
     }
@@ -62,17 +64,22 @@ class RunnerZooKeeperIT {
     void switchover() throws Exception {
         LocalCluster.Member leader = healthy();
         LocalCluster.Member candidate = cluster.members().stream()
-                .filter(m -> m != leader && cluster.streamingReplicas().contains(m.name)).findFirst().orElseThrow();
+                .filter(m -> m != leader && cluster.streamingReplicas().contains(m.name))
+                .findFirst()
+                .orElseThrow();
         try (WriteProbe direct = E2eSupport.probe(e2e.directUrl(), cluster, "zk_sw", 50)) {
             LocalCluster.sleep(1000);
             long t0 = System.nanoTime();
-            HttpResponse<String> r = E2eSupport.post(cluster, leader, "/switchover",
+            HttpResponse<String> r = E2eSupport.post(
+                    cluster,
+                    leader,
+                    "/switchover",
                     "{\"leader\":\"" + leader.name + "\",\"candidate\":\"" + candidate.name + "\"}");
             assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
             assertThat(direct.awaitAckAfter(t0, candidate.pgPort, 30_000)).isNotNull();
             LocalCluster.sleep(500);
-            System.out.printf("zookeeper switchover: write gap %.0f ms%n",
-                    direct.gapMillis(leader.pgPort, candidate.pgPort, t0));
+            System.out.printf(
+                    "zookeeper switchover: write gap %.0f ms%n", direct.gapMillis(leader.pgPort, candidate.pgPort, t0));
             assertThat(direct.lostAcknowledged(System.nanoTime())).isEmpty();
         }
         assertThat(healthy()).isEqualTo(candidate);
@@ -84,10 +91,10 @@ class RunnerZooKeeperIT {
         LocalCluster.Member leader = healthy();
         long t0 = System.nanoTime();
         cluster.kill9(leader);
-        LocalCluster.Member next = await("a new leader", Duration.ofSeconds(90),
-                () -> cluster.leader().filter(l -> l != leader));
-        System.out.printf("zookeeper node loss: %s leads %.1f s after the kill%n", next.name,
-                (System.nanoTime() - t0) / 1e9);
+        LocalCluster.Member next = await(
+                "a new leader", Duration.ofSeconds(90), () -> cluster.leader().filter(l -> l != leader));
+        System.out.printf(
+                "zookeeper node loss: %s leads %.1f s after the kill%n", next.name, (System.nanoTime() - t0) / 1e9);
         // the lock is taken a moment before the promotion completes: wait for the primary to accept
         String port = await("the new primary accepting connections", Duration.ofSeconds(60), () -> {
             try {
@@ -98,7 +105,9 @@ class RunnerZooKeeperIT {
         });
         assertThat(port).isEqualTo(String.valueOf(next.pgPort));
         cluster.start(leader);
-        await(leader.name + " rejoining", Duration.ofMinutes(3),
+        await(
+                leader.name + " rejoining",
+                Duration.ofMinutes(3),
                 () -> cluster.streamingReplicas().contains(leader.name) ? Optional.of(true) : Optional.empty());
     }
 }

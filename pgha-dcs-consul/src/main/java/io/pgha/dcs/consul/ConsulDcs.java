@@ -73,6 +73,7 @@ final class ConsulDcs implements Dcs {
     private static final Logger LOG = LoggerFactory.getLogger(ConsulDcs.class);
     /** As small as Consul allows while still being a set lock-delay (Patroni sends 0.001). */
     static final String LOCK_DELAY = "1ms";
+
     private static final Duration WATCH_WAIT = Duration.ofSeconds(10);
 
     private final DcsSettings settings;
@@ -92,9 +93,9 @@ final class ConsulDcs implements Dcs {
     private volatile Duration ttl;
 
     private final Object sessionLock = new Object();
-    private String sessionId;          // guarded by sessionLock
-    private Duration sessionTtl;       // guarded by sessionLock: the TTL sessionId was created with
-    private long sessionDeadline;      // guarded by sessionLock: System.nanoTime() before which Consul keeps it
+    private String sessionId; // guarded by sessionLock
+    private Duration sessionTtl; // guarded by sessionLock: the TTL sessionId was created with
+    private long sessionDeadline; // guarded by sessionLock: System.nanoTime() before which Consul keeps it
 
     ConsulDcs(DcsSettings settings, ConsulOptions options) {
         this.settings = settings;
@@ -179,7 +180,8 @@ final class ConsulDcs implements Dcs {
 
     @Override
     public ClusterState read() throws DcsException {
-        ConsulResponse<List<Value>> resp = call("read " + prefix, () -> kv.getConsulResponseWithValues(prefix, query()));
+        ConsulResponse<List<Value>> resp =
+                call("read " + prefix, () -> kv.getConsulResponseWithValues(prefix, query()));
         ClusterState.Builder b = ClusterState.builder(settings.scope());
         Map<String, Long> keys = new HashMap<>();
         List<Value> values = resp.getResponse() == null ? List.of() : resp.getResponse();
@@ -201,7 +203,8 @@ final class ConsulDcs implements Dcs {
                 case "sync" -> b.sync(value, version);
                 case "failsafe" -> b.failsafe(value);
                 default -> {
-                    if (rel.startsWith("members/") && rel.length() > "members/".length()
+                    if (rel.startsWith("members/")
+                            && rel.length() > "members/".length()
                             && rel.indexOf('/', "members/".length()) < 0) {
                         b.member(rel.substring("members/".length()), value, version);
                     }
@@ -246,8 +249,10 @@ final class ConsulDcs implements Dcs {
             Duration want = sessionTtlFor(ttl);
             if (sessionId != null) {
                 if (!renew(sessionId)) {
-                    LOG.warn("Consul session {} of {} was invalidated (the keys it held are gone); creating a new one",
-                            sessionId, name);
+                    LOG.warn(
+                            "Consul session {} of {} was invalidated (the keys it held are gone); creating a new one",
+                            sessionId,
+                            name);
                     sessionId = null;
                 } else if (!want.equals(sessionTtl)) {
                     replaceSession(want);
@@ -284,17 +289,25 @@ final class ConsulDcs implements Dcs {
         checkOpen();
         String what = "create session " + settings.scope() + "-" + name;
         try {
-            String id = raw.createSession(settings.scope() + "-" + name, duration(sessionTtlValue), "delete", LOCK_DELAY,
-                    options.checks());
-            LOG.info("created Consul session {} ({}-{}, ttl {}, behavior delete) at {}", id, settings.scope(), name,
-                    duration(sessionTtlValue), url);
+            String id = raw.createSession(
+                    settings.scope() + "-" + name, duration(sessionTtlValue), "delete", LOCK_DELAY, options.checks());
+            LOG.info(
+                    "created Consul session {} ({}-{}, ttl {}, behavior delete) at {}",
+                    id,
+                    settings.scope(),
+                    name,
+                    duration(sessionTtlValue),
+                    url);
             return id;
         } catch (RawConsul.StatusException e) {
             if (e.getMessage().toLowerCase(Locale.ROOT).contains("session ttl")) {
-                throw new DcsException("Consul agent at " + url + " refused session TTL " + duration(sessionTtlValue)
-                        + " (ttl/2 of ttl " + ttl.toSeconds() + " s): Consul's session_ttl_min (10s by default) is larger; "
-                        + "raise ttl to at least twice session_ttl_min, or lower session_ttl_min on the Consul servers ("
-                        + e.getMessage() + ")", e);
+                throw new DcsException(
+                        "Consul agent at " + url + " refused session TTL " + duration(sessionTtlValue)
+                                + " (ttl/2 of ttl " + ttl.toSeconds()
+                                + " s): Consul's session_ttl_min (10s by default) is larger; "
+                                + "raise ttl to at least twice session_ttl_min, or lower session_ttl_min on the Consul servers ("
+                                + e.getMessage() + ")",
+                        e);
             }
             throw new DcsException("Consul agent at " + url + " answered " + e.getMessage() + " to " + what, e);
         } catch (IOException e) {
@@ -320,7 +333,8 @@ final class ConsulDcs implements Dcs {
                 if (v.isPresent() && old.equals(v.get().getSession().orElse(null))) {
                     String value = text(v.get());
                     put(key, value, ImmutablePutOptions.builder().release(old));
-                    boolean moved = put(key, value, ImmutablePutOptions.builder().acquire(fresh));
+                    boolean moved =
+                            put(key, value, ImmutablePutOptions.builder().acquire(fresh));
                     if (!moved) {
                         LOG.warn("{} was taken by another session while {} moved to its new session", key, name);
                     }
@@ -407,16 +421,23 @@ final class ConsulDcs implements Dcs {
             return false;
         }
         if (!ours) {
-            LOG.info("{} no longer holds the leader lock: {}", name, v.map(x -> "held by session "
-                    + x.getSession().orElse("none") + " with value '" + text(x) + "'").orElse("no leader key"));
+            LOG.info(
+                    "{} no longer holds the leader lock: {}",
+                    name,
+                    v.map(x -> "held by session " + x.getSession().orElse("none") + " with value '" + text(x) + "'")
+                            .orElse("no leader key"));
         }
         return ours;
     }
 
     /** Patroni's "Recreating the leader key due to session mismatch": delete with cas, acquire anew. */
     private boolean takeOver(Value seen, String sid) throws DcsException {
-        LOG.warn("{}: {} holds this member's name under {}, not under our session {}: re-creating it", name, leaderKey,
-                seen.getSession().map(x -> "session " + x).orElse("no session"), sid);
+        LOG.warn(
+                "{}: {} holds this member's name under {}, not under our session {}: re-creating it",
+                name,
+                leaderKey,
+                seen.getSession().map(x -> "session " + x).orElse("no session"),
+                sid);
         watch.onOwnWrite(leaderKey);
         if (!deleteCas(leaderKey, seen.getModifyIndex())) {
             return false; // changed since we read it: not ours to take
@@ -465,8 +486,11 @@ final class ConsulDcs implements Dcs {
         Optional<Value> v = get(memberKey);
         String sid = sessionId();
         if (v.isPresent() && sid != null && !sid.equals(v.get().getSession().orElse(null))) {
-            LOG.warn("{} is held by {}, not by our session {}: re-creating it", memberKey,
-                    v.get().getSession().map(x -> "session " + x).orElse("no session"), sid);
+            LOG.warn(
+                    "{} is held by {}, not by our session {}: re-creating it",
+                    memberKey,
+                    v.get().getSession().map(x -> "session " + x).orElse("no session"),
+                    sid);
             watch.onOwnWrite(memberKey);
             if (deleteCas(memberKey, v.get().getModifyIndex()) && putWithSession(memberKey, json)) {
                 return;
@@ -511,7 +535,8 @@ final class ConsulDcs implements Dcs {
 
     @Override
     public boolean writeFailover(Failover failover, long expectedVersion) throws DcsException {
-        return casWrite(prefix + "failover", failover == null ? null : DcsJson.write(failover.toJson()), expectedVersion);
+        return casWrite(
+                prefix + "failover", failover == null ? null : DcsJson.write(failover.toJson()), expectedVersion);
     }
 
     @Override
@@ -550,13 +575,16 @@ final class ConsulDcs implements Dcs {
 
     @Override
     public void writeStatus(ClusterStatus status) throws DcsException {
-        put(prefix + "status", DcsJson.write((status == null ? ClusterStatus.EMPTY : status).toJson()),
+        put(
+                prefix + "status",
+                DcsJson.write((status == null ? ClusterStatus.EMPTY : status).toJson()),
                 ImmutablePutOptions.builder());
     }
 
     @Override
     public void writeHistory(List<HistoryEntry> history) throws DcsException {
-        List<Object> rows = (history == null ? List.<HistoryEntry>of() : history).stream().map(h -> (Object) h.toJson()).toList();
+        List<Object> rows = (history == null ? List.<HistoryEntry>of() : history)
+                .stream().map(h -> (Object) h.toJson()).toList();
         put(prefix + "history", DcsJson.write(rows), ImmutablePutOptions.builder());
     }
 
@@ -636,8 +664,10 @@ final class ConsulDcs implements Dcs {
 
     private DcsException translate(String what, RuntimeException e) {
         if (e instanceof ConsulException ce && ce.hasCode()) {
-            return new DcsException("Consul agent at " + url + " answered HTTP " + ce.getCode() + " to " + what + ": "
-                    + ce.getMessage(), e);
+            return new DcsException(
+                    "Consul agent at " + url + " answered HTTP " + ce.getCode() + " to " + what + ": "
+                            + ce.getMessage(),
+                    e);
         }
         Throwable root = e;
         while (root.getCause() != null && root.getCause() != root) {

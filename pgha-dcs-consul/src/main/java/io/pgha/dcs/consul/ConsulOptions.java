@@ -22,15 +22,39 @@ import java.util.TreeSet;
  * {@code service_tags}, {@code service_check_interval} and {@code service_check_tls_server_name}
  * only matter with {@code register_service} and are accepted and ignored without it.
  */
-record ConsulOptions(String scheme, String host, int port, String token, boolean verify, String caCert,
-                     String cert, String key, String dc, String consistency, List<String> checks) {
+record ConsulOptions(
+        String scheme,
+        String host,
+        int port,
+        String token,
+        boolean verify,
+        String caCert,
+        String cert,
+        String key,
+        String dc,
+        String consistency,
+        List<String> checks) {
 
     static final String DEFAULT_HOST = "127.0.0.1";
     static final int DEFAULT_PORT = 8500;
 
-    private static final Set<String> KNOWN = Set.of("host", "port", "url", "scheme", "token", "verify", "cacert",
-            "cert", "key", "dc", "consistency", "checks", "register_service", "service_tags",
-            "service_check_interval", "service_check_tls_server_name");
+    private static final Set<String> KNOWN = Set.of(
+            "host",
+            "port",
+            "url",
+            "scheme",
+            "token",
+            "verify",
+            "cacert",
+            "cert",
+            "key",
+            "dc",
+            "consistency",
+            "checks",
+            "register_service",
+            "service_tags",
+            "service_check_interval",
+            "service_check_tls_server_name");
 
     ConsulOptions {
         checks = List.copyOf(checks);
@@ -52,7 +76,8 @@ record ConsulOptions(String scheme, String host, int port, String token, boolean
         Set<String> unknown = new TreeSet<>(o.keySet());
         unknown.removeAll(KNOWN);
         if (!unknown.isEmpty()) {
-            throw new IllegalArgumentException("consul: unknown key(s) " + unknown + "; supported: " + new TreeSet<>(KNOWN));
+            throw new IllegalArgumentException(
+                    "consul: unknown key(s) " + unknown + "; supported: " + new TreeSet<>(KNOWN));
         }
         if (bool(o, "register_service", false)) {
             throw new IllegalArgumentException("consul.register_service: true is not supported by pgha-dcs-consul "
@@ -106,7 +131,10 @@ record ConsulOptions(String scheme, String host, int port, String token, boolean
                 }
             }
             if (o.get("port") != null) {
-                port = parsePort("consul.port", o.get("port").toString().trim(), o.get("port").toString());
+                port = parsePort(
+                        "consul.port",
+                        o.get("port").toString().trim(),
+                        o.get("port").toString());
             }
         }
         if (!scheme.equals("http") && !scheme.equals("https")) {
@@ -115,8 +143,8 @@ record ConsulOptions(String scheme, String host, int port, String token, boolean
 
         String consistency = str(o, "consistency", "default").toLowerCase(Locale.ROOT);
         if (!List.of("default", "consistent", "stale").contains(consistency)) {
-            throw new IllegalArgumentException("consul.consistency: expected default, consistent or stale, got '"
-                    + consistency + "'");
+            throw new IllegalArgumentException(
+                    "consul.consistency: expected default, consistent or stale, got '" + consistency + "'");
         }
 
         List<String> checks = new ArrayList<>();
@@ -136,8 +164,18 @@ record ConsulOptions(String scheme, String host, int port, String token, boolean
         if (key != null && cert == null) {
             throw new IllegalArgumentException("consul.key: given without consul.cert");
         }
-        return new ConsulOptions(scheme, host, port, str(o, "token", null), bool(o, "verify", true),
-                str(o, "cacert", null), cert, key, str(o, "dc", null), consistency, checks);
+        return new ConsulOptions(
+                scheme,
+                host,
+                port,
+                str(o, "token", null),
+                bool(o, "verify", true),
+                str(o, "cacert", null),
+                cert,
+                key,
+                str(o, "dc", null),
+                consistency,
+                checks);
     }
 
     private static int parsePort(String key, String text, String whole) {

@@ -37,8 +37,8 @@ import javax.net.ssl.X509TrustManager;
  */
 record ConsulTls(SSLContext sslContext, X509TrustManager trustManager, HostnameVerifier hostnameVerifier) {
 
-    private static final Pattern PEM = Pattern.compile(
-            "-----BEGIN ([A-Z ]+)-----([A-Za-z0-9+/=\\s]+)-----END \\1-----");
+    private static final Pattern PEM =
+            Pattern.compile("-----BEGIN ([A-Z ]+)-----([A-Za-z0-9+/=\\s]+)-----END \\1-----");
 
     static ConsulTls from(ConsulOptions o) {
         try {
@@ -108,13 +108,15 @@ record ConsulTls(SSLContext sslContext, X509TrustManager trustManager, HostnameV
         }
         try {
             Collection<? extends Certificate> certs = CertificateFactory.getInstance("X.509")
-                    .generateCertificates(new ByteArrayInputStream(certsOnly.toString().getBytes(StandardCharsets.US_ASCII)));
+                    .generateCertificates(
+                            new ByteArrayInputStream(certsOnly.toString().getBytes(StandardCharsets.US_ASCII)));
             if (certs.isEmpty()) {
                 throw new IllegalArgumentException(optionKey + ": no PEM certificate in " + file);
             }
             return certs;
         } catch (GeneralSecurityException e) {
-            throw new IllegalArgumentException(optionKey + ": cannot read the certificates in " + file + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    optionKey + ": cannot read the certificates in " + file + ": " + e.getMessage(), e);
         }
     }
 
@@ -133,7 +135,8 @@ record ConsulTls(SSLContext sslContext, X509TrustManager trustManager, HostnameV
                         // not this algorithm
                     }
                 }
-                throw new IllegalArgumentException("consul.key: " + file + " holds a PKCS#8 key that is neither RSA, EC nor Ed25519");
+                throw new IllegalArgumentException(
+                        "consul.key: " + file + " holds a PKCS#8 key that is neither RSA, EC nor Ed25519");
             }
         }
         throw new IllegalArgumentException("consul.key: no unencrypted PKCS#8 'BEGIN PRIVATE KEY' block in " + file
@@ -155,28 +158,22 @@ record ConsulTls(SSLContext sslContext, X509TrustManager trustManager, HostnameV
      */
     static final class TrustAll extends X509ExtendedTrustManager {
         @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {
-        }
+        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {}
 
         @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {
-        }
+        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {}
 
         @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {
-        }
+        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
 
         @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {
-        }
+        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
 
         @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) {
-        }
+        public void checkClientTrusted(X509Certificate[] chain, String authType) {}
 
         @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) {
-        }
+        public void checkServerTrusted(X509Certificate[] chain, String authType) {}
 
         @Override
         public X509Certificate[] getAcceptedIssuers() {

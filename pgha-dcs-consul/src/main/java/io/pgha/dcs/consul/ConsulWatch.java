@@ -59,8 +59,13 @@ final class ConsulWatch implements Closeable {
      *     {@code wait} plus Consul's jitter of wait/16), called once on the watch thread
      * @param clientCloser releases it
      */
-    ConsulWatch(String prefix, Supplier<KeyValueClient> clientFactory, Runnable clientCloser, String datacenter,
-                Duration wait, String where) {
+    ConsulWatch(
+            String prefix,
+            Supplier<KeyValueClient> clientFactory,
+            Runnable clientCloser,
+            String datacenter,
+            Duration wait,
+            String where) {
         this.prefix = prefix;
         this.clientFactory = clientFactory;
         this.clientCloser = clientCloser;
@@ -169,7 +174,8 @@ final class ConsulWatch implements Closeable {
                 long started = System.nanoTime();
                 try {
                     ImmutableQueryOptions.Builder q = ImmutableQueryOptions.builder()
-                            .wait(Math.max(1, wait.toSeconds()) + "s").index(index);
+                            .wait(Math.max(1, wait.toSeconds()) + "s")
+                            .index(index);
                     if (datacenter != null) {
                         q.datacenter(datacenter);
                     }

@@ -1,5 +1,6 @@
 package io.pgha.dcs.consul;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -12,7 +13,6 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * The two calls the client library cannot make precisely, sent with the JDK's HTTP client, with
@@ -51,7 +51,8 @@ final class RawConsul {
     /** Deletes {@code key} only if its ModifyIndex is still {@code index}; Consul's answer. */
     boolean deleteCas(String key, long index) throws IOException, InterruptedException {
         HttpRequest.Builder req = HttpRequest.newBuilder(uri("/v1/kv/" + key, dcQuery("cas=" + index)))
-                .timeout(timeout).DELETE();
+                .timeout(timeout)
+                .DELETE();
         return Boolean.parseBoolean(send(req).body().trim());
     }
 
@@ -67,7 +68,8 @@ final class RawConsul {
         body.put("Behavior", behavior);
         body.put("LockDelay", lockDelay);
         body.put("Checks", checks);
-        HttpRequest.Builder req = HttpRequest.newBuilder(uri("/v1/session/create", dcQuery(null))).timeout(timeout)
+        HttpRequest.Builder req = HttpRequest.newBuilder(uri("/v1/session/create", dcQuery(null)))
+                .timeout(timeout)
                 .header("Content-Type", "application/json")
                 .PUT(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)));
         HttpResponse<String> resp = send(req);

@@ -37,8 +37,9 @@ class ConsulDcsContractTest extends DcsContract {
 
     @Override
     protected Dcs connect(String scope, String member, Duration ttl) throws Exception {
-        return DcsProvider.find("consul").create(new DcsSettings(null, scope, member, ttl, Duration.ofSeconds(3),
-                Map.of("host", consul.hostPort())));
+        return DcsProvider.find("consul")
+                .create(new DcsSettings(
+                        null, scope, member, ttl, Duration.ofSeconds(3), Map.of("host", consul.hostPort())));
     }
 
     @Override
@@ -57,10 +58,12 @@ class ConsulDcsContractTest extends DcsContract {
     }
 
     static void put(String baseUrl, String key, String value) throws Exception {
-        HttpResponse<String> r = HttpClient.newHttpClient().send(
-                HttpRequest.newBuilder(URI.create(baseUrl + "/v1/kv/" + key))
-                        .PUT(HttpRequest.BodyPublishers.ofString(value)).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create(baseUrl + "/v1/kv/" + key))
+                                .PUT(HttpRequest.BodyPublishers.ofString(value))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as("PUT " + key).isEqualTo(200);
         assertThat(r.body()).isEqualTo("true");
     }

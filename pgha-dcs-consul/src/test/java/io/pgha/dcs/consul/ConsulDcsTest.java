@@ -48,8 +48,8 @@ class ConsulDcsTest {
     private ConsulDcs connect(String name, Duration ttl, Map<String, Object> extra) throws DcsException {
         Map<String, Object> options = new HashMap<>(extra);
         options.putIfAbsent("host", consul.hostPort());
-        Dcs dcs = DcsProvider.find("consul").create(
-                new DcsSettings(null, SCOPE, name, ttl, Duration.ofSeconds(3), options));
+        Dcs dcs = DcsProvider.find("consul")
+                .create(new DcsSettings(null, SCOPE, name, ttl, Duration.ofSeconds(3), options));
         opened.add(dcs);
         return (ConsulDcs) dcs;
     }
@@ -69,8 +69,12 @@ class ConsulDcsTest {
     }
 
     private String value(String key) {
-        return consul.entry(key).map(e -> e.get("Value") == null ? "" : new String(
-                java.util.Base64.getDecoder().decode(e.get("Value").toString()))).orElse(null);
+        return consul.entry(key)
+                .map(e -> e.get("Value") == null
+                        ? ""
+                        : new String(java.util.Base64.getDecoder()
+                                .decode(e.get("Value").toString())))
+                .orElse(null);
     }
 
     private Object session(String key) {
@@ -90,15 +94,24 @@ class ConsulDcsTest {
         assertThat(value(PREFIX + "members/a")).contains("\"conn_url\":\"postgres://h:5432/postgres\"");
 
         Map<String, Object> info = consul.sessionInfo(sid).orElseThrow();
-        assertThat(info).containsEntry("Name", "c1-a").containsEntry("Behavior", "delete").containsEntry("TTL", "2s");
+        assertThat(info)
+                .containsEntry("Name", "c1-a")
+                .containsEntry("Behavior", "delete")
+                .containsEntry("TTL", "2s");
         assertThat(((Number) info.get("LockDelay")).longValue()).isEqualTo(TimeUnit.MILLISECONDS.toNanos(1));
         assertThat(info.get("Checks")).isEqualTo(List.of());
     }
 
     @Test
     void namespaceLosesItsLeadingSlash() throws Exception {
-        Dcs dcs = DcsProvider.find("consul").create(new DcsSettings("/pg/", "c9", "x", Duration.ofSeconds(4),
-                Duration.ofSeconds(3), Map.of("host", consul.hostPort())));
+        Dcs dcs = DcsProvider.find("consul")
+                .create(new DcsSettings(
+                        "/pg/",
+                        "c9",
+                        "x",
+                        Duration.ofSeconds(4),
+                        Duration.ofSeconds(3),
+                        Map.of("host", consul.hostPort())));
         opened.add(dcs);
         dcs.writeStatus(new io.pgha.dcs.ClusterStatus(42, Map.of(), List.of()));
         assertThat(value("pg/c9/status")).startsWith("{\"optime\":42");
@@ -206,7 +219,9 @@ class ConsulDcsTest {
         assertThat(a.acquireLeader()).isTrue();
         ConsulDcs b = connect("b");
         assertThat(b.renewLeader()).isFalse();
-        assertThat(b.sessionId()).as("no session is created for a key that names another member").isNull();
+        assertThat(b.sessionId())
+                .as("no session is created for a key that names another member")
+                .isNull();
         b.touchMember(Map.of());
         assertThat(b.renewLeader()).isFalse();
         assertThat(session(PREFIX + "leader")).isEqualTo(a.sessionId());
@@ -247,7 +262,9 @@ class ConsulDcsTest {
         // a stops renewing (frozen); within ttl both keys are gone and b may take the lock
         await(ttl.plusSeconds(2), () -> consul.entry(PREFIX + "leader").isEmpty(), "the leader key to expire");
         long took = System.nanoTime() - start;
-        assertThat(Duration.ofNanos(took)).as("expiry after the last renewal").isLessThanOrEqualTo(ttl.plusSeconds(3)); // slack for a loaded machine
+        assertThat(Duration.ofNanos(took))
+                .as("expiry after the last renewal")
+                .isLessThanOrEqualTo(ttl.plusSeconds(3)); // slack for a loaded machine
         assertThat(consul.entry(PREFIX + "members/a")).isEmpty();
         assertThat(b.acquireLeader()).isTrue(); // lock-delay of 1 ms is long over
         assertThat(a.renewLeader()).isFalse();
@@ -276,7 +293,8 @@ class ConsulDcsTest {
         ClusterState s = a.read();
         assertThat(s.initialize()).isEqualTo(""); // an empty value is Value null in Consul's JSON
         assertThat(connect("b").writeInitialize("", Dcs.ABSENT)).isFalse();
-        assertThat(a.writeInitialize("7000000000000000001", s.initializeVersion())).isTrue();
+        assertThat(a.writeInitialize("7000000000000000001", s.initializeVersion()))
+                .isTrue();
         assertThat(a.read().initialize()).isEqualTo("7000000000000000001");
         assertThat(a.cancelInitialize()).isTrue();
         assertThat(a.read().initialize()).isNull();
@@ -340,8 +358,12 @@ class ConsulDcsTest {
         ConsulDcs a = connect("a");
         a.touchMember(Map.of());
         consul.stop();
-        assertThatThrownBy(a::read).isInstanceOf(DcsException.class).hasMessageContaining("http://127.0.0.1:" + consul.port());
-        assertThatThrownBy(a::renewLeader).isInstanceOf(DcsException.class).hasMessageContaining("127.0.0.1:" + consul.port());
+        assertThatThrownBy(a::read)
+                .isInstanceOf(DcsException.class)
+                .hasMessageContaining("http://127.0.0.1:" + consul.port());
+        assertThatThrownBy(a::renewLeader)
+                .isInstanceOf(DcsException.class)
+                .hasMessageContaining("127.0.0.1:" + consul.port());
         assertThatThrownBy(() -> a.writeConfig(Map.of(), Dcs.ANY)).isInstanceOf(DcsException.class);
         consul.start();
         assertThat(a.read().member("a")).isPresent();
@@ -353,12 +375,21 @@ class ConsulDcsTest {
         ConsulDcs a = connect("a");
         a.touchMember(Map.of());
         // a listener that accepts and never answers
-        try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
-            Dcs slow = DcsProvider.find("consul").create(new DcsSettings(null, SCOPE, "s", Duration.ofSeconds(4),
-                    Duration.ofSeconds(1), Map.of("host", "127.0.0.1:" + silent.getLocalPort())));
+        try (java.net.ServerSocket silent =
+                new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            Dcs slow = DcsProvider.find("consul")
+                    .create(new DcsSettings(
+                            null,
+                            SCOPE,
+                            "s",
+                            Duration.ofSeconds(4),
+                            Duration.ofSeconds(1),
+                            Map.of("host", "127.0.0.1:" + silent.getLocalPort())));
             opened.add(slow);
             long t0 = System.nanoTime();
-            assertThatThrownBy(slow::read).isInstanceOf(DcsException.class).hasMessageContaining("127.0.0.1:" + silent.getLocalPort());
+            assertThatThrownBy(slow::read)
+                    .isInstanceOf(DcsException.class)
+                    .hasMessageContaining("127.0.0.1:" + silent.getLocalPort());
             assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(4));
         }
     }
@@ -367,8 +398,10 @@ class ConsulDcsTest {
     void aTtlBelowTheAgentsSessionTtlMinIsExplained() throws Exception {
         consul.sessionTtlMin(Duration.ofSeconds(10)); // Consul's default
         ConsulDcs a = connect("a", Duration.ofSeconds(4), Map.of());
-        assertThatThrownBy(a::acquireLeader).isInstanceOf(DcsException.class)
-                .hasMessageContaining("session_ttl_min").hasMessageContaining("2s");
+        assertThatThrownBy(a::acquireLeader)
+                .isInstanceOf(DcsException.class)
+                .hasMessageContaining("session_ttl_min")
+                .hasMessageContaining("2s");
         assertThat(consul.entry(PREFIX + "leader")).isEmpty();
     }
 
@@ -414,15 +447,20 @@ class ConsulDcsTest {
     @Test
     void badOptionsNameTheirKey() {
         assertThatThrownBy(() -> connect("a", Duration.ofSeconds(4), Map.of("register_service", true)))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("register_service");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("register_service");
         assertThatThrownBy(() -> connect("a", Duration.ofSeconds(4), Map.of("hots", "x")))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("hots");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("hots");
     }
 
     private void putRaw(String key, String value) throws IOException, InterruptedException {
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://" + consul.hostPort() + "/v1/kv/" + key)).PUT(HttpRequest.BodyPublishers.ofString(value)).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create("http://" + consul.hostPort() + "/v1/kv/" + key))
+                                .PUT(HttpRequest.BodyPublishers.ofString(value))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
         assertThat(r.body()).isEqualTo("true");
     }
 }

@@ -353,16 +353,19 @@ final class ConsulDouble implements Closeable {
     // ------------------------------------------------------------------ sessions
 
     private void sessionCreate(HttpExchange ex, byte[] body) throws IOException {
-        Map<String, Object> req = new TreeMap<>(String.CASE_INSENSITIVE_ORDER); // Go decodes JSON keys case-insensitively
+        Map<String, Object> req =
+                new TreeMap<>(String.CASE_INSENSITIVE_ORDER); // Go decodes JSON keys case-insensitively
         if (body.length > 0) {
-            req.putAll(JSON.readValue(body, new TypeReference<Map<String, Object>>() { }));
+            req.putAll(JSON.readValue(body, new TypeReference<Map<String, Object>>() {}));
         }
         Session s = new Session();
         s.id = UUID.randomUUID().toString();
         s.name = req.get("Name") == null ? "" : req.get("Name").toString();
         s.ttl = req.get("TTL") == null ? "" : req.get("TTL").toString();
-        s.behavior = req.get("Behavior") == null || req.get("Behavior").toString().isEmpty()
-                ? "release" : req.get("Behavior").toString();
+        s.behavior =
+                req.get("Behavior") == null || req.get("Behavior").toString().isEmpty()
+                        ? "release"
+                        : req.get("Behavior").toString();
         s.checks = new ArrayList<>();
         if (req.get("Checks") instanceof List<?> l) {
             l.forEach(c -> s.checks.add(String.valueOf(c)));
@@ -394,7 +397,11 @@ final class ConsulDouble implements Closeable {
         }
         synchronized (lock) {
             if (s.ttlNanos != 0 && (s.ttlNanos < sessionTtlMin.toNanos() || s.ttlNanos > MAX_TTL_NANOS)) {
-                send(ex, 500, "Invalid Session TTL '" + s.ttl + "', must be between [" + sessionTtlMin.toSeconds() + "s=24h0m0s]");
+                send(
+                        ex,
+                        500,
+                        "Invalid Session TTL '" + s.ttl + "', must be between [" + sessionTtlMin.toSeconds()
+                                + "s=24h0m0s]");
                 return;
             }
             s.createIndex = ++index;
@@ -660,7 +667,11 @@ final class ConsulDouble implements Closeable {
         m.put("LockIndex", e.lockIndex);
         m.put("Key", e.key);
         m.put("Flags", e.flags);
-        m.put("Value", e.value == null || e.value.length == 0 ? null : Base64.getEncoder().encodeToString(e.value));
+        m.put(
+                "Value",
+                e.value == null || e.value.length == 0
+                        ? null
+                        : Base64.getEncoder().encodeToString(e.value));
         if (e.session != null) {
             m.put("Session", e.session);
         }

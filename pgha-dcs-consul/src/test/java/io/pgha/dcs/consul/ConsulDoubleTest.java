@@ -36,9 +36,15 @@ class ConsulDoubleTest {
     }
 
     private HttpResponse<String> call(String method, String path, String body) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://" + consul.hostPort() + path))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
-                .build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(
+                HttpRequest.newBuilder(URI.create("http://" + consul.hostPort() + path))
+                        .method(
+                                method,
+                                body == null
+                                        ? HttpRequest.BodyPublishers.noBody()
+                                        : HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     private String session(String json) throws Exception {
@@ -57,10 +63,14 @@ class ConsulDoubleTest {
         Map<?, ?> entry = consul.entry("k").orElseThrow();
         assertThat(entry.get("Session")).isNull();
         assertThat(entry.get("LockIndex")).isEqualTo(1L);
-        assertThat(call("PUT", "/v1/kv/k?acquire=" + s2, "w").body()).as("within the lock-delay").isEqualTo("false");
+        assertThat(call("PUT", "/v1/kv/k?acquire=" + s2, "w").body())
+                .as("within the lock-delay")
+                .isEqualTo("false");
         Thread.sleep(1200);
         assertThat(call("PUT", "/v1/kv/k?acquire=" + s2, "w").body()).isEqualTo("true");
-        assertThat(call("PUT", "/v1/kv/k?release=" + s1, "x").body()).as("release by a non-holder").isEqualTo("false");
+        assertThat(call("PUT", "/v1/kv/k?release=" + s1, "x").body())
+                .as("release by a non-holder")
+                .isEqualTo("false");
         assertThat(call("PUT", "/v1/kv/k?acquire=nope", "x").statusCode()).isEqualTo(500);
     }
 
@@ -75,14 +85,18 @@ class ConsulDoubleTest {
         assertThat(call("DELETE", "/v1/kv/a?cas=" + idx, null).body()).isEqualTo("true");
         HttpResponse<String> missing = call("GET", "/v1/kv/a", null);
         assertThat(missing.statusCode()).isEqualTo(404);
-        assertThat(Long.parseLong(missing.headers().firstValue("X-Consul-Index").orElseThrow())).isGreaterThan(idx);
+        assertThat(Long.parseLong(missing.headers().firstValue("X-Consul-Index").orElseThrow()))
+                .isGreaterThan(idx);
     }
 
     @Test
     void aBlockingQueryReturnsOnAChangeUnderThePrefixOrAfterTheWait() throws Exception {
         call("PUT", "/v1/kv/p/x", "1");
         call("PUT", "/v1/kv/q", "1");
-        long idx = Long.parseLong(call("GET", "/v1/kv/p/?recurse", null).headers().firstValue("X-Consul-Index").orElseThrow());
+        long idx = Long.parseLong(call("GET", "/v1/kv/p/?recurse", null)
+                .headers()
+                .firstValue("X-Consul-Index")
+                .orElseThrow());
         long t0 = System.nanoTime();
         HttpResponse<String> timedOut = call("GET", "/v1/kv/p/?recurse&index=" + idx + "&wait=300ms", null);
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isGreaterThanOrEqualTo(Duration.ofMillis(290));
@@ -101,7 +115,8 @@ class ConsulDoubleTest {
         assertThat(blocked).isNotDone();
         call("PUT", "/v1/kv/p/y", "2");
         HttpResponse<String> woke = blocked.get(10, TimeUnit.SECONDS);
-        assertThat(Long.parseLong(woke.headers().firstValue("X-Consul-Index").orElseThrow())).isGreaterThan(idx);
+        assertThat(Long.parseLong(woke.headers().firstValue("X-Consul-Index").orElseThrow()))
+                .isGreaterThan(idx);
         assertThat(JSON.readTree(woke.body()).size()).isEqualTo(2);
     }
 

@@ -39,6 +39,7 @@ class ConsulTlsTest {
 
     @TempDir
     static Path dir;
+
     private static Path serverStore;
     private static Path clientStore;
     private static Path caPem;
@@ -52,15 +53,52 @@ class ConsulTlsTest {
     static void makeKeys() throws Exception {
         serverStore = dir.resolve("server.p12");
         clientStore = dir.resolve("client.p12");
-        keytool("-genkeypair", "-alias", "server", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=127.0.0.1",
-                "-ext", "SAN=ip:127.0.0.1,dns:localhost", "-validity", "2", "-keystore", serverStore.toString(),
-                "-storetype", "PKCS12", "-storepass", "changeit");
-        keytool("-genkeypair", "-alias", "client", "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=pgha",
-                "-validity", "2", "-keystore", clientStore.toString(), "-storetype", "PKCS12", "-storepass", "changeit");
+        keytool(
+                "-genkeypair",
+                "-alias",
+                "server",
+                "-keyalg",
+                "EC",
+                "-groupname",
+                "secp256r1",
+                "-dname",
+                "CN=127.0.0.1",
+                "-ext",
+                "SAN=ip:127.0.0.1,dns:localhost",
+                "-validity",
+                "2",
+                "-keystore",
+                serverStore.toString(),
+                "-storetype",
+                "PKCS12",
+                "-storepass",
+                "changeit");
+        keytool(
+                "-genkeypair",
+                "-alias",
+                "client",
+                "-keyalg",
+                "RSA",
+                "-keysize",
+                "2048",
+                "-dname",
+                "CN=pgha",
+                "-validity",
+                "2",
+                "-keystore",
+                clientStore.toString(),
+                "-storetype",
+                "PKCS12",
+                "-storepass",
+                "changeit");
         caPem = dir.resolve("ca.pem");
-        Files.writeString(caPem, pem("CERTIFICATE", load(serverStore).getCertificate("server").getEncoded()));
+        Files.writeString(
+                caPem,
+                pem("CERTIFICATE", load(serverStore).getCertificate("server").getEncoded()));
         clientCertPem = dir.resolve("client.pem");
-        Files.writeString(clientCertPem, pem("CERTIFICATE", load(clientStore).getCertificate("client").getEncoded()));
+        Files.writeString(
+                clientCertPem,
+                pem("CERTIFICATE", load(clientStore).getCertificate("client").getEncoded()));
         KeyStore ks = load(clientStore);
         PrivateKey key = (PrivateKey) ks.getKey("client", PW);
         clientKeyPem = dir.resolve("client.key");
@@ -69,7 +107,8 @@ class ConsulTlsTest {
 
     private static String pem(String type, byte[] der) {
         return "-----BEGIN " + type + "-----\n"
-                + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
+                + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                        .encodeToString(der)
                 + "\n-----END " + type + "-----\n";
     }
 
@@ -77,10 +116,14 @@ class ConsulTlsTest {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("keytool.log").toFile()).start();
+        Process p = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("keytool.log").toFile())
+                .start();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("keytool finished").isTrue();
-        assertThat(p.exitValue()).as("keytool " + args[0] + ": " + Files.readString(dir.resolve("keytool.log"))).isZero();
+        assertThat(p.exitValue())
+                .as("keytool " + args[0] + ": " + Files.readString(dir.resolve("keytool.log")))
+                .isZero();
     }
 
     private static KeyStore load(Path p) throws Exception {
@@ -116,17 +159,17 @@ class ConsulTlsTest {
     private Dcs connect(String name, Map<String, Object> tlsOptions) throws DcsException {
         Map<String, Object> o = new HashMap<>(tlsOptions);
         o.put("url", "https://127.0.0.1:" + consul.port());
-        Dcs dcs = DcsProvider.find("consul").create(new DcsSettings(null, "tls", name, Duration.ofSeconds(4),
-                Duration.ofSeconds(3), o));
+        Dcs dcs = DcsProvider.find("consul")
+                .create(new DcsSettings(null, "tls", name, Duration.ofSeconds(4), Duration.ofSeconds(3), o));
         opened.add(dcs);
         return dcs;
     }
 
     private static void exercise(Dcs dcs) throws DcsException {
-        dcs.touchMember(Map.of("state", "running"));   // raw session create, then the library's acquire
+        dcs.touchMember(Map.of("state", "running")); // raw session create, then the library's acquire
         assertThat(dcs.acquireLeader()).isTrue();
         assertThat(dcs.renewLeader()).isTrue();
-        assertThat(dcs.releaseLeader()).isTrue();      // raw DELETE ?cas
+        assertThat(dcs.releaseLeader()).isTrue(); // raw DELETE ?cas
         assertThat(dcs.read().member(dcs.memberName())).isPresent();
     }
 
@@ -149,8 +192,9 @@ class ConsulTlsTest {
     @Test
     void aClientCertificateIsPresented() throws Exception {
         consul = ConsulDouble.createHttps(serverContext(), true).sessionTtlMin(Duration.ofSeconds(1));
-        exercise(connect("a", Map.of("cacert", caPem.toString(), "cert", clientCertPem.toString(),
-                "key", clientKeyPem.toString())));
+        exercise(connect(
+                "a",
+                Map.of("cacert", caPem.toString(), "cert", clientCertPem.toString(), "key", clientKeyPem.toString())));
         Dcs anonymous = connect("b", Map.of("cacert", caPem.toString()));
         assertThatThrownBy(anonymous::read).isInstanceOf(DcsException.class);
     }
@@ -162,7 +206,8 @@ class ConsulTlsTest {
         consul = ConsulDouble.create();
         assertThatThrownBy(() -> connect("a", Map.of("cert", clientCertPem.toString(), "key", pkcs1.toString())))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("consul.key").hasMessageContaining("openssl pkcs8");
+                .hasMessageContaining("consul.key")
+                .hasMessageContaining("openssl pkcs8");
         assertThat(new File(pkcs1.toString())).exists();
     }
 }

@@ -39,7 +39,8 @@ import org.junit.jupiter.api.BeforeEach;
  * session and key is lost) and still must be survived.
  */
 class RealConsulDcsContractIT extends DcsContract {
-    static final String SKIP = "no consul binary on PATH and no Docker engine: the Consul contract ran only against the HTTP double";
+    static final String SKIP =
+            "no consul binary on PATH and no Docker engine: the Consul contract ran only against the HTTP double";
 
     private static String binary;
     private static Path dir;
@@ -103,22 +104,39 @@ class RealConsulDcsContractIT extends DcsContract {
     }
 
     private static void start() throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(binary, "agent", "-dev",
-                "-bind", "127.0.0.1", "-client", "127.0.0.1", "-data-dir", dir.resolve("data").toString(),
-                "-hcl", "session_ttl_min = \"1s\"",
-                "-hcl", "ports { http = " + httpPort + ", dns = -1, grpc = -1, grpc_tls = -1, serf_lan = " + serfLanPort
+        List<String> cmd = new ArrayList<>(List.of(
+                binary,
+                "agent",
+                "-dev",
+                "-bind",
+                "127.0.0.1",
+                "-client",
+                "127.0.0.1",
+                "-data-dir",
+                dir.resolve("data").toString(),
+                "-hcl",
+                "session_ttl_min = \"1s\"",
+                "-hcl",
+                "ports { http = " + httpPort + ", dns = -1, grpc = -1, grpc_tls = -1, serf_lan = " + serfLanPort
                         + ", serf_wan = -1, server = " + serverPort + " }"));
-        agent = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("consul.log").toFile())).start();
+        agent = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(
+                        dir.resolve("consul.log").toFile()))
+                .start();
         HttpClient http = HttpClient.newHttpClient();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
             if (!agent.isAlive()) {
-                throw new IllegalStateException("consul exited with " + agent.exitValue() + "; see " + dir.resolve("consul.log"));
+                throw new IllegalStateException(
+                        "consul exited with " + agent.exitValue() + "; see " + dir.resolve("consul.log"));
             }
             try {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/v1/status/leader"))
-                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+                HttpResponse<String> r = http.send(
+                        HttpRequest.newBuilder(URI.create(baseUrl() + "/v1/status/leader"))
+                                .timeout(Duration.ofSeconds(2))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
                 if (r.statusCode() == 200 && r.body().contains(":")) {
                     return;
                 }
@@ -146,8 +164,9 @@ class RealConsulDcsContractIT extends DcsContract {
 
     @Override
     protected Dcs connect(String scope, String member, Duration ttl) throws Exception {
-        return DcsProvider.find("consul").create(new DcsSettings(null, scope, member, ttl, Duration.ofSeconds(3),
-                Map.of("host", "127.0.0.1:" + httpPort)));
+        return DcsProvider.find("consul")
+                .create(new DcsSettings(
+                        null, scope, member, ttl, Duration.ofSeconds(3), Map.of("host", "127.0.0.1:" + httpPort)));
     }
 
     @Override

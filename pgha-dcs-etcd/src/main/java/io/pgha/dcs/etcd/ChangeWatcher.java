@@ -222,7 +222,9 @@ final class ChangeWatcher implements Closeable {
             return;
         }
         try {
-            boolean stale = watcher == null || watcher.isClosed() || mustRestart
+            boolean stale = watcher == null
+                    || watcher.isClosed()
+                    || mustRestart
                     || connection.generation() != watcherGeneration;
             if (!stale) {
                 return;
@@ -239,8 +241,8 @@ final class ChangeWatcher implements Closeable {
             long from = lost ? 0 : nextRevision;
             // requireLeader: an etcd member cut off from its quorum cancels the watch instead of keeping it
             // silently open, so that it is re-created, on another endpoint if there is one
-            WatchOption.Builder option = WatchOption.builder().isPrefix(true).withPrevKV(false)
-                    .withRequireLeader(true);
+            WatchOption.Builder option =
+                    WatchOption.builder().isPrefix(true).withPrevKV(false).withRequireLeader(true);
             if (from > 0) {
                 option.withRevision(from);
             }
@@ -302,7 +304,9 @@ final class ChangeWatcher implements Closeable {
         @Override
         public void onError(Throwable t) {
             if (t instanceof CompactedException c) {
-                LOG.info("etcd watch on {} cancelled by compaction at revision {}: re-watching from now", prefix,
+                LOG.info(
+                        "etcd watch on {} cancelled by compaction at revision {}: re-watching from now",
+                        prefix,
                         c.getCompactedRevision());
                 eventsMayBeLost = true;
                 mustRestart = true;

@@ -23,8 +23,8 @@ final class EtcdCalls {
     private static final Logger LOG = LoggerFactory.getLogger(EtcdCalls.class);
 
     /** Errors that mean "could not talk to etcd", worth another try on a (possibly new) connection. */
-    private static final Set<String> TRANSIENT = Set.of("UNAVAILABLE", "DEADLINE_EXCEEDED", "CANCELLED", "ABORTED",
-            "RESOURCE_EXHAUSTED");
+    private static final Set<String> TRANSIENT =
+            Set.of("UNAVAILABLE", "DEADLINE_EXCEEDED", "CANCELLED", "ABORTED", "RESOURCE_EXHAUSTED");
 
     /** One jetcd call against a client. */
     @FunctionalInterface
@@ -73,8 +73,7 @@ final class EtcdCalls {
     }
 
     /** A result and how many attempts it took (more than one: an earlier attempt may have been applied). */
-    record Outcome<T>(T value, int attempts) {
-    }
+    record Outcome<T>(T value, int attempts) {}
 
     /** {@link #run}, telling how many attempts it took. */
     <T> Outcome<T> attempt(Deadline deadline, String what, Call<T> call) throws DcsException {
@@ -103,14 +102,16 @@ final class EtcdCalls {
                     future.cancel(true);
                 }
                 Thread.currentThread().interrupt();
-                throw new EtcdCallException("interrupted while waiting for etcd at " + endpoints() + " (" + what + ")",
-                        "CANCELLED", e);
+                throw new EtcdCallException(
+                        "interrupted while waiting for etcd at " + endpoints() + " (" + what + ")", "CANCELLED", e);
             } catch (ExecutionException | CompletionException | EtcdException e) {
                 Throwable cause = unwrap(e);
                 String code = code(cause);
                 if (!TRANSIENT.contains(code)) {
-                    throw new EtcdCallException("etcd at " + endpoints() + " refused " + what + ": " + code + " "
-                            + cause.getMessage(), code, cause);
+                    throw new EtcdCallException(
+                            "etcd at " + endpoints() + " refused " + what + ": " + code + " " + cause.getMessage(),
+                            code,
+                            cause);
                 }
                 last = cause;
                 LOG.debug("{} failed on etcd at {}: {} {}; retrying", what, endpoints(), code, cause.getMessage());
@@ -123,18 +124,21 @@ final class EtcdCalls {
                 Thread.sleep(sleep);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new EtcdCallException("interrupted while retrying " + what + " on etcd at " + endpoints(),
-                        "CANCELLED", e);
+                throw new EtcdCallException(
+                        "interrupted while retrying " + what + " on etcd at " + endpoints(), "CANCELLED", e);
             }
             backoffMillis = Math.min(backoffMillis * 2, 1000);
         }
         // the whole bound went by without an answer: the next call starts on a fresh connection
         connection.reset(generation);
-        String reason = last == null ? "no attempt left" : last instanceof TimeoutException ? "no answer"
-                : code(last) + " " + last.getMessage();
-        throw new EtcdCallException("etcd at " + endpoints() + " did not complete " + what + " within "
-                + bound.toMillis() + " ms (retry_timeout): " + reason, last instanceof TimeoutException ? "TIMEOUT"
-                : last == null ? "TIMEOUT" : code(last), last);
+        String reason = last == null
+                ? "no attempt left"
+                : last instanceof TimeoutException ? "no answer" : code(last) + " " + last.getMessage();
+        throw new EtcdCallException(
+                "etcd at " + endpoints() + " did not complete " + what + " within " + bound.toMillis()
+                        + " ms (retry_timeout): " + reason,
+                last instanceof TimeoutException ? "TIMEOUT" : last == null ? "TIMEOUT" : code(last),
+                last);
     }
 
     private static Throwable unwrap(Throwable t) {

@@ -135,8 +135,10 @@ final class EtcdConnection implements Closeable {
                     }
                 });
             } catch (SSLException | RuntimeException e) {
-                throw new DcsException("etcd3 TLS setup failed (cacert=" + options.cacert() + ", cert="
-                        + options.cert() + ", key=" + options.key() + "): " + e.getMessage(), e);
+                throw new DcsException(
+                        "etcd3 TLS setup failed (cacert=" + options.cacert() + ", cert=" + options.cert() + ", key="
+                                + options.key() + "): " + e.getMessage(),
+                        e);
             }
         }
         try {
@@ -155,8 +157,8 @@ final class EtcdConnection implements Closeable {
         }
 
         @Override
-        public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions callOptions,
-                                                     Channel next) {
+        public <Q, R> ClientCall<Q, R> interceptCall(
+                MethodDescriptor<Q, R> method, CallOptions callOptions, Channel next) {
             CallOptions options = callOptions;
             if (method.getType() == MethodDescriptor.MethodType.UNARY && callOptions.getDeadline() == null) {
                 options = callOptions.withDeadlineAfter(millis, TimeUnit.MILLISECONDS);

@@ -71,16 +71,18 @@ final class EtcdDcs implements Dcs {
     private final LeaseKeeper lease;
     /** The last member data written, re-written on a new lease. Guarded by leaseLock. */
     private Map<String, Object> memberData;
+
     private volatile boolean closed;
 
     EtcdDcs(DcsSettings settings, EtcdOptions options) {
         this.settings = settings;
         if (settings.name().isEmpty() || settings.name().contains("/")) {
-            throw new IllegalArgumentException("member name must be non-empty and contain no '/': '"
-                    + settings.name() + "'");
+            throw new IllegalArgumentException(
+                    "member name must be non-empty and contain no '/': '" + settings.name() + "'");
         }
         if (settings.scope().isEmpty() || settings.scope().contains("/")) {
-            throw new IllegalArgumentException("scope must be non-empty and contain no '/': '" + settings.scope() + "'");
+            throw new IllegalArgumentException(
+                    "scope must be non-empty and contain no '/': '" + settings.scope() + "'");
         }
         this.retryTimeout = settings.retryTimeout();
         this.prefix = settings.clusterPrefix();
@@ -91,8 +93,8 @@ final class EtcdDcs implements Dcs {
         this.connection = new EtcdConnection(options, retryTimeout);
         this.calls = new EtcdCalls(connection, retryTimeout);
         this.lease = new LeaseKeeper(LeaseKeeper.over(calls), settings.ttl(), System::nanoTime);
-        this.watcher = new ChangeWatcher(connection, prefixKey,
-                "pgha-etcd-watch-" + settings.scope() + "-" + settings.name());
+        this.watcher =
+                new ChangeWatcher(connection, prefixKey, "pgha-etcd-watch-" + settings.scope() + "-" + settings.name());
         watcher.start();
     }
 
@@ -121,8 +123,10 @@ final class EtcdDcs implements Dcs {
     @Override
     public ClusterState read() throws DcsException {
         checkOpen();
-        GetOption all = GetOption.builder().isPrefix(true).withSerializable(false).build();
-        GetResponse r = calls.run(calls.deadline(), "read of " + prefix, c -> c.getKVClient().get(prefixKey, all));
+        GetOption all =
+                GetOption.builder().isPrefix(true).withSerializable(false).build();
+        GetResponse r = calls.run(
+                calls.deadline(), "read of " + prefix, c -> c.getKVClient().get(prefixKey, all));
         ClusterState.Builder b = ClusterState.builder(settings.scope());
         String optimeLeader = null;
         boolean hasStatus = false;
@@ -173,19 +177,28 @@ final class EtcdDcs implements Dcs {
         synchronized (leaseLock) {
             LeaseKeeper.Lease l = ensureLease(d);
             PutOption onLease = PutOption.builder().withLeaseId(l.id()).build();
-            TxnResponse r = write(d, "acquisition of " + text(leaderKey), c -> c.getKVClient().txn()
-                    .If(new Cmp(leaderKey, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
-                    .Then(Op.put(leaderKey, name, onLease))
-                    .Else(Op.get(leaderKey, GetOption.DEFAULT))
-                    .commit(), EtcdDcs::ifSucceeded);
+            TxnResponse r = write(
+                    d,
+                    "acquisition of " + text(leaderKey),
+                    c -> c.getKVClient()
+                            .txn()
+                            .If(new Cmp(leaderKey, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
+                            .Then(Op.put(leaderKey, name, onLease))
+                            .Else(Op.get(leaderKey, GetOption.DEFAULT))
+                            .commit(),
+                    EtcdDcs::ifSucceeded);
             if (r.isSucceeded()) {
                 return requireProven("acquisition");
             }
             // an attempt that seemed to fail may have won before a retry: the key on our own lease is ours.
             // Otherwise the answer is definite even after retries: had an earlier attempt won, the key
             // would hold our name on this lease (just refreshed, it cannot have expired meanwhile)
-            List<KeyValue> kvs = r.getGetResponses().isEmpty() ? List.of() : r.getGetResponses().get(0).getKvs();
-            return !kvs.isEmpty() && kvs.get(0).getValue().equals(name) && kvs.get(0).getLease() == l.id()
+            List<KeyValue> kvs = r.getGetResponses().isEmpty()
+                    ? List.of()
+                    : r.getGetResponses().get(0).getKvs();
+            return !kvs.isEmpty()
+                    && kvs.get(0).getValue().equals(name)
+                    && kvs.get(0).getLease() == l.id()
                     && requireProven("acquisition");
         }
     }
@@ -197,10 +210,14 @@ final class EtcdDcs implements Dcs {
         synchronized (leaseLock) {
             LeaseKeeper.Lease l = ensureLease(d);
             Cmp ours = new Cmp(leaderKey, Cmp.Op.EQUAL, CmpTarget.value(name));
-            TxnResponse check = calls.run(d, "check of " + text(leaderKey), c -> c.getKVClient().txn()
-                    .If(ours)
-                    .Then(Op.get(leaderKey, GetOption.DEFAULT))
-                    .commit());
+            TxnResponse check = calls.run(
+                    d,
+                    "check of " + text(leaderKey),
+                    c -> c.getKVClient()
+                            .txn()
+                            .If(ours)
+                            .Then(Op.get(leaderKey, GetOption.DEFAULT))
+                            .commit());
             if (!check.isSucceeded()) {
                 return false;
             }
@@ -210,15 +227,21 @@ final class EtcdDcs implements Dcs {
             }
             // the key is on an older lease (expired, or replaced after a TTL change): move it, but only if
             // it still holds our name at the revision just read
-            LOG.info("moving {} from lease {} to lease {}", text(leaderKey), Long.toHexString(kv.getLease()),
+            LOG.info(
+                    "moving {} from lease {} to lease {}",
+                    text(leaderKey),
+                    Long.toHexString(kv.getLease()),
                     Long.toHexString(l.id()));
             long seen = kv.getModRevision();
             PutOption onLease = PutOption.builder().withLeaseId(l.id()).build();
-            TxnResponse move = conditionalWrite(d, "move of " + text(leaderKey) + " to a new lease", c -> c
-                    .getKVClient().txn()
-                    .If(ours, new Cmp(leaderKey, Cmp.Op.EQUAL, CmpTarget.modRevision(seen)))
-                    .Then(Op.put(leaderKey, name, onLease))
-                    .commit());
+            TxnResponse move = conditionalWrite(
+                    d,
+                    "move of " + text(leaderKey) + " to a new lease",
+                    c -> c.getKVClient()
+                            .txn()
+                            .If(ours, new Cmp(leaderKey, Cmp.Op.EQUAL, CmpTarget.modRevision(seen)))
+                            .Then(Op.put(leaderKey, name, onLease))
+                            .commit());
             return move.isSucceeded() && requireProven("renewal");
         }
     }
@@ -226,11 +249,14 @@ final class EtcdDcs implements Dcs {
     @Override
     public boolean releaseLeader() throws DcsException {
         checkOpen();
-        TxnResponse r = conditionalWrite(calls.deadline(), "release of " + text(leaderKey), c -> c.getKVClient()
-                .txn()
-                .If(new Cmp(leaderKey, Cmp.Op.EQUAL, CmpTarget.value(name)))
-                .Then(Op.delete(leaderKey, DeleteOption.DEFAULT))
-                .commit());
+        TxnResponse r = conditionalWrite(
+                calls.deadline(),
+                "release of " + text(leaderKey),
+                c -> c.getKVClient()
+                        .txn()
+                        .If(new Cmp(leaderKey, Cmp.Op.EQUAL, CmpTarget.value(name)))
+                        .Then(Op.delete(leaderKey, DeleteOption.DEFAULT))
+                        .commit());
         return r.isSucceeded();
     }
 
@@ -266,7 +292,10 @@ final class EtcdDcs implements Dcs {
 
     private void putMember(EtcdCalls.Deadline d, long leaseId, ByteSequence value) throws DcsException {
         PutOption onLease = PutOption.builder().withLeaseId(leaseId).build();
-        write(d, "write of " + text(memberKey), c -> c.getKVClient().put(memberKey, value, onLease),
+        write(
+                d,
+                "write of " + text(memberKey),
+                c -> c.getKVClient().put(memberKey, value, onLease),
                 r -> r.getHeader().getRevision());
     }
 
@@ -294,8 +323,8 @@ final class EtcdDcs implements Dcs {
     public boolean cancelInitialize() throws DcsException {
         checkOpen();
         ByteSequence key = key("initialize");
-        DeleteResponse r = write(calls.deadline(), "delete of " + text(key), c -> c.getKVClient().delete(key),
-                EtcdDcs::ifDeleted);
+        DeleteResponse r = write(
+                calls.deadline(), "delete of " + text(key), c -> c.getKVClient().delete(key), EtcdDcs::ifDeleted);
         return r.getDeleted() > 0;
     }
 
@@ -322,12 +351,13 @@ final class EtcdDcs implements Dcs {
     private boolean compareAndSet(String rel, String value, long expected) throws DcsException {
         checkOpen();
         if (expected < 0 && expected != ABSENT && expected != ANY) {
-            throw new IllegalArgumentException("expected version of " + rel + " must be >= 0, ABSENT or ANY, not "
-                    + expected);
+            throw new IllegalArgumentException(
+                    "expected version of " + rel + " must be >= 0, ABSENT or ANY, not " + expected);
         }
         ByteSequence key = key(rel);
         Op op = value == null ? Op.delete(key, DeleteOption.DEFAULT) : Op.put(key, bytes(value), PutOption.DEFAULT);
-        String what = (value == null ? "delete of " : "write of ") + text(key)
+        String what = (value == null ? "delete of " : "write of ")
+                + text(key)
                 + (expected == ANY ? "" : " at version " + (expected == ABSENT ? "ABSENT" : expected));
         TxnResponse r = conditionalWrite(calls.deadline(), what, c -> {
             var txn = c.getKVClient().txn();
@@ -360,7 +390,11 @@ final class EtcdDcs implements Dcs {
         if (failsafe == null) {
             checkOpen();
             ByteSequence key = key("failsafe");
-            write(calls.deadline(), "delete of " + text(key), c -> c.getKVClient().delete(key), EtcdDcs::ifDeleted);
+            write(
+                    calls.deadline(),
+                    "delete of " + text(key),
+                    c -> c.getKVClient().delete(key),
+                    EtcdDcs::ifDeleted);
             return;
         }
         put("failsafe", DcsJson.write(failsafe));
@@ -369,7 +403,10 @@ final class EtcdDcs implements Dcs {
     private void put(String rel, String value) throws DcsException {
         checkOpen();
         ByteSequence key = key(rel);
-        write(calls.deadline(), "write of " + text(key), c -> c.getKVClient().put(key, bytes(value)),
+        write(
+                calls.deadline(),
+                "write of " + text(key),
+                c -> c.getKVClient().put(key, bytes(value)),
                 r -> r.getHeader().getRevision());
     }
 
@@ -465,16 +502,23 @@ final class EtcdDcs implements Dcs {
                 continue;
             }
             try {
-                calls.run(d, "revoke of lease " + Long.toHexString(id), c -> c.getLeaseClient().revoke(id));
+                calls.run(
+                        d,
+                        "revoke of lease " + Long.toHexString(id),
+                        c -> c.getLeaseClient().revoke(id));
             } catch (EtcdCallException e) {
                 if (e.isNotFound()) {
                     continue; // expired already: the keys are gone anyway
                 }
-                LOG.warn("could not revoke etcd lease {} on close; its keys expire with its TTL: {}",
-                        Long.toHexString(id), e.getMessage());
+                LOG.warn(
+                        "could not revoke etcd lease {} on close; its keys expire with its TTL: {}",
+                        Long.toHexString(id),
+                        e.getMessage());
             } catch (DcsException e) {
-                LOG.warn("could not revoke etcd lease {} on close; its keys expire with its TTL: {}",
-                        Long.toHexString(id), e.getMessage());
+                LOG.warn(
+                        "could not revoke etcd lease {} on close; its keys expire with its TTL: {}",
+                        Long.toHexString(id),
+                        e.getMessage());
             }
         }
         connection.close();

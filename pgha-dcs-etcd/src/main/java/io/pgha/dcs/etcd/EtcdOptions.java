@@ -29,13 +29,14 @@ import java.util.TreeSet;
  * @param cert PEM client certificate, or null
  * @param key PEM client private key (PKCS#8), or null
  */
-record EtcdOptions(List<URI> endpoints, boolean tls, String username, String password, Path cacert, Path cert,
-                   Path key) {
+record EtcdOptions(
+        List<URI> endpoints, boolean tls, String username, String password, Path cacert, Path cert, Path key) {
 
     static final int DEFAULT_PORT = 2379;
     static final String DEFAULT_HOST = "127.0.0.1:" + DEFAULT_PORT;
 
-    private static final Set<String> KNOWN = Set.of("host", "hosts", "url", "urls", "protocol", "username", "password", "cacert", "cert", "key");
+    private static final Set<String> KNOWN =
+            Set.of("host", "hosts", "url", "urls", "protocol", "username", "password", "cacert", "cert", "key");
     /** Patroni keys that pgha recognizes but does not implement: refuse rather than ignore. */
     private static final Map<String, String> UNSUPPORTED = Map.of(
             "srv", "DNS SRV discovery is not supported; list the endpoints in 'hosts'",
@@ -56,8 +57,8 @@ record EtcdOptions(List<URI> endpoints, boolean tls, String username, String pas
                 throw new IllegalArgumentException("etcd3." + k + " is not supported by pgha: " + UNSUPPORTED.get(k));
             }
             if (!KNOWN.contains(k)) {
-                throw new IllegalArgumentException("unknown etcd3 option '" + k + "' (known: " + new TreeSet<>(KNOWN)
-                        + ")");
+                throw new IllegalArgumentException(
+                        "unknown etcd3 option '" + k + "' (known: " + new TreeSet<>(KNOWN) + ")");
             }
         }
         String protocol = string(opts, "protocol");
@@ -81,8 +82,8 @@ record EtcdOptions(List<URI> endpoints, boolean tls, String username, String pas
             throw new IllegalArgumentException("etcd3 endpoints mix http and https: " + endpoints);
         }
         if (protocol != null && !schemes.contains(protocol)) {
-            throw new IllegalArgumentException("etcd3.protocol is " + protocol + " but the endpoints say "
-                    + schemes + ": " + endpoints);
+            throw new IllegalArgumentException(
+                    "etcd3.protocol is " + protocol + " but the endpoints say " + schemes + ": " + endpoints);
         }
         boolean tls = schemes.contains("https");
 
@@ -96,12 +97,12 @@ record EtcdOptions(List<URI> endpoints, boolean tls, String username, String pas
         Path cert = file(opts, "cert");
         Path key = file(opts, "key");
         if ((cert == null) != (key == null)) {
-            throw new IllegalArgumentException("etcd3: 'cert' and 'key' go together (only "
-                    + (cert == null ? "key" : "cert") + " is set)");
+            throw new IllegalArgumentException(
+                    "etcd3: 'cert' and 'key' go together (only " + (cert == null ? "key" : "cert") + " is set)");
         }
         if (!tls && (cacert != null || cert != null)) {
-            throw new IllegalArgumentException("etcd3: cacert/cert/key need protocol https (the endpoints are "
-                    + endpoints + ")");
+            throw new IllegalArgumentException(
+                    "etcd3: cacert/cert/key need protocol https (the endpoints are " + endpoints + ")");
         }
         return new EtcdOptions(endpoints, tls, username, password, cacert, cert, key);
     }

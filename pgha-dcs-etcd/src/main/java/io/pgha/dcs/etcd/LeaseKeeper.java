@@ -26,8 +26,7 @@ final class LeaseKeeper {
     private static final Logger LOG = LoggerFactory.getLogger(LeaseKeeper.class);
 
     /** The lease to write with, and whether it was just granted (keys on an older lease must move). */
-    record Lease(long id, boolean fresh) {
-    }
+    record Lease(long id, boolean fresh) {}
 
     /** The two etcd lease calls this class makes; a seam for tests. */
     interface LeaseApi {
@@ -38,21 +37,25 @@ final class LeaseKeeper {
         Granted grant(EtcdCalls.Deadline deadline, long ttlSeconds) throws DcsException;
     }
 
-    record Granted(long id, long ttlSeconds) {
-    }
+    record Granted(long id, long ttlSeconds) {}
 
     /** The LeaseApi over jetcd. */
     static LeaseApi over(EtcdCalls calls) {
         return new LeaseApi() {
             @Override
             public long keepAliveOnce(EtcdCalls.Deadline deadline, long leaseId) throws DcsException {
-                return calls.run(deadline, "refresh of lease " + Long.toHexString(leaseId),
-                        c -> c.getLeaseClient().keepAliveOnce(leaseId)).getTTL();
+                return calls.run(
+                                deadline,
+                                "refresh of lease " + Long.toHexString(leaseId),
+                                c -> c.getLeaseClient().keepAliveOnce(leaseId))
+                        .getTTL();
             }
 
             @Override
             public Granted grant(EtcdCalls.Deadline deadline, long ttlSeconds) throws DcsException {
-                var r = calls.run(deadline, "grant of a " + ttlSeconds + " s lease",
+                var r = calls.run(
+                        deadline,
+                        "grant of a " + ttlSeconds + " s lease",
                         c -> c.getLeaseClient().grant(ttlSeconds));
                 return new Granted(r.getID(), r.getTTL());
             }
@@ -96,8 +99,10 @@ final class LeaseKeeper {
                         validUntilNanos = sent + TimeUnit.SECONDS.toNanos(ttl);
                         return new Lease(id, false);
                     }
-                    LOG.warn("etcd lease {} has expired (keep-alive answered TTL {}): granting a new one",
-                            Long.toHexString(id), ttl);
+                    LOG.warn(
+                            "etcd lease {} has expired (keep-alive answered TTL {}): granting a new one",
+                            Long.toHexString(id),
+                            ttl);
                 } catch (EtcdCallException e) {
                     if (!e.isNotFound()) {
                         throw e;
@@ -105,8 +110,10 @@ final class LeaseKeeper {
                     LOG.warn("etcd lease {} no longer exists: granting a new one", Long.toHexString(id));
                 }
             } else {
-                LOG.warn("etcd lease {} may have expired (its last refresh was sent more than its TTL ago): "
-                        + "granting a new one", Long.toHexString(leaseId));
+                LOG.warn(
+                        "etcd lease {} may have expired (its last refresh was sent more than its TTL ago): "
+                                + "granting a new one",
+                        Long.toHexString(leaseId));
             }
         }
         return grant(deadline);

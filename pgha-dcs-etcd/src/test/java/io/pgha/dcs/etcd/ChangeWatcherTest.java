@@ -56,7 +56,9 @@ class ChangeWatcherTest {
     void anOwnWriteWhoseEventArrivesBeforeItsResponseDoesNotWake() throws Exception {
         watcher.beginWrite();
         events.onNext(event("leader", 10)); // the watch is faster than the txn response
-        assertThat(await()).as("judged only once the write reports its revision").isFalse();
+        assertThat(await())
+                .as("judged only once the write reports its revision")
+                .isFalse();
         watcher.endWrite(10);
         assertThat(await()).isFalse();
         events.onNext(event("leader", 11));
@@ -101,9 +103,15 @@ class ChangeWatcherTest {
     }
 
     private static io.etcd.jetcd.watch.WatchResponse event(String rel, long revision) {
-        KeyValue kv = KeyValue.newBuilder().setKey(ByteString.copyFrom(PREFIX + rel, StandardCharsets.UTF_8))
-                .setModRevision(revision).build();
+        KeyValue kv = KeyValue.newBuilder()
+                .setKey(ByteString.copyFrom(PREFIX + rel, StandardCharsets.UTF_8))
+                .setModRevision(revision)
+                .build();
         return new io.etcd.jetcd.watch.WatchResponse(WatchResponse.newBuilder()
-                .addEvents(Event.newBuilder().setType(Event.EventType.PUT).setKv(kv).build()).build());
+                .addEvents(Event.newBuilder()
+                        .setType(Event.EventType.PUT)
+                        .setKv(kv)
+                        .build())
+                .build());
     }
 }

@@ -31,8 +31,8 @@ class EtcdAuthIT {
             auth.userGrantRole(bytes("root"), bytes("root")).get(10, TimeUnit.SECONDS);
             auth.roleAdd(bytes("pgha")).get(10, TimeUnit.SECONDS);
             // read/write on the /service/ prefix only
-            auth.roleGrantPermission(bytes("pgha"), bytes("/service/"), bytes("/service0"),
-                    Permission.Type.READWRITE).get(10, TimeUnit.SECONDS);
+            auth.roleGrantPermission(bytes("pgha"), bytes("/service/"), bytes("/service0"), Permission.Type.READWRITE)
+                    .get(10, TimeUnit.SECONDS);
             auth.userAdd(bytes("pgha"), bytes("s3cret")).get(10, TimeUnit.SECONDS);
             auth.userGrantRole(bytes("pgha"), bytes("pgha")).get(10, TimeUnit.SECONDS);
             auth.authEnable().get(10, TimeUnit.SECONDS);
@@ -48,7 +48,8 @@ class EtcdAuthIT {
 
     @Test
     void aUserWithRightsOnTheNamespaceRunsTheWholeCycle() throws Exception {
-        try (Dcs a = connect("pgha", "s3cret", "/service/", "a"); Dcs b = connect("pgha", "s3cret", "/service/", "b")) {
+        try (Dcs a = connect("pgha", "s3cret", "/service/", "a");
+                Dcs b = connect("pgha", "s3cret", "/service/", "b")) {
             a.touchMember(Map.of("state", "running"));
             assertThat(a.acquireLeader()).isTrue();
             assertThat(a.renewLeader()).isTrue();
@@ -65,13 +66,20 @@ class EtcdAuthIT {
             assertThatThrownBy(wrong::read).isInstanceOf(DcsException.class).hasMessageContaining(etcd.endpoint());
         }
         try (Dcs foreign = connect("pgha", "s3cret", "/other/", "a")) {
-            assertThatThrownBy(foreign::read).isInstanceOf(DcsException.class)
+            assertThatThrownBy(foreign::read)
+                    .isInstanceOf(DcsException.class)
                     .hasMessageContaining("PERMISSION_DENIED");
         }
     }
 
     private static Dcs connect(String user, String password, String namespace, String member) throws DcsException {
-        return new EtcdDcsProvider().create(new DcsSettings(namespace, "auth", member, Duration.ofSeconds(10),
-                Duration.ofSeconds(10), Map.of("host", etcd.hostPort(), "username", user, "password", password)));
+        return new EtcdDcsProvider()
+                .create(new DcsSettings(
+                        namespace,
+                        "auth",
+                        member,
+                        Duration.ofSeconds(10),
+                        Duration.ofSeconds(10),
+                        Map.of("host", etcd.hostPort(), "username", user, "password", password)));
     }
 }

@@ -37,13 +37,15 @@ class EtcdDcsContractIT extends DcsContract {
 
     @Override
     protected Dcs connect(String scope, String member, Duration ttl) throws Exception {
-        return new EtcdDcsProvider().create(new DcsSettings("/service/", scope, member, ttl, Duration.ofSeconds(3),
-                Map.of("hosts", etcd.hostPort())));
+        return new EtcdDcsProvider()
+                .create(new DcsSettings(
+                        "/service/", scope, member, ttl, Duration.ofSeconds(3), Map.of("hosts", etcd.hostPort())));
     }
 
     @Override
     protected void putRaw(String scope, String key, String value) throws Exception {
-        raw.getKVClient().put(EtcdDcs.bytes("/service/" + scope + "/" + key), EtcdDcs.bytes(value))
+        raw.getKVClient()
+                .put(EtcdDcs.bytes("/service/" + scope + "/" + key), EtcdDcs.bytes(value))
                 .get(10, TimeUnit.SECONDS);
     }
 

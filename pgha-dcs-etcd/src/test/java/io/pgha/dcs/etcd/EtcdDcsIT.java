@@ -73,18 +73,27 @@ class EtcdDcsIT {
 
         KeyValue leader = rawGet("/service/" + scope + "/leader");
         KeyValue member = rawGet("/service/" + scope + "/members/pg0");
-        assertThat(EtcdDcs.text(leader.getValue())).as("the leader key holds the bare name").isEqualTo("pg0");
+        assertThat(EtcdDcs.text(leader.getValue()))
+                .as("the leader key holds the bare name")
+                .isEqualTo("pg0");
         assertThat(io.pgha.dcs.DcsJson.readObject(EtcdDcs.text(member.getValue())))
                 .isEqualTo(Map.of("state", "running", "role", "primary"));
         assertThat(leader.getLease()).as("leader key on a lease").isNotZero();
-        assertThat(member.getLease()).as("leader and member key on the same lease").isEqualTo(leader.getLease());
+        assertThat(member.getLease())
+                .as("leader and member key on the same lease")
+                .isEqualTo(leader.getLease());
         assertThat(EtcdDcs.text(rawGet("/service/" + scope + "/initialize").getValue()))
                 .isEqualTo("7301234567890123456");
-        assertThat(rawGet("/service/" + scope + "/config").getLease()).as("config is persistent").isZero();
-        long ttl = raw.getLeaseClient().timeToLive(leader.getLease(), LeaseOption.DEFAULT).get(10, TimeUnit.SECONDS)
+        assertThat(rawGet("/service/" + scope + "/config").getLease())
+                .as("config is persistent")
+                .isZero();
+        long ttl = raw.getLeaseClient()
+                .timeToLive(leader.getLease(), LeaseOption.DEFAULT)
+                .get(10, TimeUnit.SECONDS)
                 .getGrantedTTL();
         assertThat(ttl).isEqualTo(TTL.toSeconds());
-        assertThat(a.read().config().version()).as("version is the mod_revision")
+        assertThat(a.read().config().version())
+                .as("version is the mod_revision")
                 .isEqualTo(rawGet("/service/" + scope + "/config").getModRevision());
     }
 
@@ -161,15 +170,20 @@ class EtcdDcsIT {
         for (int i = 0; i < 5; i++) {
             assertThat(b.writeConfig(Map.of("n", (long) i), Dcs.ANY)).isTrue();
         }
-        long rev = raw.getKVClient().get(EtcdDcs.bytes("/"), GetOption.builder().withCountOnly(true).build())
-                .get(10, TimeUnit.SECONDS).getHeader().getRevision();
+        long rev = raw.getKVClient()
+                .get(EtcdDcs.bytes("/"), GetOption.builder().withCountOnly(true).build())
+                .get(10, TimeUnit.SECONDS)
+                .getHeader()
+                .getRevision();
         raw.getKVClient().compact(rev).get(10, TimeUnit.SECONDS);
         a.read();
         drain(a);
         long restarts = a.watcher().restarts();
         // resume the watch from a compacted revision, as after a disconnect during which etcd compacted
         a.watcher().restartFrom(1);
-        assertThat(a.awaitChange(Duration.ofSeconds(20))).as("woken: events may have been lost").isTrue();
+        assertThat(a.awaitChange(Duration.ofSeconds(20)))
+                .as("woken: events may have been lost")
+                .isTrue();
         awaitTrue(Duration.ofSeconds(20), () -> a.watcher().restarts() >= restarts + 2);
         a.read();
         drain(a);
@@ -196,7 +210,8 @@ class EtcdDcsIT {
         awaitTrue(Duration.ofSeconds(30), a::renewLeader);
         a.read();
         drain(a);
-        assertWokenBy(a, () -> assertThat(b.writeConfig(Map.of("ttl", 30L), Dcs.ANY)).isTrue());
+        assertWokenBy(
+                a, () -> assertThat(b.writeConfig(Map.of("ttl", 30L), Dcs.ANY)).isTrue());
     }
 
     @Test
@@ -208,7 +223,9 @@ class EtcdDcsIT {
         a.touchMember(Map.of("state", "running"));
         assertThat(a.acquireLeader()).isTrue();
         a.writeStatus(new io.pgha.dcs.ClusterStatus(5, Map.of(), List.of()));
-        assertThat(a.awaitChange(Duration.ofSeconds(2))).as("woken by its own writes").isFalse();
+        assertThat(a.awaitChange(Duration.ofSeconds(2)))
+                .as("woken by its own writes")
+                .isFalse();
     }
 
     @Test
@@ -221,9 +238,13 @@ class EtcdDcsIT {
         drain(a);
         b.touchMember(Map.of("state", "running"));
         b.writeStatus(new io.pgha.dcs.ClusterStatus(5, Map.of(), List.of()));
-        assertThat(a.awaitChange(Duration.ofSeconds(2))).as("woken by a member touch or a status write").isFalse();
-        assertWokenBy(a, () -> assertThat(b.writeFailover(io.pgha.dcs.Failover.of(null, "a", null), Dcs.ABSENT))
-                .isTrue());
+        assertThat(a.awaitChange(Duration.ofSeconds(2)))
+                .as("woken by a member touch or a status write")
+                .isFalse();
+        assertWokenBy(
+                a,
+                () -> assertThat(b.writeFailover(io.pgha.dcs.Failover.of(null, "a", null), Dcs.ABSENT))
+                        .isTrue());
     }
 
     @Test
@@ -236,14 +257,17 @@ class EtcdDcsIT {
         assertThat(a.renewLeader()).isTrue();
         KeyValue leader = rawGet("/service/" + scope + "/leader");
         assertThat(rawGet("/service/" + scope + "/members/a").getLease()).isEqualTo(leader.getLease());
-        assertThat(raw.getLeaseClient().timeToLive(leader.getLease(), LeaseOption.DEFAULT).get(10, TimeUnit.SECONDS)
-                .getGrantedTTL()).isEqualTo(9);
+        assertThat(raw.getLeaseClient()
+                        .timeToLive(leader.getLease(), LeaseOption.DEFAULT)
+                        .get(10, TimeUnit.SECONDS)
+                        .getGrantedTTL())
+                .isEqualTo(9);
     }
 
     @Test
     void unreachableEtcdFailsWithinTheRetryTimeoutNamingTheEndpoint() throws Exception {
-        Dcs d = new EtcdDcsProvider().create(new DcsSettings("/service/", scope(), "a", TTL, RETRY,
-                Map.of("host", "127.0.0.1:1")));
+        Dcs d = new EtcdDcsProvider()
+                .create(new DcsSettings("/service/", scope(), "a", TTL, RETRY, Map.of("host", "127.0.0.1:1")));
         opened.add(d);
         long t0 = System.nanoTime();
         assertThatThrownBy(d::read).isInstanceOf(DcsException.class).hasMessageContaining("http://127.0.0.1:1");
@@ -253,8 +277,9 @@ class EtcdDcsIT {
     // ---------------------------------------------------------------- helpers
 
     private EtcdDcs connect(String scope, String name) throws DcsException {
-        EtcdDcs d = (EtcdDcs) new EtcdDcsProvider().create(new DcsSettings("/service/", scope, name, TTL, RETRY,
-                Map.of("hosts", List.of(etcd.hostPort()))));
+        EtcdDcs d = (EtcdDcs) new EtcdDcsProvider()
+                .create(new DcsSettings(
+                        "/service/", scope, name, TTL, RETRY, Map.of("hosts", List.of(etcd.hostPort()))));
         opened.add(d);
         return d;
     }
@@ -264,7 +289,9 @@ class EtcdDcsIT {
     }
 
     private static KeyValue rawGet(String key) throws Exception {
-        List<KeyValue> kvs = raw.getKVClient().get(ByteSequence.from(key.getBytes())).get(10, TimeUnit.SECONDS)
+        List<KeyValue> kvs = raw.getKVClient()
+                .get(ByteSequence.from(key.getBytes()))
+                .get(10, TimeUnit.SECONDS)
                 .getKvs();
         assertThat(kvs).as(key).hasSize(1);
         return kvs.get(0);
@@ -281,7 +308,9 @@ class EtcdDcsIT {
         try {
             Future<Boolean> woken = pool.submit(() -> waiter.awaitChange(Duration.ofSeconds(30)));
             Thread.sleep(500);
-            assertThat(woken.isDone()).as("awaitChange returned before anything changed").isFalse();
+            assertThat(woken.isDone())
+                    .as("awaitChange returned before anything changed")
+                    .isFalse();
             action.call();
             assertThat(woken.get(40, TimeUnit.SECONDS)).as("awaitChange woken").isTrue();
         } finally {

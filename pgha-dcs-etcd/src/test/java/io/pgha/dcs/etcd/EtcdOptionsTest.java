@@ -29,14 +29,19 @@ class EtcdOptionsTest {
     void acceptsPatronisEndpointForms() {
         assertThat(EtcdOptions.parse(Map.of("host", "10.0.0.1:2379")).endpoints())
                 .containsExactly(URI.create("http://10.0.0.1:2379"));
-        assertThat(EtcdOptions.parse(Map.of("hosts", "10.0.0.1:2379, 10.0.0.2:2380,10.0.0.3")).endpoints())
-                .containsExactly(URI.create("http://10.0.0.1:2379"), URI.create("http://10.0.0.2:2380"),
+        assertThat(EtcdOptions.parse(Map.of("hosts", "10.0.0.1:2379, 10.0.0.2:2380,10.0.0.3"))
+                        .endpoints())
+                .containsExactly(
+                        URI.create("http://10.0.0.1:2379"),
+                        URI.create("http://10.0.0.2:2380"),
                         URI.create("http://10.0.0.3:2379"));
         assertThat(EtcdOptions.parse(Map.of("hosts", List.of("a:1", "b:2"))).endpoints())
                 .containsExactly(URI.create("http://a:1"), URI.create("http://b:2"));
         assertThat(EtcdOptions.parse(Map.of("url", "http://etcd.example:2379")).endpoints())
                 .containsExactly(URI.create("http://etcd.example:2379"));
-        assertThat(EtcdOptions.parse(Map.of("urls", List.of("https://a:2379", "https://b:2379"))).tls()).isTrue();
+        assertThat(EtcdOptions.parse(Map.of("urls", List.of("https://a:2379", "https://b:2379")))
+                        .tls())
+                .isTrue();
         EtcdOptions https = EtcdOptions.parse(Map.of("hosts", "a:2379", "protocol", "HTTPS"));
         assertThat(https.endpoints()).containsExactly(URI.create("https://a:2379"));
         assertThat(https.tls()).isTrue();
@@ -45,21 +50,25 @@ class EtcdOptionsTest {
     @Test
     void unknownAndUnsupportedKeysFailNamingTheKey() {
         assertThatThrownBy(() -> EtcdOptions.parse(Map.of("hostz", "a:1")))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'hostz'");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'hostz'");
         assertThatThrownBy(() -> EtcdOptions.parse(Map.of("srv", "example.com")))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("etcd3.srv");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("etcd3.srv");
         assertThatThrownBy(() -> EtcdOptions.parse(Map.of("use_proxies", true)))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("etcd3.use_proxies");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("etcd3.use_proxies");
     }
 
     @Test
     void malformedValuesFailNamingTheKey() {
-        assertThatThrownBy(() -> EtcdOptions.parse(Map.of("protocol", "grpc")))
-                .hasMessageContaining("etcd3.protocol");
+        assertThatThrownBy(() -> EtcdOptions.parse(Map.of("protocol", "grpc"))).hasMessageContaining("etcd3.protocol");
         assertThatThrownBy(() -> EtcdOptions.parse(Map.of("hosts", "a:1,,b:2"))).hasMessageContaining("etcd3.hosts");
-        assertThatThrownBy(() -> EtcdOptions.parse(Map.of("host", "a:notaport"))).hasMessageContaining("etcd3.host");
+        assertThatThrownBy(() -> EtcdOptions.parse(Map.of("host", "a:notaport")))
+                .hasMessageContaining("etcd3.host");
         assertThatThrownBy(() -> EtcdOptions.parse(Map.of("url", "ftp://a:1"))).hasMessageContaining("etcd3.url");
-        assertThatThrownBy(() -> EtcdOptions.parse(Map.of("url", "http://a:1/v2"))).hasMessageContaining("no path");
+        assertThatThrownBy(() -> EtcdOptions.parse(Map.of("url", "http://a:1/v2")))
+                .hasMessageContaining("no path");
         assertThatThrownBy(() -> EtcdOptions.parse(Map.of("hosts", 5))).hasMessageContaining("etcd3.hosts");
         assertThatThrownBy(() -> EtcdOptions.parse(Map.of("urls", List.of("http://a:1", "https://b:2"))))
                 .hasMessageContaining("mix");
@@ -92,8 +101,10 @@ class EtcdOptionsTest {
     void theProviderIsFoundAsEtcd3AndRejectsBadOptions() {
         DcsProvider p = DcsProvider.find("etcd3");
         assertThat(p).isInstanceOf(EtcdDcsProvider.class);
-        assertThatThrownBy(() -> p.create(new DcsSettings(null, "s", "m", Duration.ofSeconds(30), null,
-                Map.of("hots", "a:1")))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'hots'");
+        assertThatThrownBy(() ->
+                        p.create(new DcsSettings(null, "s", "m", Duration.ofSeconds(30), null, Map.of("hots", "a:1"))))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'hots'");
     }
 
     @Test

@@ -37,6 +37,7 @@ import org.junit.jupiter.api.Assumptions;
 public final class EtcdServer implements AutoCloseable {
     /** The binary; -Dpgha.etcd.binary overrides it. */
     public static final Path BINARY = Path.of(System.getProperty("pgha.etcd.binary", "/usr/bin/etcd"));
+
     public static final String MISSING = "etcd not installed (Debian package etcd-server)";
 
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
@@ -47,7 +48,8 @@ public final class EtcdServer implements AutoCloseable {
     private final Path log;
     private final int clientPort;
     private final int peerPort;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final Tls tls;
     private Process process;
 
@@ -55,8 +57,7 @@ public final class EtcdServer implements AutoCloseable {
      * TLS on the client URL: etcd's certificate and key (PEM), and with {@code clientCa} set, client
      * certificates signed by that CA are required.
      */
-    public record Tls(Path cert, Path key, Path clientCa) {
-    }
+    public record Tls(Path cert, Path key, Path clientCa) {}
 
     private EtcdServer(Path dir, int clientPort, int peerPort, Tls tls) {
         this.tls = tls;
@@ -104,23 +105,41 @@ public final class EtcdServer implements AutoCloseable {
         String name = "pgha-test";
         String client = endpoint();
         String peer = "http://127.0.0.1:" + peerPort;
-        List<String> cmd = new ArrayList<>(List.of(BINARY.toString(),
-                "--name", name,
-                "--data-dir", dataDir.toString(),
-                "--listen-client-urls", client,
-                "--advertise-client-urls", client,
-                "--listen-peer-urls", peer,
-                "--initial-advertise-peer-urls", peer,
-                "--initial-cluster", name + "=" + peer,
-                "--initial-cluster-state", "new",
-                "--initial-cluster-token", "pgha-test-" + clientPort));
+        List<String> cmd = new ArrayList<>(List.of(
+                BINARY.toString(),
+                "--name",
+                name,
+                "--data-dir",
+                dataDir.toString(),
+                "--listen-client-urls",
+                client,
+                "--advertise-client-urls",
+                client,
+                "--listen-peer-urls",
+                peer,
+                "--initial-advertise-peer-urls",
+                peer,
+                "--initial-cluster",
+                name + "=" + peer,
+                "--initial-cluster-state",
+                "new",
+                "--initial-cluster-token",
+                "pgha-test-" + clientPort));
         if (tls != null) {
-            cmd.addAll(List.of("--cert-file", tls.cert().toString(), "--key-file", tls.key().toString()));
+            cmd.addAll(List.of(
+                    "--cert-file",
+                    tls.cert().toString(),
+                    "--key-file",
+                    tls.key().toString()));
             if (tls.clientCa() != null) {
-                cmd.addAll(List.of("--client-cert-auth", "--trusted-ca-file", tls.clientCa().toString()));
+                cmd.addAll(List.of(
+                        "--client-cert-auth",
+                        "--trusted-ca-file",
+                        tls.clientCa().toString()));
             }
         }
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().put("ETCDCTL_API", "3");
         pb.environment().remove("ETCD_NAME");
@@ -162,7 +181,9 @@ public final class EtcdServer implements AutoCloseable {
         if (process == null || !process.isAlive()) {
             return;
         }
-        Process kill = new ProcessBuilder("kill", "-" + sig, Long.toString(process.pid())).inheritIO().start();
+        Process kill = new ProcessBuilder("kill", "-" + sig, Long.toString(process.pid()))
+                .inheritIO()
+                .start();
         if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
             throw new IOException("kill -" + sig + " " + process.pid() + " failed");
         }
@@ -225,8 +246,10 @@ public final class EtcdServer implements AutoCloseable {
     }
 
     private boolean healthy() throws InterruptedException {
-        HttpRequest req = HttpRequest.newBuilder(URI.create(endpoint() + "/health")).timeout(Duration.ofSeconds(2))
-                .GET().build();
+        HttpRequest req = HttpRequest.newBuilder(URI.create(endpoint() + "/health"))
+                .timeout(Duration.ofSeconds(2))
+                .GET()
+                .build();
         try {
             HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
             return r.statusCode() == 200 && r.body().contains("\"true\"");
@@ -237,8 +260,9 @@ public final class EtcdServer implements AutoCloseable {
 
     private String logSince(long offset) throws IOException {
         byte[] all = Files.exists(log) ? Files.readAllBytes(log) : new byte[0];
-        return offset >= all.length ? "" : new String(all, (int) offset, all.length - (int) offset,
-                StandardCharsets.UTF_8);
+        return offset >= all.length
+                ? ""
+                : new String(all, (int) offset, all.length - (int) offset, StandardCharsets.UTF_8);
     }
 
     private static int[] freePorts(int n) throws IOException {

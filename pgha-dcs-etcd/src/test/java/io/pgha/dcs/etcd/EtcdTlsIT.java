@@ -29,12 +29,24 @@ class EtcdTlsIT {
         EtcdServer.assumeInstalled();
         Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/openssl")), "openssl not installed");
         certs = Files.createTempDirectory("pgha-etcd-tls-");
-        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-                "-subj", "/CN=pgha-test-ca");
+        openssl(
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=pgha-test-ca");
         issue("server", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
         issue("client", "extendedKeyUsage=clientAuth\n");
-        etcd = EtcdServer.start(new EtcdServer.Tls(certs.resolve("server.pem"), certs.resolve("server.key"),
-                certs.resolve("ca.pem")));
+        etcd = EtcdServer.start(
+                new EtcdServer.Tls(certs.resolve("server.pem"), certs.resolve("server.key"), certs.resolve("ca.pem")));
     }
 
     @AfterAll
@@ -78,27 +90,54 @@ class EtcdTlsIT {
     }
 
     private static Dcs connect(Map<String, Object> options) throws DcsException {
-        return new EtcdDcsProvider().create(new DcsSettings("/service/", "tls", "a", Duration.ofSeconds(10),
-                Duration.ofSeconds(10), options));
+        return new EtcdDcsProvider()
+                .create(new DcsSettings(
+                        "/service/", "tls", "a", Duration.ofSeconds(10), Duration.ofSeconds(10), options));
     }
 
     private static void issue(String name, String extensions) throws Exception {
-        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out", name + ".csr", "-subj",
+        openssl(
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                name + ".key",
+                "-out",
+                name + ".csr",
+                "-subj",
                 "/CN=" + name);
         Files.writeString(certs.resolve(name + ".ext"), extensions);
-        openssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                "-out", name + ".pem", "-days", "2", "-extfile", name + ".ext");
+        openssl(
+                "x509",
+                "-req",
+                "-in",
+                name + ".csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                name + ".pem",
+                "-days",
+                "2",
+                "-extfile",
+                name + ".ext");
     }
 
     private static void openssl(String... args) throws IOException, InterruptedException {
         List<String> cmd = new java.util.ArrayList<>(List.of("/usr/bin/openssl"));
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).directory(certs.toFile()).redirectErrorStream(true)
-                .redirectOutput(certs.resolve("openssl.log").toFile()).start();
+        Process p = new ProcessBuilder(cmd)
+                .directory(certs.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(certs.resolve("openssl.log").toFile())
+                .start();
         if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
             p.destroyForcibly();
-            throw new IOException("openssl " + String.join(" ", args) + " failed: "
-                    + Files.readString(certs.resolve("openssl.log")));
+            throw new IOException(
+                    "openssl " + String.join(" ", args) + " failed: " + Files.readString(certs.resolve("openssl.log")));
         }
     }
 }

@@ -75,7 +75,9 @@ class LeaseKeeperTest {
         assertThat(keeper.provenAlive()).isFalse();
         etcd.unavailable = false;
         LeaseKeeper.Lease l = keeper.ensure(deadline);
-        assertThat(l.fresh()).as("presumed dead after the TTL without a successful refresh").isTrue();
+        assertThat(l.fresh())
+                .as("presumed dead after the TTL without a successful refresh")
+                .isTrue();
         assertThat(l.id()).isNotEqualTo(id);
     }
 

@@ -55,8 +55,16 @@ class PatroniCompatibilityIT {
         try {
             Map<String, Dcs> members = new LinkedHashMap<>();
             for (String name : List.of("pg0", "pg1", "pg2")) {
-                members.put(name, new EtcdDcsProvider().create(new DcsSettings("/service/", scope, name,
-                        Duration.ofSeconds(30), Duration.ofSeconds(5), Map.of("hosts", etcd.hostPort()))));
+                members.put(
+                        name,
+                        new EtcdDcsProvider()
+                                .create(new DcsSettings(
+                                        "/service/",
+                                        scope,
+                                        name,
+                                        Duration.ofSeconds(30),
+                                        Duration.ofSeconds(5),
+                                        Map.of("hosts", etcd.hostPort()))));
             }
             opened.addAll(members.values());
             Dcs leader = members.get("pg0");
@@ -77,7 +85,8 @@ class PatroniCompatibilityIT {
                 port++;
             }
             assertThat(leader.acquireLeader()).isTrue();
-            assertThat(leader.writeInitialize("7301234567890123456", Dcs.ABSENT)).isTrue();
+            assertThat(leader.writeInitialize("7301234567890123456", Dcs.ABSENT))
+                    .isTrue();
             Map<String, Object> config = new LinkedHashMap<>();
             config.put("ttl", 30L);
             config.put("loop_wait", 10L);
@@ -87,10 +96,12 @@ class PatroniCompatibilityIT {
             leader.writeStatus(new ClusterStatus(67393608L, Map.of(), List.of()));
 
             Path file = tmp.resolve("patronictl.yaml");
-            Files.writeString(file, "scope: " + scope + "\nnamespace: /service/\netcd3:\n  hosts: " + etcd.hostPort()
-                    + "\n", StandardCharsets.UTF_8);
+            Files.writeString(
+                    file,
+                    "scope: " + scope + "\nnamespace: /service/\netcd3:\n  hosts: " + etcd.hostPort() + "\n",
+                    StandardCharsets.UTF_8);
             String out = run(tmp, PATRONICTL.toString(), "-c", file.toString(), "list", "-f", "json");
-            List<Map<String, Object>> rows = new ObjectMapper().readValue(out, new TypeReference<>() { });
+            List<Map<String, Object>> rows = new ObjectMapper().readValue(out, new TypeReference<>() {});
 
             Map<String, String> roles = new LinkedHashMap<>();
             for (Map<String, Object> row : rows) {
@@ -98,8 +109,8 @@ class PatroniCompatibilityIT {
                 assertThat(row.get("State")).as("state of " + row.get("Member")).isEqualTo("running");
                 roles.put(String.valueOf(row.get("Member")), String.valueOf(row.get("Role")));
             }
-            assertThat(roles).containsExactlyInAnyOrderEntriesOf(Map.of("pg0", "Leader", "pg1", "Replica",
-                    "pg2", "Replica"));
+            assertThat(roles)
+                    .containsExactlyInAnyOrderEntriesOf(Map.of("pg0", "Leader", "pg1", "Replica", "pg2", "Replica"));
         } finally {
             opened.forEach(Dcs::close);
         }
@@ -108,8 +119,10 @@ class PatroniCompatibilityIT {
     private static String run(Path dir, String... cmd) throws IOException, InterruptedException {
         Path out = dir.resolve("out.txt");
         Path err = dir.resolve("err.txt");
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile())
-                .redirectOutput(out.toFile()).redirectError(err.toFile());
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .directory(dir.toFile())
+                .redirectOutput(out.toFile())
+                .redirectError(err.toFile());
         pb.environment().put("HOME", dir.toString());
         Process p = pb.start();
         if (!p.waitFor(90, TimeUnit.SECONDS)) {
@@ -118,8 +131,9 @@ class PatroniCompatibilityIT {
             throw new AssertionError("patronictl did not finish within 90 s: " + Files.readString(err));
         }
         String stdout = Files.readString(out);
-        assertThat(p.exitValue()).as("patronictl exit code; stderr: " + Files.readString(err) + "; stdout: "
-                + stdout).isZero();
+        assertThat(p.exitValue())
+                .as("patronictl exit code; stderr: " + Files.readString(err) + "; stdout: " + stdout)
+                .isZero();
         return stdout;
     }
 

@@ -101,6 +101,7 @@ final class ZooKeeperDcs implements Dcs {
 
     /** Serializes the calls that move the deadline (acquire, renew, touch, the watchdog). */
     private final ReentrantLock sessionLock = new ReentrantLock();
+
     private volatile Duration ttl;
     // guarded by sessionLock
     private long deadlineNanos;
@@ -124,7 +125,8 @@ final class ZooKeeperDcs implements Dcs {
         this.leaderPath = clusterPath + "/leader";
         this.memberPath = clusterPath + "/members/" + member;
 
-        int retryMillis = (int) Math.max(1000, Math.min(Integer.MAX_VALUE, settings.retryTimeout().toMillis()));
+        int retryMillis = (int) Math.max(
+                1000, Math.min(Integer.MAX_VALUE, settings.retryTimeout().toMillis()));
         // one attempt waits up to connectionTimeout for a connection; attempts go on for the rest of
         // retryTimeout: a call is over in about retryTimeout
         int connectionMillis = Math.max(500, retryMillis / 2);
@@ -200,7 +202,10 @@ final class ZooKeeperDcs implements Dcs {
         return withSessionLock("acquire " + leaderPath, () -> {
             long start = System.nanoTime();
             try {
-                client.create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(leaderPath, bytes(member));
+                client.create()
+                        .creatingParentsIfNeeded()
+                        .withMode(CreateMode.EPHEMERAL)
+                        .forPath(leaderPath, bytes(member));
             } catch (KeeperException.NodeExistsException e) {
                 // ours already? (a create retried after a lost response, or a lock we hold): else taken
                 Stat stat = new Stat();
@@ -255,18 +260,34 @@ final class ZooKeeperDcs implements Dcs {
      * is unconditional.
      */
     private boolean takeOver(Stat seen) throws Exception {
-        log.warn("{}: {} holds this member's name under session 0x{}, not ours (0x{}): re-creating it under our session",
-                member, leaderPath, Long.toHexString(seen.getEphemeralOwner()), Long.toHexString(sessionId()));
+        log.warn(
+                "{}: {} holds this member's name under session 0x{}, not ours (0x{}): re-creating it under our session",
+                member,
+                leaderPath,
+                Long.toHexString(seen.getEphemeralOwner()),
+                Long.toHexString(sessionId()));
         retryPolicy.reset();
         try {
-            client.transaction().forOperations(
-                    client.transactionOp().delete().withVersion(seen.getVersion()).forPath(leaderPath),
-                    client.transactionOp().create().withMode(CreateMode.EPHEMERAL).forPath(leaderPath, bytes(member)));
+            client.transaction()
+                    .forOperations(
+                            client.transactionOp()
+                                    .delete()
+                                    .withVersion(seen.getVersion())
+                                    .forPath(leaderPath),
+                            client.transactionOp()
+                                    .create()
+                                    .withMode(CreateMode.EPHEMERAL)
+                                    .forPath(leaderPath, bytes(member)));
             return true;
-        } catch (KeeperException.NoNodeException | KeeperException.BadVersionException
-                 | KeeperException.NodeExistsException e) {
+        } catch (KeeperException.NoNodeException
+                | KeeperException.BadVersionException
+                | KeeperException.NodeExistsException e) {
             if (!retryPolicy.retried()) {
-                log.info("{}: {} changed while we took it over ({}); the lock is not ours", member, leaderPath, e.code());
+                log.info(
+                        "{}: {} changed while we took it over ({}); the lock is not ours",
+                        member,
+                        leaderPath,
+                        e.code());
                 return false;
             }
             // retried after a connection loss: the lost attempt may have been applied; the znode tells
@@ -313,13 +334,19 @@ final class ZooKeeperDcs implements Dcs {
                         // left by an earlier session of ours or planted by hand: it would not expire with us
                         client.delete().withVersion(stat.getVersion()).forPath(memberPath);
                     }
-                    client.create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(memberPath, json);
+                    client.create()
+                            .creatingParentsIfNeeded()
+                            .withMode(CreateMode.EPHEMERAL)
+                            .forPath(memberPath, json);
                     break;
-                } catch (KeeperException.NoNodeException | KeeperException.NodeExistsException
-                         | KeeperException.BadVersionException e) {
+                } catch (KeeperException.NoNodeException
+                        | KeeperException.NodeExistsException
+                        | KeeperException.BadVersionException e) {
                     if (attempt >= 3) {
-                        throw new DcsException(memberPath + " keeps changing under us (another process with member name '"
-                                + member + "'?)", e);
+                        throw new DcsException(
+                                memberPath + " keeps changing under us (another process with member name '" + member
+                                        + "'?)",
+                                e);
                     }
                 }
             }
@@ -520,8 +547,10 @@ final class ZooKeeperDcs implements Dcs {
      */
     private boolean unlessRetried(String path, KeeperException e) throws DcsException {
         if (retryPolicy.retried()) {
-            throw new DcsException("outcome of the write to " + path + " unknown: it was retried after a connection loss"
-                    + " and then found " + e.code(), e);
+            throw new DcsException(
+                    "outcome of the write to " + path + " unknown: it was retried after a connection loss"
+                            + " and then found " + e.code(),
+                    e);
         }
         return false;
     }
@@ -562,8 +591,8 @@ final class ZooKeeperDcs implements Dcs {
             watchdogTask.cancel(false);
         }
         if (!closed) {
-            watchdogTask = watchdog.schedule(this::expireIfLapsed, Math.max(0, deadlineNanos - System.nanoTime()),
-                    TimeUnit.NANOSECONDS);
+            watchdogTask = watchdog.schedule(
+                    this::expireIfLapsed, Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
         }
     }
 
@@ -577,12 +606,16 @@ final class ZooKeeperDcs implements Dcs {
             deleteIfOurs(leaderPath);
             deleteIfOurs(memberPath);
             deadlineSet = false;
-            log.warn("{}: no renewal or touch within the ttl; the leader lock and member key of this member are removed",
+            log.warn(
+                    "{}: no renewal or touch within the ttl; the leader lock and member key of this member are removed",
                     member);
         } catch (Exception e) {
             if (!closed) {
-                log.warn("{}: cannot remove the lapsed keys yet ({}); retrying (the server expires the session if it stays"
-                        + " unreachable)", member, e.toString());
+                log.warn(
+                        "{}: cannot remove the lapsed keys yet ({}); retrying (the server expires the session if it stays"
+                                + " unreachable)",
+                        member,
+                        e.toString());
                 watchdogTask = watchdog.schedule(this::expireIfLapsed, WATCHDOG_RETRY_MILLIS, TimeUnit.MILLISECONDS);
             }
         } finally {
@@ -610,13 +643,21 @@ final class ZooKeeperDcs implements Dcs {
         if (state == ConnectionState.CONNECTED || state == ConnectionState.RECONNECTED) {
             // a new session has no watches; the same session keeps them, and adding again is harmless
             try {
-                client.watchers().add().withMode(AddWatchMode.PERSISTENT_RECURSIVE).inBackground((c, event) -> {
-                    if (event.getResultCode() != KeeperException.Code.OK.intValue()) {
-                        // the loop still runs every loop_wait; it only reacts later to changes
-                        log.warn("{}: cannot watch {}: {}", member, clusterPath,
-                                KeeperException.Code.get(event.getResultCode()));
-                    }
-                }).usingWatcher(watcher).forPath(clusterPath);
+                client.watchers()
+                        .add()
+                        .withMode(AddWatchMode.PERSISTENT_RECURSIVE)
+                        .inBackground((c, event) -> {
+                            if (event.getResultCode() != KeeperException.Code.OK.intValue()) {
+                                // the loop still runs every loop_wait; it only reacts later to changes
+                                log.warn(
+                                        "{}: cannot watch {}: {}",
+                                        member,
+                                        clusterPath,
+                                        KeeperException.Code.get(event.getResultCode()));
+                            }
+                        })
+                        .usingWatcher(watcher)
+                        .forPath(clusterPath);
             } catch (Exception e) {
                 log.warn("{}: cannot watch {}: {}", member, clusterPath, e.toString());
             }

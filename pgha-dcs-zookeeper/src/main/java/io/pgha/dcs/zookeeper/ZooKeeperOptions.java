@@ -39,12 +39,19 @@ import org.apache.zookeeper.data.Id;
  * Parsing checks everything at once and names the offending key and value; nothing is connected
  * before the options are valid. Immutable.
  */
-record ZooKeeperOptions(String connectString, boolean useSsl, boolean verify, Path cacert, Path cert, Path key,
-                        String keyPassword, List<ACL> acls) {
+record ZooKeeperOptions(
+        String connectString,
+        boolean useSsl,
+        boolean verify,
+        Path cacert,
+        Path cert,
+        Path key,
+        String keyPassword,
+        List<ACL> acls) {
 
     static final int DEFAULT_PORT = 2181;
-    private static final Set<String> KNOWN = new TreeSet<>(
-            List.of("hosts", "use_ssl", "verify", "cacert", "cert", "key", "key_password", "set_acls"));
+    private static final Set<String> KNOWN =
+            new TreeSet<>(List.of("hosts", "use_ssl", "verify", "cacert", "cert", "key", "key_password", "set_acls"));
 
     ZooKeeperOptions {
         // not List.copyOf: ZooKeeper checks acl.contains(null), which an immutable List.of list refuses
@@ -75,7 +82,8 @@ record ZooKeeperOptions(String connectString, boolean useSsl, boolean verify, Pa
         if (key != null && cert == null) {
             throw new IllegalArgumentException("zookeeper.key is set without zookeeper.cert");
         }
-        return new ZooKeeperOptions(connect, useSsl, verify, cacert, cert, key, keyPassword, acls(options.get("set_acls")));
+        return new ZooKeeperOptions(
+                connect, useSsl, verify, cacert, cert, key, keyPassword, acls(options.get("set_acls")));
     }
 
     /**
@@ -112,15 +120,18 @@ record ZooKeeperOptions(String connectString, boolean useSsl, boolean verify, Pa
 
     private static Path joinedKeyStore(Path cert, Path key) {
         try {
-            Path joined = Files.createTempFile("pgha-zk-keystore", ".pem",
+            Path joined = Files.createTempFile(
+                    "pgha-zk-keystore",
+                    ".pem",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             joined.toFile().deleteOnExit();
-            String pem = Files.readString(key).strip() + "\n" + Files.readString(cert).strip() + "\n";
+            String pem = Files.readString(key).strip() + "\n"
+                    + Files.readString(cert).strip() + "\n";
             Files.writeString(joined, pem);
             return joined;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot join zookeeper.key " + key + " and zookeeper.cert " + cert
-                    + " into one PEM key store", e);
+            throw new UncheckedIOException(
+                    "cannot join zookeeper.key " + key + " and zookeeper.cert " + cert + " into one PEM key store", e);
         }
     }
 
@@ -140,8 +151,8 @@ record ZooKeeperOptions(String connectString, boolean useSsl, boolean verify, Pa
                 continue;
             }
             if (h.contains("/")) {
-                throw new IllegalArgumentException("zookeeper.hosts: '" + h + "' is not host:port (a chroot is not supported;"
-                        + " use the namespace setting)");
+                throw new IllegalArgumentException("zookeeper.hosts: '" + h
+                        + "' is not host:port (a chroot is not supported;" + " use the namespace setting)");
             }
             int colon = h.lastIndexOf(':');
             if (colon < 0 || (h.startsWith("[") && h.endsWith("]"))) {
@@ -173,7 +184,8 @@ record ZooKeeperOptions(String connectString, boolean useSsl, boolean verify, Pa
             return List.of();
         }
         if (!(setAcls instanceof Map<?, ?> map) || map.isEmpty()) {
-            throw new IllegalArgumentException("zookeeper.set_acls: expected a map of principal to permissions, got " + setAcls);
+            throw new IllegalArgumentException(
+                    "zookeeper.set_acls: expected a map of principal to permissions, got " + setAcls);
         }
         List<ACL> acls = new ArrayList<>();
         for (Map.Entry<?, ?> e : map.entrySet()) {
@@ -195,8 +207,9 @@ record ZooKeeperOptions(String connectString, boolean useSsl, boolean verify, Pa
                     case "DELETE" -> Perms.DELETE;
                     case "ADMIN" -> Perms.ADMIN;
                     case "ALL" -> Perms.ALL;
-                    default -> throw new IllegalArgumentException("zookeeper.set_acls." + principal + ": unknown permission '"
-                            + p.trim() + "' (known: READ, WRITE, CREATE, DELETE, ADMIN, ALL)");
+                    default ->
+                        throw new IllegalArgumentException("zookeeper.set_acls." + principal + ": unknown permission '"
+                                + p.trim() + "' (known: READ, WRITE, CREATE, DELETE, ADMIN, ALL)");
                 };
             }
             if (bits == 0) {
@@ -219,7 +232,8 @@ record ZooKeeperOptions(String connectString, boolean useSsl, boolean verify, Pa
         return switch (s) {
             case "true", "on", "yes", "1" -> true;
             case "false", "off", "no", "0" -> false;
-            default -> throw new IllegalArgumentException("zookeeper." + key + ": expected true or false, got '" + v + "'");
+            default ->
+                throw new IllegalArgumentException("zookeeper." + key + ": expected true or false, got '" + v + "'");
         };
     }
 
@@ -238,7 +252,7 @@ record ZooKeeperOptions(String connectString, boolean useSsl, boolean verify, Pa
     @Override
     public String toString() {
         // never print the key password
-        return "ZooKeeperOptions{hosts=" + connectString + ", use_ssl=" + useSsl + ", verify=" + verify + ", cacert=" + cacert
-                + ", cert=" + cert + ", key=" + key + ", acls=" + acls.size() + "}";
+        return "ZooKeeperOptions{hosts=" + connectString + ", use_ssl=" + useSsl + ", verify=" + verify + ", cacert="
+                + cacert + ", cert=" + cert + ", key=" + key + ", acls=" + acls.size() + "}";
     }
 }

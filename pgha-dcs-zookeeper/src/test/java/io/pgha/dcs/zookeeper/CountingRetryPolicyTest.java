@@ -16,14 +16,14 @@ class CountingRetryPolicyTest {
         AtomicBoolean otherThreadSaw = new AtomicBoolean(true);
         Thread other = new Thread(() -> {
             policy.reset();
-            policy.allowRetry(0, 0, (time, unit) -> { });
+            policy.allowRetry(0, 0, (time, unit) -> {});
             otherThreadSaw.set(policy.retried());
         });
         other.start();
         other.join();
         assertThat(otherThreadSaw).isTrue();
         assertThat(policy.retried()).as("another thread's retry").isFalse();
-        assertThat(policy.allowRetry(0, 0, (time, unit) -> { })).isTrue();
+        assertThat(policy.allowRetry(0, 0, (time, unit) -> {})).isTrue();
         assertThat(policy.retried()).isTrue();
         policy.reset();
         assertThat(policy.retried()).isFalse();

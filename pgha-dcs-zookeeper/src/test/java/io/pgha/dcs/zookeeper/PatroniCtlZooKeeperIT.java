@@ -36,7 +36,8 @@ class PatroniCtlZooKeeperIT {
     @BeforeAll
     static void start() throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(PATRONICTL), "patronictl is not installed (Debian package patroni)");
-        Assumptions.assumeTrue(run(List.of(firstLine(PATRONICTL), "-c", "import kazoo"), null, 30) == 0,
+        Assumptions.assumeTrue(
+                run(List.of(firstLine(PATRONICTL), "-c", "import kazoo"), null, 30) == 0,
                 "patronictl's Python has no kazoo, Patroni's ZooKeeper client (Debian package python3-kazoo)");
         server = new ZooKeeperTestServer();
     }
@@ -52,14 +53,15 @@ class PatroniCtlZooKeeperIT {
     void patronictlListsTheClusterThisAdapterWrote() throws Exception {
         String scope = "ctl-" + UUID.randomUUID().toString().substring(0, 8);
         try (Dcs a = server.connect(scope, "pg0", Duration.ofSeconds(10));
-             Dcs b = server.connect(scope, "pg1", Duration.ofSeconds(10))) {
+                Dcs b = server.connect(scope, "pg1", Duration.ofSeconds(10))) {
             assertThat(a.writeInitialize("7301234567890123456", Dcs.ABSENT)).isTrue();
-            assertThat(a.writeConfig(Map.of("ttl", 30L, "loop_wait", 10L), Dcs.ABSENT)).isTrue();
+            assertThat(a.writeConfig(Map.of("ttl", 30L, "loop_wait", 10L), Dcs.ABSENT))
+                    .isTrue();
             a.touchMember(memberData("10.0.0.1", "primary"));
             b.touchMember(memberData("10.0.0.2", "replica"));
             assertThat(a.acquireLeader()).isTrue();
-            a.writeHistory(List.of(new HistoryEntry(1, 25165984L, "no recovery target specified",
-                    "2026-01-02T10:00:00.123456+00:00", "pg0")));
+            a.writeHistory(List.of(new HistoryEntry(
+                    1, 25165984L, "no recovery target specified", "2026-01-02T10:00:00.123456+00:00", "pg0")));
 
             String out = patronictl(scope, "list", "-f", "json");
             List<Object> rows = DcsJson.readList(out);
@@ -84,7 +86,8 @@ class PatroniCtlZooKeeperIT {
     void thisAdapterReadsTheConfigPatroniWrote() throws Exception {
         String scope = "ctl-" + UUID.randomUUID().toString().substring(0, 8);
         try (Dcs a = server.connect(scope, "pg0", Duration.ofSeconds(10))) {
-            assertThat(a.writeConfig(Map.of("ttl", 30L, "loop_wait", 10L), Dcs.ABSENT)).isTrue();
+            assertThat(a.writeConfig(Map.of("ttl", 30L, "loop_wait", 10L), Dcs.ABSENT))
+                    .isTrue();
             a.touchMember(memberData("10.0.0.1", "primary"));
             assertThat(a.acquireLeader()).isTrue();
             long before = a.read().config().version();
@@ -94,7 +97,8 @@ class PatroniCtlZooKeeperIT {
             var config = a.read().config();
             assertThat(config.version()).isNotEqualTo(before);
             assertThat(config.data()).containsEntry("ttl", 40L).containsEntry("loop_wait", 10L);
-            assertThat(config.data().get("postgresql")).isEqualTo(Map.of("parameters", Map.of("max_connections", 200L)));
+            assertThat(config.data().get("postgresql"))
+                    .isEqualTo(Map.of("parameters", Map.of("max_connections", 200L)));
             // and a CAS write on the version read after Patroni's write goes through
             assertThat(a.writeConfig(Map.of("ttl", 30L), config.version())).isTrue();
         }
@@ -114,8 +118,10 @@ class PatroniCtlZooKeeperIT {
 
     private String patronictl(String scope, String... args) throws Exception {
         Path config = dir.resolve("patronictl.yml");
-        Files.writeString(config, "scope: " + scope + "\nnamespace: /service/\nzookeeper:\n  hosts: ['"
-                + server.connectString() + "']\n");
+        Files.writeString(
+                config,
+                "scope: " + scope + "\nnamespace: /service/\nzookeeper:\n  hosts: ['" + server.connectString()
+                        + "']\n");
         List<String> cmd = new ArrayList<>(List.of(PATRONICTL.toString(), "-c", config.toString()));
         cmd.addAll(List.of(args));
         Path out = dir.resolve("out.txt");

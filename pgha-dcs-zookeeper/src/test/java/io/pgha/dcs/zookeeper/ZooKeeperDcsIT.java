@@ -59,7 +59,10 @@ class ZooKeeperDcsIT {
         // KillSession expires the session on the client side: the server lets it time out, and the
         // ephemeral leader znode goes with it (until then a renewal by a's new session would take
         // the znode over, as a restarted process does: see the contract suite)
-        awaitTrue("the old session's leader znode to go", TTL.multipliedBy(3), () -> !b.read().hasLeader());
+        awaitTrue(
+                "the old session's leader znode to go",
+                TTL.multipliedBy(3),
+                () -> !b.read().hasLeader());
         assertThat(b.acquireLeader()).isTrue();
         // until Curator has a new session the renewal may throw; it must never say true again
         awaitTrue("renewLeader to answer false after the session expired", Duration.ofSeconds(30), () -> {
@@ -102,8 +105,12 @@ class ZooKeeperDcsIT {
             }
         });
         assertThat(a.curator().getZookeeperClient().getZooKeeper().getSessionId())
-                .as("the session survived the outage, so only the deadline took the lock").isEqualTo(sessionBefore);
-        awaitTrue("the lapsed leader znode to be removed", Duration.ofSeconds(30), () -> !b.read().hasLeader());
+                .as("the session survived the outage, so only the deadline took the lock")
+                .isEqualTo(sessionBefore);
+        awaitTrue(
+                "the lapsed leader znode to be removed",
+                Duration.ofSeconds(30),
+                () -> !b.read().hasLeader());
     }
 
     @Test
@@ -113,7 +120,10 @@ class ZooKeeperDcsIT {
         ZooKeeperDcs b = member("b", TTL);
         long t0 = System.nanoTime();
         assertThat(a.acquireLeader()).isTrue();
-        awaitTrue("the lock to lapse at the negotiated session timeout", Duration.ofSeconds(16), () -> !b.read().hasLeader());
+        awaitTrue(
+                "the lock to lapse at the negotiated session timeout",
+                Duration.ofSeconds(16),
+                () -> !b.read().hasLeader());
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isGreaterThan(Duration.ofSeconds(8));
     }
 
@@ -134,7 +144,9 @@ class ZooKeeperDcsIT {
 
         Dcs c = member("c", TTL);
         c.touchMember(Map.of("state", "starting"));
-        assertThat(a.awaitChange(Duration.ofSeconds(20))).as("a new member wakes the loop").isTrue();
+        assertThat(a.awaitChange(Duration.ofSeconds(20)))
+                .as("a new member wakes the loop")
+                .isTrue();
     }
 
     @Test
@@ -160,12 +172,15 @@ class ZooKeeperDcsIT {
                 a.read();
                 throw new AssertionError("read succeeded while the server was down");
             } catch (DcsException expected) {
-                assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("time to give up")
+                assertThat(Duration.ofNanos(System.nanoTime() - t0))
+                        .as("time to give up")
                         .isLessThan(ZooKeeperTestServer.RETRY_TIMEOUT.plusSeconds(5));
             }
             t0 = System.nanoTime();
             a.close();
-            assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("time to close").isLessThan(Duration.ofSeconds(10));
+            assertThat(Duration.ofNanos(System.nanoTime() - t0))
+                    .as("time to close")
+                    .isLessThan(Duration.ofSeconds(10));
         } finally {
             server.restart();
         }

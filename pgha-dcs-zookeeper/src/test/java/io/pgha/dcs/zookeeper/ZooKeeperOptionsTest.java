@@ -18,18 +18,23 @@ class ZooKeeperOptionsTest {
 
     @Test
     void hostsAsAListOrACommaStringWithTheDefaultPort() {
-        assertThat(ZooKeeperOptions.parse(Map.of("hosts", List.of("zk1:2181", "zk2"))).connectString())
+        assertThat(ZooKeeperOptions.parse(Map.of("hosts", List.of("zk1:2181", "zk2")))
+                        .connectString())
                 .isEqualTo("zk1:2181,zk2:2181");
-        assertThat(ZooKeeperOptions.parse(Map.of("hosts", " zk1:2182, zk2:2183 ")).connectString())
+        assertThat(ZooKeeperOptions.parse(Map.of("hosts", " zk1:2182, zk2:2183 "))
+                        .connectString())
                 .isEqualTo("zk1:2182,zk2:2183");
     }
 
     @Test
     void badHostsAreRejectedNamingTheValue() {
         assertThatThrownBy(() -> ZooKeeperOptions.parse(Map.of())).hasMessageContaining("zookeeper.hosts");
-        assertThatThrownBy(() -> ZooKeeperOptions.parse(Map.of("hosts", "zk1:abc"))).hasMessageContaining("'zk1:abc'");
-        assertThatThrownBy(() -> ZooKeeperOptions.parse(Map.of("hosts", "zk1:99999"))).hasMessageContaining("'zk1:99999'");
-        assertThatThrownBy(() -> ZooKeeperOptions.parse(Map.of("hosts", "zk1:2181/chroot"))).hasMessageContaining("chroot");
+        assertThatThrownBy(() -> ZooKeeperOptions.parse(Map.of("hosts", "zk1:abc")))
+                .hasMessageContaining("'zk1:abc'");
+        assertThatThrownBy(() -> ZooKeeperOptions.parse(Map.of("hosts", "zk1:99999")))
+                .hasMessageContaining("'zk1:99999'");
+        assertThatThrownBy(() -> ZooKeeperOptions.parse(Map.of("hosts", "zk1:2181/chroot")))
+                .hasMessageContaining("chroot");
     }
 
     @Test
@@ -40,27 +45,46 @@ class ZooKeeperOptionsTest {
 
     @Test
     void setAclsAsPatroniWritesThem() {
-        ZooKeeperOptions o = ZooKeeperOptions.parse(Map.of("hosts", "zk1",
-                "set_acls", Map.of("CN=node", List.of("ALL"), "CN=admin", List.of("read", "Write"))));
+        ZooKeeperOptions o = ZooKeeperOptions.parse(Map.of(
+                "hosts", "zk1", "set_acls", Map.of("CN=node", List.of("ALL"), "CN=admin", List.of("read", "Write"))));
         assertThat(o.acls()).hasSize(2);
-        assertThat(o.acls()).allSatisfy(acl -> assertThat(acl.getId().getScheme()).isEqualTo("x509"));
+        assertThat(o.acls())
+                .allSatisfy(acl -> assertThat(acl.getId().getScheme()).isEqualTo("x509"));
         assertThat(o.acls()).anySatisfy(acl -> {
             assertThat(acl.getId().getId()).isEqualTo("CN=admin");
             assertThat(acl.getPerms()).isEqualTo(Perms.READ | Perms.WRITE);
         });
-        assertThatThrownBy(() -> ZooKeeperOptions.parse(Map.of("hosts", "zk1", "set_acls", Map.of("CN=x", List.of("READ", "FLY")))))
-                .hasMessageContaining("zookeeper.set_acls.CN=x").hasMessageContaining("'FLY'");
+        assertThatThrownBy(() -> ZooKeeperOptions.parse(
+                        Map.of("hosts", "zk1", "set_acls", Map.of("CN=x", List.of("READ", "FLY")))))
+                .hasMessageContaining("zookeeper.set_acls.CN=x")
+                .hasMessageContaining("'FLY'");
         assertThatThrownBy(() -> ZooKeeperOptions.parse(Map.of("hosts", "zk1", "set_acls", "CN=x")))
                 .hasMessageContaining("zookeeper.set_acls");
     }
 
     @Test
     void tlsOptionsMapOntoTheClientConfig(@TempDir Path dir) throws Exception {
-        Path ca = Files.writeString(dir.resolve("ca.pem"), "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n");
-        Path cert = Files.writeString(dir.resolve("c.pem"), "-----BEGIN CERTIFICATE-----\nC\n-----END CERTIFICATE-----\n");
-        Path key = Files.writeString(dir.resolve("c.key"), "-----BEGIN PRIVATE KEY-----\nK\n-----END PRIVATE KEY-----\n");
-        ZooKeeperOptions o = ZooKeeperOptions.parse(Map.of("hosts", "zk1", "use_ssl", true, "cacert", ca.toString(),
-                "cert", cert.toString(), "key", key.toString(), "key_password", "s3cret", "verify", "false"));
+        Path ca = Files.writeString(
+                dir.resolve("ca.pem"), "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n");
+        Path cert =
+                Files.writeString(dir.resolve("c.pem"), "-----BEGIN CERTIFICATE-----\nC\n-----END CERTIFICATE-----\n");
+        Path key =
+                Files.writeString(dir.resolve("c.key"), "-----BEGIN PRIVATE KEY-----\nK\n-----END PRIVATE KEY-----\n");
+        ZooKeeperOptions o = ZooKeeperOptions.parse(Map.of(
+                "hosts",
+                "zk1",
+                "use_ssl",
+                true,
+                "cacert",
+                ca.toString(),
+                "cert",
+                cert.toString(),
+                "key",
+                key.toString(),
+                "key_password",
+                "s3cret",
+                "verify",
+                "false"));
         ZKClientConfig c = o.clientConfig();
         assertThat(c.getProperty(ZKClientConfig.SECURE_CLIENT)).isEqualTo("true");
         assertThat(c.getProperty(ZKClientConfig.ZOOKEEPER_CLIENT_CNXN_SOCKET)).endsWith("ClientCnxnSocketNetty");
@@ -78,11 +102,14 @@ class ZooKeeperOptionsTest {
     void tlsFilesWithoutUseSslOrUnreadableAreRejected(@TempDir Path dir) throws Exception {
         Path ca = Files.writeString(dir.resolve("ca.pem"), "x");
         assertThatThrownBy(() -> ZooKeeperOptions.parse(Map.of("hosts", "zk1", "cacert", ca.toString())))
-                .hasMessageContaining("zookeeper.cacert").hasMessageContaining("use_ssl");
-        assertThatThrownBy(() -> ZooKeeperOptions.parse(Map.of("hosts", "zk1", "use_ssl", true, "cacert", "/nonexistent/ca.pem")))
+                .hasMessageContaining("zookeeper.cacert")
+                .hasMessageContaining("use_ssl");
+        assertThatThrownBy(() -> ZooKeeperOptions.parse(
+                        Map.of("hosts", "zk1", "use_ssl", true, "cacert", "/nonexistent/ca.pem")))
                 .hasMessageContaining("zookeeper.cacert: cannot read /nonexistent/ca.pem");
         assertThatThrownBy(() -> ZooKeeperOptions.parse(Map.of("hosts", "zk1", "use_ssl", "maybe")))
-                .hasMessageContaining("zookeeper.use_ssl").hasMessageContaining("'maybe'");
+                .hasMessageContaining("zookeeper.use_ssl")
+                .hasMessageContaining("'maybe'");
     }
 
     @Test
@@ -90,6 +117,7 @@ class ZooKeeperOptionsTest {
         DcsProvider p = DcsProvider.find("zookeeper");
         assertThat(p).isInstanceOf(ZooKeeperDcsProvider.class);
         assertThatThrownBy(() -> p.create(new DcsSettings(null, "c", "a", null, null, Map.of("hosts", "zk1:x"))))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("zookeeper.hosts");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("zookeeper.hosts");
     }
 }

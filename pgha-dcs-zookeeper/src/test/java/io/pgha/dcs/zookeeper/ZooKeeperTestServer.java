@@ -28,8 +28,8 @@ final class ZooKeeperTestServer implements Closeable {
     private final CuratorFramework raw;
 
     ZooKeeperTestServer() throws Exception {
-        InstanceSpec spec = new InstanceSpec(null, -1, -1, -1, true, -1, TICK_MILLIS, -1,
-                Map.of("clientPortAddress", "127.0.0.1"), "127.0.0.1");
+        InstanceSpec spec = new InstanceSpec(
+                null, -1, -1, -1, true, -1, TICK_MILLIS, -1, Map.of("clientPortAddress", "127.0.0.1"), "127.0.0.1");
         this.server = new TestingServer(spec, true);
         this.raw = CuratorFrameworkFactory.newClient(server.getConnectString(), 10_000, 5_000, new RetryOneTime(100));
         raw.start();
@@ -40,8 +40,8 @@ final class ZooKeeperTestServer implements Closeable {
     }
 
     ZooKeeperDcs connect(String scope, String member, Duration ttl) throws DcsException {
-        return (ZooKeeperDcs) new ZooKeeperDcsProvider().create(
-                new DcsSettings(null, scope, member, ttl, RETRY_TIMEOUT, Map.of("hosts", connectString())));
+        return (ZooKeeperDcs) new ZooKeeperDcsProvider()
+                .create(new DcsSettings(null, scope, member, ttl, RETRY_TIMEOUT, Map.of("hosts", connectString())));
     }
 
     /** Writes a persistent znode at /service/scope/key, bypassing the adapter. */
@@ -69,5 +69,4 @@ final class ZooKeeperTestServer implements Closeable {
         raw.close();
         server.close();
     }
-
 }

@@ -34,24 +34,62 @@ import org.junit.jupiter.api.io.TempDir;
 class ZooKeeperTlsIT {
     @TempDir
     static Path dir;
+
     private static TestingServer server;
     private static int securePort;
     private static final List<String> SERVER_PROPERTIES = new ArrayList<>();
 
     @BeforeAll
     static void start() throws Exception {
-        Assumptions.assumeTrue(new File("/usr/bin/openssl").canExecute() || onPath("openssl"),
+        Assumptions.assumeTrue(
+                new File("/usr/bin/openssl").canExecute() || onPath("openssl"),
                 "openssl is needed to make the test certificates");
-        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1",
-                "-subj", "/CN=pgha-test-ca");
+        openssl(
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=pgha-test-ca");
         Files.writeString(dir.resolve("san.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
         for (String who : List.of("server", "client")) {
-            openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", who + ".key", "-out", who + ".csr",
-                    "-subj", "/CN=pgha-" + who);
-            openssl("x509", "-req", "-in", who + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                    "-out", who + ".crt", "-days", "1", "-extfile", "san.cnf");
+            openssl(
+                    "req",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-keyout",
+                    who + ".key",
+                    "-out",
+                    who + ".csr",
+                    "-subj",
+                    "/CN=pgha-" + who);
+            openssl(
+                    "x509",
+                    "-req",
+                    "-in",
+                    who + ".csr",
+                    "-CA",
+                    "ca.pem",
+                    "-CAkey",
+                    "ca.key",
+                    "-CAcreateserial",
+                    "-out",
+                    who + ".crt",
+                    "-days",
+                    "1",
+                    "-extfile",
+                    "san.cnf");
         }
-        Files.writeString(dir.resolve("server.pem"),
+        Files.writeString(
+                dir.resolve("server.pem"),
                 Files.readString(dir.resolve("server.key")) + Files.readString(dir.resolve("server.crt")));
 
         securePort = InstanceSpec.getRandomPort();
@@ -67,10 +105,11 @@ class ZooKeeperTlsIT {
         props.put("ssl.trustStore.location", dir.resolve("ca.pem").toString());
         props.put("ssl.trustStore.type", "PEM");
         props.put("ssl.clientHostnameVerification", "false");
-        props.keySet().stream().filter(k -> !k.contains("PortAddress") && !k.equals("secureClientPort"))
+        props.keySet().stream()
+                .filter(k -> !k.contains("PortAddress") && !k.equals("secureClientPort"))
                 .forEach(k -> SERVER_PROPERTIES.add("zookeeper." + k));
-        InstanceSpec spec = new InstanceSpec(null, -1, -1, -1, true, -1, ZooKeeperTestServer.TICK_MILLIS, -1, props,
-                "127.0.0.1");
+        InstanceSpec spec =
+                new InstanceSpec(null, -1, -1, -1, true, -1, ZooKeeperTestServer.TICK_MILLIS, -1, props, "127.0.0.1");
         server = new TestingServer(spec, true);
     }
 
@@ -89,13 +128,14 @@ class ZooKeeperTlsIT {
         options.put("cacert", dir.resolve("ca.pem").toString());
         options.put("cert", dir.resolve("client.crt").toString());
         options.put("key", dir.resolve("client.key").toString());
-        return DcsProvider.find("zookeeper").create(new DcsSettings(null, "tls", member, Duration.ofSeconds(4),
-                Duration.ofSeconds(3), options));
+        return DcsProvider.find("zookeeper")
+                .create(new DcsSettings(null, "tls", member, Duration.ofSeconds(4), Duration.ofSeconds(3), options));
     }
 
     @Test
     void worksOverTlsWithAClientCertificate() throws Exception {
-        try (Dcs a = connect("a", Map.of()); Dcs b = connect("b", Map.of())) {
+        try (Dcs a = connect("a", Map.of());
+                Dcs b = connect("b", Map.of())) {
             awaitConnected(a);
             assertThat(a.acquireLeader()).isTrue();
             a.touchMember(Map.of("state", "running"));
@@ -111,8 +151,8 @@ class ZooKeeperTlsIT {
             assertThat(a.writeConfig(Map.of("ttl", 30L), Dcs.ABSENT)).isTrue();
             assertThat(a.read().config().data()).isEqualTo(Map.of("ttl", 30L));
         }
-        try (CuratorFramework anonymous = CuratorFrameworkFactory.newClient(server.getConnectString(), 5000, 5000,
-                new RetryOneTime(100))) {
+        try (CuratorFramework anonymous =
+                CuratorFrameworkFactory.newClient(server.getConnectString(), 5000, 5000, new RetryOneTime(100))) {
             anonymous.start();
             assertThat(anonymous.blockUntilConnected(10, TimeUnit.SECONDS)).isTrue();
             assertThatThrownBy(() -> anonymous.getData().forPath("/service/tls/config"))
@@ -140,15 +180,18 @@ class ZooKeeperTlsIT {
         List<String> cmd = new ArrayList<>();
         cmd.add("openssl");
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("openssl.log").toFile()).start();
+        Process p = new ProcessBuilder(cmd)
+                .directory(dir.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("openssl.log").toFile())
+                .start();
         if (!p.waitFor(60, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new AssertionError("openssl " + String.join(" ", args) + " did not finish");
         }
         if (p.exitValue() != 0) {
-            throw new AssertionError("openssl " + String.join(" ", args) + " failed: "
-                    + Files.readString(dir.resolve("openssl.log")));
+            throw new AssertionError(
+                    "openssl " + String.join(" ", args) + " failed: " + Files.readString(dir.resolve("openssl.log")));
         }
     }
 

@@ -1,5 +1,6 @@
 package io.pgha.examples.spring;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.pgha.config.NodeConfig;
 import io.pgha.ha.HaListener;
 import io.pgha.ha.HaNode;
@@ -7,7 +8,6 @@ import io.pgha.ha.PghaMetrics;
 import io.pgha.postgres.PostgresException;
 import io.pgha.postgres.local.LocalPostgresConfig;
 import io.pgha.postgres.local.LocalPostgresController;
-import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.availability.AvailabilityChangeEvent;
@@ -31,9 +31,13 @@ public class PghaConfiguration {
     @Bean(destroyMethod = "close")
     LocalPostgresController pghaPostgres(PghaProperties p) throws PostgresException {
         String hp = p.getHost() + ":" + p.getPort();
-        return new LocalPostgresController(LocalPostgresConfig.builder().name(p.getName())
-                .dataDir(Path.of(p.getDataDir())).listen(hp).connectAddress(hp)
-                .superuser("postgres", p.getSuperuserPassword()).replication("replicator", p.getReplicationPassword())
+        return new LocalPostgresController(LocalPostgresConfig.builder()
+                .name(p.getName())
+                .dataDir(Path.of(p.getDataDir()))
+                .listen(hp)
+                .connectAddress(hp)
+                .superuser("postgres", p.getSuperuserPassword())
+                .replication("replicator", p.getReplicationPassword())
                 .build());
     }
 
@@ -43,19 +47,30 @@ public class PghaConfiguration {
     }
 
     @Bean
-    HaNode pghaNode(PghaProperties p, LocalPostgresController postgres, ApplicationEventPublisher events,
-                    PrimaryRoutingDataSource dataSource, ObjectProvider<MeterRegistry> meters) {
+    HaNode pghaNode(
+            PghaProperties p,
+            LocalPostgresController postgres,
+            ApplicationEventPublisher events,
+            PrimaryRoutingDataSource dataSource,
+            ObjectProvider<MeterRegistry> meters) {
         NodeConfig config = NodeConfig.builder(p.getScope(), p.getName())
                 .connUrl("postgres://" + p.getHost() + ":" + p.getPort() + "/postgres")
-                .bootstrapDcs(p.getBootstrapDcs()).build();
-        HaNode node = HaNode.builder().config(config).dcs(p.getDcsType(), p.getDcs()).postgres(postgres).build();
+                .bootstrapDcs(p.getBootstrapDcs())
+                .build();
+        HaNode node = HaNode.builder()
+                .config(config)
+                .dcs(p.getDcsType(), p.getDcs())
+                .postgres(postgres)
+                .build();
         node.addListener(new HaListener() {
             @Override
             public void roleChanged(String from, String to) {
                 events.publishEvent(new PghaEvents.RoleChanged(node, from, to));
                 if (p.isReadinessPrimaryOnly()) {
-                    AvailabilityChangeEvent.publish(events, node, "primary".equals(to)
-                            ? ReadinessState.ACCEPTING_TRAFFIC : ReadinessState.REFUSING_TRAFFIC);
+                    AvailabilityChangeEvent.publish(
+                            events,
+                            node,
+                            "primary".equals(to) ? ReadinessState.ACCEPTING_TRAFFIC : ReadinessState.REFUSING_TRAFFIC);
                 }
             }
 

@@ -4,8 +4,7 @@ import org.springframework.context.ApplicationEvent;
 
 /** Spring application events for a pgha node, published on the node's event thread. */
 public final class PghaEvents {
-    private PghaEvents() {
-    }
+    private PghaEvents() {}
 
     /** This node's role changed (primary, replica, stopped, uninitialized). */
     public static final class RoleChanged extends ApplicationEvent {

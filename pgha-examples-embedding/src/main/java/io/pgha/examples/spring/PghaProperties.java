@@ -16,6 +16,7 @@ public class PghaProperties {
     private String dcsType = "memory";
     /** The backend's settings, as Patroni's section for it (e.g. hosts). */
     private Map<String, Object> dcs = new LinkedHashMap<>(Map.of("store", "spring"));
+
     private String dataDir;
     private String host = "127.0.0.1";
     private int port = 5432;
@@ -23,7 +24,9 @@ public class PghaProperties {
     private String replicationPassword = "replicator";
     /** When true, the application is ready (readiness probe) only while its node is the primary. */
     private boolean readinessPrimaryOnly;
-    private Map<String, Object> bootstrapDcs = new LinkedHashMap<>(Map.of("ttl", 10, "loop_wait", 2, "retry_timeout", 3));
+
+    private Map<String, Object> bootstrapDcs =
+            new LinkedHashMap<>(Map.of("ttl", 10, "loop_wait", 2, "retry_timeout", 3));
 
     public String getScope() {
         return scope;

@@ -23,7 +23,7 @@ public final class RecordingPostgresController implements PostgresController {
     private static final Logger LOG = LoggerFactory.getLogger(RecordingPostgresController.class);
 
     /** One action: when it started, what it was, and whether it succeeded. */
-    public record Entry(Instant at, String action, boolean ok) { }
+    public record Entry(Instant at, String action, boolean ok) {}
 
     private final PostgresController delegate;
     private final List<Entry> entries = new CopyOnWriteArrayList<>();

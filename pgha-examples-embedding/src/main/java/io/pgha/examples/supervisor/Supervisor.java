@@ -29,16 +29,22 @@ public final class Supervisor implements AutoCloseable {
 
     /** Starts a node named {@code name} with its data in {@code dataDir}, PostgreSQL on 127.0.0.1:{@code port}. */
     public static Supervisor start(String name, Path dataDir, int port) throws PostgresException {
-        LocalPostgresConfig pgConfig = LocalPostgresConfig.builder().name(name).dataDir(dataDir)
-                .listen("127.0.0.1:" + port).connectAddress("127.0.0.1:" + port)
-                .superuser("postgres", "supervisor-secret").replication("replicator", "replicator-secret")
+        LocalPostgresConfig pgConfig = LocalPostgresConfig.builder()
+                .name(name)
+                .dataDir(dataDir)
+                .listen("127.0.0.1:" + port)
+                .connectAddress("127.0.0.1:" + port)
+                .superuser("postgres", "supervisor-secret")
+                .replication("replicator", "replicator-secret")
                 .build();
         RecordingPostgresController postgres = new RecordingPostgresController(new LocalPostgresController(pgConfig));
         NodeConfig config = NodeConfig.builder("supervised", name)
                 .connUrl("postgres://127.0.0.1:" + port + "/postgres")
                 .bootstrapDcs(Map.of("ttl", 10, "loop_wait", 2, "retry_timeout", 3))
                 .build();
-        HaNode node = HaNode.builder().config(config).dcs("memory", Map.of("store", "supervisor"))
+        HaNode node = HaNode.builder()
+                .config(config)
+                .dcs("memory", Map.of("store", "supervisor"))
                 .postgres(postgres)
                 .listener(new HaListener() {
                     @Override

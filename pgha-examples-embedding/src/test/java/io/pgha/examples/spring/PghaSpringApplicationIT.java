@@ -41,7 +41,6 @@ class PghaSpringApplicationIT {
         registry.add("pgha.readiness-primary-only", () -> true);
     }
 
-
     /** Collects the application events the example publishes. */
     @TestConfiguration
     static class Events {
@@ -61,26 +60,33 @@ class PghaSpringApplicationIT {
 
     @Autowired
     Events events;
+
     @Autowired
     HaNode node;
+
     @Autowired
     HealthEndpoint health;
+
     @Autowired
     ApplicationAvailability availability;
+
     @Autowired
     PrimaryRoutingDataSource dataSource;
 
     @Test
     void theEmbeddedNodeBecomesPrimaryAndTheApplicationFollowsIt() throws Exception {
-        await().atMost(Duration.ofSeconds(120)).until(() -> node.state().holdsLock() && node.state().postgres().isPrimary());
-        await().atMost(Duration.ofSeconds(20)).until(() -> events.roles.stream().anyMatch(PghaEvents.RoleChanged::isGranted));
-        await().atMost(Duration.ofSeconds(20)).until(() -> events.leaders.stream().anyMatch(e -> "app1".equals(e.to())));
+        await().atMost(Duration.ofSeconds(120))
+                .until(() -> node.state().holdsLock() && node.state().postgres().isPrimary());
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> events.roles.stream().anyMatch(PghaEvents.RoleChanged::isGranted));
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> events.leaders.stream().anyMatch(e -> "app1".equals(e.to())));
         assertThat(availability.getReadinessState()).isEqualTo(ReadinessState.ACCEPTING_TRAFFIC);
         var component = health.healthForPath("pgha");
         assertThat(component.getStatus()).isEqualTo(Status.UP);
         assertThat(dataSource.url()).contains("targetServerType=primary");
-        try (Connection c = dataSource.getConnection(); ResultSet rs = c.createStatement().executeQuery(
-                "select pg_is_in_recovery()")) {
+        try (Connection c = dataSource.getConnection();
+                ResultSet rs = c.createStatement().executeQuery("select pg_is_in_recovery()")) {
             assertThat(rs.next()).isTrue();
             assertThat(rs.getBoolean(1)).isFalse();
         }

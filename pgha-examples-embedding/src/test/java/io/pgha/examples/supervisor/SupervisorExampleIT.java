@@ -23,8 +23,9 @@ class SupervisorExampleIT {
         base = TestDirs.traversableTempDir("pgha-supervisor-it-");
         Supervisor s = Supervisor.start("node1", base.resolve("data"), TestDirs.freePort());
         try {
-            await().atMost(Duration.ofSeconds(90)).until(() -> s.node().state().holdsLock()
-                    && s.node().state().postgres().isPrimary());
+            await().atMost(Duration.ofSeconds(90))
+                    .until(() -> s.node().state().holdsLock()
+                            && s.node().state().postgres().isPrimary());
             assertThat(s.postgres().actions()).startsWith("bootstrap");
         } finally {
             s.close();

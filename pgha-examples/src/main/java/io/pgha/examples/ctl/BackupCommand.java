@@ -12,13 +12,18 @@ import picocli.CommandLine.ParentCommand;
  * {@code backup now|list|verify}: on this member's host, from its YAML ({@code -c node.yml}); see
  * {@link LocalBackup}.
  */
-@Command(name = "backup", description = "Take, list or verify backups (run on a member's host: -c <node.yml>)",
+@Command(
+        name = "backup",
+        description = "Take, list or verify backups (run on a member's host: -c <node.yml>)",
         subcommands = {BackupCommand.Now.class, BackupCommand.ListBackups.class, BackupCommand.Verify.class})
 final class BackupCommand implements Callable<Integer> {
     @ParentCommand
     CtlCommand root;
 
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+    @Option(
+            names = {"-h", "--help"},
+            usageHelp = true,
+            description = "Show this help message and exit.")
     boolean help;
 
     @picocli.CommandLine.Spec
@@ -39,13 +44,19 @@ final class BackupCommand implements Callable<Integer> {
         @ParentCommand
         BackupCommand parent;
 
-        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+        @Option(
+                names = {"-h", "--help"},
+                usageHelp = true,
+                description = "Show this help message and exit.")
         boolean help;
     }
 
     @Command(name = "now", description = "Take a backup on this member now (full by default)")
     static final class Now extends Sub {
-        @Option(names = {"-t", "--type"}, paramLabel = "TYPE", defaultValue = "full",
+        @Option(
+                names = {"-t", "--type"},
+                paramLabel = "TYPE",
+                defaultValue = "full",
                 description = "full, diff or logical (default: ${DEFAULT-VALUE})")
         String type;
 

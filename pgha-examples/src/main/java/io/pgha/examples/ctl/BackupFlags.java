@@ -18,8 +18,7 @@ import java.util.Map;
 final class BackupFlags {
     static final Duration TIMEOUT = Duration.ofSeconds(2);
 
-    private BackupFlags() {
-    }
+    private BackupFlags() {}
 
     static void print(PrintStream out, Session session, ClusterState cluster) {
         for (String line : lines(session, cluster)) {

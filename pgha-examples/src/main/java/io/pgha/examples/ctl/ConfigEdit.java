@@ -18,8 +18,7 @@ import java.util.Map;
 final class ConfigEdit {
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
-    private ConfigEdit() {
-    }
+    private ConfigEdit() {}
 
     static Map<String, Object> applyPairs(Map<String, Object> config, List<String> pairs) {
         Map<String, Object> changed = deepCopy(config);
@@ -107,7 +106,8 @@ final class ConfigEdit {
         try {
             return YAML.readValue(text, Object.class);
         } catch (JsonProcessingException e) {
-            throw new CtlException("the value of '" + key + "' is not valid YAML: " + firstLine(e.getOriginalMessage()));
+            throw new CtlException(
+                    "the value of '" + key + "' is not valid YAML: " + firstLine(e.getOriginalMessage()));
         }
     }
 

@@ -8,8 +8,7 @@ import java.util.Map;
 
 /** Opens the configuration in {@code $EDITOR} (then {@code editor}, then {@code vi}), as patronictl does. */
 final class ConfigEditor {
-    private ConfigEditor() {
-    }
+    private ConfigEditor() {}
 
     static Map<String, Object> edit(String text, String clusterName) {
         String editor = System.getenv("EDITOR");
@@ -27,7 +26,10 @@ final class ConfigEditor {
         try {
             tmp = Files.createTempFile(clusterName.replace('/', '_') + "-config-", ".yaml");
             Files.writeString(tmp, text);
-            int rc = new ProcessBuilder(editor, tmp.toString()).inheritIO().start().waitFor();
+            int rc = new ProcessBuilder(editor, tmp.toString())
+                    .inheritIO()
+                    .start()
+                    .waitFor();
             if (rc != 0) {
                 throw new CtlException("editor exited with return code " + rc);
             }

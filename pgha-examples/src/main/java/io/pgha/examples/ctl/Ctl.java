@@ -23,8 +23,7 @@ public final class Ctl {
     /** The command line was wrong. */
     public static final int EXIT_USAGE = 2;
 
-    private Ctl() {
-    }
+    private Ctl() {}
 
     /** Runs {@code pgha ctl <args>} on the process's streams and returns the exit code. */
     public static int run(String[] args) {
@@ -43,8 +42,9 @@ public final class Ctl {
                 err.println("Error: " + c.getMessage());
                 return c.exitCode();
             }
-            err.println("Error: " + CtlException.oneLine(e.getClass().getSimpleName()
-                    + (e.getMessage() == null ? "" : ": " + e.getMessage())));
+            err.println("Error: "
+                    + CtlException.oneLine(
+                            e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage())));
             return EXIT_FAILURE;
         });
         cl.setParameterExceptionHandler((e, a) -> {

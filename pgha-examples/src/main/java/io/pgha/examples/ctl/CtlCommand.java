@@ -5,34 +5,58 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** The {@code pgha ctl} group: the global options and the session its verbs share. */
-@Command(name = "pgha ctl", mixinStandardHelpOptions = true, versionProvider = CtlVersion.class,
+@Command(
+        name = "pgha ctl",
+        mixinStandardHelpOptions = true,
+        versionProvider = CtlVersion.class,
         description = "Control a pgha (or Patroni) cluster: reads it from the DCS, writes through the REST API.",
-        subcommands = {ListCommand.class, TopologyCommand.class, SwitchoverCommand.class, FailoverCommand.class,
-                PauseCommand.class, ResumeCommand.class, RestartCommand.class, ReinitCommand.class,
-                ReloadCommand.class, EditConfigCommand.class, ShowConfigCommand.class, HistoryCommand.class,
-                DsnCommand.class, RemoveCommand.class, FlushCommand.class, VersionCommand.class,
-                BackupCommand.class, RestoreCommand.class})
+        subcommands = {
+            ListCommand.class,
+            TopologyCommand.class,
+            SwitchoverCommand.class,
+            FailoverCommand.class,
+            PauseCommand.class,
+            ResumeCommand.class,
+            RestartCommand.class,
+            ReinitCommand.class,
+            ReloadCommand.class,
+            EditConfigCommand.class,
+            ShowConfigCommand.class,
+            HistoryCommand.class,
+            DsnCommand.class,
+            RemoveCommand.class,
+            FlushCommand.class,
+            VersionCommand.class,
+            BackupCommand.class,
+            RestoreCommand.class
+        })
 final class CtlCommand implements Callable<Integer> {
     static final String DEFAULT_CONFIG = ".config/patroni/patronictl.yaml";
 
     @Spec
     CommandSpec spec;
 
-    @Option(names = {"-c", "--config-file"}, paramLabel = "FILE",
+    @Option(
+            names = {"-c", "--config-file"},
+            paramLabel = "FILE",
             description = "Configuration file (default: $PATRONICTL_CONFIG_FILE, then ~/" + DEFAULT_CONFIG + ")")
     String configFile;
 
-    @Option(names = {"-d", "--dcs-url", "--dcs"}, paramLabel = "URL",
+    @Option(
+            names = {"-d", "--dcs-url", "--dcs"},
+            paramLabel = "URL",
             description = "The DCS to use instead of the config file's, e.g. etcd3://127.0.0.1:2379,"
                     + " zookeeper://host:2181, consul://host:8500 (a path sets the namespace)")
     String dcsUrl;
 
-    @Option(names = {"-k", "--insecure"}, description = "Allow TLS connections to the REST API without verifying certificates")
+    @Option(
+            names = {"-k", "--insecure"},
+            description = "Allow TLS connections to the REST API without verifying certificates")
     boolean insecure;
 
     private final PrintStream out;

@@ -1,7 +1,6 @@
 package io.pgha.examples.ctl;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
@@ -24,6 +23,7 @@ import java.util.Map;
 final class CtlConfig {
     /** The DCS sections a config may name, in Patroni's order of preference. */
     static final List<String> DCS_TYPES = List.of("etcd3", "zookeeper", "consul", "memory");
+
     private static final Map<String, Integer> DEFAULT_PORTS = Map.of("etcd3", 2379, "zookeeper", 2181, "consul", 8500);
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
@@ -222,8 +222,8 @@ final class CtlConfig {
         try {
             return Duration.ofSeconds(Long.parseLong(v.toString().trim()));
         } catch (NumberFormatException e) {
-            throw new CtlException("'bootstrap.dcs." + key + "' in config file " + source
-                    + " must be a number of seconds, got: " + v);
+            throw new CtlException(
+                    "'bootstrap.dcs." + key + "' in config file " + source + " must be a number of seconds, got: " + v);
         }
     }
 
@@ -248,21 +248,24 @@ final class CtlConfig {
             try {
                 uri = new URI(t);
             } catch (URISyntaxException e) {
-                throw new CtlException("--dcs-url '" + text + "' is not a URL like etcd3://127.0.0.1:2379: "
-                        + e.getReason());
+                throw new CtlException(
+                        "--dcs-url '" + text + "' is not a URL like etcd3://127.0.0.1:2379: " + e.getReason());
             }
             String scheme = uri.getScheme();
             if (scheme == null) {
                 // as patronictl: the backend whose default port is given, else etcd
-                scheme = DEFAULT_PORTS.entrySet().stream().filter(e -> e.getValue() == uri.getPort())
-                        .map(Map.Entry::getKey).findFirst().orElse("etcd3");
+                scheme = DEFAULT_PORTS.entrySet().stream()
+                        .filter(e -> e.getValue() == uri.getPort())
+                        .map(Map.Entry::getKey)
+                        .findFirst()
+                        .orElse("etcd3");
             }
             if (scheme.equals("etcd")) {
                 throw new CtlException("--dcs-url '" + text + "': the etcd v2 API is not supported, use etcd3://");
             }
             if (!DCS_TYPES.contains(scheme)) {
-                throw new CtlException("--dcs-url '" + text + "': unknown DCS scheme '" + scheme + "' (known: "
-                        + DCS_TYPES + ")");
+                throw new CtlException(
+                        "--dcs-url '" + text + "': unknown DCS scheme '" + scheme + "' (known: " + DCS_TYPES + ")");
             }
             String host = uri.getHost() == null ? "localhost" : uri.getHost();
             String path = uri.getPath();

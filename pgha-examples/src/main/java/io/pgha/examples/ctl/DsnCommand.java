@@ -13,10 +13,16 @@ final class DsnCommand extends Verb {
     @Parameters(paramLabel = "CLUSTER", arity = "0..1", description = "Cluster name (default: the config's scope)")
     String cluster;
 
-    @Option(names = {"-r", "--role"}, paramLabel = "ROLE", description = "A member with this role")
+    @Option(
+            names = {"-r", "--role"},
+            paramLabel = "ROLE",
+            description = "A member with this role")
     String role;
 
-    @Option(names = {"-m", "--member"}, paramLabel = "NAME", description = "This member")
+    @Option(
+            names = {"-m", "--member"},
+            paramLabel = "NAME",
+            description = "This member")
     String member;
 
     @Override
@@ -28,8 +34,10 @@ final class DsnCommand extends Verb {
         String name = s.clusterName(cluster);
         ClusterState state = s.read(name);
         Role r = member != null ? Role.any : role == null ? Role.leader : Role.parse(role);
-        Member m = membersWithRole(state, r).stream().filter(x -> member == null || x.name().equals(member))
-                .findFirst().orElseThrow(() -> new CtlException("Can not find a suitable member in cluster " + name
+        Member m = membersWithRole(state, r).stream()
+                .filter(x -> member == null || x.name().equals(member))
+                .findFirst()
+                .orElseThrow(() -> new CtlException("Can not find a suitable member in cluster " + name
                         + (member != null ? " named " + member : " with role " + r)));
         URI conn;
         try {

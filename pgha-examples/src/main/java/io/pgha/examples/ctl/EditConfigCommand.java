@@ -25,21 +25,33 @@ final class EditConfigCommand extends Verb {
     @Parameters(paramLabel = "CLUSTER", arity = "0..1", description = "Cluster name (default: the config's scope)")
     String cluster;
 
-    @Option(names = {"-q", "--quiet"}, description = "Do not show changes")
+    @Option(
+            names = {"-q", "--quiet"},
+            description = "Do not show changes")
     boolean quiet;
 
-    @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE",
+    @Option(
+            names = {"-s", "--set"},
+            paramLabel = "KEY=VALUE",
             description = "Set a value (dotted path, YAML value; empty or null deletes). Repeatable")
     List<String> set = new ArrayList<>();
 
-    @Option(names = {"-p", "--pg"}, paramLabel = "PARAM=VALUE",
+    @Option(
+            names = {"-p", "--pg"},
+            paramLabel = "PARAM=VALUE",
             description = "Set a PostgreSQL parameter (short for -s postgresql.parameters.PARAM=VALUE). Repeatable")
     List<String> pg = new ArrayList<>();
 
-    @Option(names = "--apply", paramLabel = "FILE", description = "Merge the configuration from a YAML file ('-' for stdin)")
+    @Option(
+            names = "--apply",
+            paramLabel = "FILE",
+            description = "Merge the configuration from a YAML file ('-' for stdin)")
     String apply;
 
-    @Option(names = "--replace", paramLabel = "FILE", description = "Replace the configuration with a YAML file ('-' for stdin)")
+    @Option(
+            names = "--replace",
+            paramLabel = "FILE",
+            description = "Replace the configuration with a YAML file ('-' for stdin)")
     String replace;
 
     @Option(names = "--force", description = "Do not ask for confirmation")

@@ -18,11 +18,16 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "flush", description = "Discard a scheduled restart or switchover")
 final class FlushCommand extends Verb {
-    @Parameters(paramLabel = "[CLUSTER] [MEMBER...] restart|switchover", arity = "1..*",
+    @Parameters(
+            paramLabel = "[CLUSTER] [MEMBER...] restart|switchover",
+            arity = "1..*",
             description = "Cluster name (default: the config's scope), members (restart only), and what to discard")
     List<String> words = new ArrayList<>();
 
-    @Option(names = {"-r", "--role"}, paramLabel = "ROLE", defaultValue = "any",
+    @Option(
+            names = {"-r", "--role"},
+            paramLabel = "ROLE",
+            defaultValue = "any",
             description = "Flush only members with this role: leader, primary, standby-leader, replica, standby, any")
     String role;
 
@@ -33,13 +38,15 @@ final class FlushCommand extends Verb {
     public Integer call() {
         String target = words.get(words.size() - 1);
         if (!target.equals("restart") && !target.equals("switchover")) {
-            throw new CtlException("flush what? The last argument must be 'restart' or 'switchover', got '" + target
-                    + "'", Ctl.EXIT_USAGE);
+            throw new CtlException(
+                    "flush what? The last argument must be 'restart' or 'switchover', got '" + target + "'",
+                    Ctl.EXIT_USAGE);
         }
         String[] cm = splitClusterAndMembers(words.subList(0, words.size() - 1));
         String name = cm[0];
         ClusterState cluster = session().read(name);
-        return target.equals("restart") ? flushRestarts(cluster, name, List.of(cm).subList(1, cm.length))
+        return target.equals("restart")
+                ? flushRestarts(cluster, name, List.of(cm).subList(1, cm.length))
                 : flushSwitchover(cluster, name);
     }
 
@@ -87,7 +94,8 @@ final class FlushCommand extends Verb {
                 }
                 s.out.println("Failed: member=" + m.name() + ", status_code=" + r.status() + ", (" + r.text() + ")");
             } catch (PatroniApi.Unreachable e) {
-                s.err.println("warning: member " + m.name() + " is not accessible: " + CtlException.oneLine(e.getMessage()));
+                s.err.println(
+                        "warning: member " + m.name() + " is not accessible: " + CtlException.oneLine(e.getMessage()));
             }
         }
         s.out.println(timestamp() + " Could not find any accessible member of cluster " + name);

@@ -15,7 +15,10 @@ final class HistoryCommand extends Verb {
     @Parameters(paramLabel = "CLUSTER", arity = "0..1", description = "Cluster name (default: the config's scope)")
     String cluster;
 
-    @Option(names = {"-f", "--format"}, paramLabel = "FMT", defaultValue = "pretty",
+    @Option(
+            names = {"-f", "--format"},
+            paramLabel = "FMT",
+            defaultValue = "pretty",
             description = "pretty, tsv, json or yaml (default: ${DEFAULT-VALUE})")
     String format;
 
@@ -26,11 +29,16 @@ final class HistoryCommand extends Verb {
         String name = s.clusterName(cluster);
         List<List<Object>> rows = new ArrayList<>();
         for (HistoryEntry e : s.read(name).history()) {
-            rows.add(new ArrayList<>(Arrays.asList(e.timeline(), e.lsn(), nz(e.reason()), nz(e.timestamp()),
-                    nz(e.newLeader()))));
+            rows.add(new ArrayList<>(
+                    Arrays.asList(e.timeline(), e.lsn(), nz(e.reason()), nz(e.timestamp()), nz(e.newLeader()))));
         }
-        Output.print(s.out, List.of("TL", "LSN", "Reason", "Timestamp", "New Leader"), rows,
-                Map.of("TL", 'r', "LSN", 'r'), format, null);
+        Output.print(
+                s.out,
+                List.of("TL", "LSN", "Reason", "Timestamp", "New Leader"),
+                rows,
+                Map.of("TL", 'r', "LSN", 'r'),
+                format,
+                null);
         return 0;
     }
 

@@ -15,13 +15,20 @@ final class ListCommand extends Verb {
     @Parameters(paramLabel = "CLUSTER", arity = "0..*", description = "Cluster names (default: the config's scope)")
     List<String> clusters = new ArrayList<>();
 
-    @Option(names = {"-e", "--extended"}, description = "Show pending restart, scheduled restart and tags")
+    @Option(
+            names = {"-e", "--extended"},
+            description = "Show pending restart, scheduled restart and tags")
     boolean extended;
 
-    @Option(names = {"-t", "--timestamp"}, description = "Print a timestamp first")
+    @Option(
+            names = {"-t", "--timestamp"},
+            description = "Print a timestamp first")
     boolean timestamp;
 
-    @Option(names = {"-f", "--format"}, paramLabel = "FMT", defaultValue = "pretty",
+    @Option(
+            names = {"-f", "--format"},
+            paramLabel = "FMT",
+            defaultValue = "pretty",
             description = "pretty, tsv, json or yaml (default: ${DEFAULT-VALUE})")
     String format;
 

@@ -26,8 +26,7 @@ import java.util.function.Function;
  */
 final class LocalBackup {
 
-    private LocalBackup() {
-    }
+    private LocalBackup() {}
 
     /** Runs one of {@link BackupCommands}' verbs for the member whose YAML is {@code file}; prints it. */
     static int run(Path file, Session session, Function<BackupCommands, BackupCommands.Result> verb) {
@@ -49,13 +48,18 @@ final class LocalBackup {
             throw new CtlException(yaml.locate(e.getMessage()), Ctl.EXIT_USAGE);
         }
         if (config == null) {
-            throw new CtlException(file + " has no backup: section. The backup verbs run on a member's host with"
-                    + " that member's configuration file: pgha ctl -c <node.yml> backup ...", Ctl.EXIT_USAGE);
+            throw new CtlException(
+                    file + " has no backup: section. The backup verbs run on a member's host with"
+                            + " that member's configuration file: pgha ctl -c <node.yml> backup ...",
+                    Ctl.EXIT_USAGE);
         }
         String scope = yaml.scope();
         String self = yaml.name();
-        try (BackupService service = new BackupService(config, () -> state(session.read(scope), scope, self),
-                BackupWiring.primaryLocator(config, BackupWiring.superuserPassword(yaml)), Clock.systemUTC(),
+        try (BackupService service = new BackupService(
+                config,
+                () -> state(session.read(scope), scope, self),
+                BackupWiring.primaryLocator(config, BackupWiring.superuserPassword(yaml)),
+                Clock.systemUTC(),
                 Duration.ofDays(1))) {
             BackupCommands.Result r = verb.apply(new BackupCommands(service, Clock.systemUTC()));
             // stdout whatever the outcome, as patronictl prints its "Failed: ..." lines: a failed
@@ -70,7 +74,21 @@ final class LocalBackup {
     /** What the service needs of a node's state: this member's role and the cluster. */
     static NodeState state(ClusterState cluster, String scope, String self) {
         boolean leader = cluster.hasLeader() && cluster.leader().name().equals(self);
-        return new NodeState(self, scope, leader ? "primary" : "replica", leader, null, cluster, null, null, null,
-                Map.of(), null, null, null, null, false);
+        return new NodeState(
+                self,
+                scope,
+                leader ? "primary" : "replica",
+                leader,
+                null,
+                cluster,
+                null,
+                null,
+                null,
+                Map.of(),
+                null,
+                null,
+                null,
+                null,
+                false);
     }
 }

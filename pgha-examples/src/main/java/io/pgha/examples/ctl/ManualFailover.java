@@ -33,7 +33,8 @@ final class ManualFailover {
         ClusterState cluster = s.read(clusterName);
         s.out.println("Current cluster topology");
         MemberTable.print(s.out, cluster, clusterName, false, "pretty");
-        DynamicConfig config = DynamicConfig.from(cluster.config() == null ? Map.of() : cluster.config().data());
+        DynamicConfig config = DynamicConfig.from(
+                cluster.config() == null ? Map.of() : cluster.config().data());
         String clusterLeader = cluster.hasLeader() ? cluster.leader().name() : null;
         String leader = leaderArg;
         boolean switchover = action.equals("switchover");
@@ -49,7 +50,10 @@ final class ManualFailover {
             }
         }
         List<String> candidates = cluster.members().stream()
-                .filter(m -> !m.name().equals(clusterLeader) && !m.noFailover()).map(Member::name).sorted().toList();
+                .filter(m -> !m.name().equals(clusterLeader) && !m.noFailover())
+                .map(Member::name)
+                .sorted()
+                .toList();
         if (candidates.isEmpty()) {
             throw new CtlException("No candidates found to " + action + " to");
         }
@@ -69,16 +73,21 @@ final class ManualFailover {
             throw new CtlException("Member " + candidate + " does not exist in cluster " + clusterName
                     + " or is tagged as nofailover");
         }
-        if (!force && !switchover && config.isSynchronousMode() && cluster.sync() != null
-                && !cluster.sync().syncStandbys().isEmpty() && !cluster.sync().isSynchronous(candidate)
-                && !s.prompter.confirm("Are you sure you want to failover to the asynchronous node " + candidate + "?")) {
+        if (!force
+                && !switchover
+                && config.isSynchronousMode()
+                && cluster.sync() != null
+                && !cluster.sync().syncStandbys().isEmpty()
+                && !cluster.sync().isSynchronous(candidate)
+                && !s.prompter.confirm(
+                        "Are you sure you want to failover to the asynchronous node " + candidate + "?")) {
             throw new CtlException("Aborting " + action);
         }
         OffsetDateTime scheduledAt = null;
         if (switchover) {
             if (scheduled == null && !force) {
-                scheduled = s.prompter.prompt("When should the switchover take place (e.g. " + Verb.nextHourExample()
-                        + " ) ", "now");
+                scheduled = s.prompter.prompt(
+                        "When should the switchover take place (e.g. " + Verb.nextHourExample() + " ) ", "now");
             }
             scheduledAt = Verb.parseScheduled(scheduled);
             if (scheduledAt != null && cluster.isPaused()) {
@@ -89,9 +98,10 @@ final class ManualFailover {
         if (!force) {
             String demote = clusterLeader == null ? "" : ", demoting current leader " + clusterLeader;
             boolean ok = scheduledText != null
-                    ? s.prompter.confirm("Are you sure you want to schedule switchover of cluster " + clusterName + " at "
-                            + scheduledText + demote + "?")
-                    : s.prompter.confirm("Are you sure you want to " + action + " cluster " + clusterName + demote + "?");
+                    ? s.prompter.confirm("Are you sure you want to schedule switchover of cluster " + clusterName
+                            + " at " + scheduledText + demote + "?")
+                    : s.prompter.confirm(
+                            "Are you sure you want to " + action + " cluster " + clusterName + demote + "?");
             if (!ok) {
                 throw new CtlException("Aborting " + (scheduledText != null ? "scheduled " : "") + action);
             }
@@ -128,11 +138,12 @@ final class ManualFailover {
         return 0;
     }
 
-    private void writeFailoverKey(Dcs dcs, ClusterState cluster, String leader, String candidate,
-                                  OffsetDateTime scheduledAt) {
+    private void writeFailoverKey(
+            Dcs dcs, ClusterState cluster, String leader, String candidate, OffsetDateTime scheduledAt) {
         Failover current = cluster.failover();
         try {
-            if (!dcs.writeFailover(Failover.of(leader, candidate, scheduledAt == null ? null : scheduledAt.toInstant()),
+            if (!dcs.writeFailover(
+                    Failover.of(leader, candidate, scheduledAt == null ? null : scheduledAt.toInstant()),
                     current == null ? Dcs.ABSENT : current.version())) {
                 throw new CtlException("the failover key changed in the DCS while this " + action
                         + " was being prepared; nothing was written, check 'list' and try again");

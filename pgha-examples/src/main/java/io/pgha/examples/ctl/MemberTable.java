@@ -25,16 +25,24 @@ import java.util.Set;
 final class MemberTable {
     private static final Map<String, Character> ALIGN = Map.of("TL", 'r', "Lag in MB", 'r');
 
-    private MemberTable() {
-    }
+    private MemberTable() {}
 
     /** One member as {@code GET /cluster} describes it. */
-    record Row(String name, String role, String state, String host, Integer port, Object timeline, Object lag,
-               boolean pendingRestart, String scheduledRestart, Map<String, Object> tags) {
-    }
+    record Row(
+            String name,
+            String role,
+            String state,
+            String host,
+            Integer port,
+            Object timeline,
+            Object lag,
+            boolean pendingRestart,
+            String scheduledRestart,
+            Map<String, Object> tags) {}
 
     static List<Row> rows(ClusterState cluster) {
-        DynamicConfig config = DynamicConfig.from(cluster.config() == null ? Map.of() : cluster.config().data());
+        DynamicConfig config = DynamicConfig.from(
+                cluster.config() == null ? Map.of() : cluster.config().data());
         String leader = cluster.hasLeader() ? cluster.leader().name() : null;
         long clusterLsn = cluster.status() == null ? 0 : cluster.status().optime();
         Object standby = config.raw().get("standby_cluster");
@@ -44,7 +52,9 @@ final class MemberTable {
             String role;
             if (m.name().equals(leader)) {
                 role = standbyCluster ? "standby_leader" : "leader";
-            } else if (config.isSynchronousMode() && cluster.sync() != null && cluster.sync().isSynchronous(m.name())) {
+            } else if (config.isSynchronousMode()
+                    && cluster.sync() != null
+                    && cluster.sync().isSynchronous(m.name())) {
                 role = "quorum".equals(config.synchronousMode()) ? "quorum_standby" : "sync_standby";
             } else {
                 role = "replica";
@@ -71,8 +81,17 @@ final class MemberTable {
                     scheduled += " if version < " + s.get("postgres_version");
                 }
             }
-            rows.add(new Row(m.name(), role, state, host, port, tl, lag,
-                    Boolean.TRUE.equals(m.data().get("pending_restart")), scheduled, m.tags()));
+            rows.add(new Row(
+                    m.name(),
+                    role,
+                    state,
+                    host,
+                    port,
+                    tl,
+                    lag,
+                    Boolean.TRUE.equals(m.data().get("pending_restart")),
+                    scheduled,
+                    m.tags()));
         }
         return rows;
     }
@@ -83,9 +102,11 @@ final class MemberTable {
         if (fmt.equals("topology")) {
             members = topologySort(members);
         }
-        String initialize = cluster.initialize() == null ? "uninitialized"
+        String initialize = cluster.initialize() == null
+                ? "uninitialized"
                 : cluster.initialize().isEmpty() ? "initializing" : cluster.initialize();
-        List<String> columns = new ArrayList<>(List.of("Cluster", "Member", "Host", "Role", "State", "TL", "Lag in MB"));
+        List<String> columns =
+                new ArrayList<>(List.of("Cluster", "Member", "Host", "Role", "State", "TL", "Lag in MB"));
         boolean pending = extended || members.stream().anyMatch(Row::pendingRestart);
         boolean scheduled = extended || members.stream().anyMatch(r -> r.scheduledRestart() != null);
         boolean tags = extended || members.stream().anyMatch(r -> !r.tags().isEmpty());
@@ -102,8 +123,8 @@ final class MemberTable {
         List<Row> withHost = members.stream().filter(r -> r.host() != null).toList();
         Set<String> hosts = new HashSet<>();
         withHost.forEach(r -> hosts.add(r.host()));
-        boolean appendPort = withHost.stream().anyMatch(r -> r.port() != null && r.port() != 5432)
-                || hosts.size() < withHost.size();
+        boolean appendPort =
+                withHost.stream().anyMatch(r -> r.port() != null && r.port() != 5432) || hosts.size() < withHost.size();
         boolean machine = Set.of("json", "yaml", "yml", "tsv").contains(fmt);
         List<List<Object>> rows = new ArrayList<>();
         for (Row r : members) {
@@ -146,7 +167,8 @@ final class MemberTable {
         }
         // pretty and topology leave the Cluster column out: the name is in the title
         List<String> shown = columns.subList(1, columns.size());
-        List<List<Object>> shownRows = rows.stream().map(r -> r.subList(1, r.size())).toList();
+        List<List<Object>> shownRows =
+                rows.stream().map(r -> r.subList(1, r.size())).toList();
         out.print(Output.pretty(shown, shownRows, ALIGN, title));
         for (String info : serviceInfo(cluster)) {
             out.println(" " + info);
@@ -175,7 +197,10 @@ final class MemberTable {
 
     /** The leader first, then the replicas that stream from it, cascading ones indented below their source. */
     static List<Row> topologySort(List<Row> members) {
-        Row leader = members.stream().filter(r -> r.role().endsWith("leader")).findFirst().orElse(null);
+        Row leader = members.stream()
+                .filter(r -> r.role().endsWith("leader"))
+                .findFirst()
+                .orElse(null);
         Set<String> replicas = new HashSet<>();
         members.stream().filter(r -> !r.role().endsWith("leader")).forEach(r -> replicas.add(r.name()));
         Map<String, List<Row>> children = new LinkedHashMap<>();
@@ -185,7 +210,8 @@ final class MemberTable {
             }
             Object from = r.tags().get("replicatefrom");
             String parent = from != null && !from.equals(r.name()) && replicas.contains(from.toString())
-                    ? from.toString() : leader == null ? null : leader.name();
+                    ? from.toString()
+                    : leader == null ? null : leader.name();
             children.computeIfAbsent(parent, k -> new ArrayList<>()).add(r);
         }
         List<Row> sorted = new ArrayList<>();
@@ -204,8 +230,17 @@ final class MemberTable {
             return; // a replicatefrom cycle: print each member once
         }
         String name = level == 0 ? member.name() : " ".repeat((level - 1) * 2) + "+ " + member.name();
-        out.add(new Row(name, member.role(), member.state(), member.host(), member.port(), member.timeline(),
-                member.lag(), member.pendingRestart(), member.scheduledRestart(), member.tags()));
+        out.add(new Row(
+                name,
+                member.role(),
+                member.state(),
+                member.host(),
+                member.port(),
+                member.timeline(),
+                member.lag(),
+                member.pendingRestart(),
+                member.scheduledRestart(),
+                member.tags()));
         for (Row child : children.getOrDefault(member.name(), List.of())) {
             walk(child, level + 1, children, out, seen);
         }

@@ -21,13 +21,12 @@ final class Output {
     static final Set<String> FORMATS = Set.of("pretty", "tsv", "json", "yaml", "yml");
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
-            .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
-            .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
-            .disable(YAMLGenerator.Feature.SPLIT_LINES))
+                    .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+                    .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
+                    .disable(YAMLGenerator.Feature.SPLIT_LINES))
             .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
 
-    private Output() {
-    }
+    private Output() {}
 
     /** Fails, as a usage error, unless {@code fmt} is one of {@link #FORMATS}; returns it. */
     static String checkFormat(String fmt) {
@@ -44,8 +43,13 @@ final class Output {
      * @param header the title set into the top rule ({@code " Cluster: demo (7245...) "}), or null;
      *     when given, machine formats leave out empty values, as patronictl does
      */
-    static void print(PrintStream out, List<String> columns, List<List<Object>> rows, Map<String, Character> align,
-                      String fmt, String header) {
+    static void print(
+            PrintStream out,
+            List<String> columns,
+            List<List<Object>> rows,
+            Map<String, Character> align,
+            String fmt,
+            String header) {
         switch (fmt) {
             case "json", "yaml", "yml" -> {
                 List<Map<String, Object>> elements = new ArrayList<>();
@@ -107,7 +111,8 @@ final class Output {
             top = hr.charAt(0) + h + hr.substring(1 + h.length());
         }
         sb.append(top).append('\n');
-        sb.append(line(columns.stream().map(c -> new String[] {c}).toList(), columns, width, align, 0)).append('\n');
+        sb.append(line(columns.stream().map(c -> new String[] {c}).toList(), columns, width, align, 0))
+                .append('\n');
         sb.append(hr).append('\n');
         for (int r = 0; r < cells.size(); r++) {
             List<String[]> row = cells.get(r);
@@ -123,8 +128,8 @@ final class Output {
         return sb.toString();
     }
 
-    private static String line(List<String[]> row, List<String> columns, int[] width, Map<String, Character> align,
-                               int k) {
+    private static String line(
+            List<String[]> row, List<String> columns, int[] width, Map<String, Character> align, int k) {
         StringBuilder sb = new StringBuilder("|");
         for (int i = 0; i < width.length; i++) {
             String[] lines = row.get(i);

@@ -34,6 +34,7 @@ import javax.net.ssl.X509TrustManager;
 final class PatroniApi {
     /** A write may wait for its outcome (a switchover polls up to 2 * max(10, loop_wait) seconds). */
     static final Duration WRITE_TIMEOUT = Duration.ofSeconds(90);
+
     static final Duration READ_TIMEOUT = Duration.ofSeconds(5);
 
     private final HttpClient http;
@@ -61,15 +62,20 @@ final class PatroniApi {
     }
 
     PatroniApi(CtlConfig config) {
-        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
+        HttpClient.Builder b = HttpClient.newBuilder()
+                .connectTimeout(Duration.ofSeconds(5))
                 .followRedirects(HttpClient.Redirect.NEVER);
         if (config.insecure() || config.cacert() != null) {
             b.sslContext(sslContext(config));
         }
         this.http = b.build();
-        this.authorization = config.username() == null ? null : "Basic " + Base64.getEncoder().encodeToString(
-                (config.username() + ":" + (config.password() == null ? "" : config.password()))
-                        .getBytes(StandardCharsets.UTF_8));
+        this.authorization = config.username() == null
+                ? null
+                : "Basic "
+                        + Base64.getEncoder()
+                                .encodeToString(
+                                        (config.username() + ":" + (config.password() == null ? "" : config.password()))
+                                                .getBytes(StandardCharsets.UTF_8));
     }
 
     Response get(Member member, String endpoint) throws Unreachable {
@@ -82,9 +88,13 @@ final class PatroniApi {
 
     Response call(Member member, String method, String endpoint, Object body, Duration timeout) throws Unreachable {
         URI uri = uri(member, endpoint);
-        HttpRequest.Builder req = HttpRequest.newBuilder(uri).timeout(timeout)
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(DcsJson.write(body)));
+        HttpRequest.Builder req = HttpRequest.newBuilder(uri)
+                .timeout(timeout)
+                .method(
+                        method,
+                        body == null
+                                ? HttpRequest.BodyPublishers.noBody()
+                                : HttpRequest.BodyPublishers.ofString(DcsJson.write(body)));
         if (body != null) {
             req.header("Content-Type", "application/json");
         }
@@ -161,12 +171,10 @@ final class PatroniApi {
 
     private static final class TrustAll implements X509TrustManager {
         @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) {
-        }
+        public void checkClientTrusted(X509Certificate[] chain, String authType) {}
 
         @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) {
-        }
+        public void checkServerTrusted(X509Certificate[] chain, String authType) {}
 
         @Override
         public X509Certificate[] getAcceptedIssuers() {

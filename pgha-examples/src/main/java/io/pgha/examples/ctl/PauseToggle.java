@@ -18,8 +18,7 @@ import java.util.Map;
  * {@code pause} of its member key), for up to loop_wait + 1 seconds as patronictl does.
  */
 final class PauseToggle {
-    private PauseToggle() {
-    }
+    private PauseToggle() {}
 
     static int run(Verb verb, String clusterArg, boolean paused, boolean wait) {
         Session s = verb.session();
@@ -36,12 +35,13 @@ final class PauseToggle {
             try {
                 r = s.api().call(m, "PATCH", "config", patch);
             } catch (PatroniApi.Unreachable e) {
-                s.err.println("warning: member " + m.name() + " is not accessible: " + CtlException.oneLine(e.getMessage()));
+                s.err.println(
+                        "warning: member " + m.name() + " is not accessible: " + CtlException.oneLine(e.getMessage()));
                 continue;
             }
             if (r.status() != 200) {
-                throw new CtlException("Failed: " + verbName + " cluster management status code=" + r.status()
-                        + ", (" + r.text() + ")");
+                throw new CtlException("Failed: " + verbName + " cluster management status code=" + r.status() + ", ("
+                        + r.text() + ")");
             }
             if (wait) {
                 waitUntilApplied(s, name, cluster, paused);
@@ -65,8 +65,10 @@ final class PauseToggle {
     }
 
     private static void waitUntilApplied(Session s, String name, ClusterState old, boolean paused) {
-        s.out.println("'" + (paused ? "pause" : "resume") + "' request sent, waiting until it is recognized by all nodes");
-        DynamicConfig config = DynamicConfig.from(old.config() == null ? Map.of() : old.config().data());
+        s.out.println(
+                "'" + (paused ? "pause" : "resume") + "' request sent, waiting until it is recognized by all nodes");
+        DynamicConfig config = DynamicConfig.from(
+                old.config() == null ? Map.of() : old.config().data());
         Duration timeout = config.loopWait().plusSeconds(1);
         Instant deadline = Instant.now().plus(timeout);
         List<String> remaining;

@@ -14,7 +14,9 @@ import picocli.CommandLine.Parameters;
 /** {@code reinit}: replicas throw their data directory away and clone it again. */
 @Command(name = "reinit", description = "Reinitialize replicas (a fresh copy of the data directory)")
 final class ReinitCommand extends Verb {
-    @Parameters(paramLabel = "[CLUSTER] MEMBER...", arity = "0..*",
+    @Parameters(
+            paramLabel = "[CLUSTER] MEMBER...",
+            arity = "0..*",
             description = "Cluster name (default: the config's scope) and the replicas to reinitialize")
     List<String> words = new ArrayList<>();
 
@@ -33,8 +35,8 @@ final class ReinitCommand extends Verb {
         String[] cm = splitClusterAndMembers(words);
         String name = cm[0];
         ClusterState cluster = s.read(name);
-        List<Member> members = selectMembers(cluster, name, List.of(cm).subList(1, cm.length), Role.replica, force,
-                "reinitialize", true);
+        List<Member> members = selectMembers(
+                cluster, name, List.of(cm).subList(1, cm.length), Role.replica, force, "reinitialize", true);
         List<Member> waitOn = new ArrayList<>();
         List<String> failed = new ArrayList<>();
         for (Member m : members) {
@@ -46,7 +48,8 @@ final class ReinitCommand extends Verb {
                 try {
                     r = s.api().call(m, "POST", "reinitialize", body);
                 } catch (PatroniApi.Unreachable e) {
-                    s.out.println("Failed: reinitialize for member " + m.name() + ", " + CtlException.oneLine(e.getMessage()));
+                    s.out.println("Failed: reinitialize for member " + m.name() + ", "
+                            + CtlException.oneLine(e.getMessage()));
                     failed.add(CtlException.oneLine(e.getMessage()));
                     break;
                 }
@@ -59,7 +62,8 @@ final class ReinitCommand extends Verb {
                 }
                 s.out.println("Failed: reinitialize for member " + m.name() + ", status code=" + r.status() + ", ("
                         + r.text() + ")");
-                if (r.text().endsWith(" already in progress") && !force
+                if (r.text().endsWith(" already in progress")
+                        && !force
                         && s.prompter.confirm("Do you want to cancel it and reinitialize anyway?")) {
                     body.put("force", true);
                     continue;
@@ -79,7 +83,9 @@ final class ReinitCommand extends Verb {
             for (Member m : new ArrayList<>(waitOn)) {
                 try {
                     PatroniApi.Response r = s.api().get(m, "patroni");
-                    if (r.status() == 200 && !"creating replica".equals(DcsJson.readObject(r.body()).get("state"))) {
+                    if (r.status() == 200
+                            && !"creating replica"
+                                    .equals(DcsJson.readObject(r.body()).get("state"))) {
                         s.out.println("Reinitialize is completed on: " + m.name());
                         waitOn.remove(m);
                     }

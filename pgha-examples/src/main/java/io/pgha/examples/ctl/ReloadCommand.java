@@ -13,11 +13,16 @@ import picocli.CommandLine.Parameters;
 /** {@code reload}: members re-read their configuration and reload PostgreSQL. */
 @Command(name = "reload", description = "Reload the configuration of cluster members")
 final class ReloadCommand extends Verb {
-    @Parameters(paramLabel = "[CLUSTER] [MEMBER...]", arity = "0..*",
+    @Parameters(
+            paramLabel = "[CLUSTER] [MEMBER...]",
+            arity = "0..*",
             description = "Cluster name (default: the config's scope) and the members to reload (default: all)")
     List<String> words = new ArrayList<>();
 
-    @Option(names = {"-r", "--role"}, paramLabel = "ROLE", defaultValue = "any",
+    @Option(
+            names = {"-r", "--role"},
+            paramLabel = "ROLE",
+            defaultValue = "any",
             description = "Reload only members with this role: leader, primary, standby-leader, replica, standby, any")
     String role;
 
@@ -30,10 +35,12 @@ final class ReloadCommand extends Verb {
         String[] cm = splitClusterAndMembers(words);
         String name = cm[0];
         ClusterState cluster = s.read(name);
-        List<Member> members = selectMembers(cluster, name, List.of(cm).subList(1, cm.length), Role.parse(role), force,
-                "reload", true);
-        long loopWait = DynamicConfig.from(cluster.config() == null ? Map.of() : cluster.config().data())
-                .loopWait().toSeconds();
+        List<Member> members = selectMembers(
+                cluster, name, List.of(cm).subList(1, cm.length), Role.parse(role), force, "reload", true);
+        long loopWait = DynamicConfig.from(
+                        cluster.config() == null ? Map.of() : cluster.config().data())
+                .loopWait()
+                .toSeconds();
         List<String> failed = new ArrayList<>();
         for (Member m : members) {
             try {
@@ -41,8 +48,8 @@ final class ReloadCommand extends Verb {
                 if (r.status() == 200) {
                     s.out.println("No changes to apply on member " + m.name());
                 } else if (r.status() == 202) {
-                    s.out.println("Reload request received for member " + m.name()
-                            + " and will be processed within " + loopWait + " seconds");
+                    s.out.println("Reload request received for member " + m.name() + " and will be processed within "
+                            + loopWait + " seconds");
                 } else {
                     s.out.println("Failed: reload for member " + m.name() + ", status code=" + r.status() + ", ("
                             + r.text() + ")");

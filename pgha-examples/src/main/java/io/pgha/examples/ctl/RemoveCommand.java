@@ -17,7 +17,10 @@ final class RemoveCommand extends Verb {
     @Parameters(paramLabel = "CLUSTER", arity = "0..1", description = "Cluster name (default: the config's scope)")
     String cluster;
 
-    @Option(names = {"-f", "--format"}, paramLabel = "FMT", defaultValue = "pretty",
+    @Option(
+            names = {"-f", "--format"},
+            paramLabel = "FMT",
+            defaultValue = "pretty",
             description = "Format of the member table shown first: pretty, tsv, json or yaml")
     String format;
 
@@ -31,12 +34,17 @@ final class RemoveCommand extends Verb {
         if (!name.equals(s.prompter.prompt("Please confirm the cluster name to remove", null))) {
             throw new CtlException("Cluster names specified do not match; nothing was removed");
         }
-        if (!AWARE.equals(s.prompter.prompt("You are about to remove all information in DCS for " + name
-                + ", please type: \"" + AWARE + "\"", null))) {
+        if (!AWARE.equals(s.prompter.prompt(
+                "You are about to remove all information in DCS for " + name + ", please type: \"" + AWARE + "\"",
+                null))) {
             throw new CtlException("You did not exactly type \"" + AWARE + "\"; nothing was removed");
         }
-        if (state.hasLeader() && !state.leader().name().equals(s.prompter.prompt(
-                "This cluster currently is healthy. Please specify the leader name to continue", null))) {
+        if (state.hasLeader()
+                && !state.leader()
+                        .name()
+                        .equals(s.prompter.prompt(
+                                "This cluster currently is healthy. Please specify the leader name to continue",
+                                null))) {
             throw new CtlException("You did not specify the current leader of the cluster; nothing was removed");
         }
         try {

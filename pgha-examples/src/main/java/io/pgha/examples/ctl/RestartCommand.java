@@ -16,11 +16,16 @@ import picocli.CommandLine.Parameters;
 /** {@code restart}: restarts PostgreSQL on members, now or at a scheduled time. */
 @Command(name = "restart", description = "Restart PostgreSQL on cluster members")
 final class RestartCommand extends Verb {
-    @Parameters(paramLabel = "[CLUSTER] [MEMBER...]", arity = "0..*",
+    @Parameters(
+            paramLabel = "[CLUSTER] [MEMBER...]",
+            arity = "0..*",
             description = "Cluster name (default: the config's scope) and the members to restart (default: all)")
     List<String> words = new ArrayList<>();
 
-    @Option(names = {"-r", "--role"}, paramLabel = "ROLE", defaultValue = "any",
+    @Option(
+            names = {"-r", "--role"},
+            paramLabel = "ROLE",
+            defaultValue = "any",
             description = "Restart only members with this role: leader, primary, standby-leader, replica, standby, any")
     String role;
 
@@ -30,14 +35,18 @@ final class RestartCommand extends Verb {
     @Option(names = "--scheduled", paramLabel = "TIME", description = "When to restart, ISO 8601, or 'now'")
     String scheduled;
 
-    @Option(names = "--pg-version", paramLabel = "VERSION",
+    @Option(
+            names = "--pg-version",
+            paramLabel = "VERSION",
             description = "Restart only if the PostgreSQL version is less than this (e.g. 15.4)")
     String pgVersion;
 
     @Option(names = "--pending", description = "Restart only members with a pending restart")
     boolean pending;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS",
+    @Option(
+            names = "--timeout",
+            paramLabel = "SECONDS",
             description = "Fail (and fail over if necessary) when restarting takes longer than this")
     String timeout;
 
@@ -71,7 +80,8 @@ final class RestartCommand extends Verb {
         ClusterState cluster = s.read(name);
         List<Member> members = new ArrayList<>(selectMembers(cluster, name, names, r, force, "restart", false));
         if (scheduled == null && !force) {
-            scheduled = s.prompter.prompt("When should the restart take place (e.g. " + nextHourExample() + ") ", "now");
+            scheduled =
+                    s.prompter.prompt("When should the restart take place (e.g. " + nextHourExample() + ") ", "now");
         }
         OffsetDateTime scheduledAt = parseScheduled(scheduled);
         Map<String, Object> content = new LinkedHashMap<>();

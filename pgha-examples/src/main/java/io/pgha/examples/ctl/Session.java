@@ -62,8 +62,13 @@ final class Session implements Closeable {
         } catch (IllegalArgumentException e) {
             throw new CtlException(e.getMessage());
         }
-        DcsSettings settings = new DcsSettings(config.namespace(), scope, "pgha-ctl-" + ProcessHandle.current().pid(),
-                config.ttl(), config.retryTimeout(), config.dcsOptions());
+        DcsSettings settings = new DcsSettings(
+                config.namespace(),
+                scope,
+                "pgha-ctl-" + ProcessHandle.current().pid(),
+                config.ttl(),
+                config.retryTimeout(),
+                config.dcsOptions());
         try {
             d = provider.create(settings);
         } catch (DcsException | IllegalArgumentException e) {
@@ -78,8 +83,8 @@ final class Session implements Closeable {
         try {
             return dcs(scope).read();
         } catch (DcsException e) {
-            throw new CtlException("cannot read cluster " + scope + " from the " + config.dcsType() + " DCS: "
-                    + e.getMessage());
+            throw new CtlException(
+                    "cannot read cluster " + scope + " from the " + config.dcsType() + " DCS: " + e.getMessage());
         }
     }
 

@@ -10,13 +10,21 @@ final class SwitchoverCommand extends Verb {
     @Parameters(paramLabel = "CLUSTER", arity = "0..1", description = "Cluster name (default: the config's scope)")
     String cluster;
 
-    @Option(names = {"--leader", "--primary"}, paramLabel = "NAME", description = "The name of the current leader")
+    @Option(
+            names = {"--leader", "--primary"},
+            paramLabel = "NAME",
+            description = "The name of the current leader")
     String leader;
 
-    @Option(names = "--candidate", paramLabel = "NAME", description = "The name of the candidate (default: any healthy replica)")
+    @Option(
+            names = "--candidate",
+            paramLabel = "NAME",
+            description = "The name of the candidate (default: any healthy replica)")
     String candidate;
 
-    @Option(names = "--scheduled", paramLabel = "TIME",
+    @Option(
+            names = "--scheduled",
+            paramLabel = "TIME",
             description = "When to switch over, ISO 8601 (e.g. 2026-01-31T10:00+00:00), or 'now'")
     String scheduled;
 

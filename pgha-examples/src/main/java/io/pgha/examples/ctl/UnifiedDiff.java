@@ -11,8 +11,7 @@ import java.util.List;
 final class UnifiedDiff {
     private static final int CONTEXT = 3;
 
-    private UnifiedDiff() {
-    }
+    private UnifiedDiff() {}
 
     /** The diff lines, empty when the texts are equal. */
     static List<String> diff(String before, String after) {

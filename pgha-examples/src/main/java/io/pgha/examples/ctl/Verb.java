@@ -25,7 +25,10 @@ abstract class Verb implements Callable<Integer> {
     @ParentCommand
     CtlCommand root;
 
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+    @Option(
+            names = {"-h", "--help"},
+            usageHelp = true,
+            description = "Show this help message and exit.")
     boolean help;
 
     Session session() {
@@ -34,14 +37,20 @@ abstract class Verb implements Callable<Integer> {
 
     /** patronictl's role filter values. */
     enum Role {
-        leader, primary, standby_leader, replica, standby, any;
+        leader,
+        primary,
+        standby_leader,
+        replica,
+        standby,
+        any;
 
         static Role parse(String s) {
             try {
                 return valueOf(s.toLowerCase(Locale.ROOT).replace('-', '_'));
             } catch (IllegalArgumentException e) {
-                throw new CtlException("unknown role '" + s + "' (known: leader, primary, standby-leader, replica,"
-                        + " standby, any)", Ctl.EXIT_USAGE);
+                throw new CtlException(
+                        "unknown role '" + s + "' (known: leader, primary, standby-leader, replica," + " standby, any)",
+                        Ctl.EXIT_USAGE);
             }
         }
     }
@@ -51,15 +60,18 @@ abstract class Verb implements Callable<Integer> {
         List<Member> out = new ArrayList<>();
         String leader = cluster.hasLeader() ? cluster.leader().name() : null;
         switch (role) {
-            case leader, primary, standby_leader -> cluster.leaderMember().ifPresent(m -> {
-                boolean standbyLeader = "standby_leader".equals(m.role());
-                if (role == Role.leader || (role == Role.primary && !standbyLeader)
-                        || (role == Role.standby_leader && standbyLeader)) {
-                    out.add(m);
-                }
-            });
+            case leader, primary, standby_leader ->
+                cluster.leaderMember().ifPresent(m -> {
+                    boolean standbyLeader = "standby_leader".equals(m.role());
+                    if (role == Role.leader
+                            || (role == Role.primary && !standbyLeader)
+                            || (role == Role.standby_leader && standbyLeader)) {
+                        out.add(m);
+                    }
+                });
             case any -> out.addAll(cluster.members());
-            default -> cluster.members().stream().filter(m -> !m.name().equals(leader)).forEach(out::add);
+            default ->
+                cluster.members().stream().filter(m -> !m.name().equals(leader)).forEach(out::add);
         }
         return out;
     }
@@ -68,15 +80,21 @@ abstract class Verb implements Callable<Integer> {
      * patronictl's {@code get_members}: the members with {@code role}, narrowed to {@code names};
      * prints the table first; asks which member when none is named (unless forced); confirms.
      */
-    List<Member> selectMembers(ClusterState cluster, String clusterName, List<String> names, Role role, boolean force,
-                               String action, boolean confirm) {
+    List<Member> selectMembers(
+            ClusterState cluster,
+            String clusterName,
+            List<String> names,
+            Role role,
+            boolean force,
+            String action,
+            boolean confirm) {
         Session s = session();
         List<Member> members = membersWithRole(cluster, role);
         Set<String> candidates = new LinkedHashSet<>();
         members.forEach(m -> candidates.add(m.name()));
         if (names.isEmpty() && candidates.isEmpty()) {
-            throw new CtlException(clusterName + " cluster doesn't have any members"
-                    + (role == Role.any ? "" : " with role " + role));
+            throw new CtlException(
+                    clusterName + " cluster doesn't have any members" + (role == Role.any ? "" : " with role " + role));
         }
         MemberTable.print(s.out, cluster, clusterName, false, "pretty");
         List<String> chosen = new ArrayList<>();
@@ -96,8 +114,8 @@ abstract class Verb implements Callable<Integer> {
             chosen.addAll(candidates);
         }
         if (chosen.isEmpty() && !force) {
-            String answer = s.prompter.prompt("Which member do you want to " + action + " ["
-                    + String.join(", ", candidates) + "]?", "");
+            String answer = s.prompter.prompt(
+                    "Which member do you want to " + action + " [" + String.join(", ", candidates) + "]?", "");
             if (!answer.isEmpty()) {
                 chosen.add(answer);
             }
@@ -111,15 +129,16 @@ abstract class Verb implements Callable<Integer> {
                         + (role == Role.any ? "" : " with role " + role));
             }
         }
-        List<Member> selected = members.stream().filter(m -> chosen.contains(m.name())).toList();
+        List<Member> selected =
+                members.stream().filter(m -> chosen.contains(m.name())).toList();
         if (confirm) {
             confirmMembers(selected, force, action, null, false);
         }
         return selected;
     }
 
-    void confirmMembers(List<Member> members, boolean force, String action, OffsetDateTime scheduledAt,
-                        boolean pending) {
+    void confirmMembers(
+            List<Member> members, boolean force, String action, OffsetDateTime scheduledAt, boolean pending) {
         if (force) {
             return;
         }
@@ -150,7 +169,9 @@ abstract class Verb implements Callable<Integer> {
             return new String[] {session().clusterName(null)};
         }
         String first = words.get(0);
-        if (scope == null || scope.isBlank() || first.equals(scope)
+        if (scope == null
+                || scope.isBlank()
+                || first.equals(scope)
                 || session().read(scope).member(first).isEmpty()) {
             List<String> rest = words.subList(1, words.size());
             String[] r = new String[rest.size() + 1];
@@ -178,7 +199,8 @@ abstract class Verb implements Callable<Integer> {
             return OffsetDateTime.parse(t);
         } catch (DateTimeParseException e) {
             try {
-                return ZonedDateTime.of(LocalDateTime.parse(t), ZoneId.systemDefault()).toOffsetDateTime();
+                return ZonedDateTime.of(LocalDateTime.parse(t), ZoneId.systemDefault())
+                        .toOffsetDateTime();
             } catch (DateTimeParseException e2) {
                 throw new CtlException("unable to parse scheduled timestamp (" + text
                         + "); it should be in an unambiguous format (e.g. ISO 8601: 2026-01-31T10:00+00:00)");
@@ -193,6 +215,7 @@ abstract class Verb implements Callable<Integer> {
     }
 
     static String nextHourExample() {
-        return DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm").format(LocalDateTime.now().plusHours(1));
+        return DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm")
+                .format(LocalDateTime.now().plusHours(1));
     }
 }

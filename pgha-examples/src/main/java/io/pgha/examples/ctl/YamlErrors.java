@@ -7,8 +7,7 @@ import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 /** Says where and why a YAML text is broken, on one line: "at line 4, column 3: <problem> (<context>)". */
 final class YamlErrors {
-    private YamlErrors() {
-    }
+    private YamlErrors() {}
 
     static String describe(JsonProcessingException e) {
         // SnakeYAML knows where the problem is; Jackson's location may point at where the token began
@@ -18,10 +17,13 @@ final class YamlErrors {
             if (m.getContext() != null) {
                 why += " (" + m.getContext() + ")";
             }
-            return "at line " + (at.getLine() + 1) + ", column " + (at.getColumn() + 1) + ": " + CtlException.oneLine(why);
+            return "at line " + (at.getLine() + 1) + ", column " + (at.getColumn() + 1) + ": "
+                    + CtlException.oneLine(why);
         }
         JsonLocation at = e.getLocation();
-        String why = e.getOriginalMessage() == null ? "" : e.getOriginalMessage().lines().findFirst().orElse("");
+        String why = e.getOriginalMessage() == null
+                ? ""
+                : e.getOriginalMessage().lines().findFirst().orElse("");
         return (at == null ? "" : "at line " + at.getLineNr() + ", column " + at.getColumnNr()) + ": " + why;
     }
 }

@@ -74,16 +74,21 @@ class BackupVerbsTest {
     void restorePrintsGuidanceForThisMembersStanza() throws Exception {
         CtlRunner.Result r = new CtlRunner(node(backup())).run("restore");
         assertThat(r.exitCode()).as(r.toString()).isZero();
-        assertThat(r.out()).contains("NEW cluster").contains("--stanza=demo-stanza").contains(" restore ")
+        assertThat(r.out())
+                .contains("NEW cluster")
+                .contains("--stanza=demo-stanza")
+                .contains(" restore ")
                 .contains("pgha ctl backup list");
     }
 
     @Test
     void theMembersRoleComesFromTheCluster() {
-        io.pgha.dcs.ClusterState cluster = io.pgha.dcs.ClusterState.builder("demo").leader("node1", 1).build();
+        io.pgha.dcs.ClusterState cluster =
+                io.pgha.dcs.ClusterState.builder("demo").leader("node1", 1).build();
         assertThat(LocalBackup.state(cluster, "demo", "node1").role()).isEqualTo("primary");
         assertThat(LocalBackup.state(cluster, "demo", "node2").role()).isEqualTo("replica");
-        assertThat(LocalBackup.state(io.pgha.dcs.ClusterState.builder("demo").build(), "demo", "node1").role())
+        assertThat(LocalBackup.state(io.pgha.dcs.ClusterState.builder("demo").build(), "demo", "node1")
+                        .role())
                 .isEqualTo("replica");
     }
 }

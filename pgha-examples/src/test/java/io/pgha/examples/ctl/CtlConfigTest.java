@@ -22,7 +22,9 @@ class CtlConfigTest {
     void aBrokenConfigFileNamesTheLine() throws Exception {
         CtlRunner.Result r = run("scope: demo\nmemory:\n  store: x\n  bad: [unclosed\nother: 1\n", "list");
         assertThat(r.exitCode()).isEqualTo(1);
-        assertThat(r.err().strip()).startsWith("Error: config file ").contains("is not valid YAML at line 5")
+        assertThat(r.err().strip())
+                .startsWith("Error: config file ")
+                .contains("is not valid YAML at line 5")
                 .doesNotContain("\n");
         assertThat(r.out()).isEmpty();
 
@@ -34,7 +36,8 @@ class CtlConfigTest {
     @Test
     void wrongShapesAreNamed() throws Exception {
         assertThat(run("- a\n- b\n", "list").err()).contains("must be a YAML mapping");
-        assertThat(run("scope: demo\nmemory: store\n", "list").err()).contains("'memory' in config file")
+        assertThat(run("scope: demo\nmemory: store\n", "list").err())
+                .contains("'memory' in config file")
                 .contains("must be a mapping");
         assertThat(run("scope: demo\n", "list").err()).contains("no DCS configured");
         assertThat(run("memory:\n  store: x\n", "list").err()).contains("no cluster name");
@@ -57,7 +60,8 @@ class CtlConfigTest {
         assertThat(CtlConfig.parse("t", "", "zookeeper://zk", false).dcsOptions())
                 .containsEntry("hosts", java.util.List.of("zk:2181"));
         assertThat(CtlConfig.parse("t", "", "consul://c", false).dcsOptions()).containsEntry("host", "c:8500");
-        assertThat(CtlConfig.parse("t", "", "memory://demo", false).dcsOptions()).containsEntry("store", "demo");
+        assertThat(CtlConfig.parse("t", "", "memory://demo", false).dcsOptions())
+                .containsEntry("store", "demo");
         assertThat(CtlConfig.parse("t", "", "10.0.0.2:2181", false).dcsType()).isEqualTo("zookeeper");
         assertThat(CtlConfig.parse("t", "", "10.0.0.2", false).dcsType()).isEqualTo("etcd3");
         CtlRunner.Result r = new CtlRunner(null).run("--dcs-url", "redis://x", "list", "demo");
@@ -67,10 +71,15 @@ class CtlConfigTest {
 
     @Test
     void credentialsComeFromCtlThenRestapi() {
-        CtlConfig ctl = CtlConfig.parse("t", "ctl:\n  authentication:\n    username: a\n    password: b\n"
-                + "restapi:\n  authentication:\n    username: c\n    password: d\n", null, false);
+        CtlConfig ctl = CtlConfig.parse(
+                "t",
+                "ctl:\n  authentication:\n    username: a\n    password: b\n"
+                        + "restapi:\n  authentication:\n    username: c\n    password: d\n",
+                null,
+                false);
         assertThat(ctl.username()).isEqualTo("a");
-        CtlConfig rest = CtlConfig.parse("t", "restapi:\n  authentication:\n    username: c\n    password: d\n", null, false);
+        CtlConfig rest =
+                CtlConfig.parse("t", "restapi:\n  authentication:\n    username: c\n    password: d\n", null, false);
         assertThat(rest.username()).isEqualTo("c");
         assertThat(rest.password()).isEqualTo("d");
     }

@@ -63,8 +63,8 @@ final class TestCluster implements AutoCloseable {
             }
             c.await("every member running", () -> {
                 ClusterState s = c.cluster();
-                return s.members().size() == names.length && s.members().stream().allMatch(m -> m.isRunning()
-                        && m.timeline() > 0);
+                return s.members().size() == names.length
+                        && s.members().stream().allMatch(m -> m.isRunning() && m.timeline() > 0);
             });
         } catch (RuntimeException | IOException e) {
             c.close();
@@ -81,7 +81,8 @@ final class TestCluster implements AutoCloseable {
                 .bootstrapDcs(Map.of("ttl", 10, "loop_wait", 1, "retry_timeout", 3))
                 .build();
         Dcs dcs = new QuietDcs(storeHandle().connect("/service/", scope, name, Duration.ofSeconds(10)));
-        HaNode node = HaNode.builder().config(cfg).dcs(dcs).postgres(net.node(name)).build();
+        HaNode node =
+                HaNode.builder().config(cfg).dcs(dcs).postgres(net.node(name)).build();
         RestApiConfig.Builder api = RestApiConfig.builder().listen("127.0.0.1", port);
         if (username != null) {
             api.authentication(username, password);

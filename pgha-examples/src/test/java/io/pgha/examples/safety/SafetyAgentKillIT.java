@@ -77,28 +77,35 @@ class SafetyAgentKillIT {
         await("a to be a primary", T, () -> !inRecovery(pgA));
         exec(pgA, "CREATE TABLE t (id int primary key)");
         Process b = agent("b", pgB);
-        await("b to be the synchronous standby", T, () -> "sync".equals(scalar(pgA,
-                "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'b'")));
+        await(
+                "b to be the synchronous standby",
+                T,
+                () -> "sync"
+                        .equals(scalar(
+                                pgA, "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'b'")));
         Thread.sleep(4000); // a cycle or two (loop_wait 1 s) for the sync key to name b
 
         // a client writes to a, one row per commit, and records every acknowledged one
         List<Integer> acked = new CopyOnWriteArrayList<>();
         AtomicReference<Instant> lastAck = new AtomicReference<>();
         AtomicBoolean stop = new AtomicBoolean();
-        Thread writer = new Thread(() -> {
-            int id = 0;
-            try (Connection c = connect(pgA); Statement st = c.createStatement()) {
-                st.execute("SET statement_timeout = '60s'");
-                while (!stop.get()) {
-                    id++;
-                    st.execute("INSERT INTO t VALUES (" + id + ")");
-                    acked.add(id);
-                    lastAck.set(Instant.now());
-                }
-            } catch (Exception e) {
-                // the old primary stopped taking writes
-            }
-        }, "writer");
+        Thread writer = new Thread(
+                () -> {
+                    int id = 0;
+                    try (Connection c = connect(pgA);
+                            Statement st = c.createStatement()) {
+                        st.execute("SET statement_timeout = '60s'");
+                        while (!stop.get()) {
+                            id++;
+                            st.execute("INSERT INTO t VALUES (" + id + ")");
+                            acked.add(id);
+                            lastAck.set(Instant.now());
+                        }
+                    } catch (Exception e) {
+                        // the old primary stopped taking writes
+                    }
+                },
+                "writer");
         writer.start();
         Thread.sleep(1500);
         assertThat(acked).as("the client writes before the fault").isNotEmpty();
@@ -130,15 +137,20 @@ class SafetyAgentKillIT {
         } catch (Exception e) {
             aStillUp = false;
         }
-        assertThat(aStillUp).as("the old primary is stopped when the new one starts").isFalse();
+        assertThat(aStillUp)
+                .as("the old primary is stopped when the new one starts")
+                .isFalse();
         stop.set(true);
         writer.join(TimeUnit.SECONDS.toMillis(90));
         assertThat(writer.isAlive()).isFalse();
-        assertThat(lastAck.get()).as("the last write the old primary acknowledged").isBefore(bPrimary);
+        assertThat(lastAck.get())
+                .as("the last write the old primary acknowledged")
+                .isBefore(bPrimary);
         // every acknowledged write is on the new primary
         List<Integer> onB = new ArrayList<>();
-        try (Connection c = connect(pgB); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT id FROM t ORDER BY id")) {
+        try (Connection c = connect(pgB);
+                Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("SELECT id FROM t ORDER BY id")) {
             while (rs.next()) {
                 onB.add(rs.getInt(1));
             }
@@ -153,12 +165,25 @@ class SafetyAgentKillIT {
         dataDirs.add(data);
         Path log = base.resolve(name + "-agent.log");
         String java = ProcessHandle.current().info().command().orElse("java");
-        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                SafetyAgentMain.class.getName(), name, data.toString(), Integer.toString(pgPort),
-                Integer.toString(freePort()), etcd.hostPort(), "true")
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = new ProcessBuilder(
+                        java,
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        SafetyAgentMain.class.getName(),
+                        name,
+                        data.toString(),
+                        Integer.toString(pgPort),
+                        Integer.toString(freePort()),
+                        etcd.hostPort(),
+                        "true")
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
         agents.add(p);
-        await(name + "'s agent to start", T, () -> Files.exists(log) && Files.readString(log).contains("started"));
+        await(
+                name + "'s agent to start",
+                T,
+                () -> Files.exists(log) && Files.readString(log).contains("started"));
         return p;
     }
 

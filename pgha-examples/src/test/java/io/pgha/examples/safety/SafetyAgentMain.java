@@ -18,8 +18,7 @@ import java.util.Map;
  * "started" once the node runs; the test kills (-9) or freezes (SIGSTOP) it.
  */
 public final class SafetyAgentMain {
-    private SafetyAgentMain() {
-    }
+    private SafetyAgentMain() {}
 
     public static void main(String[] args) throws Exception {
         String name = args[0];
@@ -28,10 +27,16 @@ public final class SafetyAgentMain {
         int apiPort = Integer.parseInt(args[3]);
         String etcd = args[4];
         boolean sync = Boolean.parseBoolean(args[5]);
-        LocalPostgresConfig cfg = LocalPostgresConfig.builder().name(name).dataDir(dataDir)
-                .listen("127.0.0.1:" + pgPort).superuser("postgres", SafetySupport.PASSWORD)
-                .replication("replicator", "repl-secret").parameter("shared_buffers", "16MB")
-                .parameter("max_connections", "30").parameter("fsync", "off").build();
+        LocalPostgresConfig cfg = LocalPostgresConfig.builder()
+                .name(name)
+                .dataDir(dataDir)
+                .listen("127.0.0.1:" + pgPort)
+                .superuser("postgres", SafetySupport.PASSWORD)
+                .replication("replicator", "repl-secret")
+                .parameter("shared_buffers", "16MB")
+                .parameter("max_connections", "30")
+                .parameter("fsync", "off")
+                .build();
         LocalPostgresController pg = new LocalPostgresController(cfg);
         Map<String, Object> dynamic = new LinkedHashMap<>();
         dynamic.put("ttl", 10);
@@ -39,11 +44,19 @@ public final class SafetyAgentMain {
         dynamic.put("retry_timeout", 3);
         dynamic.put("synchronous_mode", sync);
         dynamic.put("maximum_lag_on_failover", 1L << 40);
-        NodeConfig nc = NodeConfig.builder("safety-kill", name).connUrl(cfg.connUrl())
-                .apiUrl("http://127.0.0.1:" + apiPort + "/patroni").bootstrapDcs(dynamic).build();
-        HaNode node = HaNode.builder().config(nc).dcs("etcd3", Map.of("hosts", etcd)).postgres(pg)
-                .fence(new ShellFence(dataDir, dataDir.resolveSibling(name + "-fence"))).build();
-        RestApiServer api = RestApiServer.start(RestApiConfig.builder().listen("127.0.0.1", apiPort).build(), node);
+        NodeConfig nc = NodeConfig.builder("safety-kill", name)
+                .connUrl(cfg.connUrl())
+                .apiUrl("http://127.0.0.1:" + apiPort + "/patroni")
+                .bootstrapDcs(dynamic)
+                .build();
+        HaNode node = HaNode.builder()
+                .config(nc)
+                .dcs("etcd3", Map.of("hosts", etcd))
+                .postgres(pg)
+                .fence(new ShellFence(dataDir, dataDir.resolveSibling(name + "-fence")))
+                .build();
+        RestApiServer api = RestApiServer.start(
+                RestApiConfig.builder().listen("127.0.0.1", apiPort).build(), node);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             node.close();
             api.close();

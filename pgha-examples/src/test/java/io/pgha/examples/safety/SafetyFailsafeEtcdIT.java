@@ -74,8 +74,12 @@ class SafetyFailsafeEtcdIT {
         etcd.pause();
         Instant until = Instant.now().plusSeconds(TTL * 2L + 5);
         while (Instant.now().isBefore(until)) {
-            assertThat(pg[0].status().isPrimary()).as("the primary runs on through the DCS outage").isTrue();
-            assertThat(pg[1].status().isPrimary()).as("the replica does not promote").isFalse();
+            assertThat(pg[0].status().isPrimary())
+                    .as("the primary runs on through the DCS outage")
+                    .isTrue();
+            assertThat(pg[1].status().isPrimary())
+                    .as("the replica does not promote")
+                    .isFalse();
             Thread.sleep(500);
         }
         assertThat(nodes.get(0).state().failsafeActive()).isTrue();
@@ -106,17 +110,26 @@ class SafetyFailsafeEtcdIT {
         etcd = EtcdServer.start();
         base = traversableTempDir("pgha-safety-it-");
         LocalPostgresController a = member("a", failsafe);
-        await("a to lead", T, () -> a.status().isPrimary() && nodes.get(0).dcs().read().isLeader("a"));
+        await(
+                "a to lead",
+                T,
+                () -> a.status().isPrimary() && nodes.get(0).dcs().read().isLeader("a"));
         LocalPostgresController b = member("b", failsafe);
         await("b to stream", T, () -> b.status().isReplica() && b.status().isStreaming());
         return new LocalPostgresController[] {a, b};
     }
 
     private LocalPostgresController member(String name, boolean failsafe) throws Exception {
-        LocalPostgresConfig cfg = LocalPostgresConfig.builder().name(name).dataDir(base.resolve(name))
-                .listen("127.0.0.1:" + freePort()).superuser("postgres", PASSWORD)
-                .replication("replicator", "repl-secret").parameter("shared_buffers", "16MB")
-                .parameter("max_connections", "20").parameter("fsync", "off").build();
+        LocalPostgresConfig cfg = LocalPostgresConfig.builder()
+                .name(name)
+                .dataDir(base.resolve(name))
+                .listen("127.0.0.1:" + freePort())
+                .superuser("postgres", PASSWORD)
+                .replication("replicator", "repl-secret")
+                .parameter("shared_buffers", "16MB")
+                .parameter("max_connections", "20")
+                .parameter("fsync", "off")
+                .build();
         LocalPostgresController pg = new LocalPostgresController(cfg);
         pgs.add(pg);
         int apiPort = freePort();
@@ -125,12 +138,19 @@ class SafetyFailsafeEtcdIT {
         dynamic.put("loop_wait", 1);
         dynamic.put("retry_timeout", 3);
         dynamic.put("failsafe_mode", failsafe);
-        NodeConfig nc = NodeConfig.builder("safety-it", name).connUrl(cfg.connUrl())
-                .apiUrl("http://127.0.0.1:" + apiPort + "/patroni").bootstrapDcs(dynamic).build();
-        HaNode node = HaNode.builder().config(nc).dcs("etcd3", Map.of("hosts", etcd.hostPort())).postgres(pg)
+        NodeConfig nc = NodeConfig.builder("safety-it", name)
+                .connUrl(cfg.connUrl())
+                .apiUrl("http://127.0.0.1:" + apiPort + "/patroni")
+                .bootstrapDcs(dynamic)
+                .build();
+        HaNode node = HaNode.builder()
+                .config(nc)
+                .dcs("etcd3", Map.of("hosts", etcd.hostPort()))
+                .postgres(pg)
                 .build();
         nodes.add(node);
-        apis.add(RestApiServer.start(RestApiConfig.builder().listen("127.0.0.1", apiPort).build(), node));
+        apis.add(RestApiServer.start(
+                RestApiConfig.builder().listen("127.0.0.1", apiPort).build(), node));
         node.start();
         return pg;
     }

@@ -103,8 +103,11 @@ class SafetyPartitionIT {
         Path keep = Path.of("target", "safety-partition-logs");
         Files.createDirectories(keep);
         try (var s = Files.walk(base)) {
-            for (Path f : s.filter(f -> f.getFileName().toString().endsWith(".log")).toList()) {
-                Files.copy(f, keep.resolve(base.relativize(f).toString().replace('/', '-')),
+            for (Path f :
+                    s.filter(f -> f.getFileName().toString().endsWith(".log")).toList()) {
+                Files.copy(
+                        f,
+                        keep.resolve(base.relativize(f).toString().replace('/', '-')),
                         java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             }
         }
@@ -135,26 +138,37 @@ class SafetyPartitionIT {
         agent("b", HOST, pgB, etcdHost, false);
         agent("c", HOST, pgC, etcdHost, false);
         // by their application_name: pg_basebackup's own WAL stream also shows as 'streaming'
-        await("b and c to run and stream from a", T, () -> inRecovery(HOST, pgB) && inRecovery(HOST, pgC)
-                && "2".equals(scalar(ISOLATED, pgA, "SELECT count(*) FROM pg_stat_replication"
-                        + " WHERE application_name IN ('b', 'c') AND state = 'streaming'")));
+        await(
+                "b and c to run and stream from a",
+                T,
+                () -> inRecovery(HOST, pgB)
+                        && inRecovery(HOST, pgC)
+                        && "2"
+                                .equals(scalar(
+                                        ISOLATED,
+                                        pgA,
+                                        "SELECT count(*) FROM pg_stat_replication"
+                                                + " WHERE application_name IN ('b', 'c') AND state = 'streaming'")));
 
         // a client writes to a until the partition stops it
         AtomicInteger acked = new AtomicInteger();
         AtomicReference<Instant> lastAck = new AtomicReference<>();
         AtomicBoolean stop = new AtomicBoolean();
-        Thread writer = new Thread(() -> {
-            try (Connection c = connect(ISOLATED, pgA, 10); Statement st = c.createStatement()) {
-                for (int id = 1; !stop.get(); id++) {
-                    st.execute("INSERT INTO t VALUES (" + id + ", 'client')");
-                    acked.incrementAndGet();
-                    lastAck.set(Instant.now());
-                    Thread.sleep(20);
-                }
-            } catch (Exception e) {
-                // the partition (or the fence) stopped the client
-            }
-        }, "writer");
+        Thread writer = new Thread(
+                () -> {
+                    try (Connection c = connect(ISOLATED, pgA, 10);
+                            Statement st = c.createStatement()) {
+                        for (int id = 1; !stop.get(); id++) {
+                            st.execute("INSERT INTO t VALUES (" + id + ", 'client')");
+                            acked.incrementAndGet();
+                            lastAck.set(Instant.now());
+                            Thread.sleep(20);
+                        }
+                    } catch (Exception e) {
+                        // the partition (or the fence) stopped the client
+                    }
+                },
+                "writer");
         writer.start();
         await("the client's writes", T, () -> acked.get() > 10);
 
@@ -178,10 +192,13 @@ class SafetyPartitionIT {
             boolean c = writable(HOST, pgC, probe);
             samples.add(Duration.between(cut, aEnd).toMillis() + "ms a=" + a + " b=" + b + " c=" + c);
             assertThat((a ? 1 : 0) + (b ? 1 : 0) + (c ? 1 : 0))
-                    .as("primaries taking writes at once, %s", samples).isLessThanOrEqualTo(1);
+                    .as("primaries taking writes at once, %s", samples)
+                    .isLessThanOrEqualTo(1);
             if (a) {
                 aLastWrite = aEnd;
-                assertThat(newPrimary).as("a took a write after %s had, %s", newPrimary, samples).isNull();
+                assertThat(newPrimary)
+                        .as("a took a write after %s had, %s", newPrimary, samples)
+                        .isNull();
             }
             if ((b || c) && newPrimary == null) {
                 newPrimary = b ? "b" : "c";
@@ -193,37 +210,52 @@ class SafetyPartitionIT {
             if (newPrimary != null && !(b ? "b" : c ? "c" : newPrimary).equals(newPrimary)) {
                 throw new AssertionError("the primary moved from " + newPrimary + ": " + samples);
             }
-            if (newPrimary != null && Duration.between(newPrimaryFirstWrite, Instant.now()).toSeconds() >= 5) {
+            if (newPrimary != null
+                    && Duration.between(newPrimaryFirstWrite, Instant.now()).toSeconds() >= 5) {
                 break; // the new primary has run for a while beside the partitioned old one
             }
             Thread.sleep(200);
         }
         assertThat(newPrimary).as("b or c became the primary, %s", samples).isNotNull();
-        assertThat(aLastWrite).as("a took writes in the partition, until its lock ran out, %s", samples)
+        assertThat(aLastWrite)
+                .as("a took writes in the partition, until its lock ran out, %s", samples)
                 .isNotNull();
-        assertThat(aLastWrite).as("a's last write precedes the new primary's first, %s", samples)
+        assertThat(aLastWrite)
+                .as("a's last write precedes the new primary's first, %s", samples)
                 .isBefore(newPrimaryFirstWrite);
-        assertThat(Duration.between(cut, aLastWrite)).as("a stops within the ttl, %s", samples)
+        assertThat(Duration.between(cut, aLastWrite))
+                .as("a stops within the ttl, %s", samples)
                 .isLessThan(Duration.ofSeconds(TTL));
         assertThat(lastAck.get()).as("the client's last acknowledged write").isBefore(newPrimaryFirstWrite);
         stop.set(true);
         writer.join(TimeUnit.SECONDS.toMillis(30));
-        System.out.printf("SafetyPartitionIT: a took its last write %d ms after the cut, %s its first %d ms after%n",
-                Duration.between(cut, aLastWrite).toMillis(), newPrimary,
+        System.out.printf(
+                "SafetyPartitionIT: a took its last write %d ms after the cut, %s its first %d ms after%n",
+                Duration.between(cut, aLastWrite).toMillis(),
+                newPrimary,
                 Duration.between(cut, newPrimaryFirstWrite).toMillis());
 
         heal();
         String primary = newPrimary;
         int pgNew = "b".equals(primary) ? pgB : pgC;
-        await("a to rejoin as a replica streaming from " + primary, T, () -> "1".equals(scalar(HOST, pgNew,
-                "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'a' AND state = 'streaming'")));
+        await(
+                "a to rejoin as a replica streaming from " + primary,
+                T,
+                () -> "1"
+                        .equals(
+                                scalar(
+                                        HOST,
+                                        pgNew,
+                                        "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'a' AND state = 'streaming'")));
         assertThat(inRecovery(ISOLATED, pgA)).as("a is a replica").isTrue();
         assertThat(inRecovery(HOST, pgNew)).as(primary + " is the primary").isFalse();
         int other = "b".equals(primary) ? pgC : pgB;
         assertThat(inRecovery(HOST, other)).as("the third member is a replica").isTrue();
         exec(HOST, pgNew, "INSERT INTO t VALUES (-1, 'after the heal')");
-        await("the write after the heal on a", T, () -> "1".equals(scalar(ISOLATED, pgA,
-                "SELECT count(*) FROM t WHERE id = -1")));
+        await(
+                "the write after the heal on a",
+                T,
+                () -> "1".equals(scalar(ISOLATED, pgA, "SELECT count(*) FROM t WHERE id = -1")));
     }
 
     // ---------------------------------------------------------------- the network
@@ -261,11 +293,27 @@ class SafetyPartitionIT {
         Files.createDirectories(dir);
         String clientUrl = "http://" + HOST + ":" + client;
         String peerUrl = "http://127.0.0.1:" + peer;
-        etcd = new ProcessBuilder(EtcdServer.BINARY.toString(), "--name", "partition", "--data-dir",
-                dir.resolve("data").toString(), "--listen-client-urls", clientUrl, "--advertise-client-urls",
-                clientUrl, "--listen-peer-urls", peerUrl, "--initial-advertise-peer-urls", peerUrl,
-                "--initial-cluster", "partition=" + peerUrl, "--initial-cluster-state", "new")
-                .redirectErrorStream(true).redirectOutput(dir.resolve("etcd.log").toFile()).start();
+        etcd = new ProcessBuilder(
+                        EtcdServer.BINARY.toString(),
+                        "--name",
+                        "partition",
+                        "--data-dir",
+                        dir.resolve("data").toString(),
+                        "--listen-client-urls",
+                        clientUrl,
+                        "--advertise-client-urls",
+                        clientUrl,
+                        "--listen-peer-urls",
+                        peerUrl,
+                        "--initial-advertise-peer-urls",
+                        peerUrl,
+                        "--initial-cluster",
+                        "partition=" + peerUrl,
+                        "--initial-cluster-state",
+                        "new")
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("etcd.log").toFile())
+                .start();
         await("etcd to serve", T, () -> {
             try (var s = new java.net.Socket(HOST, client)) {
                 return true;
@@ -285,43 +333,45 @@ class SafetyPartitionIT {
         dataDirs.add(dir.resolve("data"));
         int apiPort = freePort();
         Path yaml = dir.resolve("pgha.yml");
-        Files.writeString(yaml, "scope: safety-partition\n"
-                + "namespace: /service/\n"
-                + "name: " + name + "\n"
-                + "restapi:\n"
-                + "  listen: " + host + ":" + apiPort + "\n"
-                + "  connect_address: " + host + ":" + apiPort + "\n"
-                + "etcd3:\n"
-                + "  hosts: " + etcdHost + "\n"
-                + "bootstrap:\n"
-                + "  dcs:\n"
-                + "    ttl: " + TTL + "\n"
-                + "    loop_wait: 2\n"
-                + "    retry_timeout: 3\n"
-                + "    maximum_lag_on_failover: 1099511627776\n"
-                + "    postgresql:\n"
-                + "      use_pg_rewind: true\n"
-                + "      use_slots: true\n"
-                + "  initdb:\n"
-                + "    - encoding: UTF8\n"
-                + "    - data-checksums\n"
-                + "postgresql:\n"
-                + "  listen: " + host + ":" + pgPort + "\n"
-                + "  connect_address: " + host + ":" + pgPort + "\n"
-                + "  data_dir: " + dir.resolve("data") + "\n"
-                + "  pgpass: " + dir.resolve("pgpass") + "\n"
-                + "  authentication:\n"
-                + "    superuser:\n"
-                + "      username: postgres\n"
-                + "      password: " + PASSWORD + "\n"
-                + "    replication:\n"
-                + "      username: replicator\n"
-                + "      password: repl-secret\n"
-                + "  parameters:\n"
-                + "    max_connections: 30\n"
-                + "    shared_buffers: 16MB\n"
-                + "    fsync: 'off'\n"
-                + "  use_pg_rewind: true\n");
+        Files.writeString(
+                yaml,
+                "scope: safety-partition\n"
+                        + "namespace: /service/\n"
+                        + "name: " + name + "\n"
+                        + "restapi:\n"
+                        + "  listen: " + host + ":" + apiPort + "\n"
+                        + "  connect_address: " + host + ":" + apiPort + "\n"
+                        + "etcd3:\n"
+                        + "  hosts: " + etcdHost + "\n"
+                        + "bootstrap:\n"
+                        + "  dcs:\n"
+                        + "    ttl: " + TTL + "\n"
+                        + "    loop_wait: 2\n"
+                        + "    retry_timeout: 3\n"
+                        + "    maximum_lag_on_failover: 1099511627776\n"
+                        + "    postgresql:\n"
+                        + "      use_pg_rewind: true\n"
+                        + "      use_slots: true\n"
+                        + "  initdb:\n"
+                        + "    - encoding: UTF8\n"
+                        + "    - data-checksums\n"
+                        + "postgresql:\n"
+                        + "  listen: " + host + ":" + pgPort + "\n"
+                        + "  connect_address: " + host + ":" + pgPort + "\n"
+                        + "  data_dir: " + dir.resolve("data") + "\n"
+                        + "  pgpass: " + dir.resolve("pgpass") + "\n"
+                        + "  authentication:\n"
+                        + "    superuser:\n"
+                        + "      username: postgres\n"
+                        + "      password: " + PASSWORD + "\n"
+                        + "    replication:\n"
+                        + "      username: replicator\n"
+                        + "      password: repl-secret\n"
+                        + "  parameters:\n"
+                        + "    max_connections: 30\n"
+                        + "    shared_buffers: 16MB\n"
+                        + "    fsync: 'off'\n"
+                        + "  use_pg_rewind: true\n");
         Path log = base.resolve(name + "-pgha.log");
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>();
@@ -329,8 +379,8 @@ class SafetyPartitionIT {
             cmd.addAll(List.of("ip", "netns", "exec", ns)); // exec()s java: the PID is the JVM's
         }
         // java.io.tmpdir: the runner puts the fence's script and log there, inside this test's directory
-        cmd.addAll(List.of(java, "-Djava.io.tmpdir=" + base, "-jar", JAR.toAbsolutePath().toString(), "run",
-                yaml.toString()));
+        cmd.addAll(List.of(
+                java, "-Djava.io.tmpdir=" + base, "-jar", JAR.toAbsolutePath().toString(), "run", yaml.toString()));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().keySet().removeIf(k -> k.startsWith("PATRONI_") || k.startsWith("PGHA_"));
         pb.environment().put("MALLOC_ARENA_MAX", "2");
@@ -342,10 +392,23 @@ class SafetyPartitionIT {
     /** a's PostgreSQL, from inside its namespace: takes a test write within a few seconds. */
     private boolean writableInNamespace(int port, int probe) {
         try {
-            ProcessBuilder pb = new ProcessBuilder("ip", "netns", "exec", ns, psql.toString(), "-X", "-q", "-t", "-A",
-                    "-v", "ON_ERROR_STOP=1", "-c", "SET statement_timeout = '3s'", "-c",
-                    "INSERT INTO t VALUES (" + (1_000_000 + probe) + ", 'probe a') RETURNING 'ok'",
-                    "host=" + ISOLATED + " port=" + port + " user=postgres dbname=postgres connect_timeout=3")
+            ProcessBuilder pb = new ProcessBuilder(
+                            "ip",
+                            "netns",
+                            "exec",
+                            ns,
+                            psql.toString(),
+                            "-X",
+                            "-q",
+                            "-t",
+                            "-A",
+                            "-v",
+                            "ON_ERROR_STOP=1",
+                            "-c",
+                            "SET statement_timeout = '3s'",
+                            "-c",
+                            "INSERT INTO t VALUES (" + (1_000_000 + probe) + ", 'probe a') RETURNING 'ok'",
+                            "host=" + ISOLATED + " port=" + port + " user=postgres dbname=postgres connect_timeout=3")
                     .redirectErrorStream(true);
             pb.environment().put("PGPASSWORD", PASSWORD);
             Process p = pb.start();
@@ -362,7 +425,8 @@ class SafetyPartitionIT {
 
     /** b's or c's PostgreSQL: takes a test write. */
     private static boolean writable(String host, int port, int probe) {
-        try (Connection c = connect(host, port, 3); Statement st = c.createStatement()) {
+        try (Connection c = connect(host, port, 3);
+                Statement st = c.createStatement()) {
             st.execute("SET statement_timeout = '3s'");
             st.execute("INSERT INTO t VALUES (" + (2_000_000 + port % 1000 * 1000 + probe) + ", 'probe')");
             return true;
@@ -383,8 +447,10 @@ class SafetyPartitionIT {
 
     private static int run(String... cmd) {
         try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            Process p = new ProcessBuilder(cmd)
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
             if (!p.waitFor(30, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 return -1;

@@ -21,8 +21,7 @@ import java.util.concurrent.TimeUnit;
 final class SafetySupport {
     static final String PASSWORD = "su-secret";
 
-    private SafetySupport() {
-    }
+    private SafetySupport() {}
 
     /** The superuser's connection to {@code host:port}, with a socket timeout in seconds. */
     static Connection connect(String host, int port, int socketTimeout) throws Exception {
@@ -35,14 +34,16 @@ final class SafetySupport {
     }
 
     static String scalar(String host, int port, String sql) throws Exception {
-        try (Connection c = connect(host, port, 10); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery(sql)) {
+        try (Connection c = connect(host, port, 10);
+                Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery(sql)) {
             return rs.next() ? rs.getString(1) : null;
         }
     }
 
     static void exec(String host, int port, String sql) throws Exception {
-        try (Connection c = connect(host, port, 10); Statement st = c.createStatement()) {
+        try (Connection c = connect(host, port, 10);
+                Statement st = c.createStatement()) {
             st.execute(sql);
         }
     }
@@ -83,7 +84,9 @@ final class SafetySupport {
         stopPostmasters(dataDirs);
         for (ProcessHandle h : started) {
             if (h.isAlive()) {
-                System.err.printf("left behind by an agent: %d %s%n", h.pid(), h.info().commandLine().orElse("?"));
+                System.err.printf(
+                        "left behind by an agent: %d %s%n",
+                        h.pid(), h.info().commandLine().orElse("?"));
                 h.destroyForcibly();
             }
         }
@@ -103,9 +106,11 @@ final class SafetySupport {
             }
             ProcessHandle.of(Long.parseLong(pid.get(0).trim())).ifPresent(h -> {
                 signal("QUIT", h.pid());
-                h.onExit().orTimeout(20, TimeUnit.SECONDS).exceptionally(e -> null).join();
+                h.onExit()
+                        .orTimeout(20, TimeUnit.SECONDS)
+                        .exceptionally(e -> null)
+                        .join();
             });
         }
     }
-
 }

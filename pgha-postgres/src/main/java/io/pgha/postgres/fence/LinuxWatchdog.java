@@ -122,8 +122,11 @@ final class LinuxWatchdog {
         }
         if (actual > wanted) {
             if (config.mode() == Mode.REQUIRED) {
-                LOG.error("Configuration requires watchdog, but a safe watchdog timeout {} could not be configured."
-                        + " Watchdog timeout is {}.", wanted, actual);
+                LOG.error(
+                        "Configuration requires watchdog, but a safe watchdog timeout {} could not be configured."
+                                + " Watchdog timeout is {}.",
+                        wanted,
+                        actual);
                 failed = true;
                 return null;
             }
@@ -136,7 +139,10 @@ final class LinuxWatchdog {
     void opened(int actualTimeout, DynamicConfig dynamic) {
         activeTimeout = actualTimeout;
         wantedAtOpen = config.timeoutSeconds(dynamic);
-        LOG.info("{} activated with {} second timeout, timing slack {} seconds", describe(), actualTimeout,
+        LOG.info(
+                "{} activated with {} second timeout, timing slack {} seconds",
+                describe(),
+                actualTimeout,
                 config.timingSlack(dynamic));
     }
 

@@ -154,8 +154,10 @@ public final class ShellFence implements Fence {
         if (watchdogOpen && watchdog.needsNewTimeout(dynamic)) {
             // the timeout can only be set while nobody holds the device: close it (orderly) and open
             // it again with the new one; the fence's own deadline stays armed meanwhile
-            LOG.info("the watchdog timeout changes to {} s: closing and opening {} again",
-                    watchdog.config().timeoutSeconds(dynamic), watchdog.device());
+            LOG.info(
+                    "the watchdog timeout changes to {} s: closing and opening {} again",
+                    watchdog.config().timeoutSeconds(dynamic),
+                    watchdog.device());
             send("UNWATCH");
             watchdogClosed();
         }
@@ -190,7 +192,8 @@ public final class ShellFence implements Fence {
         while (System.nanoTime() < deadline && channel != null) {
             try {
                 if (Files.exists(state)) {
-                    String line = Files.readString(state, StandardCharsets.UTF_8).trim();
+                    String line =
+                            Files.readString(state, StandardCharsets.UTF_8).trim();
                     if (line.startsWith(prefix)) {
                         return line.substring(prefix.length());
                     }

@@ -71,15 +71,15 @@ final class WdctlTimeout implements WatchdogTimeout {
     }
 
     /** What wdctl did: the timeout in force, or why it failed. */
-    private record Outcome(Integer timeout, String why) {
-    }
+    private record Outcome(Integer timeout, String why) {}
 
     private Outcome runWdctl(String device, int seconds) throws IOException {
         // output to a file, not a pipe: a wdctl that hangs must not hang the HA loop past the timeout
         Path output = Files.createTempFile("pgha-wdctl-", ".out");
         try {
             ProcessBuilder pb = new ProcessBuilder(wdctl.toString(), "--settimeout", Integer.toString(seconds), device)
-                    .redirectErrorStream(true).redirectOutput(output.toFile())
+                    .redirectErrorStream(true)
+                    .redirectOutput(output.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
             pb.environment().put("LC_ALL", "C"); // the line parsed below is translated otherwise
             Process p = pb.start();
@@ -93,7 +93,10 @@ final class WdctlTimeout implements WatchdogTimeout {
                 p.destroyForcibly();
                 throw new IOException("interrupted while setting the watchdog timeout", e);
             }
-            return parse(p.exitValue(), Files.readString(output, StandardCharsets.UTF_8).trim(), seconds);
+            return parse(
+                    p.exitValue(),
+                    Files.readString(output, StandardCharsets.UTF_8).trim(),
+                    seconds);
         } finally {
             Files.deleteIfExists(output);
         }
@@ -104,7 +107,8 @@ final class WdctlTimeout implements WatchdogTimeout {
         if (exit == 0 && m.find()) {
             return new Outcome(Integer.parseInt(m.group(1)), null);
         }
-        String last = out.isEmpty() ? "no output" : out.lines().reduce((a, b) -> b).orElse(out);
+        String last =
+                out.isEmpty() ? "no output" : out.lines().reduce((a, b) -> b).orElse(out);
         return new Outcome(null, "wdctl --settimeout " + seconds + " failed (exit " + exit + "): " + last);
     }
 
@@ -112,7 +116,8 @@ final class WdctlTimeout implements WatchdogTimeout {
     Integer readSysfs(String device) {
         try {
             Path dev = Path.of(device);
-            String name = (Files.exists(dev) ? dev.toRealPath() : dev).getFileName().toString();
+            String name =
+                    (Files.exists(dev) ? dev.toRealPath() : dev).getFileName().toString();
             if (name.equals("watchdog")) {
                 name = "watchdog0";
             }

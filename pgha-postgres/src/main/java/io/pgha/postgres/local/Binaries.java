@@ -39,7 +39,9 @@ final class Binaries {
         }
         Optional<Path> debian = newestDebian();
         if (debian.isPresent()) {
-            LOG.info("PostgreSQL binaries: {} (newest under {}; set postgresql.bin_dir to choose)", debian.get(),
+            LOG.info(
+                    "PostgreSQL binaries: {} (newest under {}; set postgresql.bin_dir to choose)",
+                    debian.get(),
                     DEBIAN_ROOT);
             return new Binaries(debian.get(), false);
         }
@@ -57,10 +59,10 @@ final class Binaries {
             return Optional.empty();
         }
         try (Stream<Path> versions = Files.list(DEBIAN_ROOT)) {
-            return versions
-                    .filter(p -> p.getFileName().toString().matches("\\d+(\\.\\d+)?"))
+            return versions.filter(p -> p.getFileName().toString().matches("\\d+(\\.\\d+)?"))
                     .filter(p -> Files.isExecutable(p.resolve("bin/postgres")))
-                    .max(Comparator.comparingDouble(p -> Double.parseDouble(p.getFileName().toString())))
+                    .max(Comparator.comparingDouble(
+                            p -> Double.parseDouble(p.getFileName().toString())))
                     .map(p -> p.resolve("bin"));
         } catch (IOException e) {
             return Optional.empty();
@@ -69,7 +71,9 @@ final class Binaries {
 
     private static Path pgConfigBindir() {
         try {
-            Process p = new ProcessBuilder("pg_config", "--bindir").redirectErrorStream(true).start();
+            Process p = new ProcessBuilder("pg_config", "--bindir")
+                    .redirectErrorStream(true)
+                    .start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
             if (p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0 && !out.isEmpty()) {
                 Path dir = Path.of(out);
@@ -91,8 +95,9 @@ final class Binaries {
     String path(String name) throws PostgresException {
         Path p = dir.resolve(name);
         if (!Files.isRegularFile(p) || !Files.isExecutable(p)) {
-            throw new PostgresException("PostgreSQL binary " + name + " not found: " + p + " is missing or not executable ("
-                    + (configured ? "check postgresql.bin_dir" : "set postgresql.bin_dir") + ")");
+            throw new PostgresException(
+                    "PostgreSQL binary " + name + " not found: " + p + " is missing or not executable ("
+                            + (configured ? "check postgresql.bin_dir" : "set postgresql.bin_dir") + ")");
         }
         return p.toString();
     }

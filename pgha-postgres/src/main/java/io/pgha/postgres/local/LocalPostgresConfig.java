@@ -23,8 +23,8 @@ import org.slf4j.LoggerFactory;
 public final class LocalPostgresConfig {
 
     /** The parameters pgha sets itself for replication; a {@code parameters} entry for one of them is an error. */
-    static final Set<String> OWNED_PARAMETERS = Set.of("hba_file", "primary_conninfo", "primary_slot_name",
-            "recovery_target_timeline");
+    static final Set<String> OWNED_PARAMETERS =
+            Set.of("hba_file", "primary_conninfo", "primary_slot_name", "recovery_target_timeline");
 
     /**
      * Parameters pgha sets from other keys, as Patroni does, and which Patroni silently overrides
@@ -36,8 +36,20 @@ public final class LocalPostgresConfig {
     private static final Logger LOG = LoggerFactory.getLogger(LocalPostgresConfig.class);
 
     /** initdb options pgha passes itself and so refuses in {@code bootstrap.initdb}. */
-    private static final Set<String> OWNED_INITDB_OPTIONS = Set.of("pgdata", "D", "pwfile", "pwprompt", "W",
-            "username", "U", "auth", "A", "auth-host", "auth-local", "waldir", "X");
+    private static final Set<String> OWNED_INITDB_OPTIONS = Set.of(
+            "pgdata",
+            "D",
+            "pwfile",
+            "pwprompt",
+            "W",
+            "username",
+            "U",
+            "auth",
+            "A",
+            "auth-host",
+            "auth-local",
+            "waldir",
+            "X");
 
     private final String name;
     private final Path dataDir;
@@ -77,14 +89,14 @@ public final class LocalPostgresConfig {
                 ? new HostPort(listen.localConnectHost(), listen.port())
                 : HostPort.parse("postgresql.connect_address", b.connectAddress);
         if (connectAddress.host().indexOf(',') >= 0) {
-            throw new IllegalArgumentException("postgresql.connect_address '" + b.connectAddress + "' must name one host");
+            throw new IllegalArgumentException(
+                    "postgresql.connect_address '" + b.connectAddress + "' must name one host");
         }
         this.pgpass = b.pgpass == null ? null : b.pgpass.toAbsolutePath().normalize();
         this.superuser = requireText(b.superuser, "postgresql.authentication.superuser.username");
         this.superuserPassword = requireText(b.superuserPassword, "postgresql.authentication.superuser.password");
         this.replicationUser = requireText(b.replicationUser, "postgresql.authentication.replication.username");
-        this.replicationPassword = requireText(b.replicationPassword,
-                "postgresql.authentication.replication.password");
+        this.replicationPassword = requireText(b.replicationPassword, "postgresql.authentication.replication.password");
         Map<String, String> params = new LinkedHashMap<>();
         b.parameters.forEach((k, v) -> {
             if (k == null || !k.matches("[A-Za-z_][A-Za-z0-9_.]*")) {
@@ -96,8 +108,8 @@ public final class LocalPostgresConfig {
                 return;
             }
             if (OWNED_PARAMETERS.contains(key)) {
-                throw new IllegalArgumentException("postgresql.parameters." + key + " is set by pgha ("
-                        + ownedBy(key) + "); remove it from parameters");
+                throw new IllegalArgumentException("postgresql.parameters." + key + " is set by pgha (" + ownedBy(key)
+                        + "); remove it from parameters");
             }
             if (v == null || v.indexOf('\n') >= 0 || v.indexOf('\r') >= 0 || v.indexOf('\0') >= 0) {
                 throw new IllegalArgumentException("postgresql.parameters." + key + " has an invalid value");
@@ -124,8 +136,9 @@ public final class LocalPostgresConfig {
             throw new IllegalArgumentException("postgresql.create_replica_methods must not be empty");
         }
         if (!b.createReplicaMethods.contains("basebackup")) {
-            throw new IllegalArgumentException("postgresql.create_replica_methods " + b.createReplicaMethods
-                    + ": must include 'basebackup', the fallback when another method (a ReplicaPreparer such as pgha-backup's pgbackrest restore) fails");
+            throw new IllegalArgumentException(
+                    "postgresql.create_replica_methods " + b.createReplicaMethods
+                            + ": must include 'basebackup', the fallback when another method (a ReplicaPreparer such as pgha-backup's pgbackrest restore) fails");
         }
         this.createReplicaMethods = List.copyOf(b.createReplicaMethods);
     }
@@ -193,16 +206,18 @@ public final class LocalPostgresConfig {
         Map<String, ?> su = map(auth, "superuser", "postgresql.authentication.superuser");
         Map<String, ?> repl = map(auth, "replication", "postgresql.authentication.replication");
         String suName = string(su, "username", "postgresql.authentication.superuser.username");
-        b.superuser(suName == null ? "postgres" : suName,
+        b.superuser(
+                suName == null ? "postgres" : suName,
                 string(su, "password", "postgresql.authentication.superuser.password"));
-        b.replication(string(repl, "username", "postgresql.authentication.replication.username"),
+        b.replication(
+                string(repl, "username", "postgresql.authentication.replication.username"),
                 string(repl, "password", "postgresql.authentication.replication.password"));
 
         Map<String, ?> dcs = bootstrap == null ? Map.of() : map(bootstrap, "dcs", "bootstrap.dcs");
         Map<String, ?> dcsPostgresql = map(dcs, "postgresql", "bootstrap.dcs.postgresql");
-        Map<String, String> params = new LinkedHashMap<>(
-                parameters(map(dcsPostgresql, "parameters", "bootstrap.dcs.postgresql.parameters"),
-                        "bootstrap.dcs.postgresql.parameters"));
+        Map<String, String> params = new LinkedHashMap<>(parameters(
+                map(dcsPostgresql, "parameters", "bootstrap.dcs.postgresql.parameters"),
+                "bootstrap.dcs.postgresql.parameters"));
         params.putAll(parameters(map(postgresql, "parameters", "postgresql.parameters"), "postgresql.parameters"));
         b.parameters(params);
         Object useSlots = dcsPostgresql.get("use_slots");
@@ -213,13 +228,20 @@ public final class LocalPostgresConfig {
         b.pgHba(stringList(postgresql.get("pg_hba"), "postgresql.pg_hba"));
         // the engine's rule (DynamicConfig.usePgRewind): the local value, else bootstrap.dcs's, else true —
         // Patroni's files often set it under bootstrap.dcs.postgresql only
-        Object rewind = postgresql.get("use_pg_rewind") != null ? postgresql.get("use_pg_rewind")
+        Object rewind = postgresql.get("use_pg_rewind") != null
+                ? postgresql.get("use_pg_rewind")
                 : dcsPostgresql.get("use_pg_rewind");
-        b.usePgRewind(rewind == null || bool(rewind, postgresql.get("use_pg_rewind") != null
-                ? "postgresql.use_pg_rewind" : "bootstrap.dcs.postgresql.use_pg_rewind"));
-        b.removeDataDirectoryOnRewindFailure(bool(postgresql.get("remove_data_directory_on_rewind_failure"),
+        b.usePgRewind(rewind == null
+                || bool(
+                        rewind,
+                        postgresql.get("use_pg_rewind") != null
+                                ? "postgresql.use_pg_rewind"
+                                : "bootstrap.dcs.postgresql.use_pg_rewind"));
+        b.removeDataDirectoryOnRewindFailure(bool(
+                postgresql.get("remove_data_directory_on_rewind_failure"),
                 "postgresql.remove_data_directory_on_rewind_failure"));
-        b.removeDataDirectoryOnDivergedTimelines(bool(postgresql.get("remove_data_directory_on_diverged_timelines"),
+        b.removeDataDirectoryOnDivergedTimelines(bool(
+                postgresql.get("remove_data_directory_on_diverged_timelines"),
                 "postgresql.remove_data_directory_on_diverged_timelines"));
         String runAs = string(postgresql, "run_as", "postgresql.run_as");
         if (runAs != null) {
@@ -241,7 +263,8 @@ public final class LocalPostgresConfig {
      */
     static List<String> initdbOptions(Object initdb) {
         if (!(initdb instanceof List<?> list)) {
-            throw new IllegalArgumentException("bootstrap.initdb must be a list of options, e.g. [data-checksums, {encoding: UTF8}]");
+            throw new IllegalArgumentException(
+                    "bootstrap.initdb must be a list of options, e.g. [data-checksums, {encoding: UTF8}]");
         }
         List<String> out = new ArrayList<>();
         for (Object item : list) {
@@ -250,7 +273,8 @@ public final class LocalPostgresConfig {
             } else if (item instanceof Map<?, ?> m && m.size() == 1) {
                 Map.Entry<?, ?> e = m.entrySet().iterator().next();
                 if (e.getValue() == null || e.getValue() instanceof Map || e.getValue() instanceof List) {
-                    throw new IllegalArgumentException("bootstrap.initdb option '" + e.getKey() + "' needs a plain value");
+                    throw new IllegalArgumentException(
+                            "bootstrap.initdb option '" + e.getKey() + "' needs a plain value");
                 }
                 out.add(initdbOption(String.valueOf(e.getKey()), String.valueOf(e.getValue())));
             } else {
@@ -478,8 +502,7 @@ public final class LocalPostgresConfig {
         private final List<String> initdbOptions = new ArrayList<>();
         private final List<String> createReplicaMethods = new ArrayList<>(List.of("basebackup"));
 
-        private Builder() {
-        }
+        private Builder() {}
 
         public Builder name(String name) {
             this.name = name;
@@ -571,8 +594,12 @@ public final class LocalPostgresConfig {
             this.initdbOptions.clear();
             for (String o : Objects.requireNonNull(options, "initdb")) {
                 int eq = o == null ? -1 : o.indexOf('=');
-                this.initdbOptions.add(o == null ? initdbOption("null", null)
-                        : eq < 0 ? initdbOption(o, null) : initdbOption(o.substring(0, eq), o.substring(eq + 1)));
+                this.initdbOptions.add(
+                        o == null
+                                ? initdbOption("null", null)
+                                : eq < 0
+                                        ? initdbOption(o, null)
+                                        : initdbOption(o.substring(0, eq), o.substring(eq + 1)));
             }
             return this;
         }

@@ -29,8 +29,8 @@ import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -85,6 +85,7 @@ public final class LocalPostgresController implements PostgresController {
 
     /** The upstream conninfo in the managed file; null on a primary. Guarded by {@link #actions}. */
     private volatile String upstreamConninfo;
+
     private volatile String synchronousStandbyNames = "";
     private volatile boolean closed;
     private final Object statusLock = new Object();
@@ -108,8 +109,8 @@ public final class LocalPostgresController implements PostgresController {
         this.user = OsUser.resolve(config.runAs());
         this.exec = new OsCommand(user);
         this.dataDir = config.dataDir();
-        this.runtimeDir = Path.of(System.getProperty("java.io.tmpdir"),
-                "pgha-" + user.uid() + "-" + shortHash(dataDir.toString()));
+        this.runtimeDir = Path.of(
+                System.getProperty("java.io.tmpdir"), "pgha-" + user.uid() + "-" + shortHash(dataDir.toString()));
         this.passfile = config.pgpass() != null ? config.pgpass() : runtimeDir.resolve("pgpass");
         checkDataDirectory();
         readManagedState();
@@ -142,8 +143,8 @@ public final class LocalPostgresController implements PostgresController {
         try {
             if (!isDataDirectoryEmpty() && !user.owns(dataDir.toRealPath())) {
                 Object owner = Files.getAttribute(dataDir.toRealPath(), "unix:uid");
-                throw new PostgresException("postgresql.data_dir " + dataDir + " is owned by uid " + owner
-                        + ", not by " + user.describe() + " that PostgreSQL runs as; refusing to use it");
+                throw new PostgresException("postgresql.data_dir " + dataDir + " is owned by uid " + owner + ", not by "
+                        + user.describe() + " that PostgreSQL runs as; refusing to use it");
             }
         } catch (IOException e) {
             throw new PostgresException("postgresql.data_dir " + dataDir + " cannot be read: " + e.getMessage(), e);
@@ -186,7 +187,8 @@ public final class LocalPostgresController implements PostgresController {
     public void verifySystemIdentifier(String expected) throws PostgresException {
         String actual = systemIdentifier();
         if (actual == null) {
-            throw new PostgresException("postgresql.data_dir " + dataDir + " holds no cluster (pg_controldata found none)");
+            throw new PostgresException(
+                    "postgresql.data_dir " + dataDir + " holds no cluster (pg_controldata found none)");
         }
         if (!actual.equals(expected)) {
             throw new PostgresException("postgresql.data_dir " + dataDir + " holds another cluster: system identifier "
@@ -201,8 +203,10 @@ public final class LocalPostgresController implements PostgresController {
             s.setReuseAddress(true);
             s.bind(new InetSocketAddress(bindHost, config.port()));
         } catch (IOException e) {
-            throw new PostgresException("port " + config.port() + " on " + host
-                    + " (postgresql.listen) is already in use or cannot be bound: " + e.getMessage(), e);
+            throw new PostgresException(
+                    "port " + config.port() + " on " + host
+                            + " (postgresql.listen) is already in use or cannot be bound: " + e.getMessage(),
+                    e);
         }
     }
 
@@ -213,7 +217,8 @@ public final class LocalPostgresController implements PostgresController {
         try {
             Path parent = dataDir.getParent();
             if (!Files.isDirectory(parent)) {
-                throw new PostgresException("postgresql.data_dir " + dataDir + ": parent directory " + parent + " does not exist");
+                throw new PostgresException(
+                        "postgresql.data_dir " + dataDir + ": parent directory " + parent + " does not exist");
             }
             checkTraversable(parent, "postgresql.data_dir");
             if (!Files.exists(dataDir)) {
@@ -255,8 +260,8 @@ public final class LocalPostgresController implements PostgresController {
             checkTraversable(passfile.getParent(), "postgresql.pgpass");
             writeFile(passfile, ManagedConfig.passfile(config));
         } catch (IOException e) {
-            throw new PostgresException("cannot prepare " + runtimeDir + " or postgresql.pgpass " + passfile + ": "
-                    + e.getMessage(), e);
+            throw new PostgresException(
+                    "cannot prepare " + runtimeDir + " or postgresql.pgpass " + passfile + ": " + e.getMessage(), e);
         }
     }
 
@@ -285,9 +290,15 @@ public final class LocalPostgresController implements PostgresController {
                 writeFile(conf, ManagedConfig.withInclude(current));
             }
             writeFile(dataDir.resolve(ManagedConfig.HBA_FILE), ManagedConfig.hba(config));
-            writeFile(dataDir.resolve(ManagedConfig.CONF_FILE), ManagedConfig.render(config, runtimeDir,
-                    dataDir.resolve(ManagedConfig.HBA_FILE), conninfo,
-                    config.useSlots() ? config.slotName() : null, synchronousStandbyNames));
+            writeFile(
+                    dataDir.resolve(ManagedConfig.CONF_FILE),
+                    ManagedConfig.render(
+                            config,
+                            runtimeDir,
+                            dataDir.resolve(ManagedConfig.HBA_FILE),
+                            conninfo,
+                            config.useSlots() ? config.slotName() : null,
+                            synchronousStandbyNames));
             upstreamConninfo = conninfo;
             if (conninfo != null) {
                 Path signal = dataDir.resolve("standby.signal");
@@ -301,8 +312,8 @@ public final class LocalPostgresController implements PostgresController {
             }
             user.own(logDir, "rwx------");
         } catch (IOException e) {
-            throw new PostgresException("cannot write pgha's configuration into postgresql.data_dir " + dataDir + ": "
-                    + e.getMessage(), e);
+            throw new PostgresException(
+                    "cannot write pgha's configuration into postgresql.data_dir " + dataDir + ": " + e.getMessage(), e);
         }
     }
 
@@ -323,7 +334,8 @@ public final class LocalPostgresController implements PostgresController {
                 if (raw.length() < 2 || !raw.startsWith("'") || !raw.endsWith("'")) {
                     continue;
                 }
-                String value = raw.substring(1, raw.length() - 1).replace("''", "'").replace("\\\\", "\\");
+                String value =
+                        raw.substring(1, raw.length() - 1).replace("''", "'").replace("\\\\", "\\");
                 if (key.equals("primary_conninfo")) {
                     upstreamConninfo = value.isEmpty() ? null : value;
                 } else if (key.equals("synchronous_standby_names")) {
@@ -375,8 +387,8 @@ public final class LocalPostgresController implements PostgresController {
         try {
             ensureOpen();
             if (!isDataDirectoryEmpty()) {
-                throw new PostgresException("postgresql.data_dir " + dataDir + " is not empty; bootstrap needs an empty "
-                        + "or missing data directory");
+                throw new PostgresException("postgresql.data_dir " + dataDir
+                        + " is not empty; bootstrap needs an empty " + "or missing data directory");
             }
             checkPortFree();
             prepareDataDirectory();
@@ -410,9 +422,14 @@ public final class LocalPostgresController implements PostgresController {
         Path pwfile = runtimeDir.resolve(".initdb-pw-" + HexFormat.of().formatHex(randomBytes(6)));
         try {
             writeFile(pwfile, config.superuserPassword() + "\n");
-            List<String> cmd = new ArrayList<>(List.of(bins.path("initdb"), "-D", dataDir.toString(),
-                    "--username=" + config.superuser(), "--pwfile=" + pwfile,
-                    "--auth-local=scram-sha-256", "--auth-host=scram-sha-256"));
+            List<String> cmd = new ArrayList<>(List.of(
+                    bins.path("initdb"),
+                    "-D",
+                    dataDir.toString(),
+                    "--username=" + config.superuser(),
+                    "--pwfile=" + pwfile,
+                    "--auth-local=scram-sha-256",
+                    "--auth-host=scram-sha-256"));
             if (!config.initdbOptions().contains("--data-checksums")
                     && !config.initdbOptions().contains("--no-data-checksums")) {
                 cmd.add("--data-checksums");
@@ -425,7 +442,8 @@ public final class LocalPostgresController implements PostgresController {
                         + config.initdbOptions() + " from bootstrap.initdb): " + r.tail());
             }
         } catch (IOException e) {
-            throw new PostgresException("cannot write initdb's password file in " + runtimeDir + ": " + e.getMessage(), e);
+            throw new PostgresException(
+                    "cannot write initdb's password file in " + runtimeDir + ": " + e.getMessage(), e);
         } finally {
             try {
                 Files.deleteIfExists(pwfile);
@@ -458,8 +476,9 @@ public final class LocalPostgresController implements PostgresController {
             st.execute((exists ? "ALTER" : "CREATE") + " ROLE " + Sql.ident(config.replicationUser())
                     + " WITH REPLICATION LOGIN");
         }
-        c.unwrap(PGConnection.class).alterUserPassword(config.replicationUser(),
-                config.replicationPassword().toCharArray(), "scram-sha-256");
+        c.unwrap(PGConnection.class)
+                .alterUserPassword(
+                        config.replicationUser(), config.replicationPassword().toCharArray(), "scram-sha-256");
         LOG.info("{}: replication user {} ready", config.name(), config.replicationUser());
     }
 
@@ -480,15 +499,27 @@ public final class LocalPostgresController implements PostgresController {
             }
             String conninfo = conninfoTo(source, true);
             LOG.info("{}: pg_basebackup from {} ({}) into {}", config.name(), source.name(), source.connUrl(), dataDir);
-            OsCommand.Result r = exec.run(List.of(bins.path("pg_basebackup"), "-D", dataDir.toString(), "-X", "stream",
-                    "-c", "fast", "--no-password", "-d", conninfo), LONG);
+            OsCommand.Result r = exec.run(
+                    List.of(
+                            bins.path("pg_basebackup"),
+                            "-D",
+                            dataDir.toString(),
+                            "-X",
+                            "stream",
+                            "-c",
+                            "fast",
+                            "--no-password",
+                            "-d",
+                            conninfo),
+                    LONG);
             if (!r.ok()) {
                 emptyDataDirectory();
                 throw new PostgresException("pg_basebackup from member " + source.name() + " (conn_url "
                         + source.connUrl() + ", " + from.host() + ":" + from.port() + ") failed: " + r.tail());
             }
             try {
-                // pg_basebackup copied the source's postmaster log and our own managed files: this member writes its own
+                // pg_basebackup copied the source's postmaster log and our own managed files: this member writes its
+                // own
                 Files.deleteIfExists(dataDir.resolve("log").resolve("pgha-postmaster.log"));
             } catch (IOException e) {
                 LOG.debug("cannot remove the copied log: {}", e.getMessage());
@@ -514,7 +545,9 @@ public final class LocalPostgresController implements PostgresController {
         ReplicaPreparer preparer = replicaPreparer;
         String method = replicaMethod;
         List<String> methods = config.createReplicaMethods();
-        if (preparer == null || method == null || !methods.contains(method)
+        if (preparer == null
+                || method == null
+                || !methods.contains(method)
                 || (methods.contains("basebackup") && methods.indexOf(method) > methods.indexOf("basebackup"))) {
             return false;
         }
@@ -527,10 +560,15 @@ public final class LocalPostgresController implements PostgresController {
         } catch (Exception e) {
             emptyDataDirectory();
             if (!methods.contains("basebackup")) {
-                throw new PostgresException("create_replica_methods: " + method + " failed and basebackup is not"
-                        + " configured as a fallback: " + e.getMessage(), e);
+                throw new PostgresException(
+                        "create_replica_methods: " + method + " failed and basebackup is not"
+                                + " configured as a fallback: " + e.getMessage(),
+                        e);
             }
-            LOG.warn("{}: {} could not create the replica ({}); falling back to pg_basebackup", config.name(), method,
+            LOG.warn(
+                    "{}: {} could not create the replica ({}); falling back to pg_basebackup",
+                    config.name(),
+                    method,
                     e.getMessage());
             return false;
         }
@@ -592,8 +630,8 @@ public final class LocalPostgresController implements PostgresController {
         Instant deadline = Instant.now().plus(timeout);
         while (true) {
             PidFile pid = PidFile.read(dataDir);
-            boolean ours = pid != null && (pid.pid() == p.pid()
-                    || p.descendants().anyMatch(d -> d.pid() == pid.pid()));
+            boolean ours =
+                    pid != null && (pid.pid() == p.pid() || p.descendants().anyMatch(d -> d.pid() == pid.pid()));
             if (ours && pid.pid() != p.pid()) {
                 startedPids.add(pid.pid());
             }
@@ -612,8 +650,8 @@ public final class LocalPostgresController implements PostgresController {
                         + "): " + lastLines(logTail, 5));
             }
             if (Instant.now().isAfter(deadline)) {
-                throw new PostgresException("PostgreSQL did not become ready within " + secs + "s; it is still starting "
-                        + "(postmaster pid " + p.pid() + "), see " + log);
+                throw new PostgresException("PostgreSQL did not become ready within " + secs
+                        + "s; it is still starting " + "(postmaster pid " + p.pid() + "), see " + log);
             }
             sleep(50);
         }
@@ -640,7 +678,8 @@ public final class LocalPostgresController implements PostgresController {
             return;
         }
         if (checkpointFirst && mode != StopMode.IMMEDIATE) {
-            try (Connection c = connectLocal(); Statement st = c.createStatement()) {
+            try (Connection c = connectLocal();
+                    Statement st = c.createStatement()) {
                 st.setQueryTimeout((int) Math.max(1, timeout.toSeconds()));
                 boolean recovery;
                 try (ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery()")) {
@@ -657,8 +696,18 @@ public final class LocalPostgresController implements PostgresController {
         String m = mode.name().toLowerCase(Locale.ROOT);
         long secs = Math.max(1, timeout.toSeconds());
         LOG.info("{}: pg_ctl stop -m {}", config.name(), m);
-        OsCommand.Result r = exec.run(List.of(bins.path("pg_ctl"), "stop", "-D", dataDir.toString(), "-m", m, "-w", "-t",
-                String.valueOf(secs)), timeout.plusSeconds(30));
+        OsCommand.Result r = exec.run(
+                List.of(
+                        bins.path("pg_ctl"),
+                        "stop",
+                        "-D",
+                        dataDir.toString(),
+                        "-m",
+                        m,
+                        "-w",
+                        "-t",
+                        String.valueOf(secs)),
+                timeout.plusSeconds(30));
         if (!r.ok() && PidFile.isAlive(pid.pid())) {
             throw new PostgresException("pg_ctl stop -m " + m + " failed for " + dataDir + ": " + r.tail());
         }
@@ -679,7 +728,8 @@ public final class LocalPostgresController implements PostgresController {
     private void promoteLocked(Duration timeout) throws PostgresException {
         int secs = (int) Math.max(1, timeout.toSeconds());
         Instant deadline = Instant.now().plus(timeout);
-        try (Connection c = connectLocal(); Statement st = c.createStatement()) {
+        try (Connection c = connectLocal();
+                Statement st = c.createStatement()) {
             st.setQueryTimeout(secs + 10);
             if (!inRecovery(st)) {
                 LOG.info("{}: promote: already a primary", config.name());
@@ -715,23 +765,29 @@ public final class LocalPostgresController implements PostgresController {
      * possibly long checkpoint (a rewind against it checks and checkpoints first anyway).
      */
     private void checkpointAfterPromote() {
-        Thread t = new Thread(() -> {
-            try (Connection c = connectLocal(); Statement st = c.createStatement()) {
-                st.execute("CHECKPOINT");
-                LOG.debug("{}: checkpoint after promote done", config.name());
-            } catch (SQLException e) {
-                LOG.warn("{}: CHECKPOINT after promote failed ({}); a rewind against this member checkpoints first",
-                        config.name(), e.getMessage());
-            }
-        }, "pgha-checkpoint-after-promote-" + config.name());
+        Thread t = new Thread(
+                () -> {
+                    try (Connection c = connectLocal();
+                            Statement st = c.createStatement()) {
+                        st.execute("CHECKPOINT");
+                        LOG.debug("{}: checkpoint after promote done", config.name());
+                    } catch (SQLException e) {
+                        LOG.warn(
+                                "{}: CHECKPOINT after promote failed ({}); a rewind against this member checkpoints first",
+                                config.name(),
+                                e.getMessage());
+                    }
+                },
+                "pgha-checkpoint-after-promote-" + config.name());
         t.setDaemon(true);
         t.start();
     }
 
     /** Makes {@code leader}'s pg_control show its current timeline (see {@link #checkpointAfterPromote()}). */
     private void ensureCheckpointedOn(Member leader, HostPort hp) throws PostgresException {
-        try (Connection c = Sql.connect(hp.host(), hp.port(), config.superuser(), config.superuserPassword(),
-                SQL_TIMEOUT_SECONDS); Statement st = c.createStatement()) {
+        try (Connection c = Sql.connect(
+                        hp.host(), hp.port(), config.superuser(), config.superuserPassword(), SQL_TIMEOUT_SECONDS);
+                Statement st = c.createStatement()) {
             st.setQueryTimeout((int) SHORT.toSeconds() * 5);
             try (ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery(), (SELECT timeline_id FROM "
                     + "pg_control_checkpoint()), CASE WHEN pg_is_in_recovery() THEN 0 ELSE "
@@ -741,12 +797,15 @@ public final class LocalPostgresController implements PostgresController {
                     return;
                 }
             }
-            LOG.info("{}: {} has not checkpointed since its promotion; CHECKPOINT there before pg_rewind", config.name(),
+            LOG.info(
+                    "{}: {} has not checkpointed since its promotion; CHECKPOINT there before pg_rewind",
+                    config.name(),
                     leader.name());
             st.execute("CHECKPOINT");
         } catch (SQLException e) {
-            throw new PostgresException("cannot prepare " + leader.name() + " (" + leader.connUrl() + ") for pg_rewind: "
-                    + e.getMessage(), e);
+            throw new PostgresException(
+                    "cannot prepare " + leader.name() + " (" + leader.connUrl() + ") for pg_rewind: " + e.getMessage(),
+                    e);
         }
     }
 
@@ -767,8 +826,9 @@ public final class LocalPostgresController implements PostgresController {
             if (pid != null) {
                 Boolean recovery = queryInRecovery();
                 if (recovery == null) {
-                    throw new PostgresException("PostgreSQL is running but not answering; cannot tell whether it may follow "
-                            + leader.name());
+                    throw new PostgresException(
+                            "PostgreSQL is running but not answering; cannot tell whether it may follow "
+                                    + leader.name());
                 }
                 if (recovery) {
                     writeManagedFiles(conninfo);
@@ -783,9 +843,10 @@ public final class LocalPostgresController implements PostgresController {
             if (wasPrimary || !controlDataClean()) {
                 if (needsRewindLocked(leader)) {
                     if (!rewindLocked(leader)) {
-                        throw new PostgresException("diverged from " + leader.name() + " and pg_rewind was not possible ("
-                                + (config.usePgRewind() ? "see the log" : "postgresql.use_pg_rewind is off")
-                                + "); it needs a new clone");
+                        throw new PostgresException(
+                                "diverged from " + leader.name() + " and pg_rewind was not possible ("
+                                        + (config.usePgRewind() ? "see the log" : "postgresql.use_pg_rewind is off")
+                                        + "); it needs a new clone");
                     }
                 }
             }
@@ -851,8 +912,9 @@ public final class LocalPostgresController implements PostgresController {
         HostPort hp = hostPort(leader);
         long leaderTimeline;
         List<TimelineHistory.Entry> history = List.of();
-        try (Connection c = Sql.connect(hp.host(), hp.port(), config.superuser(), config.superuserPassword(),
-                SQL_TIMEOUT_SECONDS); Statement st = c.createStatement()) {
+        try (Connection c = Sql.connect(
+                        hp.host(), hp.port(), config.superuser(), config.superuserPassword(), SQL_TIMEOUT_SECONDS);
+                Statement st = c.createStatement()) {
             st.setQueryTimeout(SQL_TIMEOUT_SECONDS);
             try (ResultSet rs = st.executeQuery("SELECT CASE WHEN pg_is_in_recovery() THEN COALESCE("
                     + "(SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint())) "
@@ -870,23 +932,35 @@ public final class LocalPostgresController implements PostgresController {
                 }
             }
         } catch (SQLException e) {
-            throw new PostgresException("cannot read the timeline history of " + leader.name() + " (" + leader.connUrl()
-                    + "): " + e.getMessage(), e);
+            throw new PostgresException(
+                    "cannot read the timeline history of " + leader.name() + " (" + leader.connUrl() + "): "
+                            + e.getMessage(),
+                    e);
         }
-        boolean diverged = TimelineHistory.diverged(localTimeline, localLsn, inRecovery, checkpointEnd, leaderTimeline,
-                history);
-        LOG.info("{}: local timeline {} lsn {}{}, leader {} on timeline {}: {}", config.name(), localTimeline,
-                Lsn.format(localLsn), inRecovery ? " (replica)" : checkpointEnd == 0 ? "" : " checkpoint end "
-                        + Lsn.format(checkpointEnd), leader.name(), leaderTimeline,
+        boolean diverged =
+                TimelineHistory.diverged(localTimeline, localLsn, inRecovery, checkpointEnd, leaderTimeline, history);
+        LOG.info(
+                "{}: local timeline {} lsn {}{}, leader {} on timeline {}: {}",
+                config.name(),
+                localTimeline,
+                Lsn.format(localLsn),
+                inRecovery ? " (replica)" : checkpointEnd == 0 ? "" : " checkpoint end " + Lsn.format(checkpointEnd),
+                leader.name(),
+                leaderTimeline,
                 diverged ? "diverged, needs a rewind" : "no rewind needed");
         return diverged;
     }
 
     /** The running standby's replay timeline from IDENTIFY_SYSTEM, 0 when it cannot tell. */
     private long replayTimeline() {
-        try (Connection c = Sql.connectReplication(config.listen().localConnectHost(), config.port(),
-                config.replicationUser(), config.replicationPassword(), SQL_TIMEOUT_SECONDS);
-             Statement st = c.createStatement(); ResultSet rs = st.executeQuery("IDENTIFY_SYSTEM")) {
+        try (Connection c = Sql.connectReplication(
+                        config.listen().localConnectHost(),
+                        config.port(),
+                        config.replicationUser(),
+                        config.replicationPassword(),
+                        SQL_TIMEOUT_SECONDS);
+                Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("IDENTIFY_SYSTEM")) {
             return rs.next() ? rs.getLong("timeline") : 0;
         } catch (SQLException e) {
             LOG.debug("{}: IDENTIFY_SYSTEM failed: {}", config.name(), e.getMessage());
@@ -897,8 +971,18 @@ public final class LocalPostgresController implements PostgresController {
     /** Where the shutdown checkpoint record at {@code lsn} ends (pg_waldump), 0 when it cannot tell. */
     private long checkpointEnd(long timeline, long lsn) {
         try {
-            OsCommand.Result r = exec.run(List.of(bins.path("pg_waldump"), "-p", dataDir.resolve("pg_wal").toString(),
-                    "-t", String.valueOf(timeline), "-s", Lsn.format(lsn), "-n", "2"), SHORT);
+            OsCommand.Result r = exec.run(
+                    List.of(
+                            bins.path("pg_waldump"),
+                            "-p",
+                            dataDir.resolve("pg_wal").toString(),
+                            "-t",
+                            String.valueOf(timeline),
+                            "-s",
+                            Lsn.format(lsn),
+                            "-n",
+                            "2"),
+                    SHORT);
             return parseCheckpointEnd(r.output(), lsn);
         } catch (PostgresException e) {
             LOG.warn("{}: pg_waldump failed: {}", config.name(), e.getMessage());
@@ -959,12 +1043,24 @@ public final class LocalPostgresController implements PostgresController {
     private boolean rewindStopped(Member leader, HostPort hp) throws PostgresException {
         ensureCleanShutdown();
         ensureCheckpointedOn(leader, hp);
-        String source = new ConnInfo().set("host", hp.host()).set("port", hp.port()).set("user", config.superuser())
-                .set("dbname", "postgres").set("passfile", passfile.toString()).set("connect_timeout", 10)
-                .set("application_name", config.name() + "_rewind").set("sslmode", "prefer").toString();
+        String source = new ConnInfo()
+                .set("host", hp.host())
+                .set("port", hp.port())
+                .set("user", config.superuser())
+                .set("dbname", "postgres")
+                .set("passfile", passfile.toString())
+                .set("connect_timeout", 10)
+                .set("application_name", config.name() + "_rewind")
+                .set("sslmode", "prefer")
+                .toString();
         LOG.info("{}: pg_rewind from {} ({})", config.name(), leader.name(), leader.connUrl());
-        OsCommand.Result r = exec.run(List.of(bins.path("pg_rewind"), "--target-pgdata=" + dataDir, "--source-server=" + source,
-                "--no-ensure-shutdown"), LONG);
+        OsCommand.Result r = exec.run(
+                List.of(
+                        bins.path("pg_rewind"),
+                        "--target-pgdata=" + dataDir,
+                        "--source-server=" + source,
+                        "--no-ensure-shutdown"),
+                LONG);
         if (!r.ok()) {
             LOG.error("{}: pg_rewind from {} failed: {}", config.name(), leader.name(), r.tail());
             return false;
@@ -996,8 +1092,19 @@ public final class LocalPostgresController implements PostgresController {
         } catch (IOException e) {
             throw new PostgresException("cannot move standby.signal away in " + dataDir + ": " + e.getMessage(), e);
         }
-        OsCommand.Result r = exec.run(List.of(bins.path("postgres"), "--single", "-F", "-D", dataDir.toString(),
-                "-c", "archive_mode=off", "-c", "hot_standby=off", "postgres"), LONG);
+        OsCommand.Result r = exec.run(
+                List.of(
+                        bins.path("postgres"),
+                        "--single",
+                        "-F",
+                        "-D",
+                        dataDir.toString(),
+                        "-c",
+                        "archive_mode=off",
+                        "-c",
+                        "hot_standby=off",
+                        "postgres"),
+                LONG);
         ControlData after = controlData();
         if (!r.ok() || after == null || !after.cleanlyShutDown()) {
             throw new PostgresException("crash recovery of " + dataDir + " in single-user mode failed: " + r.tail());
@@ -1131,8 +1238,9 @@ public final class LocalPostgresController implements PostgresController {
         actions.lock();
         try (Connection c = connectLocal()) {
             List<String[]> existing = new ArrayList<>();
-            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
-                    "SELECT slot_name, active FROM pg_replication_slots WHERE slot_type = 'physical'")) {
+            try (Statement st = c.createStatement();
+                    ResultSet rs = st.executeQuery(
+                            "SELECT slot_name, active FROM pg_replication_slots WHERE slot_type = 'physical'")) {
                 while (rs.next()) {
                     existing.add(new String[] {rs.getString(1), String.valueOf(rs.getBoolean(2))});
                 }
@@ -1154,7 +1262,8 @@ public final class LocalPostgresController implements PostgresController {
             }
             for (String w : want) {
                 if (!names.contains(w)) {
-                    try (PreparedStatement ps = c.prepareStatement("SELECT pg_create_physical_replication_slot(?, true)")) {
+                    try (PreparedStatement ps =
+                            c.prepareStatement("SELECT pg_create_physical_replication_slot(?, true)")) {
                         ps.setString(1, w);
                         ps.execute();
                     }
@@ -1176,8 +1285,8 @@ public final class LocalPostgresController implements PostgresController {
             return readStatus();
         } catch (RuntimeException e) {
             LOG.warn("{}: status failed: {}", config.name(), e.toString());
-            return new PostgresStatus("unknown", null, 0, 0, 0, 0, null, false, null, null, 0, null, List.of(), List.of(),
-                    false, null);
+            return new PostgresStatus(
+                    "unknown", null, 0, 0, 0, 0, null, false, null, null, 0, null, List.of(), List.of(), false, null);
         }
     }
 
@@ -1193,8 +1302,13 @@ public final class LocalPostgresController implements PostgresController {
                 String state = "stopping".equals(pid.status()) ? "stopping" : PostgresStatus.STARTING;
                 if ("ready".equals(pid.status()) || "standby".equals(pid.status())) {
                     // it says it accepts connections, yet pgha cannot connect: likely credentials or pg_hba
-                    LOG.warn("{}: postmaster {} is {} but pgha cannot connect as {}: {}", config.name(), pid.pid(),
-                            pid.status(), config.superuser(), e.getMessage());
+                    LOG.warn(
+                            "{}: postmaster {} is {} but pgha cannot connect as {}: {}",
+                            config.name(),
+                            pid.pid(),
+                            pid.status(),
+                            config.superuser(),
+                            e.getMessage());
                 } else {
                     LOG.debug("{}: postmaster {} not answering yet ({})", config.name(), pid.pid(), e.getMessage());
                 }
@@ -1210,7 +1324,8 @@ public final class LocalPostgresController implements PostgresController {
     private PostgresStatus fromControlData() {
         ControlData cd = controlData();
         PostgresStatus.Role role = Files.exists(dataDir.resolve("standby.signal"))
-                ? PostgresStatus.Role.REPLICA : PostgresStatus.Role.PRIMARY;
+                ? PostgresStatus.Role.REPLICA
+                : PostgresStatus.Role.PRIMARY;
         if (cd == null) {
             return PostgresStatus.stopped(role, null, 0, 0);
         }
@@ -1221,9 +1336,23 @@ public final class LocalPostgresController implements PostgresController {
     }
 
     private static PostgresStatus withState(PostgresStatus s, String state) {
-        return new PostgresStatus(state, s.role(), s.timeline(), s.writeLsn(), s.receiveLsn(), s.replayLsn(),
-                s.replayTimestamp(), s.replayPaused(), s.replicationState(), s.systemIdentifier(), s.serverVersion(),
-                s.postmasterStartTime(), s.replication(), s.slots(), s.pendingRestart(), s.synchronousStandbyNames());
+        return new PostgresStatus(
+                state,
+                s.role(),
+                s.timeline(),
+                s.writeLsn(),
+                s.receiveLsn(),
+                s.replayLsn(),
+                s.replayTimestamp(),
+                s.replayPaused(),
+                s.replicationState(),
+                s.systemIdentifier(),
+                s.serverVersion(),
+                s.postmasterStartTime(),
+                s.replication(),
+                s.slots(),
+                s.pendingRestart(),
+                s.synchronousStandbyNames());
     }
 
     private static final String STATUS_SQL = "SELECT pg_is_in_recovery(), current_setting('server_version_num')::int, "
@@ -1287,8 +1416,16 @@ public final class LocalPostgresController implements PostgresController {
                         + "COALESCE((flush_lsn - '0/0')::bigint, 0), COALESCE((replay_lsn - '0/0')::bigint, 0) "
                         + "FROM pg_stat_replication ORDER BY application_name")) {
                     while (rs.next()) {
-                        rows.add(new ReplicationRow(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                                rs.getString(5), rs.getInt(6), rs.getLong(7), rs.getLong(8), rs.getLong(9)));
+                        rows.add(new ReplicationRow(
+                                rs.getString(1),
+                                rs.getString(2),
+                                rs.getString(3),
+                                rs.getString(4),
+                                rs.getString(5),
+                                rs.getInt(6),
+                                rs.getLong(7),
+                                rs.getLong(8),
+                                rs.getLong(9)));
                     }
                 }
             }
@@ -1299,17 +1436,31 @@ public final class LocalPostgresController implements PostgresController {
                     slots.add(rs.getString(1));
                 }
             }
-            String replicationState = !recovery ? null
-                    : "streaming".equals(receiverStatus) ? "streaming" : "in archive recovery";
-            return new PostgresStatus(PostgresStatus.RUNNING,
-                    recovery ? PostgresStatus.Role.REPLICA : PostgresStatus.Role.PRIMARY, timeline,
-                    recovery ? 0 : writeLsn, receiveLsn, replayLsn, replayTs, paused, replicationState, sysid, version,
-                    started, rows, slots, pendingRestart, syncNames);
+            String replicationState =
+                    !recovery ? null : "streaming".equals(receiverStatus) ? "streaming" : "in archive recovery";
+            return new PostgresStatus(
+                    PostgresStatus.RUNNING,
+                    recovery ? PostgresStatus.Role.REPLICA : PostgresStatus.Role.PRIMARY,
+                    timeline,
+                    recovery ? 0 : writeLsn,
+                    receiveLsn,
+                    replayLsn,
+                    replayTs,
+                    paused,
+                    replicationState,
+                    sysid,
+                    version,
+                    started,
+                    rows,
+                    slots,
+                    pendingRestart,
+                    syncNames);
         }
     }
 
     private Boolean queryInRecovery() {
-        try (Connection c = connectLocal(); Statement st = c.createStatement()) {
+        try (Connection c = connectLocal();
+                Statement st = c.createStatement()) {
             st.setQueryTimeout(SQL_TIMEOUT_SECONDS);
             return inRecovery(st);
         } catch (SQLException e) {
@@ -1362,8 +1513,12 @@ public final class LocalPostgresController implements PostgresController {
     }
 
     private Connection connectLocal() throws SQLException {
-        return Sql.connect(config.listen().localConnectHost(), config.port(), config.superuser(),
-                config.superuserPassword(), SQL_TIMEOUT_SECONDS);
+        return Sql.connect(
+                config.listen().localConnectHost(),
+                config.port(),
+                config.superuser(),
+                config.superuserPassword(),
+                SQL_TIMEOUT_SECONDS);
     }
 
     /** pg_controldata of the data directory, or null when there is none or it fails. */
@@ -1372,8 +1527,8 @@ public final class LocalPostgresController implements PostgresController {
             return null;
         }
         try {
-            OsCommand.Result r = exec.run(List.of(bins.path("pg_controldata"), "-D", dataDir.toString()), SHORT,
-                    Map.of("LC_ALL", "C"));
+            OsCommand.Result r = exec.run(
+                    List.of(bins.path("pg_controldata"), "-D", dataDir.toString()), SHORT, Map.of("LC_ALL", "C"));
             return r.ok() ? ControlData.parse(r.output()) : null;
         } catch (PostgresException e) {
             LOG.debug("pg_controldata failed: {}", e.getMessage());

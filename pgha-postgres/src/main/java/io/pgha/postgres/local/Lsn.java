@@ -8,8 +8,7 @@ import java.util.Locale;
  */
 final class Lsn {
 
-    private Lsn() {
-    }
+    private Lsn() {}
 
     /** Parses {@code X/Y}; throws IllegalArgumentException naming the value when it is not an LSN. */
     static long parse(String text) {

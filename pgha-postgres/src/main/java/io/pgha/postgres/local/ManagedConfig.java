@@ -28,8 +28,7 @@ final class ManagedConfig {
         return d;
     }
 
-    private ManagedConfig() {
-    }
+    private ManagedConfig() {}
 
     /**
      * The content of postgresql.pgha.conf.
@@ -38,14 +37,22 @@ final class ManagedConfig {
      * @param slotName the upstream slot on a replica (null: none)
      * @param synchronousStandbyNames the current value, null or empty for none
      */
-    static String render(LocalPostgresConfig config, Path socketDir, Path hbaFile, String primaryConninfo,
-                         String slotName, String synchronousStandbyNames) {
+    static String render(
+            LocalPostgresConfig config,
+            Path socketDir,
+            Path hbaFile,
+            String primaryConninfo,
+            String slotName,
+            String synchronousStandbyNames) {
         Map<String, String> p = defaults();
         p.put("unix_socket_directories", socketDir.toString());
         p.putAll(config.parameters());
         StringBuilder sb = new StringBuilder();
-        sb.append("# Written by pgha for member '").append(config.name().replace("\n", " ")).append("'.\n")
-                .append("# pgha rewrites this file on every start, clone, rewind, follow and promote: do not edit it.\n")
+        sb.append("# Written by pgha for member '")
+                .append(config.name().replace("\n", " "))
+                .append("'.\n")
+                .append(
+                        "# pgha rewrites this file on every start, clone, rewind, follow and promote: do not edit it.\n")
                 .append("# Set parameters through postgresql.parameters in pgha's configuration instead.\n\n");
         p.forEach((k, v) -> line(sb, k, v));
         sb.append("\n# owned by pgha\n");
@@ -84,8 +91,16 @@ final class ManagedConfig {
                 .append("# pgha's own connections: status queries, pg_rewind, replication, over loopback\n");
         sb.append("local   all          ").append(su).append("  scram-sha-256\n");
         for (String net : new String[] {"127.0.0.1/32", "::1/128"}) {
-            sb.append("host    all          ").append(su).append("  ").append(net).append("  scram-sha-256\n");
-            sb.append("host    replication  ").append(repl).append("  ").append(net).append("  scram-sha-256\n");
+            sb.append("host    all          ")
+                    .append(su)
+                    .append("  ")
+                    .append(net)
+                    .append("  scram-sha-256\n");
+            sb.append("host    replication  ")
+                    .append(repl)
+                    .append("  ")
+                    .append(net)
+                    .append("  scram-sha-256\n");
         }
         sb.append('\n');
         if (config.pgHba().isEmpty()) {
@@ -119,7 +134,8 @@ final class ManagedConfig {
         if (hasInclude(postgresqlConf)) {
             return postgresqlConf;
         }
-        String base = postgresqlConf.endsWith("\n") || postgresqlConf.isEmpty() ? postgresqlConf : postgresqlConf + "\n";
+        String base =
+                postgresqlConf.endsWith("\n") || postgresqlConf.isEmpty() ? postgresqlConf : postgresqlConf + "\n";
         return base + "\n# Added once by pgha: its managed settings (listen, replication, pg_hba location).\n"
                 + "# Keep it last so they apply; settings after it or in postgresql.auto.conf override them.\n"
                 + INCLUDE_LINE + "\n";
@@ -128,11 +144,17 @@ final class ManagedConfig {
     /** One passfile line per user: {@code *:*:*:user:password}, with {@code :} and {@code \} escaped. */
     static String passfile(LocalPostgresConfig config) {
         StringBuilder sb = new StringBuilder();
-        sb.append("*:*:*:").append(pgpassEscape(config.replicationUser())).append(':')
-                .append(pgpassEscape(config.replicationPassword())).append('\n');
+        sb.append("*:*:*:")
+                .append(pgpassEscape(config.replicationUser()))
+                .append(':')
+                .append(pgpassEscape(config.replicationPassword()))
+                .append('\n');
         if (!config.superuser().equals(config.replicationUser())) {
-            sb.append("*:*:*:").append(pgpassEscape(config.superuser())).append(':')
-                    .append(pgpassEscape(config.superuserPassword())).append('\n');
+            sb.append("*:*:*:")
+                    .append(pgpassEscape(config.superuser()))
+                    .append(':')
+                    .append(pgpassEscape(config.superuserPassword()))
+                    .append('\n');
         }
         return sb.toString();
     }

@@ -52,7 +52,9 @@ record OsUser(String name, int uid, int gid, String home, boolean switchUser) {
     private static OsUser lookup(String user, String key, boolean switchUser) throws PostgresException {
         String line;
         try {
-            Process p = new ProcessBuilder("getent", "passwd", user).redirectErrorStream(true).start();
+            Process p = new ProcessBuilder("getent", "passwd", user)
+                    .redirectErrorStream(true)
+                    .start();
             byte[] out = p.getInputStream().readAllBytes();
             if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
                 throw new PostgresException(key + ": no OS user '" + user + "' (getent passwd found none)");

@@ -31,7 +31,9 @@ record PidFile(long pid, Instant startTime, String status) {
         String[] lines = text.split("\n");
         try {
             long pid = Long.parseLong(lines[0].trim());
-            Instant start = lines.length > 2 && !lines[2].isBlank() ? Instant.ofEpochSecond(Long.parseLong(lines[2].trim())) : null;
+            Instant start = lines.length > 2 && !lines[2].isBlank()
+                    ? Instant.ofEpochSecond(Long.parseLong(lines[2].trim()))
+                    : null;
             String status = lines.length > 7 ? lines[7].trim() : "";
             return pid > 0 ? new PidFile(pid, start, status) : null;
         } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {

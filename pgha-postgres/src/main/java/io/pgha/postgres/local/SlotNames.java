@@ -12,8 +12,7 @@ final class SlotNames {
 
     static final int MAX_LENGTH = 63;
 
-    private SlotNames() {
-    }
+    private SlotNames() {}
 
     static String fromMemberName(String memberName) {
         if (memberName == null || memberName.isEmpty()) {

@@ -12,8 +12,7 @@ final class Sql {
 
     private static final org.postgresql.Driver DRIVER = new org.postgresql.Driver();
 
-    private Sql() {
-    }
+    private Sql() {}
 
     static String url(String host, int port) {
         return "jdbc:postgresql://" + HostPort.urlAuthority(host, port) + "/postgres";
@@ -52,7 +51,8 @@ final class Sql {
     }
 
     private static Connection open(String host, int port, Properties p) throws SQLException {
-        // the driver directly, not DriverManager: an embedding application's class loaders may hide it from DriverManager
+        // the driver directly, not DriverManager: an embedding application's class loaders may hide it from
+        // DriverManager
         Connection c = DRIVER.connect(url(host, port), p);
         if (c == null) {
             throw new SQLException("pgjdbc did not accept " + url(host, port));

@@ -47,11 +47,10 @@ final class ThreadBound {
      * command starts, if the JVM is already gone. A shell's background job ignores SIGINT and
      * SIGQUIT; the commands run here need neither.
      */
-    static final String GUARD = "trap 'kill -9 0' TERM; [ \"$PPID\" = \"$1\" ] || exit 137; shift; "
-            + "\"$@\" & wait $!";
+    static final String GUARD =
+            "trap 'kill -9 0' TERM; [ \"$PPID\" = \"$1\" ] || exit 137; shift; " + "\"$@\" & wait $!";
 
-    private ThreadBound() {
-    }
+    private ThreadBound() {}
 
     /** {@code command} as run by {@code user}, bound to the calling thread where this system can. */
     static List<String> wrap(OsUser user, List<String> command) {
@@ -60,7 +59,14 @@ final class ThreadBound {
             full.add("setsid");
             full.add("setpriv");
             full.addAll(user.setprivOptions());
-            full.addAll(List.of("--pdeathsig", "TERM", "--", "/bin/sh", "-c", GUARD, "sh",
+            full.addAll(List.of(
+                    "--pdeathsig",
+                    "TERM",
+                    "--",
+                    "/bin/sh",
+                    "-c",
+                    GUARD,
+                    "sh",
                     Long.toString(ProcessHandle.current().pid())));
         } else {
             full.addAll(user.commandPrefix());
@@ -75,10 +81,22 @@ final class ThreadBound {
 
         private static boolean probe() {
             try {
-                Process p = new ProcessBuilder("setsid", "setpriv", "--pdeathsig", "TERM", "--", "/bin/sh", "-c",
-                        GUARD, "sh", Long.toString(ProcessHandle.current().pid()), "true")
-                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+                Process p = new ProcessBuilder(
+                                "setsid",
+                                "setpriv",
+                                "--pdeathsig",
+                                "TERM",
+                                "--",
+                                "/bin/sh",
+                                "-c",
+                                GUARD,
+                                "sh",
+                                Long.toString(ProcessHandle.current().pid()),
+                                "true")
+                        .redirectErrorStream(true)
+                        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                        .start();
                 // the answer is kept for the JVM's life: an interrupt must not make it "no"
                 boolean interrupted = false;
                 boolean exited = false;

@@ -10,11 +10,9 @@ import java.util.List;
 final class TimelineHistory {
 
     /** Timeline {@code parent} ended (and its child began) at {@code switchpoint}. */
-    record Entry(long parent, long switchpoint) {
-    }
+    record Entry(long parent, long switchpoint) {}
 
-    private TimelineHistory() {
-    }
+    private TimelineHistory() {}
 
     static List<Entry> parse(String content) {
         List<Entry> out = new ArrayList<>();
@@ -44,8 +42,13 @@ final class TimelineHistory {
      *     record ends (0 when unknown); the leader's switchpoint is exactly there when the leader
      *     had received everything
      */
-    static boolean diverged(long localTimeline, long localLsn, boolean inRecovery, long checkpointEnd,
-                            long leaderTimeline, List<Entry> leaderHistory) {
+    static boolean diverged(
+            long localTimeline,
+            long localLsn,
+            boolean inRecovery,
+            long checkpointEnd,
+            long leaderTimeline,
+            List<Entry> leaderHistory) {
         if (localTimeline > leaderTimeline) {
             return true;
         }

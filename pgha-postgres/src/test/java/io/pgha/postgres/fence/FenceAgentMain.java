@@ -12,13 +12,15 @@ import java.time.Duration;
  * timeout is "set" by a stand-in for wdctl that touches nothing; never a real watchdog device.
  */
 public final class FenceAgentMain {
-    private FenceAgentMain() {
-    }
+    private FenceAgentMain() {}
 
     public static void main(String[] args) throws Exception {
         ShellFence fence = args.length > 3
-                ? new ShellFence(Path.of(args[0]), Path.of(args[1]),
-                        new WatchdogConfig(WatchdogConfig.Mode.REQUIRED, args[3], 5), (device, seconds) -> seconds)
+                ? new ShellFence(
+                        Path.of(args[0]),
+                        Path.of(args[1]),
+                        new WatchdogConfig(WatchdogConfig.Mode.REQUIRED, args[3], 5),
+                        (device, seconds) -> seconds)
                 : new ShellFence(Path.of(args[0]), Path.of(args[1]));
         Duration within = Duration.ofMillis(Long.parseLong(args[2]));
         boolean first = true;

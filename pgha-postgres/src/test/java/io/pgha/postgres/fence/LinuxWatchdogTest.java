@@ -75,7 +75,9 @@ class LinuxWatchdogTest {
         assertThat(required.prepare(tight)).isNull();
         assertThat(calls).isEmpty();
         assertThat(required.hasFailed()).isTrue();
-        assertThat(required.isHealthy(DEFAULTS)).as("sticky, as Patroni's null watchdog").isFalse();
+        assertThat(required.isHealthy(DEFAULTS))
+                .as("sticky, as Patroni's null watchdog")
+                .isFalse();
         LinuxWatchdog automatic = watchdog(Mode.AUTOMATIC, dev, 15, -1);
         assertThat(automatic.prepare(tight)).isNull();
         assertThat(automatic.mayActivate()).isFalse();
@@ -92,7 +94,8 @@ class LinuxWatchdogTest {
         assertThat(automatic.prepare(DEFAULTS)).isEqualTo(60);
         assertThat(automatic.hasFailed()).isFalse();
         automatic.opened(60, DEFAULTS);
-        assertThat(automatic.needsNewTimeout(DEFAULTS)).as("not reopened every cycle for a timeout it cannot have")
+        assertThat(automatic.needsNewTimeout(DEFAULTS))
+                .as("not reopened every cycle for a timeout it cannot have")
                 .isFalse();
     }
 

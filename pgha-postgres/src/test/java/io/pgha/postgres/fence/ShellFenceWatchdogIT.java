@@ -48,7 +48,8 @@ class ShellFenceWatchdogIT {
     @BeforeEach
     void setUp() throws IOException {
         assumeThat(Files.isExecutable(Path.of("/bin/bash")) || Files.isExecutable(Path.of("/usr/bin/bash")))
-                .as("the fence needs bash").isTrue();
+                .as("the fence needs bash")
+                .isTrue();
         base = Files.createTempDirectory("pgha-watchdog-it-");
         dataDir = Files.createDirectories(base.resolve("data"));
         device = Files.createFile(base.resolve("watchdog-stand-in"));
@@ -74,8 +75,8 @@ class ShellFenceWatchdogIT {
     }
 
     private ShellFence fence(Mode mode, Path dev) {
-        return new ShellFence(dataDir, base.resolve("fence"), new WatchdogConfig(mode, dev.toString(), 5),
-                (d, seconds) -> seconds);
+        return new ShellFence(
+                dataDir, base.resolve("fence"), new WatchdogConfig(mode, dev.toString(), 5), (d, seconds) -> seconds);
     }
 
     private String written() throws IOException {
@@ -104,8 +105,11 @@ class ShellFenceWatchdogIT {
             long pid = fence.pid();
             fence.close();
             await("the magic close on close", () -> written().equals("111V1V"));
-            await("the fence to exit", () -> ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true));
-            assertThat(Files.readString(fence.logFile())).contains("watchdog " + device + " closed (disarmed)")
+            await(
+                    "the fence to exit",
+                    () -> ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true));
+            assertThat(Files.readString(fence.logFile()))
+                    .contains("watchdog " + device + " closed (disarmed)")
                     .contains("closed (the agent is closing down)");
         } finally {
             fence.close();
@@ -118,7 +122,9 @@ class ShellFenceWatchdogIT {
         long fencePid = fencePids.get(fencePids.size() - 1);
         await("keepalives from the running agent", () -> written().length() >= 2);
         agent.destroyForcibly(); // SIGKILL: the pipe's far end closes
-        await("the fence to exit", () -> ProcessHandle.of(fencePid).map(h -> !h.isAlive()).orElse(true));
+        await(
+                "the fence to exit",
+                () -> ProcessHandle.of(fencePid).map(h -> !h.isAlive()).orElse(true));
         String after = written();
         assertThat(after).matches("1+").doesNotContain("V");
         assertThat(Files.readString(base.resolve("fence-killed").resolve("pgha-fence.log")))
@@ -138,8 +144,13 @@ class ShellFenceWatchdogIT {
         await("the fence's deadline to pass", () -> Files.readString(log).contains("is left unfed"));
         String unfed = written();
         Thread.sleep(1500);
-        assertThat(written()).as("no keepalive while the agent is frozen").isEqualTo(unfed).doesNotContain("V");
-        assertThat(openedBy(fencePid)).as("still open: the kernel's countdown runs").isTrue();
+        assertThat(written())
+                .as("no keepalive while the agent is frozen")
+                .isEqualTo(unfed)
+                .doesNotContain("V");
+        assertThat(openedBy(fencePid))
+                .as("still open: the kernel's countdown runs")
+                .isTrue();
         signal("CONT", agent.pid());
         await("keepalives again once the agent renews", () -> written().length() > unfed.length());
         assertThat(written()).doesNotContain("V");
@@ -170,8 +181,8 @@ class ShellFenceWatchdogIT {
             assertThat(fence.watchdogActive()).isFalse();
             assertThat(fence.isHealthy(DynamicConfig.DEFAULTS)).isFalse();
             assertThat(Files.exists(missing)).as("never created by the fence").isFalse();
-            assertThat(Files.readString(fence.logFile())).contains("cannot open the watchdog " + missing
-                    + ": it does not exist");
+            assertThat(Files.readString(fence.logFile()))
+                    .contains("cannot open the watchdog " + missing + ": it does not exist");
         } finally {
             fence.close();
         }
@@ -205,9 +216,17 @@ class ShellFenceWatchdogIT {
 
     private Process startAgent(String name, long deadlineMs) throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
-        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                FenceAgentMain.class.getName(), dataDir.toString(), base.resolve("fence-" + name).toString(),
-                Long.toString(deadlineMs), device.toString()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(
+                        java,
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        FenceAgentMain.class.getName(),
+                        dataDir.toString(),
+                        base.resolve("fence-" + name).toString(),
+                        Long.toString(deadlineMs),
+                        device.toString())
+                .redirectErrorStream(true)
+                .start();
         agents.add(p);
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         String line;
@@ -217,15 +236,17 @@ class ShellFenceWatchdogIT {
         assertThat(line).as("the agent armed its fence").isNotNull();
         fencePids.add(Long.parseLong(line.substring(4).trim()));
         // drain the rest so that the agent never blocks on a full pipe
-        Thread drain = new Thread(() -> {
-            try {
-                while (out.readLine() != null) {
-                    // discard
-                }
-            } catch (IOException e) {
-                // the agent is gone
-            }
-        }, "agent-output-" + name);
+        Thread drain = new Thread(
+                () -> {
+                    try {
+                        while (out.readLine() != null) {
+                            // discard
+                        }
+                    } catch (IOException e) {
+                        // the agent is gone
+                    }
+                },
+                "agent-output-" + name);
         drain.setDaemon(true);
         drain.start();
         return p;

@@ -46,7 +46,8 @@ class WdctlTimeoutIT {
 
     @Test
     void whenWdctlFailsTheDevicesTimeoutIsReadFromSysfs() throws Exception {
-        Path wdctl = fakeWdctl("echo 'wdctl: cannot set timeout for /dev/watchdog: Operation not supported' >&2; exit 1");
+        Path wdctl =
+                fakeWdctl("echo 'wdctl: cannot set timeout for /dev/watchdog: Operation not supported' >&2; exit 1");
         WdctlTimeout t = new WdctlTimeout(wdctl, sysfs("watchdog0", 60));
         assertThat(t.set("/dev/watchdog", 25)).as("/dev/watchdog is watchdog0").isEqualTo(60);
         WdctlTimeout none = new WdctlTimeout(null, sysfs("watchdog0", 60));

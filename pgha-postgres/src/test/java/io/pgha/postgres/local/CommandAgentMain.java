@@ -11,8 +11,7 @@ import java.util.Map;
  * prints "running" and then waits for the command; the test kills it (-9) meanwhile.
  */
 public final class CommandAgentMain {
-    private CommandAgentMain() {
-    }
+    private CommandAgentMain() {}
 
     public static void main(String[] args) throws Exception {
         OsCommand exec = OsCommand.forUser(args[0]);

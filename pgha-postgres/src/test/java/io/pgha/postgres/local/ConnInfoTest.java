@@ -12,19 +12,27 @@ class ConnInfoTest {
     void buildsAReplicaConninfo() {
         String ci = ConnInfo.to(new HostPort("10.0.0.2", 5433), "replicator", "/tmp/pgha-101-ab/pgpass", "node-1")
                 .toString();
-        assertThat(ci).isEqualTo("host=10.0.0.2 port=5433 user=replicator passfile=/tmp/pgha-101-ab/pgpass "
-                + "application_name=node-1 sslmode=prefer");
+        assertThat(ci)
+                .isEqualTo("host=10.0.0.2 port=5433 user=replicator passfile=/tmp/pgha-101-ab/pgpass "
+                        + "application_name=node-1 sslmode=prefer");
         assertThat(ci).doesNotContain("password");
     }
 
     @Test
     void quotesWhatLibpqWouldSplit() {
-        String ci = new ConnInfo().set("user", "o'neil").set("passfile", "/a dir/pgpass").set("application_name", "")
-                .set("x", "back\\slash").toString();
+        String ci = new ConnInfo()
+                .set("user", "o'neil")
+                .set("passfile", "/a dir/pgpass")
+                .set("application_name", "")
+                .set("x", "back\\slash")
+                .toString();
         assertThat(ci).isEqualTo("user='o\\'neil' passfile='/a dir/pgpass' application_name='' x='back\\\\slash'");
-        assertThat(ConnInfo.parse(ci)).containsExactly(Map.entry("user", "o'neil"),
-                Map.entry("passfile", "/a dir/pgpass"), Map.entry("application_name", ""),
-                Map.entry("x", "back\\slash"));
+        assertThat(ConnInfo.parse(ci))
+                .containsExactly(
+                        Map.entry("user", "o'neil"),
+                        Map.entry("passfile", "/a dir/pgpass"),
+                        Map.entry("application_name", ""),
+                        Map.entry("x", "back\\slash"));
     }
 
     @Test
@@ -56,7 +64,8 @@ class ConnInfoTest {
         assertThat(HostPort.urlAuthority("::1", 5)).isEqualTo("[::1]:5");
         for (String bad : new String[] {"", "host", "host:", ":5432", "h:0", "h:70000", "h:x"}) {
             assertThatThrownBy(() -> HostPort.parse("postgresql.listen", bad))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("postgresql.listen");
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("postgresql.listen");
         }
     }
 }

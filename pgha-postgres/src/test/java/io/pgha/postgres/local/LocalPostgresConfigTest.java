@@ -59,8 +59,9 @@ class LocalPostgresConfigTest {
 
     @SuppressWarnings("unchecked")
     private static LocalPostgresConfig fromYaml(Map<String, Object> y) {
-        return LocalPostgresConfig.fromPatroni((String) y.get("name"), (Map<String, Object>) y.get("postgresql"),
-                (Map<String, Object>) y.get("bootstrap"));
+        return LocalPostgresConfig.fromPatroni(
+                (String) y.get("name"), (Map<String, Object>) y.get("postgresql"), (Map<String, Object>)
+                        y.get("bootstrap"));
     }
 
     @Test
@@ -79,8 +80,11 @@ class LocalPostgresConfigTest {
         assertThat(c.replicationUser()).isEqualTo("replicator");
         assertThat(c.replicationPassword()).isEqualTo("r3pl");
         // the member's parameters win over bootstrap.dcs's; YAML booleans become on/off
-        assertThat(c.parameters()).containsEntry("max_connections", "200").containsEntry("wal_keep_size", "512MB")
-                .containsEntry("hot_standby_feedback", "off").containsEntry("shared_buffers", "1GB");
+        assertThat(c.parameters())
+                .containsEntry("max_connections", "200")
+                .containsEntry("wal_keep_size", "512MB")
+                .containsEntry("hot_standby_feedback", "off")
+                .containsEntry("shared_buffers", "1GB");
         assertThat(c.pgHba()).hasSize(2);
         assertThat(c.usePgRewind()).isTrue();
         assertThat(c.removeDataDirectoryOnRewindFailure()).isTrue();
@@ -105,18 +109,30 @@ class LocalPostgresConfigTest {
 
     @Test
     void appliesPatroniDefaults() {
-        LocalPostgresConfig c = LocalPostgresConfig.builder().name("n").dataDir(Path.of("/d"))
-                .superuser("postgres", "x").replication("rep", "y").build();
+        LocalPostgresConfig c = LocalPostgresConfig.builder()
+                .name("n")
+                .dataDir(Path.of("/d"))
+                .superuser("postgres", "x")
+                .replication("rep", "y")
+                .build();
         assertThat(c.listenAddresses()).isEqualTo("127.0.0.1");
         assertThat(c.port()).isEqualTo(5432);
         assertThat(c.connUrl()).isEqualTo("postgres://127.0.0.1:5432/postgres");
-        assertThat(c.usePgRewind()).as("pgha's default, as the engine's (Patroni: false)").isTrue();
+        assertThat(c.usePgRewind())
+                .as("pgha's default, as the engine's (Patroni: false)")
+                .isTrue();
         assertThat(c.useSlots()).isTrue();
         assertThat(c.runAs()).isEqualTo("postgres");
         assertThat(c.pgpass()).isNull();
         assertThat(c.createReplicaMethods()).containsExactly("basebackup");
-        assertThat(LocalPostgresConfig.builder().name("n").dataDir(Path.of("/d")).listen("*:6000")
-                .superuser("postgres", "x").replication("rep", "y").build().connUrl())
+        assertThat(LocalPostgresConfig.builder()
+                        .name("n")
+                        .dataDir(Path.of("/d"))
+                        .listen("*:6000")
+                        .superuser("postgres", "x")
+                        .replication("rep", "y")
+                        .build()
+                        .connUrl())
                 .isEqualTo("postgres://127.0.0.1:6000/postgres");
     }
 
@@ -137,39 +153,57 @@ class LocalPostgresConfigTest {
         bad.put("  run_as: \"bad user\"", "postgresql.run_as");
         bad.put("  authentication: {superuser: {username: postgres}}", "postgresql.authentication.superuser.password");
         for (Map.Entry<String, String> e : bad.entrySet()) {
-            String text = e.getKey().startsWith("postgresql:") ? "name: n\n" + e.getKey().replace("data_dir: /d", "listen: h:1")
+            String text = e.getKey().startsWith("postgresql:")
+                    ? "name: n\n" + e.getKey().replace("data_dir: /d", "listen: h:1")
                     : "name: n\npostgresql:\n  data_dir: /d\n  authentication: {superuser: {password: a}, "
-                    + "replication: {username: r, password: b}}\n" + e.getKey();
+                            + "replication: {username: r, password: b}}\n" + e.getKey();
             Map<String, Object> y = yaml(text);
-            assertThatThrownBy(() -> fromYaml(y)).as(e.getKey()).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> fromYaml(y))
+                    .as(e.getKey())
+                    .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining(e.getValue());
         }
     }
 
     @Test
     void ignoresTheParametersPatroniOverridesToo() {
-        LocalPostgresConfig c = LocalPostgresConfig.builder().name("n").dataDir(Path.of("/d")).listen("h:6000")
-                .superuser("postgres", "x").replication("rep", "y").parameter("port", "5432")
-                .parameter("listen_addresses", "*").parameter("synchronous_standby_names", "*")
-                .parameter("work_mem", "8MB").build();
+        LocalPostgresConfig c = LocalPostgresConfig.builder()
+                .name("n")
+                .dataDir(Path.of("/d"))
+                .listen("h:6000")
+                .superuser("postgres", "x")
+                .replication("rep", "y")
+                .parameter("port", "5432")
+                .parameter("listen_addresses", "*")
+                .parameter("synchronous_standby_names", "*")
+                .parameter("work_mem", "8MB")
+                .build();
         assertThat(c.parameters()).containsOnlyKeys("work_mem");
         assertThat(c.port()).isEqualTo(6000);
     }
 
     @Test
     void normalizesInitdbOptionsAndRefusesPghasOwn() {
-        assertThat(LocalPostgresConfig.initdbOptions(List.of("data-checksums", Map.of("encoding", "UTF8"),
-                Map.of("locale", "C.UTF-8")))).containsExactly("--data-checksums", "--encoding=UTF8", "--locale=C.UTF-8");
+        assertThat(LocalPostgresConfig.initdbOptions(
+                        List.of("data-checksums", Map.of("encoding", "UTF8"), Map.of("locale", "C.UTF-8"))))
+                .containsExactly("--data-checksums", "--encoding=UTF8", "--locale=C.UTF-8");
         assertThatThrownBy(() -> LocalPostgresConfig.initdbOptions(List.of(Map.of("pwfile", "/x"))))
-                .hasMessageContaining("bootstrap.initdb").hasMessageContaining("pwfile");
+                .hasMessageContaining("bootstrap.initdb")
+                .hasMessageContaining("pwfile");
         assertThatThrownBy(() -> LocalPostgresConfig.initdbOptions(List.of(Map.of("a", "1", "b", "2"))))
                 .hasMessageContaining("bootstrap.initdb");
         assertThatThrownBy(() -> LocalPostgresConfig.initdbOptions("data-checksums"))
                 .hasMessageContaining("bootstrap.initdb");
         assertThatThrownBy(() -> LocalPostgresConfig.initdbOptions(List.of("bad option")))
                 .hasMessageContaining("bootstrap.initdb");
-        assertThat(LocalPostgresConfig.builder().name("n").dataDir(Path.of("/d")).superuser("postgres", "x")
-                .replication("rep", "y").initdb(List.of("--locale=C", "data-checksums")).build().initdbOptions())
+        assertThat(LocalPostgresConfig.builder()
+                        .name("n")
+                        .dataDir(Path.of("/d"))
+                        .superuser("postgres", "x")
+                        .replication("rep", "y")
+                        .initdb(List.of("--locale=C", "data-checksums"))
+                        .build()
+                        .initdbOptions())
                 .containsExactly("--locale=C", "--data-checksums");
     }
 }

@@ -75,7 +75,8 @@ class LocalPostgresControllerBadInputIT {
         assumeTrue(OsUser.currentUid() == 0, "needs root: PostgreSQL then runs as another user");
         Path locked = Files.createDirectory(base.resolve("locked"));
         Files.setPosixFilePermissions(locked, PosixFilePermissions.fromString("rwx------"));
-        LocalPostgresConfig cfg = PgTestSupport.config("l", base).dataDir(locked.resolve("data")).build();
+        LocalPostgresConfig cfg =
+                PgTestSupport.config("l", base).dataDir(locked.resolve("data")).build();
         LocalPostgresController c = open(cfg);
         assertThatThrownBy(c::bootstrap)
                 .isInstanceOf(PostgresException.class)
@@ -100,8 +101,8 @@ class LocalPostgresControllerBadInputIT {
     void aFailedBasebackupLeavesTheDataDirectoryEmpty() throws Exception {
         LocalPostgresConfig cfg = PgTestSupport.config("f", base).build();
         LocalPostgresController c = open(cfg);
-        Member nowhere = new Member("nowhere", 0,
-                Map.of("conn_url", "postgres://127.0.0.1:" + PgTestSupport.freePort() + "/postgres"));
+        Member nowhere = new Member(
+                "nowhere", 0, Map.of("conn_url", "postgres://127.0.0.1:" + PgTestSupport.freePort() + "/postgres"));
         assertThatThrownBy(() -> c.cloneFrom(nowhere))
                 .isInstanceOf(PostgresException.class)
                 .hasMessageContaining("pg_basebackup")

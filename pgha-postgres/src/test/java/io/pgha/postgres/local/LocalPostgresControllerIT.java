@@ -91,8 +91,10 @@ class LocalPostgresControllerIT {
                 .containsExactly("true");
 
         Path data = a.config().dataDir();
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(data))).isEqualTo("rwx------");
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(a.passfile()))).isEqualTo("rw-------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(data)))
+                .isEqualTo("rwx------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(a.passfile())))
+                .isEqualTo("rw-------");
         String conf = Files.readString(data.resolve("postgresql.conf"));
         assertThat(conf.split(ManagedConfig.INCLUDE_LINE, -1)).hasSize(2);
         assertThat(data.resolve(ManagedConfig.CONF_FILE)).exists();
@@ -102,7 +104,9 @@ class LocalPostgresControllerIT {
             assertThat(Files.getOwner(a.passfile()).getName()).isEqualTo("postgres");
         }
         // no password in the server log or in pgha's files
-        for (Path f : List.of(data.resolve("log/pgha-postmaster.log"), data.resolve(ManagedConfig.CONF_FILE),
+        for (Path f : List.of(
+                data.resolve("log/pgha-postmaster.log"),
+                data.resolve(ManagedConfig.CONF_FILE),
                 data.resolve(ManagedConfig.HBA_FILE))) {
             String text = Files.readString(f, StandardCharsets.UTF_8);
             assertThat(text).doesNotContain(PgTestSupport.SU_PASSWORD).doesNotContain(PgTestSupport.REPL_PASSWORD);
@@ -139,7 +143,9 @@ class LocalPostgresControllerIT {
 
         exec(a.config(), "INSERT INTO t VALUES (2, 'a')");
         for (LocalPostgresController r : List.of(b, c)) {
-            await(r.config().name() + " to replay the insert", T,
+            await(
+                    r.config().name() + " to replay the insert",
+                    T,
                     () -> column(r.config(), "SELECT count(*) FROM t").equals(List.of("2")));
             await(r.config().name() + " to stream", T, () -> r.status().isStreaming());
             PostgresStatus s = r.status();
@@ -148,8 +154,13 @@ class LocalPostgresControllerIT {
             assertThat(s.systemIdentifier()).isEqualTo(systemId);
             assertThat(s.replayLsn()).isPositive();
         }
-        await("both replicas in pg_stat_replication", T, () -> a.status().replication().stream()
-                .map(ReplicationRow::applicationName).toList().containsAll(List.of("b", "c-1.example")));
+        await(
+                "both replicas in pg_stat_replication",
+                T,
+                () -> a.status().replication().stream()
+                        .map(ReplicationRow::applicationName)
+                        .toList()
+                        .containsAll(List.of("b", "c-1.example")));
         assertThat(column(a.config(), "SELECT active::text FROM pg_replication_slots ORDER BY slot_name"))
                 .containsExactly("true", "true");
     }
@@ -177,8 +188,14 @@ class LocalPostgresControllerIT {
         Instant started = c.status().postmasterStartTime();
         c.follow(member(b.config()), T);
         exec(b.config(), "INSERT INTO t VALUES (3, 'b')");
-        await("c to replay b's insert", T, () -> column(c.config(), "SELECT count(*) FROM t").equals(List.of("3")));
-        await("c to stream on timeline 2", T, () -> c.status().isStreaming() && c.status().timeline() == 2);
+        await(
+                "c to replay b's insert",
+                T,
+                () -> column(c.config(), "SELECT count(*) FROM t").equals(List.of("3")));
+        await(
+                "c to stream on timeline 2",
+                T,
+                () -> c.status().isStreaming() && c.status().timeline() == 2);
         assertThat(c.status().postmasterStartTime()).isEqualTo(started);
     }
 
@@ -196,7 +213,10 @@ class LocalPostgresControllerIT {
         assertThat(a.rewind(member(b.config()))).isTrue();
         a.start(member(b.config()), T);
 
-        await("a to stream from b", T, () -> a.status().isStreaming() && a.status().timeline() == 2);
+        await(
+                "a to stream from b",
+                T,
+                () -> a.status().isStreaming() && a.status().timeline() == 2);
         assertThat(column(a.config(), "SELECT origin FROM t ORDER BY id")).containsExactly("a", "a", "b");
     }
 
@@ -211,19 +231,29 @@ class LocalPostgresControllerIT {
         // a streamed b's timeline 2; with b gone it has no WAL receiver, and pg_control still names
         // the timeline of its last restartpoint: the check must use its replay timeline (IDENTIFY_SYSTEM)
         assertThat(a.status().isStreaming()).isFalse();
-        assertThat(a.needsRewind(member(c.config()))).as("a replica that replayed c's history is not diverged")
+        assertThat(a.needsRewind(member(c.config())))
+                .as("a replica that replayed c's history is not diverged")
                 .isFalse();
         Instant started = a.status().postmasterStartTime();
         a.follow(member(c.config()), T);
         exec(c.config(), "INSERT INTO t VALUES (4, 'c')");
-        await("a to replay c's insert", T, () -> column(a.config(), "SELECT count(*) FROM t").equals(List.of("4")));
-        await("a to stream on timeline 3", T, () -> a.status().isStreaming() && a.status().timeline() == 3);
+        await(
+                "a to replay c's insert",
+                T,
+                () -> column(a.config(), "SELECT count(*) FROM t").equals(List.of("4")));
+        await(
+                "a to stream on timeline 3",
+                T,
+                () -> a.status().isStreaming() && a.status().timeline() == 3);
         assertThat(a.status().postmasterStartTime()).isEqualTo(started);
 
         // b was shut down cleanly and c had received all of it: no rewind, it just follows
         assertThat(b.needsRewind(member(c.config()))).isFalse();
         b.follow(member(c.config()), T);
-        await("b to replay c's insert", T, () -> column(b.config(), "SELECT count(*) FROM t").equals(List.of("4")));
+        await(
+                "b to replay c's insert",
+                T,
+                () -> column(b.config(), "SELECT count(*) FROM t").equals(List.of("4")));
         assertThat(b.status().isReplica()).isTrue();
         await("c to see both replicas", T, () -> c.status().replication().size() == 2);
     }
@@ -235,8 +265,11 @@ class LocalPostgresControllerIT {
         await("the reload to apply", T, () -> "ANY 1 (a, b)".equals(c.status().synchronousStandbyNames()));
         assertThat(Files.readString(c.config().dataDir().resolve("postgresql.auto.conf")))
                 .doesNotContain("synchronous_standby_names");
-        await("a sync standby", T, () -> c.status().replication().stream()
-                .anyMatch(r -> r.syncState().equals("quorum")));
+        await(
+                "a sync standby",
+                T,
+                () -> c.status().replication().stream()
+                        .anyMatch(r -> r.syncState().equals("quorum")));
         c.setSynchronousStandbyNames(null);
         await("the reload to apply", T, () -> "".equals(c.status().synchronousStandbyNames()));
         assertThat(c.status().pendingRestart()).isFalse();
@@ -268,10 +301,14 @@ class LocalPostgresControllerIT {
     void detectsACrashedPostmaster() throws Exception {
         PidFile pid = PidFile.read(a.config().dataDir());
         assertThat(pid).isNotNull();
-        long postmaster = Long.parseLong(Files.readAllLines(a.config().dataDir().resolve("postmaster.pid")).get(0));
+        long postmaster = Long.parseLong(Files.readAllLines(a.config().dataDir().resolve("postmaster.pid"))
+                .get(0));
         assertThat(ProcessHandle.of(postmaster).orElseThrow().destroyForcibly()).isTrue();
 
-        await("a to be seen as crashed", T, () -> PostgresStatus.CRASHED.equals(a.status().state()));
+        await(
+                "a to be seen as crashed",
+                T,
+                () -> PostgresStatus.CRASHED.equals(a.status().state()));
         PostgresStatus s = a.status();
         assertThat(s.isRunning()).isFalse();
         assertThat(s.role()).isEqualTo(PostgresStatus.Role.REPLICA);
@@ -290,10 +327,16 @@ class LocalPostgresControllerIT {
     @Order(11)
     void aCrashedPrimaryIsRecoveredAndRewound() throws Exception {
         exec(c.config(), "INSERT INTO t VALUES (5, 'c')");
-        await("b to replay", T, () -> column(b.config(), "SELECT count(*) FROM t").equals(List.of("5")));
+        await(
+                "b to replay",
+                T,
+                () -> column(b.config(), "SELECT count(*) FROM t").equals(List.of("5")));
         long postmaster = PidFile.read(c.config().dataDir()).pid();
         ProcessHandle.of(postmaster).orElseThrow().destroyForcibly();
-        await("c to be seen as crashed", T, () -> PostgresStatus.CRASHED.equals(c.status().state()));
+        await(
+                "c to be seen as crashed",
+                T,
+                () -> PostgresStatus.CRASHED.equals(c.status().state()));
         assertThat(c.status().role()).isEqualTo(PostgresStatus.Role.PRIMARY);
 
         b.promote(T);
@@ -305,7 +348,9 @@ class LocalPostgresControllerIT {
         c.start(member(b.config()), T);
         exec(b.config(), "INSERT INTO t VALUES (6, 'b')");
         for (LocalPostgresController r : List.of(a, c)) {
-            await(r.config().name() + " to replay b's insert", T,
+            await(
+                    r.config().name() + " to replay b's insert",
+                    T,
                     () -> column(r.config(), "SELECT count(*) FROM t").equals(List.of("6")));
         }
         assertThat(c.status().isReplica()).isTrue();
@@ -315,7 +360,8 @@ class LocalPostgresControllerIT {
     @Test
     @Order(12)
     void reclonesAfterRemovingTheDataDirectory() throws Exception {
-        assertThatThrownBy(a::removeDataDirectory).isInstanceOf(PostgresException.class)
+        assertThatThrownBy(a::removeDataDirectory)
+                .isInstanceOf(PostgresException.class)
                 .hasMessageContaining("running");
         assertThat(a.isDataDirectoryEmpty()).isFalse();
 
@@ -327,7 +373,10 @@ class LocalPostgresControllerIT {
 
         a.cloneFrom(member(b.config()));
         a.start(member(b.config()), T);
-        await("the new clone to replay", T, () -> column(a.config(), "SELECT count(*) FROM t").equals(List.of("6")));
+        await(
+                "the new clone to replay",
+                T,
+                () -> column(a.config(), "SELECT count(*) FROM t").equals(List.of("6")));
         assertThat(a.systemIdentifier()).isEqualTo(systemId);
     }
 }

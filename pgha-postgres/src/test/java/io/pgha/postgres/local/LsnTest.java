@@ -24,7 +24,8 @@ class LsnTest {
     @Test
     void rejectsWhatIsNotAnLsn() {
         for (String bad : new String[] {"", "0", "/1", "1/", "x/1", "1/2/3", "123456789/0", "0/123456789"}) {
-            assertThatThrownBy(() -> Lsn.parse(bad)).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> Lsn.parse(bad))
+                    .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("not an LSN");
         }
         assertThatThrownBy(() -> Lsn.parse(null)).isInstanceOf(IllegalArgumentException.class);

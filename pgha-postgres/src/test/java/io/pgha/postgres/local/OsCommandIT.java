@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pgha.postgres.PostgresException;
-
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -34,6 +33,7 @@ class OsCommandIT {
     private final List<ProcessHandle> started = new ArrayList<>();
     /** What the agents printed after "running" (the command's result, if it ended). */
     private final StringBuffer output = new StringBuffer();
+
     private LocalPostgresController primary;
     private Path base;
 
@@ -56,8 +56,10 @@ class OsCommandIT {
     @Test
     void runsACommandAsPostgresUserWithTheGivenEnvironment() throws Exception {
         OsCommand os = OsCommand.forUser("postgres");
-        OsCommand.Result r = os.run(List.of("/bin/sh", "-c", "echo \"$PGHOST|$EXTRA|$(id -u)\"; echo oops >&2; exit 3"),
-                T, Map.of("EXTRA", "x"));
+        OsCommand.Result r = os.run(
+                List.of("/bin/sh", "-c", "echo \"$PGHOST|$EXTRA|$(id -u)\"; echo oops >&2; exit 3"),
+                T,
+                Map.of("EXTRA", "x"));
         assertThat(r.exitCode()).isEqualTo(3);
         assertThat(r.ok()).isFalse();
         String uid = Long.toString(os.user().uid());
@@ -68,8 +70,11 @@ class OsCommandIT {
 
     @Test
     void keepsTheTailOfALongOutput() throws Exception {
-        OsCommand.Result r = OsCommand.forUser("postgres").run(List.of("/bin/sh", "-c",
-                "i=0; while [ $i -lt 20000 ]; do echo \"line $i\"; i=$((i+1)); done"), T, Map.of());
+        OsCommand.Result r = OsCommand.forUser("postgres")
+                .run(
+                        List.of("/bin/sh", "-c", "i=0; while [ $i -lt 20000 ]; do echo \"line $i\"; i=$((i+1)); done"),
+                        T,
+                        Map.of());
         assertThat(r.ok()).isTrue();
         assertThat(r.output().length()).isLessThanOrEqualTo(64 * 1024);
         assertThat(r.output()).endsWith("line 19999\n").doesNotContain("line 10\n");
@@ -78,20 +83,26 @@ class OsCommandIT {
     @Test
     void aMissingBinaryIsAnErrorNamingIt() {
         assertThatThrownBy(() -> OsCommand.forUser("postgres").run(List.of("/nonexistent/pg_ctl"), T, Map.of()))
-                .isInstanceOf(PostgresException.class).hasMessageContaining("/nonexistent/pg_ctl");
+                .isInstanceOf(PostgresException.class)
+                .hasMessageContaining("/nonexistent/pg_ctl");
     }
 
     @Test
     void aCommandPastItsTimeoutIsKilledWithItsChildren() throws Exception {
         OsCommand os = OsCommand.forUser("postgres");
         long t0 = System.nanoTime();
-        assertThatThrownBy(() -> os.run(List.of("/bin/sh", "-c", "sleep 600 & echo started; wait"),
-                Duration.ofSeconds(2), Map.of()))
-                .isInstanceOf(PostgresException.class).hasMessageContaining("did not finish within 2s")
+        assertThatThrownBy(() -> os.run(
+                        List.of("/bin/sh", "-c", "sleep 600 & echo started; wait"), Duration.ofSeconds(2), Map.of()))
+                .isInstanceOf(PostgresException.class)
+                .hasMessageContaining("did not finish within 2s")
                 .hasMessageContaining("started");
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(60));
-        PgTestSupport.await("the command's child to die", T, () -> ProcessHandle.current().descendants()
-                .noneMatch(h -> h.info().command().orElse("").endsWith("/sleep")));
+        PgTestSupport.await(
+                "the command's child to die",
+                T,
+                () -> ProcessHandle.current()
+                        .descendants()
+                        .noneMatch(h -> h.info().command().orElse("").endsWith("/sleep")));
     }
 
     @Test
@@ -106,13 +117,21 @@ class OsCommandIT {
             }
         });
         t.start();
-        PgTestSupport.await("the command to start", T, () -> ProcessHandle.current().descendants()
-                .anyMatch(h -> h.info().command().orElse("").endsWith("/sleep")));
+        PgTestSupport.await(
+                "the command to start",
+                T,
+                () -> ProcessHandle.current()
+                        .descendants()
+                        .anyMatch(h -> h.info().command().orElse("").endsWith("/sleep")));
         t.interrupt();
         t.join(TimeUnit.SECONDS.toMillis(60));
         assertThat(thrown.get()).isInstanceOf(PostgresException.class).hasMessageContaining("interrupted");
-        PgTestSupport.await("the command to die", T, () -> ProcessHandle.current().descendants()
-                .noneMatch(h -> h.info().command().orElse("").endsWith("/sleep")));
+        PgTestSupport.await(
+                "the command to die",
+                T,
+                () -> ProcessHandle.current()
+                        .descendants()
+                        .noneMatch(h -> h.info().command().orElse("").endsWith("/sleep")));
     }
 
     @Test
@@ -126,25 +145,45 @@ class OsCommandIT {
     void aPgBasebackupCutOffMidCopyDiesWithItsWalStreamer() throws Exception {
         PgTestSupport.assumePostgres();
         base = PgTestSupport.baseDir("pgha-oscommand-");
-        primary = new LocalPostgresController(PgTestSupport.config("primary", base).build());
+        primary = new LocalPostgresController(
+                PgTestSupport.config("primary", base).build());
         primary.bootstrap();
         Path target = Files.createDirectory(base.resolve("copy"));
         OsUser.resolve("postgres").own(target, "rwx------");
-        String conninfo = "host=127.0.0.1 port=" + primary.config().port() + " user=" + primary.config().replicationUser();
+        String conninfo = "host=127.0.0.1 port=" + primary.config().port() + " user="
+                + primary.config().replicationUser();
         // 32 kB/s: a fresh cluster takes minutes to copy; the WAL streamer starts first
-        Process agent = agent(primary.passfile().toString(), Binaries.locate(primary.config().binDir())
-                .path("pg_basebackup"), "-D", target.toString(), "-X", "stream", "-c", "fast", "--no-password",
-                "--max-rate=32k", "-d", conninfo);
+        Process agent = agent(
+                primary.passfile().toString(),
+                Binaries.locate(primary.config().binDir()).path("pg_basebackup"),
+                "-D",
+                target.toString(),
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+                "--no-password",
+                "--max-rate=32k",
+                "-d",
+                conninfo);
         List<ProcessHandle> tree = awaitTree(agent, "pg_basebackup", 2);
         killAndExpectGone(agent, tree);
-        PgTestSupport.await("the primary to end the copy's walsenders", T, () -> PgTestSupport.column(
-                primary.config(), "SELECT count(*) FROM pg_stat_replication").equals(List.of("0")));
+        PgTestSupport.await(
+                "the primary to end the copy's walsenders",
+                T,
+                () -> PgTestSupport.column(primary.config(), "SELECT count(*) FROM pg_stat_replication")
+                        .equals(List.of("0")));
     }
 
     private Process agent(String passfile, String... command) throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
-                CommandAgentMain.class.getName(), "postgres", passfile));
+        List<String> cmd = new ArrayList<>(List.of(
+                java,
+                "-cp",
+                System.getProperty("java.class.path"),
+                CommandAgentMain.class.getName(),
+                "postgres",
+                passfile));
         cmd.addAll(List.of(command));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         agents.add(p);
@@ -154,7 +193,8 @@ class OsCommandIT {
             // slf4j lines of the agent
         }
         assertThat(line).as("the agent started").isNotNull();
-        Thread reader = new Thread(() -> out.lines().forEach(l -> output.append(l).append('\n')), "agent-output");
+        Thread reader =
+                new Thread(() -> out.lines().forEach(l -> output.append(l).append('\n')), "agent-output");
         reader.setDaemon(true);
         reader.start();
         return p;
@@ -169,7 +209,10 @@ class OsCommandIT {
             }
             tree.clear();
             agent.descendants().forEach(tree::add);
-            return tree.stream().filter(h -> h.info().command().orElse("").endsWith("/" + name)).count() >= count;
+            return tree.stream()
+                            .filter(h -> h.info().command().orElse("").endsWith("/" + name))
+                            .count()
+                    >= count;
         });
         started.addAll(tree);
         return tree;
@@ -179,7 +222,9 @@ class OsCommandIT {
         agent.destroyForcibly(); // SIGKILL: no shutdown hook, no finally
         assertThat(agent.waitFor(30, TimeUnit.SECONDS)).isTrue();
         // a killed process no init reaps stays a zombie, which ProcessHandle.of no longer finds
-        PgTestSupport.await("the agent's processes to die with it", T,
+        PgTestSupport.await(
+                "the agent's processes to die with it",
+                T,
                 () -> tree.stream().noneMatch(h -> ProcessHandle.of(h.pid()).isPresent()));
     }
 }

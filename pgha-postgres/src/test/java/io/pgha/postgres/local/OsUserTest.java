@@ -14,7 +14,8 @@ class OsUserTest {
     void runsThroughSetprivOnlyWhenSwitching() {
         assertThat(new OsUser("postgres", 101, 104, "/var/lib/postgresql", true).commandPrefix())
                 .containsExactly("setpriv", "--reuid=101", "--regid=104", "--init-groups", "--");
-        assertThat(new OsUser("me", 1000, 1000, "/home/me", false).commandPrefix()).isEmpty();
+        assertThat(new OsUser("me", 1000, 1000, "/home/me", false).commandPrefix())
+                .isEmpty();
     }
 
     @Test
@@ -31,6 +32,7 @@ class OsUserTest {
         // the parents of a JUnit temporary directory (/tmp) are open to everyone
         assertThat(stranger.firstUntraversable(inner)).isEqualTo(closed);
         assertThat(stranger.firstUntraversable(open)).isNull();
-        assertThat(new OsUser("owner", me, me, null, false).firstUntraversable(inner)).isNull();
+        assertThat(new OsUser("owner", me, me, null, false).firstUntraversable(inner))
+                .isNull();
     }
 }

@@ -19,8 +19,7 @@ final class PgTestSupport {
     static final String SU_PASSWORD = "su-secret 'x'";
     static final String REPL_PASSWORD = "repl:secret\\y";
 
-    private PgTestSupport() {
-    }
+    private PgTestSupport() {}
 
     /** Skips the test class when this machine has no PostgreSQL server binaries. */
     static void assumePostgres() {
@@ -59,14 +58,16 @@ final class PgTestSupport {
     }
 
     static void exec(LocalPostgresConfig c, String sql) throws SQLException {
-        try (Connection conn = connect(c); Statement st = conn.createStatement()) {
+        try (Connection conn = connect(c);
+                Statement st = conn.createStatement()) {
             st.execute(sql);
         }
     }
 
     static List<String> column(LocalPostgresConfig c, String sql) throws SQLException {
-        try (Connection conn = connect(c); Statement st = conn.createStatement();
-             var rs = st.executeQuery(sql)) {
+        try (Connection conn = connect(c);
+                Statement st = conn.createStatement();
+                var rs = st.executeQuery(sql)) {
             List<String> out = new ArrayList<>();
             while (rs.next()) {
                 out.add(rs.getString(1));

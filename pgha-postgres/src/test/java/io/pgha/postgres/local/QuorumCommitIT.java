@@ -66,8 +66,16 @@ class QuorumCommitIT {
                 try {
                     PostgresStatus s = c.status();
                     if (s.isRunning()) {
-                        out.put(m.name(), new PeerStatus(m.name(), s.isPrimary() ? "primary" : "replica", "running",
-                                s.lastLsn(), s.timeline(), false, 1));
+                        out.put(
+                                m.name(),
+                                new PeerStatus(
+                                        m.name(),
+                                        s.isPrimary() ? "primary" : "replica",
+                                        "running",
+                                        s.lastLsn(),
+                                        s.timeline(),
+                                        false,
+                                        1));
                     }
                 } catch (Exception e) {
                     // unreachable peers are left out, as by the HTTP probe
@@ -78,15 +86,30 @@ class QuorumCommitIT {
     }
 
     private HaNode node(InMemoryDcs.Store store, String name) throws Exception {
-        LocalPostgresController pg = new LocalPostgresController(PgTestSupport.config(name, base).build());
+        LocalPostgresController pg =
+                new LocalPostgresController(PgTestSupport.config(name, base).build());
         controllers.put(name, pg);
         NodeConfig cfg = NodeConfig.builder("quorum-it", name)
                 .connUrl(pg.config().connUrl())
-                .bootstrapDcs(Map.of("ttl", 20, "loop_wait", 1, "retry_timeout", 5, "synchronous_mode", "quorum",
-                        "maximum_lag_on_failover", 1L << 40))
+                .bootstrapDcs(Map.of(
+                        "ttl",
+                        20,
+                        "loop_wait",
+                        1,
+                        "retry_timeout",
+                        5,
+                        "synchronous_mode",
+                        "quorum",
+                        "maximum_lag_on_failover",
+                        1L << 40))
                 .build();
         Dcs dcs = store.connect(null, "quorum-it", name, Duration.ofSeconds(20));
-        HaNode n = HaNode.builder().config(cfg).dcs(dcs).postgres(pg).peerProbe(probe()).build();
+        HaNode n = HaNode.builder()
+                .config(cfg)
+                .dcs(dcs)
+                .postgres(pg)
+                .peerProbe(probe())
+                .build();
         nodes.add(n);
         return n;
     }
@@ -101,7 +124,8 @@ class QuorumCommitIT {
         HaNode a = node(store, "a");
         a.start();
         LocalPostgresController pa = controllers.get("a");
-        PgTestSupport.await("a to lead", T, () -> pa.status().isPrimary() && observer.read().isLeader("a"));
+        PgTestSupport.await(
+                "a to lead", T, () -> pa.status().isPrimary() && observer.read().isLeader("a"));
         PgTestSupport.exec(pa.config(), "CREATE TABLE t (id int primary key)");
         node(store, "b").start();
         node(store, "c").start();
@@ -111,27 +135,42 @@ class QuorumCommitIT {
         // ANY 1 (b,c) in PostgreSQL, quorum 1 of b,c in the key
         PgTestSupport.await("the quorum of b and c", T, () -> {
             ClusterState c = observer.read();
-            return c.sync() != null && "a".equals(c.sync().leader()) && c.sync().quorum() != null
-                    && c.sync().quorum() == 1 && c.sync().syncStandbys().equals(List.of("b", "c"));
+            return c.sync() != null
+                    && "a".equals(c.sync().leader())
+                    && c.sync().quorum() != null
+                    && c.sync().quorum() == 1
+                    && c.sync().syncStandbys().equals(List.of("b", "c"));
         });
         assertThat(pa.status().synchronousStandbyNames()).isEqualTo("ANY 1 (b,c)");
-        PgTestSupport.await("b and c as quorum standbys", T, () -> pa.status().replication().stream()
-                .filter(r -> "quorum".equals(r.syncState())).count() == 2);
+        PgTestSupport.await(
+                "b and c as quorum standbys",
+                T,
+                () -> pa.status().replication().stream()
+                                .filter(r -> "quorum".equals(r.syncState()))
+                                .count()
+                        == 2);
 
         // b's WAL receiver frozen: commits are acknowledged by c alone (ANY 1)
-        frozenPid = Long.parseLong(PgTestSupport.column(pb.config(), "SELECT pid FROM pg_stat_wal_receiver").get(0));
+        frozenPid = Long.parseLong(PgTestSupport.column(pb.config(), "SELECT pid FROM pg_stat_wal_receiver")
+                .get(0));
         signal("STOP", frozenPid);
         for (int i = 1; i <= 20; i++) {
             PgTestSupport.exec(pa.config(), "INSERT INTO t VALUES (" + i + ")");
         }
 
         // the primary dies; its agent goes too
-        long postmaster = Long.parseLong(Files.readAllLines(pa.config().dataDir().resolve("postmaster.pid")).get(0).trim());
+        long postmaster =
+                Long.parseLong(Files.readAllLines(pa.config().dataDir().resolve("postmaster.pid"))
+                        .get(0)
+                        .trim());
         signal("KILL", postmaster);
         a.close();
 
-        PgTestSupport.await("c to lead", T, () -> pc.status().isPrimary() && observer.read().isLeader("c"));
-        assertThat(pb.status().isPrimary()).as("b, behind, must not have been promoted").isFalse();
+        PgTestSupport.await(
+                "c to lead", T, () -> pc.status().isPrimary() && observer.read().isLeader("c"));
+        assertThat(pb.status().isPrimary())
+                .as("b, behind, must not have been promoted")
+                .isFalse();
         assertThat(PgTestSupport.column(pc.config(), "SELECT count(*) FROM t")).containsExactly("20");
 
         // b thawed follows c; the key becomes c's
@@ -139,14 +178,21 @@ class QuorumCommitIT {
         frozenPid = null;
         PgTestSupport.await("c owns the sync key with b as its voter", T, () -> {
             ClusterState c = observer.read();
-            return c.sync() != null && "c".equals(c.sync().leader()) && c.sync().syncStandbys().contains("b");
+            return c.sync() != null
+                    && "c".equals(c.sync().leader())
+                    && c.sync().syncStandbys().contains("b");
         });
-        PgTestSupport.await("b streams from c and has every row", T, () ->
-                PgTestSupport.column(pb.config(), "SELECT count(*) FROM t").equals(List.of("20")));
+        PgTestSupport.await(
+                "b streams from c and has every row",
+                T,
+                () -> PgTestSupport.column(pb.config(), "SELECT count(*) FROM t")
+                        .equals(List.of("20")));
     }
 
     private static void signal(String sig, long pid) throws Exception {
-        Process p = new ProcessBuilder("kill", "-" + sig, Long.toString(pid)).inheritIO().start();
+        Process p = new ProcessBuilder("kill", "-" + sig, Long.toString(pid))
+                .inheritIO()
+                .start();
         assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
     }
 }

@@ -85,7 +85,8 @@ class ShellFenceIT {
             Instant armed = Instant.now();
             fence.arm(Duration.ofMillis(1500));
             fencePids.add(fence.pid());
-            PgTestSupport.await("the fence to stop PostgreSQL", T, () -> !pg.status().isRunning());
+            PgTestSupport.await(
+                    "the fence to stop PostgreSQL", T, () -> !pg.status().isRunning());
             assertThat(Duration.between(armed, Instant.now())).isGreaterThanOrEqualTo(Duration.ofMillis(1400));
             assertThat(Files.readString(fence.logFile())).contains("did not renew the deadline");
         } finally {
@@ -107,7 +108,8 @@ class ShellFenceIT {
         Thread.sleep(3000);
         assertThat(pg.status().isPrimary()).isTrue();
         fence.close();
-        assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+        assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
+                .isFalse();
         assertThat(pg.status().isPrimary()).isTrue();
     }
 
@@ -117,7 +119,8 @@ class ShellFenceIT {
         Process agent = startAgent("killed", 60_000);
         Instant killed = Instant.now();
         agent.destroyForcibly(); // SIGKILL
-        PgTestSupport.await("the fence to stop PostgreSQL", T, () -> !pg.status().isRunning());
+        PgTestSupport.await(
+                "the fence to stop PostgreSQL", T, () -> !pg.status().isRunning());
         assertThat(Duration.between(killed, Instant.now())).isLessThan(Duration.ofSeconds(30));
         assertThat(Files.readString(work("killed").resolve("pgha-fence.log"))).contains("channel closed");
     }
@@ -128,7 +131,8 @@ class ShellFenceIT {
         Thread.sleep(1500);
         assertThat(pg.status().isPrimary()).as("fed while the agent runs").isTrue();
         signal("STOP", agent.pid());
-        PgTestSupport.await("the fence to stop PostgreSQL", T, () -> !pg.status().isRunning());
+        PgTestSupport.await(
+                "the fence to stop PostgreSQL", T, () -> !pg.status().isRunning());
         assertThat(Files.readString(work("frozen").resolve("pgha-fence.log"))).contains("did not renew the deadline");
     }
 
@@ -140,7 +144,9 @@ class ShellFenceIT {
             Files.createFile(signalFile); // read by PostgreSQL only at start: this one stays a primary
             fence.arm(Duration.ofMillis(500));
             fencePids.add(fence.pid());
-            PgTestSupport.await("the fence to decline", T,
+            PgTestSupport.await(
+                    "the fence to decline",
+                    T,
                     () -> Files.readString(fence.logFile()).contains("is a replica (standby.signal): not stopping it"));
             assertThat(pg.status().isRunning()).isTrue();
         } finally {
@@ -151,9 +157,16 @@ class ShellFenceIT {
 
     private Process startAgent(String name, long deadlineMs) throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
-        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                FenceAgentMain.class.getName(), pg.config().dataDir().toString(), work(name).toString(),
-                Long.toString(deadlineMs)).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(
+                        java,
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        FenceAgentMain.class.getName(),
+                        pg.config().dataDir().toString(),
+                        work(name).toString(),
+                        Long.toString(deadlineMs))
+                .redirectErrorStream(true)
+                .start();
         agents.add(p);
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         String line;

@@ -55,11 +55,25 @@ class SyncReplicationIT {
     private HaNode node(InMemoryDcs.Store store, String name, LocalPostgresController pg) {
         NodeConfig cfg = NodeConfig.builder("sync-it", name)
                 .connUrl(pg.config().connUrl())
-                .bootstrapDcs(Map.of("ttl", 20, "loop_wait", 1, "retry_timeout", 5, "synchronous_mode", true,
-                        "maximum_lag_on_failover", 1L << 40))
+                .bootstrapDcs(Map.of(
+                        "ttl",
+                        20,
+                        "loop_wait",
+                        1,
+                        "retry_timeout",
+                        5,
+                        "synchronous_mode",
+                        true,
+                        "maximum_lag_on_failover",
+                        1L << 40))
                 .build();
         Dcs dcs = store.connect(null, "sync-it", name, Duration.ofSeconds(20));
-        HaNode n = HaNode.builder().config(cfg).dcs(dcs).postgres(pg).peerProbe(PeerProbe.NONE).build();
+        HaNode n = HaNode.builder()
+                .config(cfg)
+                .dcs(dcs)
+                .postgres(pg)
+                .peerProbe(PeerProbe.NONE)
+                .build();
         nodes.add(n);
         return n;
     }
@@ -68,8 +82,10 @@ class SyncReplicationIT {
     void anAcknowledgedCommitIsOnTheSyncStandbyAndSurvivesTheLeadersDeparture() throws Exception {
         PgTestSupport.assumePostgres();
         base = PgTestSupport.baseDir("pgha-sync-it-");
-        LocalPostgresController pa = new LocalPostgresController(PgTestSupport.config("a", base).build());
-        LocalPostgresController pb = new LocalPostgresController(PgTestSupport.config("b", base).build());
+        LocalPostgresController pa =
+                new LocalPostgresController(PgTestSupport.config("a", base).build());
+        LocalPostgresController pb =
+                new LocalPostgresController(PgTestSupport.config("b", base).build());
         controllers.add(pa);
         controllers.add(pb);
         InMemoryDcs.Store store = new InMemoryDcs.Store(Clock.systemUTC());
@@ -77,7 +93,8 @@ class SyncReplicationIT {
 
         HaNode a = node(store, "a", pa);
         a.start();
-        PgTestSupport.await("a to lead", T, () -> pa.status().isPrimary() && observer.read().isLeader("a"));
+        PgTestSupport.await(
+                "a to lead", T, () -> pa.status().isPrimary() && observer.read().isLeader("a"));
         PgTestSupport.exec(pa.config(), "CREATE TABLE t (id int primary key)");
         HaNode b = node(store, "b", pb);
         b.start();
@@ -88,14 +105,16 @@ class SyncReplicationIT {
             return c.sync() != null && "a".equals(c.sync().leader()) && c.sync().isSynchronous("b");
         });
         assertThat(pa.status().synchronousStandbyNames()).isEqualTo("b");
-        assertThat(pa.status().replication()).anyMatch(r -> "b".equals(r.applicationName())
-                && "sync".equals(r.syncState()));
+        assertThat(pa.status().replication())
+                .anyMatch(r -> "b".equals(r.applicationName()) && "sync".equals(r.syncState()));
 
         // a commit waits for the standby: freeze b's WAL receiver and it does not return
-        frozenPid = Long.parseLong(PgTestSupport.column(pb.config(), "SELECT pid FROM pg_stat_wal_receiver").get(0));
+        frozenPid = Long.parseLong(PgTestSupport.column(pb.config(), "SELECT pid FROM pg_stat_wal_receiver")
+                .get(0));
         signal("STOP", frozenPid);
         CompletableFuture<Void> commit = CompletableFuture.runAsync(() -> {
-            try (Connection conn = PgTestSupport.connect(pa.config()); Statement st = conn.createStatement()) {
+            try (Connection conn = PgTestSupport.connect(pa.config());
+                    Statement st = conn.createStatement()) {
                 st.execute("INSERT INTO t VALUES (1)");
             } catch (Exception e) {
                 throw new IllegalStateException(e);
@@ -116,13 +135,19 @@ class SyncReplicationIT {
 
         // the leader leaves; only b may take over, and it has every acknowledged row
         a.close();
-        PgTestSupport.await("b to lead", T, () -> pb.status().isPrimary() && observer.read().isLeader("b"));
+        PgTestSupport.await(
+                "b to lead", T, () -> pb.status().isPrimary() && observer.read().isLeader("b"));
         assertThat(PgTestSupport.column(pb.config(), "SELECT count(*) FROM t")).containsExactly("20");
-        PgTestSupport.await("b owns the sync key", T, () -> "b".equals(observer.read().sync().leader()));
+        PgTestSupport.await(
+                "b owns the sync key",
+                T,
+                () -> "b".equals(observer.read().sync().leader()));
     }
 
     private static void signal(String sig, long pid) throws Exception {
-        Process p = new ProcessBuilder("kill", "-" + sig, Long.toString(pid)).inheritIO().start();
+        Process p = new ProcessBuilder("kill", "-" + sig, Long.toString(pid))
+                .inheritIO()
+                .start();
         assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
     }
 }
