@@ -4,6 +4,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpsExchange;
 import io.pgha.dcs.ClusterState;
 import io.pgha.dcs.Member;
+import io.pgha.rest.RestApiConfig;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;

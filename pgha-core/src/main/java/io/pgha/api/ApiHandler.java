@@ -8,6 +8,7 @@ import io.pgha.dcs.DcsException;
 import io.pgha.dcs.Tags;
 import io.pgha.ha.NodeControl;
 import io.pgha.ha.NodeState;
+import io.pgha.rest.RestApiConfig;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Instant;

@@ -5,6 +5,8 @@ import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsParameters;
 import com.sun.net.httpserver.HttpsServer;
 import io.pgha.ha.NodeControl;
+import io.pgha.rest.PatroniClient;
+import io.pgha.rest.RestApiConfig;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -94,7 +96,7 @@ public final class RestApiServer implements Closeable {
         HttpServer server;
         try {
             if (config.isTls()) {
-                SSLContext ctx = PemTls.serverContext(config);
+                SSLContext ctx = config.serverSslContext();
                 HttpsServer https = HttpsServer.create(bind, 64);
                 RestApiConfig.VerifyClient verify = config.verifyClient();
                 https.setHttpsConfigurator(new HttpsConfigurator(ctx) {

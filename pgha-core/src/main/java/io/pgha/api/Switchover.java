@@ -9,6 +9,7 @@ import io.pgha.dcs.Failover;
 import io.pgha.dcs.Member;
 import io.pgha.dcs.Tags;
 import io.pgha.ha.NodeControl;
+import io.pgha.rest.PatroniClient;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

@@ -2,136 +2,211 @@ package io.pgha.ha;
 
 import io.pgha.dcs.Failover;
 import io.pgha.dcs.Member;
+import io.pgha.dcs.SyncState;
 import io.pgha.postgres.StopMode;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
- * One step of a {@link Decision}. The node executes a decision's actions in order. Lock
- * operations ({@link AcquireLock}, {@link RenewLock}, {@link ClaimInitialize}) are conditional:
- * when one fails, the node skips the rest and decides again on a fresh snapshot. The long actions
- * ({@link #isLong()}) run off the HA loop's thread; a decision holds at most one, last.
+ * One step of a {@link Decision}, of one of three kinds, told apart by type:
+ *
+ * <ul>
+ *   <li>{@link Inquiry}: the engine needs one more fact before it can decide (the other members'
+ *       status, their failsafe promise, whether this data directory diverged from the leader). The
+ *       node finds it out on the loop thread, adds it to the cycle's input and asks the engine again;
+ *       an inquiry is always a decision's only action.
+ *   <li>{@link Short}: a DCS write or a quick PostgreSQL change, run in order on the loop thread.
+ *       Lock operations are conditional: when one is refused the node skips the rest of the decision
+ *       and decides again on a fresh snapshot.
+ *   <li>{@link Long}: seconds to minutes of PostgreSQL work (bootstrap, clone, start, promote, demote,
+ *       rewind, restart) run on the node's action thread, so the loop keeps renewing the lock
+ *       meanwhile. A decision holds at most one, last.
+ * </ul>
+ *
+ * Package-private: the engine's vocabulary, not an API.
  */
-public sealed interface Action {
+sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
 
-    /** True for actions that can take seconds to minutes and run asynchronously. */
-    default boolean isLong() {
-        return false;
+    /** Asks the node for one more input; the engine decides again with the answer. */
+    sealed interface Inquiry extends Action permits ProbePeers, CallFailsafe, CheckDivergence {}
+
+    /** Runs on the HA loop's thread, in order. */
+    sealed interface Short extends Action
+            permits AcquireLock,
+                    RenewLock,
+                    ReleaseLock,
+                    ClaimInitialize,
+                    WriteInitialize,
+                    WriteBootstrapConfig,
+                    WriteStatus,
+                    WriteSync,
+                    WriteFailsafe,
+                    SetSynchronousStandbyNames,
+                    ClearFailover,
+                    SyncSlots,
+                    Follow,
+                    StopToRewind,
+                    Shutdown {}
+
+    /** Runs on the node's action thread; the loop goes on meanwhile. */
+    sealed interface Long extends Action
+            permits Bootstrap, CloneFrom, StartPrimary, StartReplica, Promote, Demote, Reinitialize, Restart, Stop {}
+
+    // ---- inquiries -------------------------------------------------------------------------------
+
+    /**
+     * Ask these members for {@code GET /patroni} (in parallel, 2 s): the race for a free lock and a
+     * switchover's candidate check compare against their answers.
+     */
+    record ProbePeers(List<Member> members) implements Inquiry {
+        public ProbePeers {
+            members = List.copyOf(members);
+        }
     }
+
+    /**
+     * Failsafe mode, a primary cut off from the DCS: {@code POST /failsafe} to these members (name to
+     * api_url). When all of them agree, each promised not to race for the lock for a ttl, which the
+     * node counts as a proof of the lock from the round's start.
+     */
+    record CallFailsafe(Map<String, String> members) implements Inquiry {
+        public CallFailsafe {
+            members = Map.copyOf(members);
+        }
+    }
+
+    /**
+     * Whether this data directory's history left the leader's timeline history (a former primary that
+     * was ahead when another member was promoted): it then cannot stream from it as it is.
+     */
+    record CheckDivergence(Member leader) implements Inquiry {}
+
+    // ---- short actions ---------------------------------------------------------------------------
 
     /** Take the leader lock if it is free. */
-    record AcquireLock() implements Action {}
+    record AcquireLock() implements Short {}
 
     /** Extend the lock we hold; failure means it is lost. */
-    record RenewLock() implements Action {}
+    record RenewLock() implements Short {}
 
     /** Delete the leader key if it is ours. */
-    record ReleaseLock() implements Action {}
+    record ReleaseLock() implements Short {}
 
     /** Win the bootstrap race: create {@code initialize} = "" if absent. */
-    record ClaimInitialize() implements Action {}
+    record ClaimInitialize() implements Short {}
 
     /** The lock holder writes {@code initialize} with the system identifier (bootstrap done or key lost). */
-    record WriteInitialize(String systemIdentifier, long expectedVersion) implements Action {}
+    record WriteInitialize(String systemIdentifier, long expectedVersion) implements Short {}
 
     /** The lock holder writes the bootstrap dynamic configuration when {@code config} is missing. */
-    record WriteBootstrapConfig() implements Action {}
+    record WriteBootstrapConfig() implements Short {}
 
     /** The leader records its WAL position in {@code status}. */
-    record WriteStatus(long optime) implements Action {}
+    record WriteStatus(long optime) implements Short {}
 
     /**
-     * Compare-and-set of the {@code sync} key on {@code expectedVersion}; a null {@code state}
-     * deletes it. A refused write ends the decision and the node decides again.
+     * Compare-and-set of the {@code sync} key on {@code expectedVersion}; a null {@code state} deletes
+     * it. A refused write ends the decision and the node decides again.
      */
-    record WriteSync(io.pgha.dcs.SyncState state, long expectedVersion) implements Action {}
+    record WriteSync(SyncState state, long expectedVersion) implements Short {}
 
     /** The leader writes the {@code failsafe} key (member name to api_url); null deletes it. */
-    record WriteFailsafe(java.util.Map<String, String> members) implements Action {}
+    record WriteFailsafe(Map<String, String> members) implements Short {}
 
     /** Set {@code synchronous_standby_names} on the local PostgreSQL and reload ("" for none). */
-    record SetSynchronousStandbyNames(String value) implements Action {}
+    record SetSynchronousStandbyNames(String value) implements Short {}
 
     /** Delete the {@code failover} key (compare-and-set on its version). */
-    record ClearFailover(Failover failover) implements Action {}
+    record ClearFailover(Failover failover) implements Short {}
+
+    /** Make the primary's physical slots those of the other members. */
+    record SyncSlots(Set<String> wanted) implements Short {}
+
+    /**
+     * Point a running replica at {@code leader}. {@code leaderIsPrimary}: the leader already runs as
+     * a primary, so the divergence check before this was final and the node remembers it follows
+     * it; a leader still being promoted is followed and checked again next cycle.
+     */
+    record Follow(Member leader, boolean leaderIsPrimary) implements Short {}
+
+    /**
+     * A running replica diverged from the new leader (it received WAL the leader never had): stop it
+     * (fast), then decide again, which rewinds or re-clones it as a stopped member.
+     */
+    record StopToRewind(Member leader) implements Short {}
+
+    /** The system identifier differs from the cluster's: stop the agent (PostgreSQL is left alone). */
+    record Shutdown(String why) implements Short {}
+
+    // ---- long actions ----------------------------------------------------------------------------
 
     /** initdb, start as primary, take the lock, write initialize and config. */
-    record Bootstrap() implements Action {
-        @Override
-        public boolean isLong() {
-            return true;
-        }
-    }
+    record Bootstrap() implements Long {}
 
     /** Create a replica by copying the data directory from {@code source}. */
-    record CloneFrom(Member source) implements Action {
-        @Override
-        public boolean isLong() {
-            return true;
-        }
-    }
+    record CloneFrom(Member source) implements Long {}
 
     /** Start the stopped instance as the primary (we hold the lock). */
-    record StartPrimary() implements Action {
-        @Override
-        public boolean isLong() {
-            return true;
-        }
+    record StartPrimary() implements Long {}
+
+    /** What a stopped instance needs before it can start as the leader's replica. */
+    enum Preparation {
+        /** Nothing: its history is part of the leader's (or the leader is not a primary yet). */
+        NONE,
+        /** pg_rewind from the leader (it diverged). */
+        REWIND,
+        /** Remove the data directory and clone it again from the leader (diverged, no rewind). */
+        RECLONE
     }
 
     /**
-     * Start the stopped instance as a replica of {@code leader}; first rewind it when it has
-     * diverged (a former primary), re-clone when rewind fails and config allows.
+     * Start the stopped instance as a replica of {@code leader}, after the {@code preparation} the
+     * engine chose. {@code leaderIsPrimary} as for {@link Follow}.
      */
-    record StartReplica(Member leader, boolean checkDivergence) implements Action {
-        @Override
-        public boolean isLong() {
-            return true;
-        }
-    }
+    record StartReplica(Member leader, Preparation preparation, boolean leaderIsPrimary) implements Long {}
 
-    /** Promote the running replica (we hold the lock). */
-    record Promote() implements Action {
-        @Override
-        public boolean isLong() {
-            return true;
+    /**
+     * Promote the running replica (we hold the lock). {@code timeline} and {@code lsn}: where it was
+     * when the engine decided, for the {@code history} entry of the timeline it leaves.
+     */
+    record Promote(long timeline, long lsn) implements Long {}
+
+    /** Why a primary stops being one, for the listeners ({@code aboutToDemote}). */
+    enum DemoteCause {
+        SWITCHOVER("switchover"),
+        LOST_LOCK("lost the leader lock"),
+        SHUTDOWN("shutdown");
+
+        private final String words;
+
+        DemoteCause(String words) {
+            this.words = words;
+        }
+
+        String words() {
+            return words;
         }
     }
 
     /**
      * Stop being a primary. {@code mode} FAST with a checkpoint is Patroni's graceful demote
      * (switchover), IMMEDIATE its immediate demote (the lock is gone). The lock is released after
-     * PostgreSQL stopped when {@code releaseLock}; the instance is then left stopped and rejoins as a
-     * replica in a later cycle.
+     * PostgreSQL stopped when {@code releaseLock}, with the last WAL position in {@code status}; the
+     * instance is then left stopped and rejoins as a replica in a later cycle.
      */
-    record Demote(StopMode mode, boolean checkpointFirst, boolean releaseLock) implements Action {
-        @Override
-        public boolean isLong() {
-            return true;
+    record Demote(StopMode mode, boolean checkpointFirst, boolean releaseLock, DemoteCause cause) implements Long {
+        Demote(StopMode mode, boolean checkpointFirst, boolean releaseLock) {
+            this(mode, checkpointFirst, releaseLock, releaseLock ? DemoteCause.SWITCHOVER : DemoteCause.LOST_LOCK);
         }
     }
-
-    /** Point a running replica at {@code leader}. */
-    record Follow(Member leader) implements Action {}
 
     /** Remove the data directory and clone it again from {@code source}. */
-    record Reinitialize(Member source) implements Action {
-        @Override
-        public boolean isLong() {
-            return true;
-        }
-    }
+    record Reinitialize(Member source) implements Long {}
 
     /** Restart PostgreSQL in its current role. */
-    record Restart() implements Action {
-        @Override
-        public boolean isLong() {
-            return true;
-        }
-    }
+    record Restart() implements Long {}
 
-    /** Make the primary's physical slots those of the other members. */
-    record SyncSlots(Set<String> wanted) implements Action {}
-
-    /** The system identifier differs from the cluster's: stop the agent (PostgreSQL is left alone). */
-    record Shutdown(String why) implements Action {}
+    /** Stop PostgreSQL (fast) and leave the lock alone: the agent shuts down as a replica. */
+    record Stop() implements Long {}
 }

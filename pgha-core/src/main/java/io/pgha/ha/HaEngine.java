@@ -27,8 +27,13 @@ import java.util.Set;
  * a long action in progress, a foreign system identifier, an empty data directory, pause,
  * PostgreSQL not running, no leader (the race), the leader's own cycle (switchover, status), and
  * a replica following the leader. docs/engine.md has the decision table.
+ *
+ * <p>It is the only place a decision is made: whom to ask before deciding ({@link Action.Inquiry}:
+ * the peers, the failsafe members, the divergence from the leader), whether a stopped member starts
+ * as it is, is rewound, re-cloned or left alone, what happens at shutdown, whether a requested
+ * restart applies. The node gathers inputs and carries out actions.
  */
-public final class HaEngine {
+final class HaEngine {
 
     /** The failover_priority a member without the tag has. */
     private static final int DEFAULT_PRIORITY = 1;
@@ -40,17 +45,14 @@ public final class HaEngine {
      * How long before the lock's proven expiry a primary that cannot renew it stops PostgreSQL:
      * a quarter of the ttl, between 1 and 5 seconds.
      */
-    public static Duration safetyMargin(DynamicConfig config) {
+    static Duration safetyMargin(DynamicConfig config) {
         long quarter = config.ttl().toMillis() / 4;
         return Duration.ofMillis(Math.max(1000, Math.min(5000, quarter)));
     }
 
-    /** Whether the node should ask the other members' REST APIs before deciding. */
-    public static boolean needsPeers(ClusterState cluster, String name, DynamicConfig config, PostgresStatus pg) {
-        if (cluster == null) {
-            return false;
-        }
-        Failover f = effectiveFailover(cluster);
+    /** Whether the decision depends on the other members' REST APIs (the node then asks them first). */
+    private static boolean needsPeers(ClusterState cluster, String name, DynamicConfig config, PostgresStatus pg) {
+        Failover f = ManualFailover.effective(cluster);
         if (!cluster.hasLeader()) {
             // the named candidate of a manual failover wins without comparing: no need to ask (saves
             // a round of HTTP calls in the middle of a switchover's write gap), except for the votes
@@ -63,7 +65,7 @@ public final class HaEngine {
         return cluster.isLeader(name) && f != null && pg != null && pg.isPrimary();
     }
 
-    public Decision decide(HaInput in) {
+    Decision decide(HaInput in) {
         if (in.cluster() == null) {
             return dcsUnavailable(in);
         }
@@ -85,6 +87,9 @@ public final class HaEngine {
                 return Decision.of("updated leader lock during " + in.actionInProgress(), new Action.RenewLock());
             }
             return Decision.of("no action. " + in.actionInProgress() + " in progress");
+        }
+        if (!in.peersAsked() && needsPeers(c, in.name(), in.config(), pg)) {
+            return Decision.of("asking the other members for their status", new Action.ProbePeers(peersToAsk(in, c)));
         }
 
         String sysid = pg.systemIdentifier();
@@ -121,6 +126,20 @@ public final class HaEngine {
         if (!pg.isPrimary()) {
             return Decision.of("DCS is not accessible" + err + "; no action as " + describe(pg));
         }
+        String failsafeNote = "";
+        if (in.failsafeRound() == HaInput.FailsafeRound.NOT_CALLED
+                && in.actionInProgress() == null
+                && !in.lockRenewFailed()
+                && in.config().isFailsafeMode()
+                && !in.config().isPaused()) {
+            Map<String, String> others = Failsafe.toReach(in.name(), in.lastFailsafeKey());
+            if (others != null) {
+                return Decision.of(
+                        "DCS is not accessible" + err + "; failsafe mode: asking the members of the failsafe key",
+                        new Action.CallFailsafe(others));
+            }
+            failsafeNote = " (failsafe mode: the last failsafe key read does not name me)";
+        }
         if (in.failsafeConfirmed()) {
             // every member of the failsafe key promised not to race for the lock: see Failsafe
             return Decision.of("DCS is not accessible" + err + "; continue to run as a leader because failsafe"
@@ -137,12 +156,12 @@ public final class HaEngine {
                 // fences at that instant even if this loop is stuck).
                 Duration left = Duration.between(in.now(), stopBy);
                 return Decision.of("DCS is not accessible" + err + "; the leader lock is valid for " + seconds(left)
-                                + " more: keeping the primary running")
+                                + " more: keeping the primary running" + failsafeNote)
                         .wakeWithin(min(left, in.config().loopWait()));
             }
         }
         return Decision.of(
-                "demoting self because DCS is not accessible and I was a leader" + err,
+                "demoting self because DCS is not accessible and I was a leader" + err + failsafeNote,
                 new Action.Demote(StopMode.IMMEDIATE, false, false));
     }
 
@@ -222,7 +241,7 @@ public final class HaEngine {
             Duration timeout = in.config().primaryStartTimeout();
             Duration down =
                     in.primaryDownSince() == null ? Duration.ZERO : Duration.between(in.primaryDownSince(), in.now());
-            if (isFailoverPossible(in, c) && (timeout.isZero() || down.compareTo(timeout) > 0)) {
+            if (HealthiestNode.isFailoverPossible(in, c) && (timeout.isZero() || down.compareTo(timeout) > 0)) {
                 return Decision.of(
                         "primary is not running and primary_start_timeout (" + seconds(timeout)
                                 + ") is over: releasing the leader lock so that a healthy replica takes over",
@@ -240,15 +259,9 @@ public final class HaEngine {
                         "reinitializing from leader '" + leader.get().name() + "'",
                         new Action.Reinitialize(leader.get()));
             }
-            boolean formerPrimary = pg.role() == PostgresStatus.Role.PRIMARY;
-            return Decision.of(
-                    (formerPrimary
-                                    ? "starting former primary as a replica of the leader ("
-                                    : "starting as a secondary of the leader (")
-                            + leader.get().name() + ")",
-                    new Action.StartReplica(leader.get(), true));
+            return startAsReplica(in, leader.get());
         }
-        String unhealthy = whyNotHealthiest(in, c);
+        String unhealthy = HealthiestNode.whyNotHealthiest(in, c);
         if (unhealthy == null) {
             return Decision.of(
                     "no leader and postgres is not running: I am the healthiest node, acquiring the leader lock",
@@ -258,11 +271,62 @@ public final class HaEngine {
         return Decision.of("waiting for leader: postgres is not running and " + unhealthy);
     }
 
+    /**
+     * A stopped member rejoins the leader: as it is when its history is part of the leader's, else
+     * rewound (use_pg_rewind), else re-cloned where the configuration allows, else left alone with the
+     * reason. A leader still being promoted is followed unchecked: its timeline is not final yet (a
+     * replica's pg_control names the timeline of its last restartpoint), so a check now could find a
+     * divergence that is not there and rewind a cleanly stopped former primary for nothing (seen after
+     * a switchover in pgha bench); {@link #followLeader} checks once it publishes itself a primary.
+     */
+    private Decision startAsReplica(HaInput in, Member leader) {
+        String starting = (in.postgres().role() == PostgresStatus.Role.PRIMARY
+                        ? "starting former primary as a replica of the leader ("
+                        : "starting as a secondary of the leader (")
+                + leader.name() + ")";
+        if (!isPrimaryRole(leader)) {
+            return Decision.of(
+                    starting + "; it is not a primary yet: the divergence check follows once it is",
+                    new Action.StartReplica(leader, Action.Preparation.NONE, false));
+        }
+        HaInput.Divergence d = in.divergence();
+        if (d == null || !d.leader().equals(leader.name())) {
+            return Decision.of(
+                    "checking whether my history diverged from the leader (" + leader.name() + ")",
+                    new Action.CheckDivergence(leader));
+        }
+        if (!d.diverged()) {
+            return Decision.of(starting, new Action.StartReplica(leader, Action.Preparation.NONE, true));
+        }
+        DynamicConfig cfg = in.memberConfig();
+        boolean rewindFailed = leader.name().equals(in.rewindFailedFrom());
+        if (cfg.usePgRewind() && !(rewindFailed && cfg.removeDataDirectoryOnRewindFailure())) {
+            // a failed rewind is tried again each cycle unless re-cloning is allowed (the leader may have
+            // been out of reach)
+            return Decision.of(
+                    starting + ": my history diverged from it, rewinding",
+                    new Action.StartReplica(leader, Action.Preparation.REWIND, true));
+        }
+        boolean mayRemove = cfg.usePgRewind()
+                ? cfg.removeDataDirectoryOnRewindFailure()
+                : cfg.removeDataDirectoryOnDivergedTimelines();
+        if (mayRemove) {
+            return Decision.of(
+                    starting + ": my history diverged from it"
+                            + (cfg.usePgRewind() ? " and pg_rewind failed" : " and use_pg_rewind is off")
+                            + ", removing the data directory and cloning again",
+                    new Action.StartReplica(leader, Action.Preparation.RECLONE, true));
+        }
+        return Decision.of("the data directory has diverged from the leader " + leader.name()
+                + " and use_pg_rewind is off; set postgresql.remove_data_directory_on_diverged_timelines to"
+                + " re-clone, or reinitialize by hand");
+    }
+
     // ---- no leader: the race ---------------------------------------------------------------------
 
     private Decision unlocked(HaInput in, ClusterState c) {
         PostgresStatus pg = in.postgres();
-        String unhealthy = whyNotHealthiest(in, c);
+        String unhealthy = HealthiestNode.whyNotHealthiest(in, c);
         if (unhealthy == null) {
             return Decision.of(
                     pg.isPrimary()
@@ -276,168 +340,6 @@ public final class HaEngine {
                     new Action.Demote(StopMode.IMMEDIATE, false, false));
         }
         return Decision.of("following a different leader because I am not the healthiest node: " + unhealthy);
-    }
-
-    /** Null when this node may take the lock, else why not. */
-    String whyNotHealthiest(HaInput in, ClusterState c) {
-        if (Tags.noFailover(in.tags())) {
-            return "I am tagged nofailover";
-        }
-        if (in.watchdogFailed()) {
-            return "watchdog device is not usable"; // Patroni's words; watchdog.mode is required
-        }
-        PostgresStatus pg = in.postgres();
-        if (!pg.isPrimary() && in.failsafeLeaderUntil() != null && in.now().isBefore(in.failsafeLeaderUntil())) {
-            return "failsafe mode: the primary called me and I promised not to race for the lock for "
-                    + seconds(Duration.between(in.now(), in.failsafeLeaderUntil())) + " more";
-        }
-        // Patroni: a member missing from the failsafe key was never asked by a primary cut off from
-        // the DCS, which may still run on the others' promises (found by the simulation, seed 65)
-        if (outsideFailsafeKey(in, c, in.name())) {
-            return "failsafe mode: I am not in the failsafe key";
-        }
-        // before any failover request: in synchronous mode only a member PostgreSQL waited for has every
-        // acknowledged commit, whoever a request names (found by the simulation, SimSafetyTest seed 12)
-        boolean syncOnly = in.config().isSynchronousMode();
-        boolean quorum = QuorumCommit.isRequested(in.config());
-        if (quorum ? !QuorumCommit.isActive(in.config(), c) : !maySyncPromote(in, c, in.name())) {
-            return c.sync() == null || c.sync().leader() == null
-                    ? "synchronous mode is on and no sync key names a standby yet"
-                    : "I am not a synchronous standby";
-        }
-        if (quorum) {
-            // only quorum + 1 of the voters and the former leader together hold every acknowledged commit
-            String noQuorum = QuorumCommit.whyNoQuorum(
-                    selfStatus(in),
-                    pg.role() == PostgresStatus.Role.PRIMARY,
-                    c,
-                    in.peers().values());
-            if (noQuorum != null) {
-                return noQuorum;
-            }
-        }
-        Failover f = effectiveFailover(c);
-        String formerLeader = null;
-        if (f != null && (f.scheduledAt() == null || !in.now().isBefore(f.scheduledAt()))) {
-            // as in Patroni, the former leader of a switchover is not a rival in the race: were it
-            // ahead (it stopped after its replicas received its last WAL, or died with some unsent),
-            // comparing against it would leave nobody to take the lock while it declines to
-            formerLeader = f.leader();
-            if (in.name().equals(f.member())) {
-                return null;
-            }
-            boolean candidateMayLead = (!syncOnly
-                            || f.member() == null
-                            || (quorum ? candidateHasQuorum(in, c, f.member()) : maySyncPromote(in, c, f.member())))
-                    && (f.member() == null || !outsideFailsafeKey(in, c, f.member())); // seed 107
-            if (f.member() != null && candidateMayLead) {
-                PeerStatus candidate = in.peers().get(f.member());
-                if (candidate != null && "running".equals(candidate.state()) && !candidate.noFailover()) {
-                    return "the failover candidate (" + f.member() + ") is healthy and takes over";
-                }
-            }
-            // the former leader stands aside only while another member can take over (as in Patroni):
-            // were none left, a switchover request would leave the cluster without a leader for good
-            if (in.name().equals(f.leader()) && isFailoverPossible(in, c)) {
-                return "I am the former leader of a switchover";
-            }
-        }
-        long mine = pg.lastLsn();
-        long optime = c.status().optime();
-        long maxLag = in.config().maximumLagOnFailover();
-        if (!pg.isPrimary() && optime - mine > maxLag) {
-            return "my wal position " + mine + " is behind the last known leader position " + optime
-                    + " by more than maximum_lag_on_failover (" + maxLag + ")";
-        }
-        int myPriority = Tags.failoverPriority(in.tags());
-        for (PeerStatus p : in.peers().values()) {
-            if (p.name().equals(in.name())) {
-                continue;
-            }
-            if (p.isPrimary()) {
-                return "primary (" + p.name() + ") is still alive";
-            }
-            // a member outside the failsafe key may not lead: being ahead, it would block everyone (seed 424)
-            if (p.noFailover() || p.name().equals(formerLeader) || outsideFailsafeKey(in, c, p.name())) {
-                continue;
-            }
-            if (p.walPosition() > mine) {
-                return p.name() + " is ahead of me (" + p.walPosition() + " > " + mine + ")";
-            }
-            if (p.walPosition() == mine && p.failoverPriority() > myPriority) {
-                return p.name() + " has the same wal position and a higher failover_priority";
-            }
-        }
-        return null;
-    }
-
-    /**
-     * Synchronous mode: whether {@code member} may take the lock. Only the sync key's leader and the
-     * standbys it names have every acknowledged commit; an absent key names nobody (as an empty one),
-     * so a leader lost before its first sync cycle is not replaced by a member that may lack commits.
-     */
-    private static boolean maySyncPromote(HaInput in, ClusterState c, String member) {
-        if (!in.config().isSynchronousMode()) {
-            return true;
-        }
-        return c.sync() != null && (member.equals(c.sync().leader()) || c.sync().isSynchronous(member));
-    }
-
-    /** Failsafe mode: a non-empty {@code failsafe} key that does not name {@code member}, who may not lead. */
-    private static boolean outsideFailsafeKey(HaInput in, ClusterState c, String member) {
-        Map<String, String> failsafe = c.failsafe();
-        return in.config().isFailsafeMode() && failsafe != null && !failsafe.isEmpty() && !failsafe.containsKey(member);
-    }
-
-    /** This node as the peers see it, for counting quorum votes. */
-    private static PeerStatus selfStatus(HaInput in) {
-        PostgresStatus pg = in.postgres();
-        return new PeerStatus(
-                in.name(),
-                pg.isPrimary() ? "primary" : "replica",
-                pg.isRunning() ? "running" : "stopped",
-                pg.lastLsn(),
-                pg.timeline(),
-                Tags.noFailover(in.tags()),
-                Tags.failoverPriority(in.tags()));
-    }
-
-    /**
-     * Quorum commit: whether the named candidate of a failover has the votes it needs, as far as this
-     * node sees: deferring to one that has not would leave the cluster without a leader (seed 11).
-     */
-    private static boolean candidateHasQuorum(HaInput in, ClusterState c, String candidate) {
-        PeerStatus cand = in.peers().get(candidate);
-        if (cand == null) {
-            return false;
-        }
-        List<PeerStatus> others = new ArrayList<>(in.peers().values());
-        others.remove(cand);
-        others.add(selfStatus(in));
-        return QuorumCommit.whyNoQuorum(cand, "primary".equals(cand.role()), c, others) == null;
-    }
-
-    /** Outside synchronous mode any member; in it, only a standby the sync key names. */
-    private static boolean isSyncStandby(HaInput in, ClusterState c, String member) {
-        return !in.config().isSynchronousMode() || (c.sync() != null && c.sync().isSynchronous(member));
-    }
-
-    private boolean isFailoverPossible(HaInput in, ClusterState c) {
-        int candidates = 0;
-        for (Member m : c.members()) {
-            if (m.name().equals(in.name()) || !m.isRunning() || m.noFailover()) {
-                continue;
-            }
-            if (!isSyncStandby(in, c, m.name())) {
-                continue;
-            }
-            candidates++;
-        }
-        // quorum commit (as Patroni): one candidate and enough others to vouch for it
-        int needed = QuorumCommit.isActive(in.config(), c) && c.sync().quorum() != null
-                ? c.sync().quorum() + 1
-                : 1;
-        return candidates >= needed;
     }
 
     // ---- the leader's cycle ----------------------------------------------------------------------
@@ -456,7 +358,7 @@ public final class HaEngine {
         a.add(new Action.RenewLock());
         if (pg.isReplica()) {
             // the winner of a manual failover clears the request before promoting
-            if (effectiveFailover(c) != null) {
+            if (ManualFailover.effective(c) != null) {
                 a.add(new Action.ClearFailover(c.failover()));
             }
             if (QuorumCommit.isRequested(in.config())) {
@@ -472,7 +374,7 @@ public final class HaEngine {
                 a.add(new Action.SetSynchronousStandbyNames(
                         in.config().isSynchronousModeStrict() ? SyncStandbys.ANY_STANDBY : ""));
             }
-            a.add(new Action.Promote());
+            a.add(new Action.Promote(pg.timeline(), pg.lastLsn()));
             return new Decision(a, "promoted self to leader because I had the session lock", null);
         }
         // a running primary with the lock
@@ -507,9 +409,9 @@ public final class HaEngine {
                         .anyMatch(x -> x instanceof Action.SetSynchronousStandbyNames s
                                 && !s.value().isEmpty());
         Duration wake = soon ? min(SYNC_RECHECK, in.config().loopWait()) : null;
-        Failover f = effectiveFailover(c);
+        Failover f = ManualFailover.effective(c);
         if (f != null) {
-            Decision d = switchoverFromLeader(in, c, f, a);
+            Decision d = ManualFailover.fromLeader(in, c, f, a);
             if (d != null) {
                 return d;
             }
@@ -519,82 +421,6 @@ public final class HaEngine {
             return new Decision(a, "restarting postgresql as requested", null);
         }
         return new Decision(a, "no action. I am (" + in.name() + "), the leader with the lock", wake);
-    }
-
-    /** Patroni's manual failover from the leader's side; null when nothing to do this cycle. */
-    private Decision switchoverFromLeader(HaInput in, ClusterState c, Failover f, List<Action> base) {
-        Instant now = in.now();
-        if (f.scheduledAt() != null) {
-            if (now.isBefore(f.scheduledAt())) {
-                Duration left = Duration.between(now, f.scheduledAt());
-                return new Decision(
-                        base,
-                        "Awaiting failover at " + f.scheduledAt() + " (in " + seconds(left) + ")",
-                        min(left, in.config().loopWait()));
-            }
-            if (Duration.between(f.scheduledAt(), now)
-                                    .compareTo(in.config().loopWait().multipliedBy(2))
-                            > 0
-                    && Duration.between(f.scheduledAt(), now).getSeconds() > 60) {
-                return clear(base, f, "Found a stale failover value, cleaning up");
-            }
-        }
-        if (f.leader() != null && !f.leader().equals(in.name())) {
-            return clear(base, f, "manual failover: leader name does not match: " + f.leader() + " != " + in.name());
-        }
-        if (in.name().equals(f.member())) {
-            return clear(base, f, "manual failover: I am already the leader, no need to failover");
-        }
-        long myLsn = in.postgres().writeLsn();
-        long maxLag = in.config().maximumLagOnFailover();
-        List<String> healthy = new ArrayList<>();
-        for (Member m : c.members()) {
-            if (m.name().equals(in.name()) || (f.member() != null && !f.member().equals(m.name()))) {
-                continue;
-            }
-            PeerStatus p = in.peers().get(m.name());
-            boolean ok = p != null
-                    && "running".equals(p.state())
-                    && !p.isPrimary()
-                    && !p.noFailover()
-                    && myLsn - p.walPosition() <= maxLag;
-            if (ok && !isSyncStandby(in, c, m.name())) {
-                ok = false;
-            }
-            if (ok) {
-                healthy.add(m.name());
-            }
-        }
-        if (f.member() != null && c.member(f.member()).isEmpty()) {
-            return clear(base, f, "manual failover: candidate " + f.member() + " does not exist");
-        }
-        if (healthy.isEmpty()) {
-            return clear(
-                    base,
-                    f,
-                    f.member() == null
-                            ? "manual failover: no healthy members found, failover is not possible"
-                            : "manual failover: candidate " + f.member() + " is not healthy, failover is not possible");
-        }
-        // graceful: checkpoint, stop (walsenders ship the last WAL), then release the lock
-        List<Action> a = List.of(new Action.RenewLock(), new Action.Demote(StopMode.FAST, true, true));
-        return new Decision(
-                a,
-                "manual failover: demoting myself in favour of "
-                        + (f.member() == null ? String.join(", ", healthy) : f.member()),
-                null);
-    }
-
-    /** The failover request, or null when there is none or it names nobody (Patroni clears with "{}"). */
-    private static Failover effectiveFailover(ClusterState c) {
-        Failover f = c.failover();
-        return f == null || (f.leader() == null && f.member() == null) ? null : f;
-    }
-
-    private static Decision clear(List<Action> base, Failover f, String reason) {
-        List<Action> a = new ArrayList<>(base);
-        a.add(new Action.ClearFailover(f));
-        return new Decision(a, reason, null);
     }
 
     // ---- a replica of another leader ---------------------------------------------------------------
@@ -620,22 +446,124 @@ public final class HaEngine {
             return Decision.of("restarting postgresql as requested", new Action.Restart());
         }
         if (!leaderName.equals(in.following())) {
-            return Decision.of("following new leader (" + leaderName + ")", new Action.Follow(leader.get()));
+            return follow(in, leader.get(), "following new leader (" + leaderName + ")");
         }
         long leaderTimeline = leader.get().timeline();
         if (!pg.isStreaming() && leaderTimeline > 0 && pg.timeline() > 0 && leaderTimeline != pg.timeline()) {
             // the same leader name on another timeline: it lost and regained the lock while this node
             // could not see it (cut off from the DCS, paused), and its history may have left this one
-            return Decision.of(
+            return follow(
+                    in,
+                    leader.get(),
                     "not streaming from the leader (" + leaderName + ") on its timeline " + leaderTimeline
-                            + " (mine is " + pg.timeline() + "): following it again",
-                    new Action.Follow(leader.get()));
+                            + " (mine is " + pg.timeline() + "): following it again");
         }
         return Decision.of(
                 "no action. I am (" + in.name() + "), a secondary, and following a leader (" + leaderName + ")");
     }
 
+    /**
+     * Points the running replica at the leader, once it is known not to have diverged from it: a
+     * replica that received WAL the new leader never had (it was ahead when the leader was promoted)
+     * cannot stream from it, and stops so that the next pass rewinds or re-clones it. A leader still
+     * being promoted is followed and checked again once it is a primary.
+     */
+    private Decision follow(HaInput in, Member leader, String reason) {
+        if (!isPrimaryRole(leader)) {
+            return Decision.of(reason, new Action.Follow(leader, false));
+        }
+        HaInput.Divergence d = in.divergence();
+        if (d == null || !d.leader().equals(leader.name())) {
+            return Decision.of(
+                    "checking whether my history diverged from the leader (" + leader.name() + ")",
+                    new Action.CheckDivergence(leader));
+        }
+        if (d.diverged()) {
+            return Decision.of(
+                    "diverged from the new leader (" + leader.name() + "): stopping to rewind",
+                    new Action.StopToRewind(leader));
+        }
+        return Decision.of(reason, new Action.Follow(leader, true));
+    }
+
+    // ---- the agent shuts down ----------------------------------------------------------------------
+
+    /**
+     * What a node does when its agent stops ({@code HaNode.close()}): a leader checkpoints, stops
+     * (its walsenders ship the last WAL), records its last position in {@code status} and releases
+     * the lock, so that a replica takes over without waiting for the ttl; any other member stops
+     * PostgreSQL. {@code in} needs only the PostgreSQL status and whether the lock is proven ours.
+     */
+    Decision decideShutdown(HaInput in) {
+        PostgresStatus pg = in.postgres();
+        boolean leader = in.lockValidUntil() != null;
+        if (leader && pg.isRunning()) {
+            return Decision.of(
+                    "shutting down: stopping the primary and releasing the leader lock",
+                    new Action.Demote(StopMode.FAST, true, true, Action.DemoteCause.SHUTDOWN));
+        }
+        if (leader) {
+            List<Action> a = new ArrayList<>();
+            if (pg.lastLsn() > 0) {
+                a.add(new Action.WriteStatus(pg.lastLsn()));
+            }
+            a.add(new Action.ReleaseLock());
+            return new Decision(a, "shutting down: releasing the leader lock", null);
+        }
+        if (pg.isRunning()) {
+            return Decision.of("shutting down: stopping postgres", new Action.Stop());
+        }
+        return Decision.of("shutting down");
+    }
+
+    // ---- operator requests ----------------------------------------------------------------------
+
+    /**
+     * Whether a restart request applies to this member now: its {@code role} filter ({@code master}
+     * read as {@code primary}) matches the local PostgreSQL's role, and with {@code restart_pending}
+     * only when a restart is pending.
+     */
+    static boolean restartApplies(RestartRequest r, PostgresStatus pg) {
+        if (r.role() != null) {
+            String want = "master".equals(r.role()) ? "primary" : r.role();
+            boolean primary = pg.isRunning() ? pg.isPrimary() : pg.role() == PostgresStatus.Role.PRIMARY;
+            if (!want.equals(primary ? "primary" : "replica")) {
+                return false;
+            }
+        }
+        return !r.restartPending() || pg.pendingRestart();
+    }
+
     // ---- helpers ----------------------------------------------------------------------------------
+
+    /**
+     * The members whose status the race and a switchover compare against: every other member and,
+     * in failsafe mode, the members of the {@code failsafe} key too, so that a primary cut off from
+     * the DCS (its member key gone) answers "still alive" (as Patroni).
+     */
+    private static List<Member> peersToAsk(HaInput in, ClusterState c) {
+        List<Member> others = new ArrayList<>();
+        for (Member m : c.members()) {
+            if (!m.name().equals(in.name())) {
+                others.add(m);
+            }
+        }
+        if (in.config().isFailsafeMode() && c.failsafe() != null) {
+            c.failsafe().forEach((name, url) -> {
+                if (!name.equals(in.name())
+                        && others.stream().noneMatch(m -> m.name().equals(name))) {
+                    others.add(new Member(name, -1, Map.of("api_url", url)));
+                }
+            });
+        }
+        return others;
+    }
+
+    /** Whether a member record says its PostgreSQL runs out of recovery (Patroni 2 wrote "master"). */
+    static boolean isPrimaryRole(Member m) {
+        String role = m.role();
+        return "primary".equals(role) || "master".equals(role) || "standby_leader".equals(role);
+    }
 
     private static String describe(PostgresStatus pg) {
         if (!pg.isRunning()) {
@@ -648,14 +576,7 @@ public final class HaEngine {
         return String.format(java.util.Locale.ROOT, "%.1f s", d.toMillis() / 1000.0);
     }
 
-    private static Duration min(Duration a, Duration b) {
+    static Duration min(Duration a, Duration b) {
         return a.compareTo(b) <= 0 ? a : b;
-    }
-
-    /** For tests and tools: the peers map keyed by member name. */
-    static Map<String, PeerStatus> byName(List<PeerStatus> peers) {
-        Map<String, PeerStatus> map = new java.util.LinkedHashMap<>();
-        peers.forEach(p -> map.put(p.name(), p));
-        return map;
     }
 }

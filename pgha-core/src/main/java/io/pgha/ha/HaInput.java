@@ -8,8 +8,9 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * Everything the engine decides on, gathered by the node at the start of a cycle. Immutable; build
- * with {@link #builder(String)}.
+ * Everything the engine decides on, gathered by the node at the start of a cycle (and completed by
+ * the answers to the engine's {@link Action.Inquiry inquiries}). Immutable; build with {@link
+ * #builder(String)}.
  *
  * @param name this member
  * @param tags this member's tags
@@ -18,17 +19,26 @@ import java.util.Objects;
  * @param postgres the local PostgreSQL status
  * @param dataDirectoryEmpty no data directory yet (bootstrap or clone needed)
  * @param config the dynamic configuration in force
+ * @param memberConfig the dynamic configuration with this member's own {@code postgresql} settings laid
+ *     over it (use_pg_rewind and the remove_data_directory switches are read from it); null: as
+ *     {@code config}
  * @param now the time of the decision
  * @param lockValidUntil until when the lock we hold is proven ours (null: we hold none)
  * @param actionInProgress the long action still running (null: none)
- * @param peers other members' GET /patroni answers (asked for only when the cluster has no leader)
+ * @param peers other members' {@code GET /patroni} answers, by name (members that did not answer are
+ *     missing); meaningful only when {@code peersAsked}
+ * @param peersAsked the node asked the peers in this cycle ({@link Action.ProbePeers}); when false and the
+ *     decision depends on them, the engine asks for them first. A builder's input has them asked
+ *     (nobody answered) unless told otherwise
  * @param following the member the local replica was last pointed at (null: none)
  * @param primaryDownSince when PostgreSQL was first seen down while this node held the lock
  * @param lockRenewFailed a renewal in this cycle was refused: the lock is lost
  * @param reinitializeRequested an operator asked to re-create this replica
  * @param restartRequested an operator asked for a restart that is due now
- * @param failsafeConfirmed failsafe mode: the DCS is unreachable and every other member of the
- *     {@code failsafe} key agreed in this cycle that this primary goes on
+ * @param failsafeRound failsafe mode, the DCS unreachable: whether this primary called the members of the
+ *     last {@code failsafe} key in this cycle ({@link Action.CallFailsafe}) and whether all agreed
+ * @param lastFailsafeKey the {@code failsafe} key as last read from the DCS (null: none read): whom a primary
+ *     cut off from the DCS must reach
  * @param failsafeLeaderUntil failsafe mode: until when this replica promised the primary that
  *     called it not to race for the lock (null: no promise)
  * @param syncReadyLsn the local primary's WAL position when its {@code synchronous_standby_names} was
@@ -36,8 +46,12 @@ import java.util.Objects;
  *     synchronous only once it has flushed this far, so it holds every commit acknowledged before
  * @param watchdogFailed the fence's watchdog is required but not usable ({@link Fence#isHealthy}):
  *     this node must not take the lock or promote
+ * @param divergence the result of this cycle's divergence check against a leader
+ *     ({@link Action.CheckDivergence}); null: not checked
+ * @param rewindFailedFrom the leader a pg_rewind of this data directory last failed against (null: none
+ *     since the last successful start)
  */
-public record HaInput(
+record HaInput(
         String name,
         Map<String, Object> tags,
         ClusterState cluster,
@@ -45,34 +59,65 @@ public record HaInput(
         PostgresStatus postgres,
         boolean dataDirectoryEmpty,
         DynamicConfig config,
+        DynamicConfig memberConfig,
         Instant now,
         Instant lockValidUntil,
         String actionInProgress,
         Map<String, PeerStatus> peers,
+        boolean peersAsked,
         String following,
         Instant primaryDownSince,
         boolean lockRenewFailed,
         boolean reinitializeRequested,
         boolean restartRequested,
-        boolean failsafeConfirmed,
+        FailsafeRound failsafeRound,
+        Map<String, String> lastFailsafeKey,
         Instant failsafeLeaderUntil,
         long syncReadyLsn,
-        boolean watchdogFailed) {
+        boolean watchdogFailed,
+        Divergence divergence,
+        String rewindFailedFrom) {
 
-    public HaInput {
+    /** Whether a primary cut off from the DCS called the members of the failsafe key in this cycle. */
+    enum FailsafeRound {
+        /** Not called (yet) in this cycle. */
+        NOT_CALLED,
+        /** Every member reached agreed: the primary goes on. */
+        CONFIRMED,
+        /** Not every member agreed, or the key does not name this node. */
+        REFUSED
+    }
+
+    /**
+     * A divergence check's answer.
+     *
+     * @param leader the leader checked against
+     * @param diverged this data directory's history left the leader's
+     */
+    record Divergence(String leader, boolean diverged) {}
+
+    HaInput {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(postgres, "postgres");
         Objects.requireNonNull(now, "now");
         tags = tags == null ? Map.of() : Map.copyOf(tags);
         peers = peers == null ? Map.of() : Map.copyOf(peers);
         config = config == null ? DynamicConfig.DEFAULTS : config;
+        memberConfig = memberConfig == null ? config : memberConfig;
+        failsafeRound = failsafeRound == null ? FailsafeRound.NOT_CALLED : failsafeRound;
+        lastFailsafeKey = lastFailsafeKey == null ? null : Map.copyOf(lastFailsafeKey);
     }
 
-    public static Builder builder(String name) {
+    /** Failsafe mode: every member reached agreed in this cycle that this primary goes on. */
+    boolean failsafeConfirmed() {
+        return failsafeRound == FailsafeRound.CONFIRMED;
+    }
+
+    static Builder builder(String name) {
         return new Builder(name);
     }
 
-    public Builder toBuilder() {
+    Builder toBuilder() {
         Builder b = new Builder(name);
         b.tags = tags;
         b.cluster = cluster;
@@ -80,24 +125,29 @@ public record HaInput(
         b.postgres = postgres;
         b.dataDirectoryEmpty = dataDirectoryEmpty;
         b.config = config;
+        b.memberConfig = memberConfig;
         b.now = now;
         b.lockValidUntil = lockValidUntil;
         b.actionInProgress = actionInProgress;
         b.peers = peers;
+        b.peersAsked = peersAsked;
         b.following = following;
         b.primaryDownSince = primaryDownSince;
         b.lockRenewFailed = lockRenewFailed;
         b.reinitializeRequested = reinitializeRequested;
         b.restartRequested = restartRequested;
-        b.failsafeConfirmed = failsafeConfirmed;
+        b.failsafeRound = failsafeRound;
+        b.lastFailsafeKey = lastFailsafeKey;
         b.failsafeLeaderUntil = failsafeLeaderUntil;
         b.syncReadyLsn = syncReadyLsn;
         b.watchdogFailed = watchdogFailed;
+        b.divergence = divergence;
+        b.rewindFailedFrom = rewindFailedFrom;
         return b;
     }
 
     /** Builder with neutral defaults. Not thread-safe. */
-    public static final class Builder {
+    static final class Builder {
         private final String name;
         private Map<String, Object> tags = Map.of();
         private ClusterState cluster;
@@ -105,120 +155,158 @@ public record HaInput(
         private PostgresStatus postgres;
         private boolean dataDirectoryEmpty;
         private DynamicConfig config = DynamicConfig.DEFAULTS;
+        private DynamicConfig memberConfig;
         private Instant now = Instant.EPOCH;
         private Instant lockValidUntil;
         private String actionInProgress;
         private Map<String, PeerStatus> peers = Map.of();
+        private boolean peersAsked = true;
         private String following;
         private Instant primaryDownSince;
         private boolean lockRenewFailed;
         private boolean reinitializeRequested;
         private boolean restartRequested;
-        private boolean failsafeConfirmed;
+        private FailsafeRound failsafeRound = FailsafeRound.NOT_CALLED;
+        private Map<String, String> lastFailsafeKey;
         private Instant failsafeLeaderUntil;
         private long syncReadyLsn;
         private boolean watchdogFailed;
+        private Divergence divergence;
+        private String rewindFailedFrom;
 
         private Builder(String name) {
             this.name = name;
         }
 
-        public Builder tags(Map<String, Object> v) {
+        Builder tags(Map<String, Object> v) {
             tags = v;
             return this;
         }
 
-        public Builder cluster(ClusterState v) {
+        Builder cluster(ClusterState v) {
             cluster = v;
             return this;
         }
 
-        public Builder dcsError(String v) {
+        Builder dcsError(String v) {
             dcsError = v;
             return this;
         }
 
-        public Builder postgres(PostgresStatus v) {
+        Builder postgres(PostgresStatus v) {
             postgres = v;
             return this;
         }
 
-        public Builder dataDirectoryEmpty(boolean v) {
+        Builder dataDirectoryEmpty(boolean v) {
             dataDirectoryEmpty = v;
             return this;
         }
 
-        public Builder config(DynamicConfig v) {
+        Builder config(DynamicConfig v) {
             config = v;
             return this;
         }
 
-        public Builder now(Instant v) {
+        Builder memberConfig(DynamicConfig v) {
+            memberConfig = v;
+            return this;
+        }
+
+        Builder now(Instant v) {
             now = v;
             return this;
         }
 
-        public Builder lockValidUntil(Instant v) {
+        Builder lockValidUntil(Instant v) {
             lockValidUntil = v;
             return this;
         }
 
-        public Builder actionInProgress(String v) {
+        Builder actionInProgress(String v) {
             actionInProgress = v;
             return this;
         }
 
-        public Builder peers(Map<String, PeerStatus> v) {
+        /** The peers' answers (this also marks them asked). */
+        Builder peers(Map<String, PeerStatus> v) {
             peers = v;
+            peersAsked = true;
             return this;
         }
 
-        public Builder following(String v) {
+        Builder peersAsked(boolean v) {
+            peersAsked = v;
+            return this;
+        }
+
+        Builder following(String v) {
             following = v;
             return this;
         }
 
-        public Builder primaryDownSince(Instant v) {
+        Builder primaryDownSince(Instant v) {
             primaryDownSince = v;
             return this;
         }
 
-        public Builder lockRenewFailed(boolean v) {
+        Builder lockRenewFailed(boolean v) {
             lockRenewFailed = v;
             return this;
         }
 
-        public Builder reinitializeRequested(boolean v) {
+        Builder reinitializeRequested(boolean v) {
             reinitializeRequested = v;
             return this;
         }
 
-        public Builder restartRequested(boolean v) {
+        Builder restartRequested(boolean v) {
             restartRequested = v;
             return this;
         }
 
-        public Builder failsafeConfirmed(boolean v) {
-            failsafeConfirmed = v;
+        Builder failsafeRound(FailsafeRound v) {
+            failsafeRound = v;
             return this;
         }
 
-        public Builder failsafeLeaderUntil(Instant v) {
+        Builder lastFailsafeKey(Map<String, String> v) {
+            lastFailsafeKey = v;
+            return this;
+        }
+
+        Builder failsafeLeaderUntil(Instant v) {
             failsafeLeaderUntil = v;
             return this;
         }
 
-        public Builder syncReadyLsn(long v) {
+        Builder syncReadyLsn(long v) {
             syncReadyLsn = v;
             return this;
         }
 
-        public Builder watchdogFailed(boolean v) {
+        Builder watchdogFailed(boolean v) {
             watchdogFailed = v;
             return this;
         }
 
-        public HaInput build() {
+        Builder divergence(Divergence v) {
+            divergence = v;
+            return this;
+        }
+
+        Builder rewindFailedFrom(String v) {
+            rewindFailedFrom = v;
+            return this;
+        }
+
+        /** Failsafe mode: the members of the last failsafe key all agreed in this cycle (or not). */
+        Builder failsafeConfirmed(boolean v) {
+            failsafeRound = v ? FailsafeRound.CONFIRMED : FailsafeRound.REFUSED;
+            return this;
+        }
+
+        HaInput build() {
             return new HaInput(
                     name,
                     tags,
@@ -227,19 +315,24 @@ public record HaInput(
                     postgres,
                     dataDirectoryEmpty,
                     config,
+                    memberConfig,
                     now,
                     lockValidUntil,
                     actionInProgress,
                     peers,
+                    peersAsked,
                     following,
                     primaryDownSince,
                     lockRenewFailed,
                     reinitializeRequested,
                     restartRequested,
-                    failsafeConfirmed,
+                    failsafeRound,
+                    lastFailsafeKey,
                     failsafeLeaderUntil,
                     syncReadyLsn,
-                    watchdogFailed);
+                    watchdogFailed,
+                    divergence,
+                    rewindFailedFrom);
         }
     }
 }

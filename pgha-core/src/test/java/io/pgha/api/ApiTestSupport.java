@@ -4,6 +4,7 @@ import io.pgha.dcs.ClusterState;
 import io.pgha.dcs.Dcs;
 import io.pgha.dcs.InMemoryDcs;
 import io.pgha.ha.NodeState;
+import io.pgha.rest.RestApiConfig;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;

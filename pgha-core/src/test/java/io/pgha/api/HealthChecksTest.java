@@ -4,6 +4,7 @@ import static io.pgha.api.States.MB;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgha.ha.NodeState;
+import io.pgha.rest.RestApiConfig;
 import java.net.http.HttpResponse;
 import java.time.Instant;
 import java.util.List;

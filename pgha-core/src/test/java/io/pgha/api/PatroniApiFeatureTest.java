@@ -9,6 +9,7 @@ import io.pgha.dcs.DcsException;
 import io.pgha.dcs.Failover;
 import io.pgha.ha.NodeState;
 import io.pgha.postgres.PostgresStatus;
+import io.pgha.rest.RestApiConfig;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;

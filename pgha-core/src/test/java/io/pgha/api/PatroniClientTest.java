@@ -2,6 +2,8 @@ package io.pgha.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.pgha.rest.PatroniClient;
+import io.pgha.rest.RestApiConfig;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;

@@ -3,6 +3,7 @@ package io.pgha.api;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.pgha.rest.RestApiConfig;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

@@ -8,6 +8,7 @@ import io.pgha.dcs.Dcs;
 import io.pgha.dcs.DcsException;
 import io.pgha.dcs.Failover;
 import io.pgha.dcs.SyncState;
+import io.pgha.rest.RestApiConfig;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;

@@ -3,6 +3,8 @@ package io.pgha.api;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.pgha.rest.PatroniClient;
+import io.pgha.rest.RestApiConfig;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -11,6 +13,7 @@ import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import javax.net.ssl.SSLContext;
@@ -49,7 +52,12 @@ class TlsTest extends ApiTestSupport {
     private HttpClient trustingClient() throws Exception {
         KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);
-        List<Certificate> cas = PemTls.certificates(TestPems.write(dir, "ca.pem", TestPems.CA_PEM), "ca");
+        List<Certificate> cas;
+        try (java.io.InputStream pem =
+                java.nio.file.Files.newInputStream(TestPems.write(dir, "ca.pem", TestPems.CA_PEM))) {
+            cas = new ArrayList<>(
+                    java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(pem));
+        }
         ks.setCertificateEntry("ca", cas.get(0));
         TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         tmf.init(ks);

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgha.dcs.Dcs;
 import io.pgha.ha.RestartRequest;
+import io.pgha.rest.PatroniClient;
+import io.pgha.rest.RestApiConfig;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;

@@ -1,6 +1,6 @@
 package io.pgha.examples;
 
-import io.pgha.api.RestApiConfig;
+import io.pgha.rest.RestApiConfig;
 import io.pgha.api.RestApiServer;
 import io.pgha.backup.BackupConfig;
 import io.pgha.backup.BackupException;
@@ -189,13 +189,11 @@ final class NodeRunner implements Closeable {
         LocalPostgresController postgres = new LocalPostgresController(pgConfig);
         // peers are asked with the node's own REST credentials and TLS; the fence stops PostgreSQL
         // from outside this JVM if it dies or freezes while holding the lock (docs/safety.md)
-        io.pgha.api.PatroniClient peers = io.pgha.api.PatroniClient.create(apiConfig);
         HaNode.Builder builder = HaNode.builder()
                 .config(yaml.nodeConfig())
                 .dcs(dcs)
                 .postgres(postgres)
-                .peerProbe(peers.peerProbe())
-                .failsafeProbe(peers.failsafeProbe())
+                .restApi(apiConfig)
                 .fence(new io.pgha.postgres.fence.ShellFence(
                         pgConfig.dataDir(), fenceDir(yaml.scope(), yaml.name()), watchdog(yaml)));
         Object callbacks = yaml.postgresql().get("callbacks");

@@ -1,6 +1,6 @@
 package io.pgha.examples.ctl;
 
-import io.pgha.api.RestApiConfig;
+import io.pgha.rest.RestApiConfig;
 import io.pgha.api.RestApiServer;
 import io.pgha.config.NodeConfig;
 import io.pgha.dcs.ClusterState;

@@ -9,7 +9,7 @@ import static io.pgha.testing.Fixtures.traversableTempDir;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.pgha.api.RestApiConfig;
+import io.pgha.rest.RestApiConfig;
 import io.pgha.api.RestApiServer;
 import io.pgha.config.NodeConfig;
 import io.pgha.dcs.ClusterState;

@@ -1,5 +1,6 @@
-package io.pgha.api;
+package io.pgha.rest;
 
+import io.pgha.dcs.DcsJson;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -81,16 +82,14 @@ public final class PatroniClient {
                 LOG.warn("GET {} answered {}", apiUrl, resp.statusCode());
                 return Optional.empty();
             }
-            Object json = Json.read(resp.body());
-            if (json instanceof Map<?, ?>) {
-                @SuppressWarnings("unchecked")
-                Map<String, Object> map = (Map<String, Object>) json;
-                return Optional.of(map);
+            try {
+                return Optional.of(DcsJson.readObject(resp.body()));
+            } catch (IllegalArgumentException e) {
+                LOG.warn("GET {} did not answer a JSON object", apiUrl);
             }
-            LOG.warn("GET {} did not answer a JSON object", apiUrl);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (IOException | IllegalArgumentException | ApiError e) {
+        } catch (IOException | IllegalArgumentException e) {
             LOG.warn(
                     "Request failed: GET {} ({})",
                     apiUrl,
@@ -114,7 +113,7 @@ public final class PatroniClient {
         try {
             HttpRequest req = request(uri, timeout)
                     .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(Json.write(body)))
+                    .POST(HttpRequest.BodyPublishers.ofString(DcsJson.write(body)))
                     .build();
             HttpResponse<String> resp = http.send(req, HttpResponse.BodyHandlers.ofString());
             boolean accepted = resp.statusCode() == 200 && "Accepted".equals(resp.body());
@@ -139,46 +138,5 @@ public final class PatroniClient {
             b.header("Authorization", authorization);
         }
         return b;
-    }
-
-    /**
-     * This client as the HA loop's {@link io.pgha.ha.PeerProbe}: {@code GET /patroni} on every
-     * member at once, with this client's credentials and TLS settings.
-     */
-    public io.pgha.ha.PeerProbe peerProbe() {
-        return (members, timeout) -> {
-            Map<String, java.util.concurrent.CompletableFuture<Optional<Map<String, Object>>>> calls =
-                    new java.util.LinkedHashMap<>();
-            for (io.pgha.dcs.Member m : members) {
-                if (m.apiUrl() != null) {
-                    calls.put(
-                            m.name(),
-                            java.util.concurrent.CompletableFuture.supplyAsync(() -> getPatroni(m.apiUrl(), timeout)));
-                }
-            }
-            Map<String, io.pgha.ha.PeerStatus> result = new java.util.LinkedHashMap<>();
-            calls.forEach((name, call) ->
-                    call.join().ifPresent(json -> result.put(name, io.pgha.ha.PeerStatus.fromPatroniJson(name, json))));
-            return result;
-        };
-    }
-
-    /**
-     * This client as the HA loop's {@link io.pgha.ha.FailsafeProbe}: {@code POST /failsafe} on every
-     * member at once, with this client's credentials and TLS settings.
-     */
-    public io.pgha.ha.FailsafeProbe failsafeProbe() {
-        return (members, body, timeout) -> {
-            Map<String, java.util.concurrent.CompletableFuture<Boolean>> calls = new java.util.LinkedHashMap<>();
-            members.forEach((name, url) -> calls.put(
-                    name, java.util.concurrent.CompletableFuture.supplyAsync(() -> postFailsafe(url, body, timeout))));
-            java.util.Set<String> agreed = new java.util.LinkedHashSet<>();
-            calls.forEach((name, call) -> {
-                if (call.join()) {
-                    agreed.add(name);
-                }
-            });
-            return agreed;
-        };
     }
 }

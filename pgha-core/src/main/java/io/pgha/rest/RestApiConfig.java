@@ -1,4 +1,4 @@
-package io.pgha.api;
+package io.pgha.rest;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -221,6 +221,12 @@ public final class RestApiConfig {
 
     public VerifyClient verifyClient() {
         return verifyClient;
+    }
+
+    /** The server's TLS context from {@code certfile}, {@code keyfile} and {@code cafile}. */
+    public javax.net.ssl.SSLContext serverSslContext()
+            throws java.io.IOException, java.security.GeneralSecurityException {
+        return PemTls.serverContext(this);
     }
 
     public boolean isTls() {

@@ -1,4 +1,4 @@
-package io.pgha.api;
+package io.pgha.rest;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;

@@ -1,0 +1,176 @@
+package io.pgha.ha;
+
+import io.pgha.config.DynamicConfig;
+import io.pgha.config.NodeConfig;
+import io.pgha.dcs.ClusterState;
+import io.pgha.dcs.Dcs;
+import io.pgha.dcs.DcsException;
+import io.pgha.postgres.PostgresController;
+import io.pgha.postgres.PostgresStatus;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Gathers a cycle's input: the DCS snapshot, the dynamic configuration it carries (applied to the
+ * DCS session's ttl), the local PostgreSQL status, and what the node remembers from cycle to cycle
+ * (when a primary went down under our lock, the last failsafe key, when the local primary's
+ * synchronous standby list changed, a failsafe primary's last call). It decides nothing.
+ *
+ * <p>Threading: {@link #read} runs on the loop thread, which alone owns the remembered fields;
+ * {@link #dynamicConfig}, {@link #dcsLastSeen} and {@link #watchdogFailed} are read from any thread;
+ * {@link #failsafeCalled} is called by REST API threads.
+ */
+final class CycleInputs {
+    private static final Logger LOG = LoggerFactory.getLogger(CycleInputs.class);
+
+    private final NodeConfig config;
+    private final Dcs dcs;
+    private final PostgresController postgres;
+    private final Clock clock;
+    private final Lease lease;
+
+    private volatile DynamicConfig dynamicConfig;
+    private volatile DynamicConfig memberConfig;
+    private volatile Instant dcsLastSeen;
+    private volatile Instant failsafeCalledAt;
+    private volatile boolean watchdogFailed;
+    // loop thread only
+    private Instant primaryDownSince;
+    private Duration appliedTtl;
+    private Map<String, String> lastFailsafeKey;
+    private String syncNamesSeen;
+    private long syncReadyLsn;
+
+    CycleInputs(NodeConfig config, Dcs dcs, PostgresController postgres, Clock clock, Lease lease) {
+        this.config = config;
+        this.dcs = dcs;
+        this.postgres = postgres;
+        this.clock = clock;
+        this.lease = lease;
+        this.dynamicConfig = config.initialDynamicConfig();
+    }
+
+    /** The dynamic configuration in force (the DCS's, else the bootstrap one). */
+    DynamicConfig dynamicConfig() {
+        return dynamicConfig;
+    }
+
+    /** When the DCS last answered a read (null: never). */
+    Instant dcsLastSeen() {
+        return dcsLastSeen;
+    }
+
+    /** The fence's watchdog is required but not usable, as of the last cycle. */
+    boolean watchdogFailed() {
+        return watchdogFailed;
+    }
+
+    /** Failsafe mode: a primary cut off from the DCS called this member (a REST API thread). */
+    void failsafeCalled() {
+        if (dynamicConfig.isFailsafeMode()) {
+            failsafeCalledAt = clock.instant();
+        }
+    }
+
+    /**
+     * Reads the cycle's input. The peers are not asked here: the engine asks for them ({@link
+     * Action.ProbePeers}) when its decision depends on them.
+     *
+     * @param now the cycle's time
+     * @param inProgress the long action still running, or null
+     * @param lockRenewFailed a renewal in this cycle was refused
+     */
+    HaInput.Builder read(Instant now, String inProgress, boolean lockRenewFailed) {
+        ClusterState cluster = null;
+        String dcsError = null;
+        try {
+            cluster = dcs.read();
+            dcsLastSeen = clock.instant();
+            for (String problem : cluster.problems()) {
+                LOG.warn("malformed value in the DCS, ignored: {}", problem);
+            }
+        } catch (DcsException e) {
+            dcsError = e.getMessage();
+        }
+        if (cluster != null) {
+            applyConfig(cluster);
+            lastFailsafeKey = cluster.failsafe();
+            if (!cluster.isLeader(config.name())) {
+                lease.lost();
+            }
+        }
+        DynamicConfig cfg = dynamicConfig;
+        PostgresStatus pg = postgres.status();
+        boolean empty = postgres.isDataDirectoryEmpty();
+        if (cluster != null && cluster.isLeader(config.name()) && !pg.isRunning() && inProgress == null) {
+            if (primaryDownSince == null) {
+                primaryDownSince = now;
+            }
+        } else if (pg.isRunning()) {
+            primaryDownSince = null;
+        }
+        Instant calledAt = failsafeCalledAt;
+        Instant failsafeLeaderUntil =
+                calledAt != null && cfg.isFailsafeMode() && !pg.isPrimary() ? calledAt.plus(cfg.ttl()) : null;
+        trackSynchronousStandbyNames(pg);
+        watchdogFailed = !lease.fenceHealthy(cfg);
+        return HaInput.builder(config.name())
+                .tags(config.tags())
+                .cluster(cluster)
+                .dcsError(dcsError)
+                .postgres(pg)
+                .dataDirectoryEmpty(empty)
+                .config(cfg)
+                .memberConfig(memberConfig)
+                .now(now)
+                .lockValidUntil(lease.validUntil())
+                .actionInProgress(inProgress)
+                .peersAsked(false)
+                .primaryDownSince(primaryDownSince)
+                .lockRenewFailed(lockRenewFailed)
+                .lastFailsafeKey(lastFailsafeKey)
+                .failsafeLeaderUntil(failsafeLeaderUntil)
+                .syncReadyLsn(syncReadyLsn)
+                .watchdogFailed(watchdogFailed);
+    }
+
+    /** Builds a new DynamicConfig only when the stored one changed (building it warns about bad timings). */
+    private void applyConfig(ClusterState cluster) {
+        if (cluster.config() != null && !cluster.config().data().equals(dynamicConfig.raw())) {
+            dynamicConfig = DynamicConfig.from(cluster.config().data());
+            memberConfig = null;
+            LOG.info("[{}] dynamic configuration in force: {}", config.name(), dynamicConfig);
+        }
+        if (memberConfig == null) {
+            memberConfig = config.withLocalOverrides(dynamicConfig);
+        }
+        Duration ttl = dynamicConfig.ttl();
+        if (!ttl.equals(appliedTtl)) {
+            try {
+                dcs.setTtl(ttl);
+                appliedTtl = ttl;
+            } catch (DcsException e) {
+                LOG.warn("could not apply ttl {} to the DCS session: {}", ttl, e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Remembers the local primary's WAL position when its synchronous_standby_names changed: every
+     * commit acknowledged under the former value is at or below it ({@link HaInput#syncReadyLsn}).
+     */
+    private void trackSynchronousStandbyNames(PostgresStatus pg) {
+        if (pg.isPrimary() && pg.isRunning() && !Objects.equals(pg.synchronousStandbyNames(), syncNamesSeen)) {
+            syncNamesSeen = pg.synchronousStandbyNames();
+            syncReadyLsn = pg.writeLsn();
+        } else if (!pg.isPrimary()) {
+            syncNamesSeen = null;
+            syncReadyLsn = 0;
+        }
+    }
+}

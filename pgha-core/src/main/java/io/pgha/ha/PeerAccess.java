@@ -1,0 +1,60 @@
+package io.pgha.ha;
+
+import io.pgha.dcs.Member;
+import io.pgha.rest.PatroniClient;
+import io.pgha.rest.RestApiConfig;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The node's default way to reach the other members: {@link PatroniClient} as the engine's {@link
+ * PeerProbe} ({@code GET /patroni} on every member at once) and {@link FailsafeProbe} ({@code POST
+ * /failsafe}), with the shared REST API settings' credentials and TLS material when given, else plain
+ * HTTP. Thread-safe.
+ */
+final class PeerAccess {
+    private final PatroniClient client;
+
+    private PeerAccess(PatroniClient client) {
+        this.client = client;
+    }
+
+    /** @param restApi the members' shared REST settings (Patroni's {@code restapi}), or null */
+    static PeerAccess over(RestApiConfig restApi) {
+        return new PeerAccess(restApi == null ? PatroniClient.create() : PatroniClient.create(restApi));
+    }
+
+    PeerProbe peerProbe() {
+        return (members, timeout) -> {
+            Map<String, CompletableFuture<Optional<Map<String, Object>>>> calls = new LinkedHashMap<>();
+            for (Member m : members) {
+                if (m.apiUrl() != null) {
+                    calls.put(m.name(), CompletableFuture.supplyAsync(() -> client.getPatroni(m.apiUrl(), timeout)));
+                }
+            }
+            Map<String, PeerStatus> result = new LinkedHashMap<>();
+            calls.forEach((name, call) ->
+                    call.join().ifPresent(json -> result.put(name, PeerStatus.fromPatroniJson(name, json))));
+            return result;
+        };
+    }
+
+    FailsafeProbe failsafeProbe() {
+        return (members, body, timeout) -> {
+            Map<String, CompletableFuture<Boolean>> calls = new LinkedHashMap<>();
+            members.forEach((name, url) ->
+                    calls.put(name, CompletableFuture.supplyAsync(() -> client.postFailsafe(url, body, timeout))));
+            Set<String> agreed = new LinkedHashSet<>();
+            calls.forEach((name, call) -> {
+                if (call.join()) {
+                    agreed.add(name);
+                }
+            });
+            return agreed;
+        };
+    }
+}
