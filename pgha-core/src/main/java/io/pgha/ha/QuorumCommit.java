@@ -188,14 +188,29 @@ final class QuorumCommit {
             }
         }
         // the key's leader wrote every acknowledged commit itself, unless another member was promoted
-        // since and had not moved the key yet: then it has been following as a replica (seed 814)
-        if (votes >= quorum || (!anyAhead && wasPrimary && me.equalsIgnoreCase(key.leader()))) {
+        // since and had not moved the key yet: then it has been following as a replica (seed 814), or,
+        // cut off or down meanwhile, it still has a primary's data directory while the history records
+        // a later timeline (seed 114582670: the new leader took writes its voters acknowledged and left
+        // before moving the key; the voter holding them was out of sight, its member key lapsed)
+        if (votes >= quorum
+                || (!anyAhead
+                        && wasPrimary
+                        && me.equalsIgnoreCase(key.leader())
+                        && !laterTimelineBegan(c, candidate.timeline()))) {
             return null;
         }
         return votes < 0
                 ? me + " is not a voter of the quorum and no voter vouches for it"
                 : "quorum commit: " + me + " has " + votes + " of the " + quorum + " votes needed from " + voting
                         + " (members not ahead of it)";
+    }
+
+    /**
+     * Whether the cluster's {@code history} records a timeline that began after {@code timeline} (a
+     * member was promoted since): each entry names the timeline that ended.
+     */
+    private static boolean laterTimelineBegan(ClusterState c, long timeline) {
+        return c.history().stream().anyMatch(h -> h.timeline() >= timeline);
     }
 
     /** The key's leader and voters: the members whose reports count in the race (Patroni's {@code members}). */

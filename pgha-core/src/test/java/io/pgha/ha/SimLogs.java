@@ -16,6 +16,15 @@ import org.slf4j.LoggerFactory;
 final class SimLogs {
     private static final List<Class<?>> NOISY = List.of(
             HaNode.class,
+            HaCycle.class,
+            CycleInputs.class,
+            Inquiries.class,
+            ActionRunner.class,
+            PostgresActions.class,
+            Lease.class,
+            OperatorRequests.class,
+            NodeEvents.class,
+            MemberRecord.class,
             LockGuard.class,
             io.pgha.dcs.InMemoryDcs.class,
             io.pgha.config.DynamicConfig.class,

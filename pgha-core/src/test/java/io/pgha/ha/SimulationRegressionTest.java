@@ -35,6 +35,9 @@ class SimulationRegressionTest {
      * leader), 11 (everyone deferred to a named candidate without votes); failsafe mode 65 (a member
      * missing from the failsafe key promoted while the cut-off primary ran on), 107 (everyone deferred
      * to a candidate outside the key), 424 (a member outside the key, ahead, blocked the others).
+     * Issue 16's: quorum commit 114582670 (a former primary back after a newer leader took
+     * acknowledged writes and left before moving the key, its voter out of sight: the key's leader is
+     * no longer exempt once the history records a later timeline).
      */
     @ParameterizedTest(name = "{0}")
     @ValueSource(
@@ -43,6 +46,7 @@ class SimulationRegressionTest {
                 "quorum:814",
                 "quorum:11",
                 "quorum-2:109",
+                "quorum:114582670",
                 "failsafe:65",
                 "failsafe:107",
                 "failsafe:424"
