@@ -1,5 +1,8 @@
 package io.pgha.postgres.local;
 
+import io.pgha.dcs.Member;
+import io.pgha.postgres.PostgresException;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -29,6 +32,15 @@ final class ConnInfo {
                 .set("passfile", passfile)
                 .set("application_name", applicationName)
                 .set("sslmode", "prefer");
+    }
+
+    /**
+     * This member's replication connection to {@code upstream} (primary_conninfo, pg_basebackup):
+     * the replication user, its password from {@code passfile}, the member name as application_name
+     * (what synchronous_standby_names and pg_stat_replication know it by).
+     */
+    static ConnInfo replication(LocalPostgresConfig config, Path passfile, Member upstream) throws PostgresException {
+        return to(HostPort.of(upstream), config.replicationUser(), passfile.toString(), config.name());
     }
 
     static String quote(String value) {
