@@ -91,31 +91,25 @@ final class ConnInfo {
                 i++;
             }
             StringBuilder v = new StringBuilder();
-            if (i < n && conninfo.charAt(i) == '\'') {
+            // a quoted value ends at the closing quote, a plain one at white space; a backslash escapes in both
+            boolean quoted = i < n && conninfo.charAt(i) == '\'';
+            if (quoted) {
                 i++;
-                while (i < n && conninfo.charAt(i) != '\'') {
-                    char c = conninfo.charAt(i);
-                    if (c == '\\' && i + 1 < n) {
-                        i++;
-                        c = conninfo.charAt(i);
-                    }
-                    v.append(c);
+            }
+            while (i < n && (quoted ? conninfo.charAt(i) != '\'' : !Character.isWhitespace(conninfo.charAt(i)))) {
+                char c = conninfo.charAt(i);
+                if (c == '\\' && i + 1 < n) {
                     i++;
+                    c = conninfo.charAt(i);
                 }
+                v.append(c);
+                i++;
+            }
+            if (quoted) {
                 if (i >= n) {
                     throw new IllegalArgumentException("unterminated quoted value for '" + key + "' in conninfo");
                 }
                 i++;
-            } else {
-                while (i < n && !Character.isWhitespace(conninfo.charAt(i))) {
-                    char c = conninfo.charAt(i);
-                    if (c == '\\' && i + 1 < n) {
-                        i++;
-                        c = conninfo.charAt(i);
-                    }
-                    v.append(c);
-                    i++;
-                }
             }
             out.put(key, v.toString());
         }
