@@ -1,5 +1,8 @@
 package io.pgha.postgres.local;
 
+import io.pgha.dcs.Member;
+import io.pgha.postgres.PostgresException;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -29,6 +32,15 @@ final class ConnInfo {
                 .set("passfile", passfile)
                 .set("application_name", applicationName)
                 .set("sslmode", "prefer");
+    }
+
+    /**
+     * This member's replication connection to {@code upstream} (primary_conninfo, pg_basebackup):
+     * the replication user, its password from {@code passfile}, the member name as application_name
+     * (what synchronous_standby_names and pg_stat_replication know it by).
+     */
+    static ConnInfo replication(LocalPostgresConfig config, Path passfile, Member upstream) throws PostgresException {
+        return to(HostPort.of(upstream), config.replicationUser(), passfile.toString(), config.name());
     }
 
     static String quote(String value) {
@@ -79,31 +91,25 @@ final class ConnInfo {
                 i++;
             }
             StringBuilder v = new StringBuilder();
-            if (i < n && conninfo.charAt(i) == '\'') {
+            // a quoted value ends at the closing quote, a plain one at white space; a backslash escapes in both
+            boolean quoted = i < n && conninfo.charAt(i) == '\'';
+            if (quoted) {
                 i++;
-                while (i < n && conninfo.charAt(i) != '\'') {
-                    char c = conninfo.charAt(i);
-                    if (c == '\\' && i + 1 < n) {
-                        i++;
-                        c = conninfo.charAt(i);
-                    }
-                    v.append(c);
+            }
+            while (i < n && (quoted ? conninfo.charAt(i) != '\'' : !Character.isWhitespace(conninfo.charAt(i)))) {
+                char c = conninfo.charAt(i);
+                if (c == '\\' && i + 1 < n) {
                     i++;
+                    c = conninfo.charAt(i);
                 }
+                v.append(c);
+                i++;
+            }
+            if (quoted) {
                 if (i >= n) {
                     throw new IllegalArgumentException("unterminated quoted value for '" + key + "' in conninfo");
                 }
                 i++;
-            } else {
-                while (i < n && !Character.isWhitespace(conninfo.charAt(i))) {
-                    char c = conninfo.charAt(i);
-                    if (c == '\\' && i + 1 < n) {
-                        i++;
-                        c = conninfo.charAt(i);
-                    }
-                    v.append(c);
-                    i++;
-                }
             }
             out.put(key, v.toString());
         }

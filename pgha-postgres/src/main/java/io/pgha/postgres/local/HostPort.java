@@ -1,5 +1,7 @@
 package io.pgha.postgres.local;
 
+import io.pgha.dcs.Member;
+import io.pgha.postgres.PostgresException;
 import java.net.URI;
 import java.net.URISyntaxException;
 
@@ -69,6 +71,18 @@ record HostPort(String host, int port) {
             return new HostPort(host, uri.getPort() == -1 ? 5432 : uri.getPort());
         } catch (URISyntaxException e) {
             throw new IllegalArgumentException("conn_url '" + connUrl + "' is not a URL: " + e.getMessage(), e);
+        }
+    }
+
+    /** Where {@code member}'s server is, from its conn_url; the error names the member. */
+    static HostPort of(Member member) throws PostgresException {
+        if (member == null) {
+            throw new PostgresException("no member given");
+        }
+        try {
+            return fromConnUrl(member.connUrl());
+        } catch (IllegalArgumentException e) {
+            throw new PostgresException("member " + member.name() + ": " + e.getMessage(), e);
         }
     }
 

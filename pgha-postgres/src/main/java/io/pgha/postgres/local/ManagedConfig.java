@@ -2,14 +2,32 @@ package io.pgha.postgres.local;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Renders the two files pgha owns in a data directory: {@code postgresql.pgha.conf} (included at
  * the end of the user's postgresql.conf) and {@code pgha.hba.conf} (named by {@code hba_file}).
- * Pure functions; the controller writes the results.
+ * Pure functions (a warning logged aside); the controller writes the results. Also checks
+ * {@code postgresql.parameters} against the settings these files own.
  */
 final class ManagedConfig {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ManagedConfig.class);
+
+    /** The parameters pgha sets itself for replication; a {@code parameters} entry for one of them is an error. */
+    static final Set<String> OWNED_PARAMETERS =
+            Set.of("hba_file", "primary_conninfo", "primary_slot_name", "recovery_target_timeline");
+
+    /**
+     * Parameters pgha sets from other keys, as Patroni does, and which Patroni silently overrides
+     * when they appear in {@code parameters}: pgha ignores them too (so a Patroni file runs as it
+     * is), with a warning.
+     */
+    static final Set<String> OVERRIDDEN_PARAMETERS = Set.of("listen_addresses", "port", "synchronous_standby_names");
 
     static final String CONF_FILE = "postgresql.pgha.conf";
     static final String HBA_FILE = "pgha.hba.conf";
@@ -29,6 +47,45 @@ final class ManagedConfig {
     }
 
     private ManagedConfig() {}
+
+    /**
+     * {@code postgresql.parameters} as postgresql.pgha.conf will hold them: names lower-cased, the
+     * ones pgha sets from other keys dropped with a warning.
+     *
+     * @throws IllegalArgumentException naming {@code postgresql.parameters.<name>} for an invalid
+     *     name or value, or a parameter pgha owns
+     */
+    static Map<String, String> userParameters(Map<String, String> raw) {
+        Map<String, String> params = new LinkedHashMap<>();
+        raw.forEach((k, v) -> {
+            if (k == null || !k.matches("[A-Za-z_][A-Za-z0-9_.]*")) {
+                throw new IllegalArgumentException("postgresql.parameters has an invalid name: '" + k + "'");
+            }
+            String key = k.toLowerCase(Locale.ROOT);
+            if (OVERRIDDEN_PARAMETERS.contains(key)) {
+                LOG.warn("postgresql.parameters.{} is ignored: pgha sets it {}", key, ownedBy(key));
+                return;
+            }
+            if (OWNED_PARAMETERS.contains(key)) {
+                throw new IllegalArgumentException("postgresql.parameters." + key + " is set by pgha (" + ownedBy(key)
+                        + "); remove it from parameters");
+            }
+            // one line each in postgresql.pgha.conf
+            if (v == null || v.indexOf('\n') >= 0 || v.indexOf('\r') >= 0 || v.indexOf('\0') >= 0) {
+                throw new IllegalArgumentException("postgresql.parameters." + key + " has an invalid value");
+            }
+            params.put(key, v);
+        });
+        return params;
+    }
+
+    private static String ownedBy(String key) {
+        return switch (key) {
+            case "listen_addresses", "port" -> "from postgresql.listen";
+            case "synchronous_standby_names" -> "from synchronous_mode";
+            default -> "for replication and pg_hba";
+        };
+    }
 
     /**
      * The content of postgresql.pgha.conf.

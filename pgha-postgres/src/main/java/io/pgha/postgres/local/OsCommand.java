@@ -56,6 +56,12 @@ public final class OsCommand {
         }
     }
 
+    /** How long a quick tool (pg_ctl reload, pg_controldata, pg_waldump, postgres --version) may take. */
+    static final Duration SHORT = Duration.ofSeconds(60);
+
+    /** How long a tool that may copy or replay a whole cluster (initdb, pg_basebackup, pg_rewind) may take. */
+    static final Duration LONG = Duration.ofHours(12);
+
     private final OsUser user;
 
     OsCommand(OsUser user) {

@@ -1,7 +1,9 @@
 package io.pgha.postgres.local;
 
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.Properties;
 
 /**
@@ -12,7 +14,28 @@ final class Sql {
 
     private static final org.postgresql.Driver DRIVER = new org.postgresql.Driver();
 
+    /** How long pgha's own connections may take to connect and log in, and its queries to answer. */
+    static final int TIMEOUT_SECONDS = 10;
+
     private Sql() {}
+
+    /** The superuser's connection to this member's own server (listen's first host, over TCP). */
+    static Connection local(LocalPostgresConfig config) throws SQLException {
+        return superuser(config, new HostPort(config.listen().localConnectHost(), config.port()));
+    }
+
+    /** The superuser's connection to the server at {@code at}: this member's, or another member's. */
+    static Connection superuser(LocalPostgresConfig config, HostPort at) throws SQLException {
+        return connect(at.host(), at.port(), config.superuser(), config.superuserPassword(), TIMEOUT_SECONDS);
+    }
+
+    /** Whether the server on {@code st}'s connection is in recovery (a standby). */
+    static boolean inRecovery(Statement st) throws SQLException {
+        try (ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery()")) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
 
     static String url(String host, int port) {
         return "jdbc:postgresql://" + HostPort.urlAuthority(host, port) + "/postgres";

@@ -54,23 +54,29 @@ final class ThreadBound {
 
     /** {@code command} as run by {@code user}, bound to the calling thread where this system can. */
     static List<String> wrap(OsUser user, List<String> command) {
-        List<String> full = new ArrayList<>();
         if (Probe.AVAILABLE) {
-            full.add("setsid");
-            full.add("setpriv");
-            full.addAll(user.setprivOptions());
-            full.addAll(List.of(
-                    "--pdeathsig",
-                    "TERM",
-                    "--",
-                    "/bin/sh",
-                    "-c",
-                    GUARD,
-                    "sh",
-                    Long.toString(ProcessHandle.current().pid())));
-        } else {
-            full.addAll(user.commandPrefix());
+            return guarded(user.setprivOptions(), command);
         }
+        List<String> full = new ArrayList<>(user.commandPrefix());
+        full.addAll(command);
+        return full;
+    }
+
+    /** The guarded command line of the class comment; the probe runs it too, so both stay the same. */
+    private static List<String> guarded(List<String> setprivOptions, List<String> command) {
+        List<String> full = new ArrayList<>();
+        full.add("setsid");
+        full.add("setpriv");
+        full.addAll(setprivOptions);
+        full.addAll(List.of(
+                "--pdeathsig",
+                "TERM",
+                "--",
+                "/bin/sh",
+                "-c",
+                GUARD,
+                "sh",
+                Long.toString(ProcessHandle.current().pid())));
         full.addAll(command);
         return full;
     }
@@ -81,18 +87,7 @@ final class ThreadBound {
 
         private static boolean probe() {
             try {
-                Process p = new ProcessBuilder(
-                                "setsid",
-                                "setpriv",
-                                "--pdeathsig",
-                                "TERM",
-                                "--",
-                                "/bin/sh",
-                                "-c",
-                                GUARD,
-                                "sh",
-                                Long.toString(ProcessHandle.current().pid()),
-                                "true")
+                Process p = new ProcessBuilder(guarded(List.of(), List.of("true")))
                         .redirectErrorStream(true)
                         .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))

@@ -184,17 +184,16 @@ class LocalPostgresConfigTest {
 
     @Test
     void normalizesInitdbOptionsAndRefusesPghasOwn() {
-        assertThat(LocalPostgresConfig.initdbOptions(
+        assertThat(InitdbOptions.fromPatroni(
                         List.of("data-checksums", Map.of("encoding", "UTF8"), Map.of("locale", "C.UTF-8"))))
                 .containsExactly("--data-checksums", "--encoding=UTF8", "--locale=C.UTF-8");
-        assertThatThrownBy(() -> LocalPostgresConfig.initdbOptions(List.of(Map.of("pwfile", "/x"))))
+        assertThatThrownBy(() -> InitdbOptions.fromPatroni(List.of(Map.of("pwfile", "/x"))))
                 .hasMessageContaining("bootstrap.initdb")
                 .hasMessageContaining("pwfile");
-        assertThatThrownBy(() -> LocalPostgresConfig.initdbOptions(List.of(Map.of("a", "1", "b", "2"))))
+        assertThatThrownBy(() -> InitdbOptions.fromPatroni(List.of(Map.of("a", "1", "b", "2"))))
                 .hasMessageContaining("bootstrap.initdb");
-        assertThatThrownBy(() -> LocalPostgresConfig.initdbOptions("data-checksums"))
-                .hasMessageContaining("bootstrap.initdb");
-        assertThatThrownBy(() -> LocalPostgresConfig.initdbOptions(List.of("bad option")))
+        assertThatThrownBy(() -> InitdbOptions.fromPatroni("data-checksums")).hasMessageContaining("bootstrap.initdb");
+        assertThatThrownBy(() -> InitdbOptions.fromPatroni(List.of("bad option")))
                 .hasMessageContaining("bootstrap.initdb");
         assertThat(LocalPostgresConfig.builder()
                         .name("n")

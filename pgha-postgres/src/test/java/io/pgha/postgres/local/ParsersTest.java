@@ -84,13 +84,13 @@ class ParsersTest {
                 "rmgr: XLOG        len (rec/tot):    114/   114, tx:          0, lsn: 0/04000028, prev 0/03000110, "
                         + "desc: CHECKPOINT_SHUTDOWN redo 0/4000028; tli 1\n"
                         + "pg_waldump: error: error in WAL record at 0/4000028: invalid record length at 0/40000A0: wanted 24, got 0\n";
-        assertThat(LocalPostgresController.parseCheckpointEnd(out, 0x4000028)).isEqualTo(0x40000A0);
+        assertThat(Rewind.parseCheckpointEnd(out, 0x4000028)).isEqualTo(0x40000A0);
         // the checkpoint is followed by another record: not the end of WAL
         String two = out.replace(
                 "pg_waldump: error:", "rmgr: XLOG len (rec/tot): 30/30, tx: 0, lsn: 0/040000A0, prev 0/04000028\n");
-        assertThat(LocalPostgresController.parseCheckpointEnd(two, 0x4000028)).isZero();
-        assertThat(LocalPostgresController.parseCheckpointEnd(out, 0x5000028)).isZero();
-        assertThat(LocalPostgresController.parseCheckpointEnd("", 0x4000028)).isZero();
+        assertThat(Rewind.parseCheckpointEnd(two, 0x4000028)).isZero();
+        assertThat(Rewind.parseCheckpointEnd(out, 0x5000028)).isZero();
+        assertThat(Rewind.parseCheckpointEnd("", 0x4000028)).isZero();
     }
 
     @Test

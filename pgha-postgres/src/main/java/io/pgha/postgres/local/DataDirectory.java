@@ -1,0 +1,294 @@
+package io.pgha.postgres.local;
+
+import io.pgha.postgres.PostgresException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The data directory, and pgha's runtime directory beside it (the unix socket and the default
+ * passfile): where they are, the checks that refuse a directory PostgreSQL could not use or that
+ * belongs to someone else, creating them for the PostgreSQL user, emptying the data directory,
+ * writing a file into them atomically, and reading pg_control.
+ *
+ * <p>Threading: the paths are fixed at construction. The reads ({@link #isEmpty()},
+ * {@link #hasCluster()}, {@link #hasStandbySignal()}, {@link #controlData()}) may run on any
+ * thread, as {@code status()} does alongside a long action; the changes ({@link #prepare()},
+ * {@link #prepareRuntime()}, {@link #writeOwned}, {@link #empty()}) run only under the
+ * controller's action lock.
+ */
+final class DataDirectory {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DataDirectory.class);
+
+    private final LocalPostgresConfig config;
+    private final Binaries bins;
+    private final OsUser user;
+    private final OsCommand exec;
+    private final Path dir;
+    private final Path runtimeDir;
+    private final Path passfile;
+
+    DataDirectory(LocalPostgresConfig config, Binaries bins, OsUser user, OsCommand exec) {
+        this.config = config;
+        this.bins = bins;
+        this.user = user;
+        this.exec = exec;
+        this.dir = config.dataDir();
+        // one runtime directory per OS user and data directory: two members on one machine must not
+        // share a socket directory or a passfile
+        this.runtimeDir =
+                Path.of(System.getProperty("java.io.tmpdir"), "pgha-" + user.uid() + "-" + shortHash(dir.toString()));
+        this.passfile = config.pgpass() != null ? config.pgpass() : runtimeDir.resolve("pgpass");
+    }
+
+    Path path() {
+        return dir;
+    }
+
+    /** pgha's runtime directory for this data directory: the unix socket and the default passfile. */
+    Path runtimeDir() {
+        return runtimeDir;
+    }
+
+    /** The passfile PostgreSQL's tools read the passwords from. */
+    Path passfile() {
+        return passfile;
+    }
+
+    Path standbySignal() {
+        return dir.resolve("standby.signal");
+    }
+
+    boolean hasStandbySignal() {
+        return Files.exists(standbySignal());
+    }
+
+    /** Whether the directory holds a cluster (PG_VERSION), not just some files. */
+    boolean hasCluster() {
+        return Files.isRegularFile(dir.resolve("PG_VERSION"));
+    }
+
+    /** Missing or without any file: what bootstrap and clone need. */
+    boolean isEmpty() {
+        if (!Files.isDirectory(dir)) {
+            return true;
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.findAny().isEmpty();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Refuses, before anything is written, a data directory that is not a directory, that another
+     * user owns (pgha never re-owns a user's data), or that holds a cluster of another major
+     * version than the binaries.
+     */
+    void check() throws PostgresException {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS) && !Files.exists(dir)) {
+            return;
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new PostgresException("postgresql.data_dir " + dir + " exists and is not a directory");
+        }
+        try {
+            if (!isEmpty() && !user.owns(dir.toRealPath())) {
+                Object owner = Files.getAttribute(dir.toRealPath(), "unix:uid");
+                throw new PostgresException("postgresql.data_dir " + dir + " is owned by uid " + owner + ", not by "
+                        + user.describe() + " that PostgreSQL runs as; refusing to use it");
+            }
+        } catch (IOException e) {
+            throw new PostgresException("postgresql.data_dir " + dir + " cannot be read: " + e.getMessage(), e);
+        }
+        Path version = dir.resolve("PG_VERSION");
+        if (Files.isRegularFile(version)) {
+            try {
+                String dataMajor = Files.readString(version).strip();
+                String binMajor = binariesMajorVersion();
+                if (binMajor != null && !binMajor.equals(dataMajor)) {
+                    throw new PostgresException("postgresql.data_dir " + dir + " holds a PostgreSQL " + dataMajor
+                            + " cluster but postgresql.bin_dir " + bins.dir() + " has PostgreSQL " + binMajor);
+                }
+            } catch (IOException e) {
+                throw new PostgresException("cannot read " + version + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private String binariesMajorVersion() throws PostgresException {
+        // as the JVM's own user: only reading a version, and the PostgreSQL user's checks come later
+        OsCommand.Result r = new OsCommand(new OsUser(null, -1, -1, null, false))
+                .run(List.of(bins.path("postgres"), "--version"), OsCommand.SHORT);
+        Matcher m = Pattern.compile("\\) (\\d+)").matcher(r.output());
+        return r.ok() && m.find() ? m.group(1) : null;
+    }
+
+    /** Creates the data directory if needed, gives it to the PostgreSQL user with mode 0700. */
+    void prepare() throws PostgresException {
+        try {
+            Path parent = dir.getParent();
+            if (!Files.isDirectory(parent)) {
+                throw new PostgresException(
+                        "postgresql.data_dir " + dir + ": parent directory " + parent + " does not exist");
+            }
+            checkTraversable(parent, "postgresql.data_dir");
+            if (!Files.exists(dir)) {
+                Files.createDirectory(dir);
+            }
+            user.own(dir, "rwx------");
+        } catch (IOException e) {
+            throw new PostgresException("postgresql.data_dir " + dir + " cannot be prepared: " + e.getMessage(), e);
+        }
+    }
+
+    /** pgha's runtime directory (unix socket, default passfile) and the passfile, owned by the PostgreSQL user. */
+    void prepareRuntime() throws PostgresException {
+        try {
+            if (!Files.isDirectory(runtimeDir)) {
+                Files.createDirectories(runtimeDir);
+            }
+            if (!Files.isSymbolicLink(runtimeDir) && (user.owns(runtimeDir) || isOwnedByJvm(runtimeDir))) {
+                user.own(runtimeDir, "rwx------");
+            } else {
+                throw new PostgresException("pgha's runtime directory " + runtimeDir
+                        + " belongs to another user; remove it or fix its owner");
+            }
+            checkTraversable(runtimeDir, "pgha's runtime directory (java.io.tmpdir)");
+            checkTraversable(passfile.getParent(), "postgresql.pgpass");
+            writeOwned(passfile, ManagedConfig.passfile(config));
+        } catch (IOException e) {
+            throw new PostgresException(
+                    "cannot prepare " + runtimeDir + " or postgresql.pgpass " + passfile + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void checkTraversable(Path path, String key) throws PostgresException, IOException {
+        Path bad = user.firstUntraversable(path.toRealPath());
+        if (bad != null && user.switchUser()) {
+            // the mode bits say no, but a supplementary group or an ACL may still allow it: ask the OS
+            if (exec.run(List.of("test", "-x", bad.toString()), OsCommand.SHORT).ok()) {
+                return;
+            }
+        }
+        if (bad != null) {
+            throw new PostgresException(key + " " + path + ": " + user.describe() + " cannot enter " + bad
+                    + " (make it traversable, e.g. chmod o+x " + bad + ")");
+        }
+    }
+
+    private static boolean isOwnedByJvm(Path p) throws IOException, PostgresException {
+        return ((Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS)) == OsUser.currentUid();
+    }
+
+    /**
+     * Writes a file atomically (a reader sees the old content or the new, never half), owned by the
+     * PostgreSQL user, mode 0600.
+     */
+    void writeOwned(Path target, String content) throws IOException {
+        Path tmp = target.resolveSibling("." + target.getFileName() + ".pgha-tmp");
+        Files.deleteIfExists(tmp);
+        Files.writeString(tmp, content, StandardCharsets.UTF_8);
+        user.own(tmp, "rw-------");
+        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Creates {@code path} when it is not a directory yet, and gives it to the PostgreSQL user with mode 0700. */
+    void ownedDirectory(Path path) throws IOException {
+        if (!Files.isDirectory(path)) {
+            Files.createDirectory(path);
+        }
+        user.own(path, "rwx------");
+    }
+
+    /** Deletes everything inside the data directory (not the directory itself, which may be a mount point). */
+    void empty() throws PostgresException {
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        try {
+            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                    Files.deleteIfExists(file);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
+                    if (!d.equals(dir)) {
+                        try {
+                            Files.deleteIfExists(d);
+                        } catch (DirectoryNotEmptyException e) {
+                            throw new IOException("cannot remove " + d + ": not empty", e);
+                        }
+                    }
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (NoSuchFileException e) {
+            // already gone
+        } catch (IOException e) {
+            throw new PostgresException("cannot empty postgresql.data_dir " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** pg_controldata of the data directory, or null when there is none or it fails. */
+    ControlData controlData() {
+        if (!Files.isRegularFile(dir.resolve("global").resolve("pg_control"))) {
+            return null;
+        }
+        try {
+            OsCommand.Result r = exec.run(
+                    List.of(bins.path("pg_controldata"), "-D", dir.toString()), OsCommand.SHORT, Map.of("LC_ALL", "C"));
+            return r.ok() ? ControlData.parse(r.output()) : null;
+        } catch (PostgresException e) {
+            LOG.debug("pg_controldata failed: {}", e.getMessage());
+            return null;
+        }
+    }
+
+    /** The database system identifier from pg_control, or null when there is no cluster. */
+    String systemIdentifier() {
+        ControlData cd = controlData();
+        return cd == null ? null : cd.systemIdentifier();
+    }
+
+    /** Fails unless the directory holds the cluster with system identifier {@code expected}. */
+    void verifySystemIdentifier(String expected) throws PostgresException {
+        String actual = systemIdentifier();
+        if (actual == null) {
+            throw new PostgresException("postgresql.data_dir " + dir + " holds no cluster (pg_controldata found none)");
+        }
+        if (!actual.equals(expected)) {
+            throw new PostgresException("postgresql.data_dir " + dir + " holds another cluster: system identifier "
+                    + actual + ", the cluster's is " + expected);
+        }
+    }
+
+    private static String shortHash(String s) {
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(d, 0, 4);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            return Integer.toHexString(s.hashCode());
+        }
+    }
+}

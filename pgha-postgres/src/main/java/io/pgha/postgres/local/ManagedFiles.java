@@ -1,0 +1,128 @@
+package io.pgha.postgres.local;
+
+import io.pgha.postgres.PostgresException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The files pgha writes into the data directory (rendered by {@link ManagedConfig}): the include
+ * line in postgresql.conf (once), {@code postgresql.pgha.conf}, {@code pgha.hba.conf},
+ * {@code standby.signal} on a replica, and the {@code log/} directory. It remembers the two
+ * values that change at run time, the upstream's conninfo and {@code synchronous_standby_names},
+ * so that every rewrite (start, reload, restart) keeps them; at construction it reads them back
+ * from what a previous run left.
+ *
+ * <p>Threading: the writes run only under the controller's action lock. The remembered values are
+ * volatile so that a reader outside the lock sees the last one written, but they are only changed
+ * under that lock.
+ */
+final class ManagedFiles {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ManagedFiles.class);
+
+    private final LocalPostgresConfig config;
+    private final DataDirectory dir;
+
+    /** The upstream conninfo in the managed file; null on a primary. */
+    private volatile String upstreamConninfo;
+
+    private volatile String synchronousStandbyNames = "";
+
+    ManagedFiles(LocalPostgresConfig config, DataDirectory dir) {
+        this.config = config;
+        this.dir = dir;
+        readBack();
+    }
+
+    /** The upstream's conninfo the files name, null on a primary. */
+    String upstream() {
+        return upstreamConninfo;
+    }
+
+    String synchronousStandbyNames() {
+        return synchronousStandbyNames;
+    }
+
+    /** Sets the value the next {@link #write} puts in the file; does not write it. */
+    void synchronousStandbyNames(String value) {
+        this.synchronousStandbyNames = value;
+    }
+
+    /** After the data directory was emptied: nothing is left to follow. */
+    void forgetUpstream() {
+        upstreamConninfo = null;
+    }
+
+    /** Rewrites the files as they are, with the remembered upstream (a reload or restart keeps the role). */
+    void rewrite() throws PostgresException {
+        write(upstreamConninfo);
+    }
+
+    /**
+     * Writes pgha's managed files: the include line (once), postgresql.pgha.conf and
+     * pgha.hba.conf; on a replica ({@code conninfo != null}) also standby.signal.
+     */
+    void write(String conninfo) throws PostgresException {
+        Path data = dir.path();
+        try {
+            Path conf = data.resolve("postgresql.conf");
+            String current = Files.isRegularFile(conf) ? Files.readString(conf, StandardCharsets.UTF_8) : "";
+            if (!ManagedConfig.hasInclude(current)) {
+                dir.writeOwned(conf, ManagedConfig.withInclude(current));
+            }
+            dir.writeOwned(data.resolve(ManagedConfig.HBA_FILE), ManagedConfig.hba(config));
+            dir.writeOwned(
+                    data.resolve(ManagedConfig.CONF_FILE),
+                    ManagedConfig.render(
+                            config,
+                            dir.runtimeDir(),
+                            data.resolve(ManagedConfig.HBA_FILE),
+                            conninfo,
+                            config.useSlots() ? config.slotName() : null,
+                            synchronousStandbyNames));
+            upstreamConninfo = conninfo;
+            if (conninfo != null && !dir.hasStandbySignal()) {
+                dir.writeOwned(dir.standbySignal(), "");
+            }
+            dir.ownedDirectory(data.resolve("log"));
+        } catch (IOException e) {
+            throw new PostgresException(
+                    "cannot write pgha's configuration into postgresql.data_dir " + data + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Re-reads what a previous run left in postgresql.pgha.conf (upstream, synchronous_standby_names). */
+    private void readBack() {
+        Path conf = dir.path().resolve(ManagedConfig.CONF_FILE);
+        if (!Files.isRegularFile(conf)) {
+            return;
+        }
+        try {
+            for (String line : Files.readAllLines(conf, StandardCharsets.UTF_8)) {
+                int eq = line.indexOf(" = ");
+                if (eq < 0 || line.startsWith("#")) {
+                    continue;
+                }
+                String key = line.substring(0, eq).trim();
+                String raw = line.substring(eq + 3).trim();
+                if (raw.length() < 2 || !raw.startsWith("'") || !raw.endsWith("'")) {
+                    continue;
+                }
+                // the reverse of ManagedConfig.quote
+                String value =
+                        raw.substring(1, raw.length() - 1).replace("''", "'").replace("\\\\", "\\");
+                if (key.equals("primary_conninfo")) {
+                    upstreamConninfo = value.isEmpty() ? null : value;
+                } else if (key.equals("synchronous_standby_names")) {
+                    synchronousStandbyNames = value;
+                }
+            }
+        } catch (IOException e) {
+            LOG.warn("{}: cannot read {}: {}", config.name(), conf, e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,171 @@
+package io.pgha.postgres.local;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Patroni's YAML for the local PostgreSQL (the {@code postgresql:} section, and from
+ * {@code bootstrap:} the initdb options and {@code dcs.postgresql}), already parsed into maps,
+ * read into a {@link LocalPostgresConfig} through its builder, which validates the values. This
+ * class checks the shapes (a mapping, a list, a single value, a boolean) and names the YAML key
+ * of anything wrong. Stateless.
+ */
+final class PatroniPostgresSection {
+
+    private PatroniPostgresSection() {}
+
+    /**
+     * Reads Patroni's YAML, already parsed into maps: the {@code postgresql:} section, the member
+     * {@code name}, and the {@code bootstrap:} section (for {@code initdb} and
+     * {@code dcs.postgresql.parameters}/{@code use_slots}; may be null).
+     *
+     * @throws IllegalArgumentException naming the key of a missing or invalid value
+     */
+    static LocalPostgresConfig read(String name, Map<String, ?> postgresql, Map<String, ?> bootstrap) {
+        if (postgresql == null) {
+            throw new IllegalArgumentException("postgresql: section is required");
+        }
+        LocalPostgresConfig.Builder b = LocalPostgresConfig.builder().name(name);
+        String dataDir = string(postgresql, "data_dir", "postgresql.data_dir");
+        if (dataDir == null) {
+            throw new IllegalArgumentException("postgresql.data_dir is required");
+        }
+        b.dataDir(Path.of(dataDir));
+        String binDir = string(postgresql, "bin_dir", "postgresql.bin_dir");
+        if (binDir != null && !binDir.isBlank()) {
+            b.binDir(Path.of(binDir));
+        }
+        String listen = string(postgresql, "listen", "postgresql.listen");
+        if (listen != null) {
+            b.listen(listen);
+        }
+        b.connectAddress(string(postgresql, "connect_address", "postgresql.connect_address"));
+        String pgpass = string(postgresql, "pgpass", "postgresql.pgpass");
+        if (pgpass != null) {
+            b.pgpass(Path.of(pgpass));
+        }
+        Map<String, ?> auth = map(postgresql, "authentication", "postgresql.authentication");
+        Map<String, ?> su = map(auth, "superuser", "postgresql.authentication.superuser");
+        Map<String, ?> repl = map(auth, "replication", "postgresql.authentication.replication");
+        String suName = string(su, "username", "postgresql.authentication.superuser.username");
+        b.superuser(
+                suName == null ? "postgres" : suName,
+                string(su, "password", "postgresql.authentication.superuser.password"));
+        b.replication(
+                string(repl, "username", "postgresql.authentication.replication.username"),
+                string(repl, "password", "postgresql.authentication.replication.password"));
+
+        Map<String, ?> dcs = bootstrap == null ? Map.of() : map(bootstrap, "dcs", "bootstrap.dcs");
+        Map<String, ?> dcsPostgresql = map(dcs, "postgresql", "bootstrap.dcs.postgresql");
+        Map<String, String> params = new LinkedHashMap<>(parameters(
+                map(dcsPostgresql, "parameters", "bootstrap.dcs.postgresql.parameters"),
+                "bootstrap.dcs.postgresql.parameters"));
+        params.putAll(parameters(map(postgresql, "parameters", "postgresql.parameters"), "postgresql.parameters"));
+        b.parameters(params);
+        Object useSlots = dcsPostgresql.get("use_slots");
+        if (useSlots != null) {
+            b.useSlots(bool(useSlots, "bootstrap.dcs.postgresql.use_slots"));
+        }
+
+        b.pgHba(stringList(postgresql.get("pg_hba"), "postgresql.pg_hba"));
+        // the engine's rule (DynamicConfig.usePgRewind): the local value, else bootstrap.dcs's, else true —
+        // Patroni's files often set it under bootstrap.dcs.postgresql only
+        Object rewind = postgresql.get("use_pg_rewind") != null
+                ? postgresql.get("use_pg_rewind")
+                : dcsPostgresql.get("use_pg_rewind");
+        b.usePgRewind(rewind == null
+                || bool(
+                        rewind,
+                        postgresql.get("use_pg_rewind") != null
+                                ? "postgresql.use_pg_rewind"
+                                : "bootstrap.dcs.postgresql.use_pg_rewind"));
+        b.removeDataDirectoryOnRewindFailure(bool(
+                postgresql.get("remove_data_directory_on_rewind_failure"),
+                "postgresql.remove_data_directory_on_rewind_failure"));
+        b.removeDataDirectoryOnDivergedTimelines(bool(
+                postgresql.get("remove_data_directory_on_diverged_timelines"),
+                "postgresql.remove_data_directory_on_diverged_timelines"));
+        String runAs = string(postgresql, "run_as", "postgresql.run_as");
+        if (runAs != null) {
+            b.runAs(runAs);
+        }
+        Object methods = postgresql.get("create_replica_methods");
+        if (methods != null) {
+            b.createReplicaMethods(stringList(methods, "postgresql.create_replica_methods"));
+        }
+        if (bootstrap != null && bootstrap.get("initdb") != null) {
+            b.initdb(InitdbOptions.fromPatroni(bootstrap.get("initdb")));
+        }
+        return b.build();
+    }
+
+    private static String string(Map<String, ?> map, String key, String path) {
+        Object v = map.get(key);
+        if (v == null) {
+            return null;
+        }
+        if (v instanceof Map || v instanceof List) {
+            throw new IllegalArgumentException(path + " must be a single value");
+        }
+        return v.toString();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, ?> map(Map<String, ?> map, String key, String path) {
+        Object v = map.get(key);
+        if (v == null) {
+            return Map.of();
+        }
+        if (!(v instanceof Map)) {
+            throw new IllegalArgumentException(path + " must be a mapping");
+        }
+        return (Map<String, ?>) v;
+    }
+
+    private static Map<String, String> parameters(Map<String, ?> raw, String path) {
+        Map<String, String> out = new LinkedHashMap<>();
+        raw.forEach((k, v) -> {
+            if (v == null || v instanceof Map || v instanceof List) {
+                throw new IllegalArgumentException(path + "." + k + " must be a single value");
+            }
+            out.put(k, v instanceof Boolean bool ? (bool ? "on" : "off") : v.toString());
+        });
+        return out;
+    }
+
+    private static List<String> stringList(Object v, String path) {
+        if (v == null) {
+            return List.of();
+        }
+        if (!(v instanceof List<?> list)) {
+            throw new IllegalArgumentException(path + " must be a list");
+        }
+        List<String> out = new ArrayList<>();
+        for (Object o : list) {
+            if (o == null || o instanceof Map || o instanceof List) {
+                throw new IllegalArgumentException(path + " must be a list of strings; found '" + o + "'");
+            }
+            out.add(o.toString());
+        }
+        return out;
+    }
+
+    private static boolean bool(Object v, String path) {
+        if (v == null) {
+            return false;
+        }
+        if (v instanceof Boolean b) {
+            return b;
+        }
+        String s = v.toString().trim().toLowerCase(Locale.ROOT);
+        return switch (s) {
+            case "true", "on", "yes", "1" -> true;
+            case "false", "off", "no", "0" -> false;
+            default -> throw new IllegalArgumentException(path + " must be true or false, not '" + v + "'");
+        };
+    }
+}
