@@ -1,6 +1,5 @@
 package io.pgha.examples;
 
-import io.pgha.rest.RestApiConfig;
 import io.pgha.api.RestApiServer;
 import io.pgha.backup.BackupConfig;
 import io.pgha.backup.BackupException;
@@ -16,6 +15,7 @@ import io.pgha.ha.PatroniCallbacks;
 import io.pgha.postgres.PostgresException;
 import io.pgha.postgres.local.LocalPostgresConfig;
 import io.pgha.postgres.local.LocalPostgresController;
+import io.pgha.rest.RestApiConfig;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.PrintStream;

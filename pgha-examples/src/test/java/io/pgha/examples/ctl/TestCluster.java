@@ -1,6 +1,5 @@
 package io.pgha.examples.ctl;
 
-import io.pgha.rest.RestApiConfig;
 import io.pgha.api.RestApiServer;
 import io.pgha.config.NodeConfig;
 import io.pgha.dcs.ClusterState;
@@ -10,6 +9,7 @@ import io.pgha.dcs.InMemoryDcs;
 import io.pgha.dcs.InMemoryDcsProvider;
 import io.pgha.ha.HaNode;
 import io.pgha.ha.SimulatedPostgres;
+import io.pgha.rest.RestApiConfig;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.time.Duration;

@@ -1,12 +1,12 @@
 package io.pgha.examples.safety;
 
-import io.pgha.rest.RestApiConfig;
 import io.pgha.api.RestApiServer;
 import io.pgha.config.NodeConfig;
 import io.pgha.ha.HaNode;
 import io.pgha.postgres.fence.ShellFence;
 import io.pgha.postgres.local.LocalPostgresConfig;
 import io.pgha.postgres.local.LocalPostgresController;
+import io.pgha.rest.RestApiConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;

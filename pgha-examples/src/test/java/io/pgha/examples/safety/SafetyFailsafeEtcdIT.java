@@ -9,7 +9,6 @@ import static io.pgha.testing.Fixtures.traversableTempDir;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.pgha.rest.RestApiConfig;
 import io.pgha.api.RestApiServer;
 import io.pgha.config.NodeConfig;
 import io.pgha.dcs.ClusterState;
@@ -17,6 +16,7 @@ import io.pgha.dcs.etcd.EtcdServer;
 import io.pgha.ha.HaNode;
 import io.pgha.postgres.local.LocalPostgresConfig;
 import io.pgha.postgres.local.LocalPostgresController;
+import io.pgha.rest.RestApiConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
