@@ -1,23 +1,23 @@
 package io.pgha.dcs.consul;
 
-import io.pgha.dcs.ClusterState;
-import io.pgha.dcs.ClusterStatus;
 import io.pgha.dcs.Dcs;
 import io.pgha.dcs.DcsException;
-import io.pgha.dcs.DcsJson;
 import io.pgha.dcs.DcsSettings;
-import io.pgha.dcs.Failover;
-import io.pgha.dcs.HistoryEntry;
-import io.pgha.dcs.SyncState;
+import io.pgha.dcs.spi.ChangeListener;
+import io.pgha.dcs.spi.ClusterStore;
+import io.pgha.dcs.spi.StoredTree;
+import io.pgha.dcs.spi.StoredValue;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.kiwiproject.consul.Consul;
@@ -35,42 +35,45 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@link Dcs} over Consul's HTTP API, laid out as Patroni lays out a Consul cluster: keys
- * {@code service/<scope>/leader}, {@code members/<name>}, {@code config}, {@code initialize},
- * {@code status}, {@code history}, {@code failover}, {@code sync}, {@code failsafe}, without a
- * leading slash.
+ * The storage primitives of Consul's HTTP API ({@link ClusterStore}), as Patroni uses Consul: keys
+ * without a leading slash, the member's keys held by its session with {@code ?acquire}, and
+ * compare-and-set on {@code ModifyIndex}.
  *
  * <h2>TTL</h2>
  * One Consul session per member, named {@code <scope>-<name>}, behavior {@code delete}, lock-delay
  * 1 ms, TTL = ttl/2: Consul invalidates a session only after up to twice its TTL, so ttl/2 makes the
- * keys vanish within ttl of the last renewal. The leader key and the member key are written with
+ * keys vanish within ttl of the last renewal. The lock and the member record are written with
  * {@code ?acquire=<session>}: they are deleted when the session is invalidated or destroyed. Each
- * {@link #renewLeader()} and {@link #touchMember} renews the session. A renewal answered 404 means
- * Consul invalidated the session (its keys are gone): a new session is created, and the lock is
- * never claimed on the old one — {@link #renewLeader()} only succeeds when the leader key is held by
- * the current session. A leader or member key holding this member's name under another session is
- * that of this member's previous process (killed and restarted while its PostgreSQL ran on, its
- * session not yet invalidated): as Patroni does, it is deleted with {@code cas} on its ModifyIndex
- * and acquired again with the current session.
+ * renewal of the lock and each write of the member record renews the session. A renewal answered
+ * 404 means Consul invalidated the session (its keys are gone): a new session is created, and the
+ * lock is never claimed on the old one — {@link #renewLock} only succeeds when the key is held by
+ * the current session. A key holding this member's name or record under another session is that
+ * of this member's previous process (killed and restarted while its PostgreSQL ran on, its session
+ * not yet invalidated): as Patroni does, it is deleted with {@code cas} on its ModifyIndex and
+ * acquired again with the current session.
  *
  * <h2>Compare-and-set</h2>
- * {@code config}, {@code failover}, {@code sync}, {@code initialize}: {@code ?cas=<ModifyIndex>}
- * ({@link Dcs#ABSENT} is {@code cas=0}, {@link Dcs#ANY} no cas), deletes with
- * {@code DELETE ?cas=<ModifyIndex>} (see {@link RawConsul} for why that one, and session creation,
- * are raw HTTP calls).
+ * {@code ?cas=<ModifyIndex>} ({@link Dcs#ABSENT} is {@code cas=0}, {@link Dcs#ANY} no cas), deletes
+ * with {@code DELETE ?cas=<ModifyIndex>} (see {@link RawConsul} for why that one, and session
+ * creation, are raw HTTP calls).
  *
  * <h2>Errors and time</h2>
  * Every request is bounded by {@link DcsSettings#retryTimeout()} (connect, write and read time
  * together); an unreachable agent or an error status is a {@link DcsException} naming the agent's
  * URL and the operation.
  *
+ * <h2>Own writes and the watch</h2>
+ * A PUT is answered with true or false only, so a write cannot tell its ModifyIndex: each
+ * successful write reports its key as this member's own until the next read
+ * ({@link ChangeListener#wroteWithoutRevision}). The watch ({@link ConsulWatch}) runs blocking
+ * queries on a thread of its own, started by the first wait.
+ *
  * <h2>Concurrency</h2>
- * Thread-safe. Session creation, renewal and replacement are serialized on one lock; other calls run
- * concurrently. {@link #awaitChange} waits on {@link ConsulWatch}, whose blocking queries run on
- * their own thread.
+ * Thread-safe. Session creation, renewal and replacement are serialized on one lock; other calls
+ * run concurrently.
  */
-final class ConsulDcs implements Dcs {
-    private static final Logger LOG = LoggerFactory.getLogger(ConsulDcs.class);
+final class ConsulStore implements ClusterStore {
+    private static final Logger LOG = LoggerFactory.getLogger(ConsulStore.class);
     /** As small as Consul allows while still being a set lock-delay (Patroni sends 0.001). */
     static final String LOCK_DELAY = "1ms";
 
@@ -78,60 +81,44 @@ final class ConsulDcs implements Dcs {
 
     private final DcsSettings settings;
     private final ConsulOptions options;
+    private final ConsulTls tls;
+    private final long timeoutMillis;
     private final String url;
     private final String name;
-    private final String prefix;
-    private final String leaderKey;
-    private final String memberKey;
     private final Consul consul;
     private final KeyValueClient kv;
     private final SessionClient sessions;
     private final RawConsul raw;
-    private final ConsulWatch watch;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private volatile Duration ttl;
+    private volatile ChangeListener listener;
+    private volatile ConsulWatch watch;
 
     private final Object sessionLock = new Object();
     private String sessionId; // guarded by sessionLock
     private Duration sessionTtl; // guarded by sessionLock: the TTL sessionId was created with
     private long sessionDeadline; // guarded by sessionLock: System.nanoTime() before which Consul keeps it
+    /** The keys this store wrote with its session, moved along when the session is replaced. Guarded by sessionLock. */
+    private final Set<String> onSession = new LinkedHashSet<>();
 
-    ConsulDcs(DcsSettings settings, ConsulOptions options) {
+    ConsulStore(DcsSettings settings, ConsulOptions options) {
         this.settings = settings;
         this.options = options;
         this.url = options.baseUrl();
         this.name = settings.name();
-        this.prefix = prefix(settings);
-        this.leaderKey = prefix + "leader";
-        this.memberKey = prefix + "members/" + settings.name();
         this.ttl = settings.ttl();
-        ConsulTls tls = options.https() ? ConsulTls.from(options) : null;
-        long t = Math.max(100, settings.retryTimeout().toMillis());
+        this.tls = options.https() ? ConsulTls.from(options) : null;
+        this.timeoutMillis = Math.max(100, settings.retryTimeout().toMillis());
+        long t = timeoutMillis;
         // connect + write + read together stay within retry_timeout
-        this.consul = client(tls, t / 4, t / 2, t / 4);
+        this.consul = client(t / 4, t / 2, t / 4);
         this.kv = consul.keyValueClient();
         this.sessions = consul.sessionClient();
         this.raw = new RawConsul(options, tls, Duration.ofMillis(t));
-        long watchRead = WATCH_WAIT.toMillis() + WATCH_WAIT.toMillis() / 16 + t;
-        Consul[] watchClient = new Consul[1];
-        Supplier<KeyValueClient> factory = () -> {
-            watchClient[0] = client(tls, t / 4, watchRead, t / 4);
-            return watchClient[0].keyValueClient();
-        };
-        this.watch = new ConsulWatch(prefix, factory, () -> watchClient[0].destroy(), options.dc(), WATCH_WAIT, url);
     }
 
-    /** Patroni's Consul base path: the namespace without its leading slash, then the scope. */
-    static String prefix(DcsSettings settings) {
-        String ns = settings.namespace();
-        while (ns.startsWith("/")) {
-            ns = ns.substring(1);
-        }
-        return ns + settings.scope() + "/";
-    }
-
-    private Consul client(ConsulTls tls, long connectMs, long readMs, long writeMs) {
+    private Consul client(long connectMs, long readMs, long writeMs) {
         Consul.Builder b = Consul.builder()
                 .withUrl(url)
                 .withPing(false) // connect lazily: an agent that is down now is a DcsException later, not here
@@ -148,15 +135,6 @@ final class ConsulDcs implements Dcs {
             }
         }
         return b.build();
-    }
-
-    @Override
-    public String memberName() {
-        return name;
-    }
-
-    String prefix() {
-        return prefix;
     }
 
     /** The current session's id, or null (for tests and diagnostics). */
@@ -178,41 +156,24 @@ final class ConsulDcs implements Dcs {
 
     // ---------------------------------------------------------------- read
 
+    /** {@code GET <prefix>?recurse}; versions are ModifyIndexes, the revision the X-Consul-Index. */
     @Override
-    public ClusterState read() throws DcsException {
+    public StoredTree readTree(String prefix) throws DcsException {
         ConsulResponse<List<Value>> resp =
                 call("read " + prefix, () -> kv.getConsulResponseWithValues(prefix, query()));
-        ClusterState.Builder b = ClusterState.builder(settings.scope());
-        Map<String, Long> keys = new HashMap<>();
-        List<Value> values = resp.getResponse() == null ? List.of() : resp.getResponse();
-        for (Value v : values) {
-            keys.put(v.getKey(), v.getModifyIndex());
-            if (!v.getKey().startsWith(prefix)) {
-                continue;
-            }
-            String rel = v.getKey().substring(prefix.length());
-            String value = text(v);
-            long version = v.getModifyIndex();
-            switch (rel) {
-                case "leader" -> b.leader(value, version);
-                case "config" -> b.config(value, version);
-                case "initialize" -> b.initialize(value, version);
-                case "status" -> b.status(value);
-                case "history" -> b.history(value, version);
-                case "failover" -> b.failover(value, version);
-                case "sync" -> b.sync(value, version);
-                case "failsafe" -> b.failsafe(value);
-                default -> {
-                    if (rel.startsWith("members/")
-                            && rel.length() > "members/".length()
-                            && rel.indexOf('/', "members/".length()) < 0) {
-                        b.member(rel.substring("members/".length()), value, version);
-                    }
-                }
-            }
+        List<Value> found = resp.getResponse() == null ? List.of() : resp.getResponse();
+        List<StoredValue> values = new ArrayList<>(found.size());
+        Map<String, Long> indexes = new HashMap<>();
+        for (Value v : found) {
+            values.add(new StoredValue(v.getKey(), text(v), v.getModifyIndex()));
+            indexes.put(v.getKey(), v.getModifyIndex());
         }
-        watch.onRead(resp.getIndex() == null ? 0 : resp.getIndex().longValue(), keys);
-        return b.build();
+        long index = resp.getIndex() == null ? 0 : resp.getIndex().longValue();
+        ConsulWatch w = watch;
+        if (w != null) {
+            w.onRead(index, indexes);
+        }
+        return new StoredTree(values, index);
     }
 
     /** A value as text; a key with an empty value has Value null in Consul's JSON and reads as "". */
@@ -321,14 +282,14 @@ final class ConsulDcs implements Dcs {
     /**
      * A session's TTL cannot change: with a new ttl, move the keys the old session holds to a new
      * one (release, then acquire with the same value), then destroy the old one. If someone else
-     * takes the leader key in between, the lock is lost, which {@link #renewLeader()} then reports.
+     * takes the lock in between, the lock is lost, which {@link #renewLock} then reports.
      */
     private void replaceSession(Duration want) throws DcsException {
         String old = sessionId;
         long start = System.nanoTime();
         String fresh = createSession(want);
         try {
-            for (String key : List.of(leaderKey, memberKey)) {
+            for (String key : onSession) {
                 Optional<Value> v = get(key);
                 if (v.isPresent() && old.equals(v.get().getSession().orElse(null))) {
                     String value = text(v.get());
@@ -385,126 +346,123 @@ final class ConsulDcs implements Dcs {
         return e.hasCode() && e.getCode() == 500 && m.contains("invalid session");
     }
 
-    // ---------------------------------------------------------------- leader
+    // ---------------------------------------------------------------- the lock
 
+    /** {@code PUT key?acquire=<session>}: Consul refuses while another session holds the key; a key no session holds is free. */
     @Override
-    public boolean acquireLeader() throws DcsException {
-        return putWithSession(leaderKey, name);
+    public boolean acquireLock(String key, String holder) throws DcsException {
+        return putWithSession(key, holder);
     }
 
     /**
-     * Renews the session and proves that the leader key holds our name under it. A key holding our
-     * name under another session (this member's previous process, killed and restarted while its
+     * Renews the session and proves that the key holds our name under it. A key holding our name
+     * under another session (this member's previous process, killed and restarted while its
      * PostgreSQL ran on, whose session Consul has not invalidated yet) or under none is taken over
      * as Patroni does: deleted with {@code cas} on the ModifyIndex just read, then acquired with our
      * session. Neither step can overwrite another member's lock: the delete fails once the key has
      * changed, the acquire once another session holds it.
      */
     @Override
-    public boolean renewLeader() throws DcsException {
+    public boolean renewLock(String key, String holder) throws DcsException {
         if (sessionId() == null) {
             // a new client of this member: nothing of ours to renew unless the key names us (a restart)
-            Optional<Value> first = get(leaderKey);
-            if (first.isEmpty() || !name.equals(text(first.get()))) {
+            Optional<Value> first = get(key);
+            if (first.isEmpty() || !holder.equals(text(first.get()))) {
                 return false;
             }
         }
         String sid = ensureSession();
-        Optional<Value> v = get(leaderKey);
-        boolean ours = v.isPresent() && name.equals(text(v.get()));
+        Optional<Value> v = get(key);
+        boolean ours = v.isPresent() && holder.equals(text(v.get()));
         if (ours && !sid.equals(v.get().getSession().orElse(null))) {
-            ours = takeOver(v.get(), sid);
+            ours = takeOver(key, holder, v.get(), sid);
         }
         if (ours && sessionTimeLeft().isNegative()) {
             // renewal and check took longer than the session's TTL: what we saw may no longer hold
-            LOG.warn("{}: renewing the leader lock took longer than the session TTL; not claiming it", name);
+            LOG.warn("{}: renewing the lock {} took longer than the session TTL; not claiming it", name, key);
             return false;
         }
         if (!ours) {
             LOG.info(
-                    "{} no longer holds the leader lock: {}",
+                    "{} no longer holds the lock {}: {}",
                     name,
+                    key,
                     v.map(x -> "held by session " + x.getSession().orElse("none") + " with value '" + text(x) + "'")
-                            .orElse("no leader key"));
+                            .orElse("no such key"));
         }
         return ours;
     }
 
     /** Patroni's "Recreating the leader key due to session mismatch": delete with cas, acquire anew. */
-    private boolean takeOver(Value seen, String sid) throws DcsException {
+    private boolean takeOver(String key, String holder, Value seen, String sid) throws DcsException {
         LOG.warn(
                 "{}: {} holds this member's name under {}, not under our session {}: re-creating it",
                 name,
-                leaderKey,
+                key,
                 seen.getSession().map(x -> "session " + x).orElse("no session"),
                 sid);
-        watch.onOwnWrite(leaderKey);
-        if (!deleteCas(leaderKey, seen.getModifyIndex())) {
+        if (!deleteCas(key, seen.getModifyIndex())) {
             return false; // changed since we read it: not ours to take
         }
-        return putWithSession(leaderKey, name);
+        return putWithSession(key, holder);
     }
 
     @Override
-    public boolean releaseLeader() throws DcsException {
+    public boolean releaseLock(String key, String holder) throws DcsException {
         checkOpen();
-        Optional<Value> v = get(leaderKey);
-        if (v.isEmpty() || !name.equals(text(v.get()))) {
+        Optional<Value> v = get(key);
+        if (v.isEmpty() || !holder.equals(text(v.get()))) {
             return false;
         }
-        String holder = v.get().getSession().orElse(null);
+        String owner = v.get().getSession().orElse(null);
         String sid = sessionId();
-        if (holder != null && holder.equals(sid)) {
+        if (owner != null && owner.equals(sid)) {
             // release first: even if the delete below fails, the lock is free
-            if (!put(leaderKey, name, ImmutablePutOptions.builder().release(sid))) {
+            if (!put(key, holder, ImmutablePutOptions.builder().release(sid))) {
                 return false;
             }
-            v = get(leaderKey);
+            v = get(key);
             if (v.isEmpty()) {
                 return true;
             }
-            if (!name.equals(text(v.get())) || v.get().getSession().isPresent()) {
+            if (!holder.equals(text(v.get())) || v.get().getSession().isPresent()) {
                 return false; // someone took it in between
             }
         }
-        watch.onOwnWrite(leaderKey);
-        return deleteCas(leaderKey, v.get().getModifyIndex());
+        return deleteCas(key, v.get().getModifyIndex());
     }
 
-    // ---------------------------------------------------------------- member
+    // ---------------------------------------------------------------- the member record
 
     @Override
-    public void touchMember(Map<String, Object> data) throws DcsException {
-        Objects.requireNonNull(data, "data");
-        String json = DcsJson.write(data);
-        if (putWithSession(memberKey, json)) {
+    public void putOnSession(String key, String value) throws DcsException {
+        if (putWithSession(key, value)) {
             return;
         }
         // another session holds the key: this member's previous process (killed and restarted), whose
         // session has not lapsed yet. As Patroni does, delete it (with cas: only the key as read) and
         // write it again under our session, rather than leave the member's record stale until then
-        Optional<Value> v = get(memberKey);
+        Optional<Value> v = get(key);
         String sid = sessionId();
         if (v.isPresent() && sid != null && !sid.equals(v.get().getSession().orElse(null))) {
             LOG.warn(
                     "{} is held by {}, not by our session {}: re-creating it",
-                    memberKey,
+                    key,
                     v.get().getSession().map(x -> "session " + x).orElse("no session"),
                     sid);
-            watch.onOwnWrite(memberKey);
-            if (deleteCas(memberKey, v.get().getModifyIndex()) && putWithSession(memberKey, json)) {
+            if (deleteCas(key, v.get().getModifyIndex()) && putWithSession(key, value)) {
                 return;
             }
         }
-        LOG.warn("{} could not be written under our session; the next touch tries again", memberKey);
+        LOG.warn("{} could not be written under our session; the next write tries again", key);
     }
 
     /** PUT key?acquire=session, once more with a new session if Consul says ours is invalid. */
     private boolean putWithSession(String key, String value) throws DcsException {
         String sid = ensureSession();
-        watch.onOwnWrite(key);
+        boolean written;
         try {
-            return putRaw(key, value, ImmutablePutOptions.builder().acquire(sid));
+            written = putRaw(key, value, ImmutablePutOptions.builder().acquire(sid));
         } catch (ConsulException e) {
             if (!invalidSession(e)) {
                 throw translate("write " + key, e);
@@ -512,57 +470,37 @@ final class ConsulDcs implements Dcs {
             LOG.warn("Consul session {} vanished while writing {}; retrying with a new session", sid, key);
             forgetSession(sid);
             String fresh = ensureSession();
-            return put(key, value, ImmutablePutOptions.builder().acquire(fresh));
+            written = put(key, value, ImmutablePutOptions.builder().acquire(fresh));
         }
-    }
-
-    // ---------------------------------------------------------------- CAS keys
-
-    @Override
-    public boolean writeInitialize(String systemIdentifier, long expectedVersion) throws DcsException {
-        return casPut(prefix + "initialize", systemIdentifier == null ? "" : systemIdentifier, expectedVersion);
-    }
-
-    @Override
-    public boolean cancelInitialize() throws DcsException {
-        return delete(prefix + "initialize");
-    }
-
-    @Override
-    public boolean writeConfig(Map<String, Object> config, long expectedVersion) throws DcsException {
-        return casWrite(prefix + "config", config == null ? null : DcsJson.write(config), expectedVersion);
-    }
-
-    @Override
-    public boolean writeFailover(Failover failover, long expectedVersion) throws DcsException {
-        return casWrite(
-                prefix + "failover", failover == null ? null : DcsJson.write(failover.toJson()), expectedVersion);
-    }
-
-    @Override
-    public boolean writeSync(SyncState sync, long expectedVersion) throws DcsException {
-        return casWrite(prefix + "sync", sync == null ? null : DcsJson.write(sync.toJson()), expectedVersion);
-    }
-
-    private boolean casWrite(String key, String value, long expectedVersion) throws DcsException {
-        if (value != null) {
-            return casPut(key, value, expectedVersion);
+        if (written) {
+            synchronized (sessionLock) {
+                onSession.add(key);
+            }
+            wrote(key);
         }
-        if (expectedVersion == ABSENT) {
-            return get(key).isEmpty(); // "delete if absent": true exactly when there is nothing
-        }
-        if (expectedVersion == ANY) {
-            return delete(key);
-        }
-        watch.onOwnWrite(key);
-        return deleteCas(key, expectedVersion);
+        return written;
     }
 
-    private boolean casPut(String key, String value, long expectedVersion) throws DcsException {
+    @Override
+    public void setTtl(Duration newTtl) {
+        if (newTtl == null || newTtl.isNegative() || newTtl.isZero()) {
+            throw new IllegalArgumentException("ttl must be positive, got " + newTtl);
+        }
+        this.ttl = newTtl; // the session is replaced at the next renewal (ensureSession)
+    }
+
+    Duration ttl() {
+        return ttl;
+    }
+
+    // ---------------------------------------------------------------- versioned keys
+
+    @Override
+    public boolean put(String key, String value, long expectedVersion) throws DcsException {
         ImmutablePutOptions.Builder opts = ImmutablePutOptions.builder();
-        if (expectedVersion == ABSENT) {
+        if (expectedVersion == Dcs.ABSENT) {
             opts.cas(0);
-        } else if (expectedVersion != ANY) {
+        } else if (expectedVersion != Dcs.ANY) {
             if (expectedVersion <= 0) {
                 return false; // no Consul key has ModifyIndex <= 0; cas=0 would mean "absent"
             }
@@ -571,34 +509,24 @@ final class ConsulDcs implements Dcs {
         return put(key, value, opts);
     }
 
-    // ---------------------------------------------------------------- plain keys
-
     @Override
-    public void writeStatus(ClusterStatus status) throws DcsException {
-        put(
-                prefix + "status",
-                DcsJson.write((status == null ? ClusterStatus.EMPTY : status).toJson()),
-                ImmutablePutOptions.builder());
-    }
-
-    @Override
-    public void writeHistory(List<HistoryEntry> history) throws DcsException {
-        List<Object> rows = (history == null ? List.<HistoryEntry>of() : history)
-                .stream().map(h -> (Object) h.toJson()).toList();
-        put(prefix + "history", DcsJson.write(rows), ImmutablePutOptions.builder());
-    }
-
-    @Override
-    public void writeFailsafe(Map<String, String> failsafe) throws DcsException {
-        if (failsafe == null) {
-            delete(prefix + "failsafe");
-        } else {
-            put(prefix + "failsafe", DcsJson.write(failsafe), ImmutablePutOptions.builder());
+    public boolean delete(String key, long expectedVersion) throws DcsException {
+        if (expectedVersion == Dcs.ABSENT) {
+            return get(key).isEmpty(); // "delete if absent": true exactly when there is nothing
         }
+        if (expectedVersion == Dcs.ANY) {
+            call("delete " + key, () -> {
+                kv.deleteKey(key);
+                return null;
+            });
+            wrote(key);
+            return true; // Consul answers a plain DELETE without saying whether there was a key
+        }
+        return deleteCas(key, expectedVersion);
     }
 
     @Override
-    public void deleteCluster() throws DcsException {
+    public void deleteTree(String prefix) throws DcsException {
         call("delete " + prefix + " recursively", () -> {
             kv.deleteKeys(prefix);
             return null;
@@ -608,9 +536,12 @@ final class ConsulDcs implements Dcs {
     // ---------------------------------------------------------------- HTTP primitives
 
     private boolean put(String key, String value, ImmutablePutOptions.Builder opts) throws DcsException {
-        watch.onOwnWrite(key); // before the write, so that the watch never reports it as someone else's
         try {
-            return putRaw(key, value, opts);
+            boolean written = putRaw(key, value, opts);
+            if (written) {
+                wrote(key);
+            }
+            return written;
         } catch (ConsulException e) {
             throw translate("write " + key, e);
         }
@@ -632,25 +563,25 @@ final class ConsulDcs implements Dcs {
         }
     }
 
-    private boolean delete(String key) throws DcsException {
-        watch.onOwnWrite(key);
-        call("delete " + key, () -> {
-            kv.deleteKey(key);
-            return null;
-        });
-        return true;
-    }
-
     private boolean deleteCas(String key, long index) throws DcsException {
         checkOpen();
         try {
-            return raw.deleteCas(key, index);
+            boolean deleted = raw.deleteCas(key, index);
+            if (deleted) {
+                wrote(key);
+            }
+            return deleted;
         } catch (IOException e) {
             throw new DcsException("Consul agent at " + url + ": delete " + key + "?cas=" + index + " failed: " + e, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new DcsException("interrupted while deleting " + key + " at " + url, e);
         }
+    }
+
+    /** A PUT or DELETE cannot tell its ModifyIndex: the key's changes are this member's own until the next read. */
+    private void wrote(String key) {
+        listener.wroteWithoutRevision(key);
     }
 
     private <T> T call(String what, Supplier<T> op) throws DcsException {
@@ -682,28 +613,30 @@ final class ConsulDcs implements Dcs {
         }
     }
 
-    // ---------------------------------------------------------------- ttl, watch, close
+    // ---------------------------------------------------------------- watch, close
 
     @Override
-    public void setTtl(Duration newTtl) throws DcsException {
-        if (newTtl == null || newTtl.isNegative() || newTtl.isZero()) {
-            throw new IllegalArgumentException("ttl must be positive, got " + newTtl);
+    public void watch(String prefix, ChangeListener listener) {
+        this.listener = listener;
+        long t = timeoutMillis;
+        long watchRead = WATCH_WAIT.toMillis() + WATCH_WAIT.toMillis() / 16 + t;
+        Consul[] watchClient = new Consul[1];
+        Supplier<KeyValueClient> factory = () -> {
+            watchClient[0] = client(t / 4, watchRead, t / 4);
+            return watchClient[0].keyValueClient();
+        };
+        this.watch = new ConsulWatch(
+                prefix, listener, factory, () -> watchClient[0].destroy(), options.dc(), WATCH_WAIT, url);
+    }
+
+    /** The blocking queries start with the first wait: a member that never waits (a CLI) runs none. */
+    @Override
+    public Duration beforeWait() {
+        ConsulWatch w = watch;
+        if (w != null) {
+            w.start();
         }
-        this.ttl = newTtl; // the session is replaced at the next renewal (ensureSession)
-    }
-
-    Duration ttl() {
-        return ttl;
-    }
-
-    @Override
-    public boolean awaitChange(Duration timeout) throws InterruptedException {
-        return watch.await(timeout);
-    }
-
-    @Override
-    public void wakeUp() {
-        watch.wakeUp();
+        return null;
     }
 
     @Override
@@ -711,20 +644,23 @@ final class ConsulDcs implements Dcs {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        watch.close();
+        ConsulWatch w = watch;
+        if (w != null) {
+            w.close();
+        }
         String id;
         synchronized (sessionLock) {
             id = sessionId;
             sessionId = null;
         }
         if (id != null) {
-            destroyQuietly(id); // behavior delete: the leader and member keys go with it
+            destroyQuietly(id); // behavior delete: the lock and the member record go with it
         }
         consul.destroy();
     }
 
     @Override
     public String toString() {
-        return "ConsulDcs{" + name + " at " + url + "/v1/kv/" + prefix + "}";
+        return "Consul agent at " + url;
     }
 }
