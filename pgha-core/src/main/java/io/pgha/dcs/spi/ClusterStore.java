@@ -22,7 +22,8 @@ import java.time.Duration;
  * lapses or is ended. The leader lock is such a key holding the member's name. The lock methods
  * must keep these rules, each adapter with its store's means:
  * <ul>
- *   <li>{@link #acquireLock} creates the key only if it does not exist;</li>
+ *   <li>{@link #acquireLock} creates the key only if it does not exist (or, in Consul, no session
+ *       holds it);</li>
  *   <li>{@link #renewLock} extends the session only after proving that the key holds the holder's
  *       name; a key holding that name under another session (this member's previous process,
  *       killed and restarted while its PostgreSQL ran on) is taken over onto the current session
@@ -82,8 +83,9 @@ public interface ClusterStore extends AutoCloseable {
 
     /**
      * The lock: creates {@code key = holder} on this member's session, only if no such key
-     * exists. True when the key now holds {@code holder} on the current session (also when an
-     * earlier attempt of this call, retried after a lost answer, created it).
+     * exists (Consul, as Patroni: or no session holds it, which in Consul's model is a free lock).
+     * True when the key now holds {@code holder} on the current session (also when an earlier
+     * attempt of this call, retried after a lost answer, created it).
      */
     boolean acquireLock(String key, String holder) throws DcsException;
 
@@ -113,7 +115,9 @@ public interface ClusterStore extends AutoCloseable {
      * Starts reporting changes under {@code prefix} to {@code listener} (and this store's own
      * writes). Called once, before any other method. From then on a change made after the latest
      * {@link #readTree} must be reported, or {@link ChangeListener#eventsMayBeLost} called; a
-     * store may start its watching thread lazily, in {@link #beforeWait}.
+     * store may start its watching thread lazily, in {@link #beforeWait}. A change carries the new
+     * value when the watch has it, and the revision comparable with {@link StoredTree#revision()},
+     * so that the cluster could later be kept from the watch instead of read each cycle.
      */
     void watch(String prefix, ChangeListener listener);
 
