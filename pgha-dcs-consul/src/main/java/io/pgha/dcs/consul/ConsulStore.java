@@ -12,18 +12,15 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.kiwiproject.consul.Consul;
 import org.kiwiproject.consul.ConsulException;
 import org.kiwiproject.consul.KeyValueClient;
-import org.kiwiproject.consul.SessionClient;
 import org.kiwiproject.consul.model.ConsulResponse;
 import org.kiwiproject.consul.model.kv.Value;
 import org.kiwiproject.consul.option.ConsistencyMode;
@@ -40,17 +37,13 @@ import org.slf4j.LoggerFactory;
  * compare-and-set on {@code ModifyIndex}.
  *
  * <h2>TTL</h2>
- * One Consul session per member, named {@code <scope>-<name>}, behavior {@code delete}, lock-delay
- * 1 ms, TTL = ttl/2: Consul invalidates a session only after up to twice its TTL, so ttl/2 makes the
- * keys vanish within ttl of the last renewal. The lock and the member record are written with
- * {@code ?acquire=<session>}: they are deleted when the session is invalidated or destroyed. Each
- * renewal of the lock and each write of the member record renews the session. A renewal answered
- * 404 means Consul invalidated the session (its keys are gone): a new session is created, and the
- * lock is never claimed on the old one — {@link #renewLock} only succeeds when the key is held by
- * the current session. A key holding this member's name or record under another session is that
- * of this member's previous process (killed and restarted while its PostgreSQL ran on, its session
- * not yet invalidated): as Patroni does, it is deleted with {@code cas} on its ModifyIndex and
- * acquired again with the current session.
+ * One Consul session per member ({@link ConsulSession}: TTL ttl/2, behavior delete). The lock and
+ * the member record are written with {@code ?acquire=<session>}: they are deleted when the session
+ * is invalidated or destroyed. Each renewal of the lock and each write of the member record renews
+ * the session; the lock is only ever claimed on the current one. A key holding this member's name
+ * or record under another session is that of this member's previous process (killed and restarted
+ * while its PostgreSQL ran on, its session not yet invalidated): as Patroni does, it is deleted
+ * with {@code cas} on its ModifyIndex and acquired again with the current session.
  *
  * <h2>Compare-and-set</h2>
  * {@code ?cas=<ModifyIndex>} ({@link Dcs#ABSENT} is {@code cas=0}, {@link Dcs#ANY} no cas), deletes
@@ -69,17 +62,14 @@ import org.slf4j.LoggerFactory;
  * queries on a thread of its own, started by the first wait.
  *
  * <h2>Concurrency</h2>
- * Thread-safe. Session creation, renewal and replacement are serialized on one lock; other calls
- * run concurrently.
+ * Thread-safe. Session creation, renewal and replacement are serialized by {@link ConsulSession};
+ * other calls run concurrently.
  */
 final class ConsulStore implements ClusterStore {
     private static final Logger LOG = LoggerFactory.getLogger(ConsulStore.class);
-    /** As small as Consul allows while still being a set lock-delay (Patroni sends 0.001). */
-    static final String LOCK_DELAY = "1ms";
 
     private static final Duration WATCH_WAIT = Duration.ofSeconds(10);
 
-    private final DcsSettings settings;
     private final ConsulOptions options;
     private final ConsulTls tls;
     private final long timeoutMillis;
@@ -87,35 +77,35 @@ final class ConsulStore implements ClusterStore {
     private final String name;
     private final Consul consul;
     private final KeyValueClient kv;
-    private final SessionClient sessions;
     private final RawConsul raw;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private volatile Duration ttl;
+    private final ConsulSession session;
     private volatile ChangeListener listener;
     private volatile ConsulWatch watch;
 
-    private final Object sessionLock = new Object();
-    private String sessionId; // guarded by sessionLock
-    private Duration sessionTtl; // guarded by sessionLock: the TTL sessionId was created with
-    private long sessionDeadline; // guarded by sessionLock: System.nanoTime() before which Consul keeps it
-    /** The keys this store wrote with its session, moved along when the session is replaced. Guarded by sessionLock. */
-    private final Set<String> onSession = new LinkedHashSet<>();
-
     ConsulStore(DcsSettings settings, ConsulOptions options) {
-        this.settings = settings;
         this.options = options;
         this.url = options.baseUrl();
         this.name = settings.name();
-        this.ttl = settings.ttl();
         this.tls = options.https() ? ConsulTls.from(options) : null;
         this.timeoutMillis = Math.max(100, settings.retryTimeout().toMillis());
         long t = timeoutMillis;
         // connect + write + read together stay within retry_timeout
         this.consul = client(t / 4, t / 2, t / 4);
         this.kv = consul.keyValueClient();
-        this.sessions = consul.sessionClient();
         this.raw = new RawConsul(options, tls, Duration.ofMillis(t));
+        this.session = new ConsulSession(settings, options, consul.sessionClient(), raw, new ConsulSession.Keys() {
+            @Override
+            public Optional<Value> get(String key) throws DcsException {
+                return ConsulStore.this.get(key);
+            }
+
+            @Override
+            public boolean put(String key, String value, ImmutablePutOptions.Builder opts) throws DcsException {
+                return ConsulStore.this.put(key, value, opts);
+            }
+        });
     }
 
     private Consul client(long connectMs, long readMs, long writeMs) {
@@ -139,19 +129,7 @@ final class ConsulStore implements ClusterStore {
 
     /** The current session's id, or null (for tests and diagnostics). */
     String sessionId() {
-        synchronized (sessionLock) {
-            return sessionId;
-        }
-    }
-
-    /**
-     * How long the current session is certainly kept by Consul (its TTL from the start of the last
-     * successful renewal); zero or negative when it may be gone.
-     */
-    Duration sessionTimeLeft() {
-        synchronized (sessionLock) {
-            return sessionId == null ? Duration.ZERO : Duration.ofNanos(sessionDeadline - System.nanoTime());
-        }
+        return session.id();
     }
 
     // ---------------------------------------------------------------- read
@@ -177,7 +155,7 @@ final class ConsulStore implements ClusterStore {
     }
 
     /** A value as text; a key with an empty value has Value null in Consul's JSON and reads as "". */
-    private static String text(Value v) {
+    static String text(Value v) {
         return v.getValueAsString(StandardCharsets.UTF_8).orElse("");
     }
 
@@ -196,149 +174,6 @@ final class ConsulStore implements ClusterStore {
 
     private Optional<Value> get(String key) throws DcsException {
         return call("read " + key, () -> kv.getValue(key, query()));
-    }
-
-    // ---------------------------------------------------------------- session
-
-    /**
-     * Returns a live session, renewing the current one (and so extending every key it holds) or
-     * creating a new one when Consul invalidated it or the TTL changed.
-     */
-    private String ensureSession() throws DcsException {
-        synchronized (sessionLock) {
-            checkOpen();
-            Duration want = sessionTtlFor(ttl);
-            if (sessionId != null) {
-                if (!renew(sessionId)) {
-                    LOG.warn(
-                            "Consul session {} of {} was invalidated (the keys it held are gone); creating a new one",
-                            sessionId,
-                            name);
-                    sessionId = null;
-                } else if (!want.equals(sessionTtl)) {
-                    replaceSession(want);
-                }
-            }
-            if (sessionId == null) {
-                long start = System.nanoTime();
-                sessionId = createSession(want);
-                sessionTtl = want;
-                sessionDeadline = start + want.toNanos();
-            }
-            return sessionId;
-        }
-    }
-
-    /** Renews {@code id}; false when Consul no longer knows it (404). Caller holds sessionLock. */
-    private boolean renew(String id) throws DcsException {
-        long start = System.nanoTime();
-        try {
-            sessions.renewSession(options.dc(), id);
-            sessionDeadline = start + sessionTtl.toNanos();
-            return true;
-        } catch (ConsulException e) {
-            if (e.hasCode() && e.getCode() == 404) {
-                return false;
-            }
-            throw translate("renew session " + id, e);
-        } catch (RuntimeException e) {
-            throw translate("renew session " + id, e);
-        }
-    }
-
-    private String createSession(Duration sessionTtlValue) throws DcsException {
-        checkOpen();
-        String what = "create session " + settings.scope() + "-" + name;
-        try {
-            String id = raw.createSession(
-                    settings.scope() + "-" + name, duration(sessionTtlValue), "delete", LOCK_DELAY, options.checks());
-            LOG.info(
-                    "created Consul session {} ({}-{}, ttl {}, behavior delete) at {}",
-                    id,
-                    settings.scope(),
-                    name,
-                    duration(sessionTtlValue),
-                    url);
-            return id;
-        } catch (RawConsul.StatusException e) {
-            if (e.getMessage().toLowerCase(Locale.ROOT).contains("session ttl")) {
-                throw new DcsException(
-                        "Consul agent at " + url + " refused session TTL " + duration(sessionTtlValue)
-                                + " (ttl/2 of ttl " + ttl.toSeconds()
-                                + " s): Consul's session_ttl_min (10s by default) is larger; "
-                                + "raise ttl to at least twice session_ttl_min, or lower session_ttl_min on the Consul servers ("
-                                + e.getMessage() + ")",
-                        e);
-            }
-            throw new DcsException("Consul agent at " + url + " answered " + e.getMessage() + " to " + what, e);
-        } catch (IOException e) {
-            throw new DcsException("Consul agent at " + url + " unreachable (" + what + "): " + e, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new DcsException("interrupted: " + what + " at " + url, e);
-        }
-    }
-
-    /**
-     * A session's TTL cannot change: with a new ttl, move the keys the old session holds to a new
-     * one (release, then acquire with the same value), then destroy the old one. If someone else
-     * takes the lock in between, the lock is lost, which {@link #renewLock} then reports.
-     */
-    private void replaceSession(Duration want) throws DcsException {
-        String old = sessionId;
-        long start = System.nanoTime();
-        String fresh = createSession(want);
-        try {
-            for (String key : onSession) {
-                Optional<Value> v = get(key);
-                if (v.isPresent() && old.equals(v.get().getSession().orElse(null))) {
-                    String value = text(v.get());
-                    put(key, value, ImmutablePutOptions.builder().release(old));
-                    boolean moved =
-                            put(key, value, ImmutablePutOptions.builder().acquire(fresh));
-                    if (!moved) {
-                        LOG.warn("{} was taken by another session while {} moved to its new session", key, name);
-                    }
-                }
-            }
-        } catch (DcsException e) {
-            // half moved: drop the new session (and whatever it took); the old one stays current, and
-            // a key it no longer holds reads as a lost lock
-            destroyQuietly(fresh);
-            throw e;
-        }
-        sessionId = fresh;
-        sessionTtl = want;
-        sessionDeadline = start + want.toNanos();
-        destroyQuietly(old);
-    }
-
-    private void destroyQuietly(String id) {
-        try {
-            sessions.destroySession(id, options.dc());
-        } catch (RuntimeException e) {
-            LOG.warn("could not destroy Consul session {} at {} (it expires with its TTL): {}", id, url, e.toString());
-        }
-    }
-
-    /** Consul's session TTL for a Patroni ttl: half, since Consul invalidates at up to twice the TTL. */
-    static Duration sessionTtlFor(Duration ttl) {
-        return ttl.dividedBy(2);
-    }
-
-    /** A Go duration string: "15s", "2500ms". */
-    static String duration(Duration d) {
-        long ms = d.toMillis();
-        return ms % 1000 == 0 ? (ms / 1000) + "s" : ms + "ms";
-    }
-
-    /** Drops the session after Consul said it is invalid, so that the next call creates a new one. */
-    private void forgetSession(String id) {
-        synchronized (sessionLock) {
-            if (id.equals(sessionId)) {
-                sessionId = null;
-            }
-        }
     }
 
     private static boolean invalidSession(ConsulException e) {
@@ -364,20 +199,20 @@ final class ConsulStore implements ClusterStore {
      */
     @Override
     public boolean renewLock(String key, String holder) throws DcsException {
-        if (sessionId() == null) {
+        if (session.id() == null) {
             // a new client of this member: nothing of ours to renew unless the key names us (a restart)
             Optional<Value> first = get(key);
             if (first.isEmpty() || !holder.equals(text(first.get()))) {
                 return false;
             }
         }
-        String sid = ensureSession();
+        String sid = session.ensure();
         Optional<Value> v = get(key);
         boolean ours = v.isPresent() && holder.equals(text(v.get()));
         if (ours && !sid.equals(v.get().getSession().orElse(null))) {
             ours = takeOver(key, holder, v.get(), sid);
         }
-        if (ours && sessionTimeLeft().isNegative()) {
+        if (ours && session.timeLeft().isNegative()) {
             // renewal and check took longer than the session's TTL: what we saw may no longer hold
             LOG.warn("{}: renewing the lock {} took longer than the session TTL; not claiming it", name, key);
             return false;
@@ -415,7 +250,7 @@ final class ConsulStore implements ClusterStore {
             return false;
         }
         String owner = v.get().getSession().orElse(null);
-        String sid = sessionId();
+        String sid = session.id();
         if (owner != null && owner.equals(sid)) {
             // release first: even if the delete below fails, the lock is free
             if (!put(key, holder, ImmutablePutOptions.builder().release(sid))) {
@@ -443,7 +278,7 @@ final class ConsulStore implements ClusterStore {
         // session has not lapsed yet. As Patroni does, delete it (with cas: only the key as read) and
         // write it again under our session, rather than leave the member's record stale until then
         Optional<Value> v = get(key);
-        String sid = sessionId();
+        String sid = session.id();
         if (v.isPresent() && sid != null && !sid.equals(v.get().getSession().orElse(null))) {
             LOG.warn(
                     "{} is held by {}, not by our session {}: re-creating it",
@@ -459,7 +294,7 @@ final class ConsulStore implements ClusterStore {
 
     /** PUT key?acquire=session, once more with a new session if Consul says ours is invalid. */
     private boolean putWithSession(String key, String value) throws DcsException {
-        String sid = ensureSession();
+        String sid = session.ensure();
         boolean written;
         try {
             written = putRaw(key, value, ImmutablePutOptions.builder().acquire(sid));
@@ -468,14 +303,12 @@ final class ConsulStore implements ClusterStore {
                 throw translate("write " + key, e);
             }
             LOG.warn("Consul session {} vanished while writing {}; retrying with a new session", sid, key);
-            forgetSession(sid);
-            String fresh = ensureSession();
+            session.forget(sid);
+            String fresh = session.ensure();
             written = put(key, value, ImmutablePutOptions.builder().acquire(fresh));
         }
         if (written) {
-            synchronized (sessionLock) {
-                onSession.add(key);
-            }
+            session.acquired(key);
             wrote(key);
         }
         return written;
@@ -486,11 +319,7 @@ final class ConsulStore implements ClusterStore {
         if (newTtl == null || newTtl.isNegative() || newTtl.isZero()) {
             throw new IllegalArgumentException("ttl must be positive, got " + newTtl);
         }
-        this.ttl = newTtl; // the session is replaced at the next renewal (ensureSession)
-    }
-
-    Duration ttl() {
-        return ttl;
+        session.setTtl(newTtl); // the session is replaced at the next renewal
     }
 
     // ---------------------------------------------------------------- versioned keys
@@ -594,6 +423,11 @@ final class ConsulStore implements ClusterStore {
     }
 
     private DcsException translate(String what, RuntimeException e) {
+        return translate(url, what, e);
+    }
+
+    /** An error of the client library as a DcsException naming the agent and the operation. */
+    static DcsException translate(String url, String what, RuntimeException e) {
         if (e instanceof ConsulException ce && ce.hasCode()) {
             return new DcsException(
                     "Consul agent at " + url + " answered HTTP " + ce.getCode() + " to " + what + ": "
@@ -648,14 +482,7 @@ final class ConsulStore implements ClusterStore {
         if (w != null) {
             w.close();
         }
-        String id;
-        synchronized (sessionLock) {
-            id = sessionId;
-            sessionId = null;
-        }
-        if (id != null) {
-            destroyQuietly(id); // behavior delete: the lock and the member record go with it
-        }
+        session.close(); // behavior delete: the lock and the member record go with it
         consul.destroy();
     }
 

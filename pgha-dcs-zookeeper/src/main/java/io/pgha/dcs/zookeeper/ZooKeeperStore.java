@@ -3,7 +3,6 @@ package io.pgha.dcs.zookeeper;
 import io.pgha.dcs.Dcs;
 import io.pgha.dcs.DcsException;
 import io.pgha.dcs.DcsSettings;
-import io.pgha.dcs.spi.Change;
 import io.pgha.dcs.spi.ChangeListener;
 import io.pgha.dcs.spi.ClusterStore;
 import io.pgha.dcs.spi.StoredTree;
@@ -11,23 +10,12 @@ import io.pgha.dcs.spi.StoredValue;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantLock;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
-import org.apache.curator.framework.state.ConnectionState;
 import org.apache.curator.retry.RetryUntilElapsed;
-import org.apache.zookeeper.AddWatchMode;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
-import org.apache.zookeeper.WatchedEvent;
-import org.apache.zookeeper.Watcher;
 import org.apache.zookeeper.data.Stat;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,15 +36,11 @@ import org.slf4j.LoggerFactory;
  * under our session in one transaction (Patroni's "ownership mismatch"). A znode naming another
  * member is never touched.
  *
- * <p>ZooKeeper keeps a session alive as long as the client process heartbeats, whether or not the
- * HA loop still runs. To hold the ttl contract of {@link Dcs} (a member that stops renewing loses
- * the lock after ttl), this store keeps its own deadline: the start of the last successful
- * acquire, renew or member write plus {@code min(ttl, negotiated session timeout)}. Past the
- * deadline a renewal answers false, and a watchdog thread deletes this member's ephemeral znodes;
- * if the server cannot be reached, the server itself expires the session no later than the
- * session timeout after the last heartbeat it saw, which is not before the deadline. A SUSPENDED
- * connection therefore never extends the lock (CURATOR-460): a renewal that cannot reach the
- * server throws, and the deadline does not move.
+ * <p>ZooKeeper keeps a session alive while the client heartbeats, whether or not the HA loop
+ * runs: the store keeps its own deadline for the ephemeral znodes ({@link EphemeralDeadline}).
+ * Past it a renewal answers false and a watchdog removes them; a SUSPENDED connection never
+ * extends the lock (CURATOR-460): a renewal that cannot reach the server throws, and the deadline
+ * does not move.
  *
  * <h2>Versions</h2>
  * The version handed out with each value is the znode's {@code mzxid} (the transaction that last
@@ -68,11 +52,9 @@ import org.slf4j.LoggerFactory;
  * attempt: it throws {@link DcsException} (outcome unknown) rather than report a lost race.
  *
  * <h2>Watch</h2>
- * A persistent recursive watch on the cluster znode (re-added on every reconnection) reports every
- * znode created, changed or deleted, with the zxid of the change, and every change of the
- * connection (suspended, lost, re-established) as a possible loss of events. Creates and data
- * writes report their zxid as this member's own; deletes cannot tell theirs and go unreported
- * (at worst the member wakes once for its own delete).
+ * {@link ZooKeeperWatch}: one persistent recursive watch on the cluster znode. Creates and data
+ * writes report their zxid as this member's own; deletes cannot tell theirs and go unreported (at
+ * worst the member wakes once for its own delete).
  *
  * <h2>Concurrency</h2>
  * Thread-safe. Acquire, renew, the member write and the watchdog are serialized by one lock (they
@@ -87,28 +69,16 @@ final class ZooKeeperStore implements ClusterStore {
     private final String ensemble;
     private final CuratorFramework client;
     private final CountingRetryPolicy retryPolicy;
-    private final ScheduledExecutorService watchdog;
-    private final Watcher watcher = this::onEvent;
+    private final EphemeralDeadline deadline;
+    private final ZooKeeperWatch watch;
 
-    /** Serializes the calls that move the deadline (acquire, renew, the member write, the watchdog). */
-    private final ReentrantLock sessionLock = new ReentrantLock();
-
-    private volatile Duration ttl;
-    // guarded by sessionLock
-    private long deadlineNanos;
-    private boolean deadlineSet;
-    private ScheduledFuture<?> watchdogTask;
-    /** The ephemeral znodes this store wrote on its session: the watchdog removes them at the deadline. */
-    private final Set<String> onSession = new LinkedHashSet<>();
-
-    private volatile String clusterPath;
     private volatile ChangeListener listener;
     private volatile boolean closed;
 
     ZooKeeperStore(DcsSettings settings, ZooKeeperOptions options) {
         this.member = settings.name();
         this.ensemble = options.connectString();
-        this.ttl = checkTtl(settings.ttl());
+        Duration ttl = checkTtl(settings.ttl());
         int retryMillis = (int) Math.max(
                 1000, Math.min(Integer.MAX_VALUE, settings.retryTimeout().toMillis()));
         // one attempt waits up to connectionTimeout for a connection; attempts go on for the rest of
@@ -125,12 +95,8 @@ final class ZooKeeperStore implements ClusterStore {
             builder.aclProvider(new FixedAclProvider(options.acls()));
         }
         this.client = builder.build();
-        this.watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "pgha-zookeeper-ttl-" + member);
-            t.setDaemon(true);
-            return t;
-        });
-        client.getConnectionStateListenable().addListener((c, state) -> onConnectionState(state));
+        this.deadline = new EphemeralDeadline(client, member, ttl);
+        this.watch = new ZooKeeperWatch(client, member);
         client.start();
     }
 
@@ -185,12 +151,11 @@ final class ZooKeeperStore implements ClusterStore {
                 // ours already? (a create retried after a lost response, or a lock we hold): else taken
                 Stat stat = new Stat();
                 String current = getOrNull(key, stat);
-                if (current == null || !current.equals(holder) || stat.getEphemeralOwner() != sessionId()) {
+                if (current == null || !current.equals(holder) || stat.getEphemeralOwner() != deadline.sessionId()) {
                     return false;
                 }
             }
-            onSession.add(key);
-            refreshDeadline(start);
+            deadline.refreshed(start, key);
             return true;
         });
     }
@@ -204,21 +169,20 @@ final class ZooKeeperStore implements ClusterStore {
             if (current == null || !current.equals(holder)) {
                 return false;
             }
-            if (stat.getEphemeralOwner() != sessionId()) {
+            if (stat.getEphemeralOwner() != deadline.sessionId()) {
                 if (!takeOver(key, holder, stat)) {
                     return false;
                 }
-                onSession.add(key);
-                refreshDeadline(start);
+                deadline.refreshed(start, key);
                 return true;
             }
-            if (!deadlineSet || start - deadlineNanos >= 0) {
+            if (deadline.passedAt(start)) {
                 // our own deadline passed before this renewal: by contract the lock lapsed
                 log.warn("{}: the lock {} lapsed at its deadline before this renewal; giving it up", member, key);
-                deleteIfOurs(key);
+                deadline.deleteIfOurs(key);
                 return false;
             }
-            refreshDeadline(start);
+            deadline.refreshed(start, key);
             return true;
         });
     }
@@ -228,7 +192,7 @@ final class ZooKeeperStore implements ClusterStore {
      * was killed and restarted, and the server has not expired its session yet (or the znode was
      * planted by hand). Patroni deletes and re-creates it ("Recreating the leader ZNode due to
      * ownership mismatch"); here both happen in one transaction, the delete conditional on the
-     * version just read, so no other member can take the lock in between. Caller holds sessionLock.
+     * version just read, so no other member can take the lock in between. Caller holds the deadline's lock.
      *
      * <p>ZooKeeper compares only a znode's data version, and every lock znode is created at
      * version 0: a znode that another member created after the old session expired, between our
@@ -242,7 +206,7 @@ final class ZooKeeperStore implements ClusterStore {
                 member,
                 key,
                 Long.toHexString(seen.getEphemeralOwner()),
-                Long.toHexString(sessionId()));
+                Long.toHexString(deadline.sessionId()));
         retryPolicy.reset();
         try {
             client.transaction()
@@ -266,7 +230,7 @@ final class ZooKeeperStore implements ClusterStore {
             // retried after a connection loss: the lost attempt may have been applied; the znode tells
             Stat now = new Stat();
             String current = getOrNull(key, now);
-            return holder.equals(current) && now.getEphemeralOwner() == sessionId();
+            return holder.equals(current) && now.getEphemeralOwner() == deadline.sessionId();
         }
     }
 
@@ -297,7 +261,7 @@ final class ZooKeeperStore implements ClusterStore {
             long start = System.nanoTime();
             for (int attempt = 0; ; attempt++) {
                 Stat stat = client.checkExists().forPath(key);
-                long session = sessionId();
+                long session = deadline.sessionId();
                 try {
                     if (stat != null && stat.getEphemeralOwner() == session) {
                         wrote(client.setData().withVersion(stat.getVersion()).forPath(key, data));
@@ -325,8 +289,7 @@ final class ZooKeeperStore implements ClusterStore {
                     }
                 }
             }
-            onSession.add(key);
-            refreshDeadline(start);
+            deadline.refreshed(start, key);
             return null;
         });
     }
@@ -339,7 +302,7 @@ final class ZooKeeperStore implements ClusterStore {
      */
     @Override
     public void setTtl(Duration ttl) {
-        this.ttl = checkTtl(ttl);
+        deadline.setTtl(checkTtl(ttl));
     }
 
     // ------------------------------------------------------------------ persistent keys
@@ -466,135 +429,12 @@ final class ZooKeeperStore implements ClusterStore {
         }
     }
 
-    // ------------------------------------------------------------------ the deadline
-
-    private void refreshDeadline(long start) throws Exception {
-        long sessionTimeoutMillis = client.getZookeeperClient().getZooKeeper().getSessionTimeout();
-        long ttlNanos = ttl.toNanos();
-        if (sessionTimeoutMillis > 0 && TimeUnit.MILLISECONDS.toNanos(sessionTimeoutMillis) < ttlNanos) {
-            ttlNanos = TimeUnit.MILLISECONDS.toNanos(sessionTimeoutMillis);
-        }
-        deadlineNanos = start + ttlNanos;
-        deadlineSet = true;
-        if (watchdogTask != null) {
-            watchdogTask.cancel(false);
-        }
-        if (!closed) {
-            watchdogTask = watchdog.schedule(
-                    this::expireIfLapsed, Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
-        }
-    }
-
-    /** The watchdog: past the deadline with no refresh, this member's ephemeral znodes go. */
-    private void expireIfLapsed() {
-        sessionLock.lock();
-        try {
-            if (closed || !deadlineSet || System.nanoTime() - deadlineNanos < 0) {
-                return;
-            }
-            for (String path : onSession) {
-                deleteIfOurs(path);
-            }
-            deadlineSet = false;
-            log.warn(
-                    "{}: no renewal or member write within the ttl; the ephemeral znodes of this member are removed",
-                    member);
-        } catch (Exception e) {
-            if (!closed) {
-                log.warn(
-                        "{}: cannot remove the lapsed keys yet ({}); retrying (the server expires the session if it stays"
-                                + " unreachable)",
-                        member,
-                        e.toString());
-                watchdogTask = watchdog.schedule(this::expireIfLapsed, WATCHDOG_RETRY_MILLIS, TimeUnit.MILLISECONDS);
-            }
-        } finally {
-            sessionLock.unlock();
-        }
-    }
-
-    private void deleteIfOurs(String path) throws Exception {
-        Stat stat = client.checkExists().forPath(path);
-        if (stat != null && stat.getEphemeralOwner() == sessionId()) {
-            try {
-                client.delete().withVersion(stat.getVersion()).forPath(path);
-            } catch (KeeperException.NoNodeException | KeeperException.BadVersionException e) {
-                // gone or replaced meanwhile: not ours any more
-            }
-        }
-    }
-
-    private long sessionId() throws Exception {
-        return client.getZookeeperClient().getZooKeeper().getSessionId();
-    }
-
     // ------------------------------------------------------------------ watch
 
     @Override
     public void watch(String prefix, ChangeListener listener) {
-        this.clusterPath = znode(prefix);
         this.listener = listener;
-        if (client.getZookeeperClient().isConnected()) {
-            addWatch(); // else onConnectionState adds it once connected
-        }
-    }
-
-    private void onConnectionState(ConnectionState state) {
-        log.info("{}: ZooKeeper connection {}", member, state);
-        if (state == ConnectionState.CONNECTED || state == ConnectionState.RECONNECTED) {
-            // a new session has no watches; the same session keeps them, and adding again is harmless
-            addWatch();
-        }
-        // LOST needs nothing more here: the ephemeral znodes went with the session, and a renewal
-        // compares the lock znode's owner with the current session, so it answers false
-        ChangeListener l = listener;
-        if (l != null) {
-            l.eventsMayBeLost();
-        }
-    }
-
-    /**
-     * Adds the persistent recursive watch on the ZooKeeper handle itself: Curator's own
-     * {@code watchers().add()} hands events on without their zxid, which tells this member's own
-     * writes apart. Asynchronous, so that Curator's event thread never waits on the server.
-     */
-    private void addWatch() {
-        String path = clusterPath;
-        if (path == null || closed) {
-            return;
-        }
-        try {
-            client.getZookeeperClient()
-                    .getZooKeeper()
-                    .addWatch(
-                            path,
-                            watcher,
-                            AddWatchMode.PERSISTENT_RECURSIVE,
-                            (rc, p, ctx) -> {
-                                if (rc != KeeperException.Code.OK.intValue()) {
-                                    // the loop still runs every loop_wait; it only reacts later to changes
-                                    log.warn("{}: cannot watch {}: {}", member, path, KeeperException.Code.get(rc));
-                                }
-                            },
-                            null);
-        } catch (Exception e) {
-            log.warn("{}: cannot watch {}: {}", member, path, e.toString());
-        }
-    }
-
-    private void onEvent(WatchedEvent event) {
-        ChangeListener l = listener;
-        Change.Kind kind = switch (event.getType()) {
-            case NodeCreated -> Change.Kind.CREATED;
-            case NodeDataChanged -> Change.Kind.UPDATED;
-            case NodeDeleted -> Change.Kind.DELETED;
-            default -> null;
-        };
-        if (l == null || kind == null || event.getPath() == null) {
-            return;
-        }
-        long zxid = event.getZxid() == WatchedEvent.NO_ZXID ? 0 : event.getZxid();
-        l.changed(new Change(event.getPath(), kind, null, zxid));
+        watch.start(znode(prefix), listener);
     }
 
     /** Reports a write's zxid (its watch event carries the same) as this member's own. */
@@ -616,7 +456,8 @@ final class ZooKeeperStore implements ClusterStore {
             return;
         }
         closed = true;
-        watchdog.shutdownNow();
+        deadline.close();
+        watch.close();
         try {
             client.close();
         } catch (RuntimeException e) {
@@ -659,11 +500,11 @@ final class ZooKeeperStore implements ClusterStore {
 
     private <T> T withSessionLock(String what, ZkCall<T> call) throws DcsException {
         return call(what, () -> {
-            sessionLock.lockInterruptibly();
+            deadline.lock().lockInterruptibly();
             try {
                 return call.run();
             } finally {
-                sessionLock.unlock();
+                deadline.lock().unlock();
             }
         });
     }
