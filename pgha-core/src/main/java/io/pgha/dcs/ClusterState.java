@@ -1,6 +1,6 @@
 package io.pgha.dcs;
 
-import java.time.Instant;
+import io.pgha.dcs.spi.PatroniCodec;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -12,10 +12,10 @@ import java.util.Optional;
 /**
  * An immutable snapshot of one cluster's keys in the DCS, as read in one go.
  *
- * <p>Adapters build it from the raw stored strings with {@link #builder(String)}; the builder
- * decodes Patroni's JSON and never throws on a malformed value: the value is treated as absent (or
- * empty), and the problem is recorded in {@link #problems()} naming the key, so that one bad key
- * cannot stop the HA loop.
+ * <p>{@code io.pgha.dcs.spi.PatroniDcs} builds it from a store's raw strings with
+ * {@link PatroniCodec}, which never throws on a malformed value: the value is treated as absent
+ * (or empty), and the problem is recorded in {@link #problems()} naming the key, so that one bad
+ * key cannot stop the HA loop.
  */
 public final class ClusterState {
     private final String scope;
@@ -147,7 +147,12 @@ public final class ClusterState {
                 + "}";
     }
 
-    /** Decodes raw stored values; see the class comment for how malformed values are handled. */
+    /**
+     * Collects the values of a snapshot. The typed methods take decoded values; the raw-value
+     * methods decode Patroni's stored strings with {@link PatroniCodec} (a malformed value is
+     * recorded in {@link #problem}, never thrown), as {@code PatroniDcs} does for a store's tree.
+     * Not thread-safe.
+     */
     public static final class Builder {
         private final String scope;
         private String initialize;
@@ -167,185 +172,106 @@ public final class ClusterState {
             this.scope = scope;
         }
 
+        // ---- decoded values
+
+        /** The {@code initialize} value as stored, trimmed ("" while a bootstrap runs; null: absent). */
         public Builder initialize(String raw, long version) {
             this.initialize = raw == null ? null : raw.trim();
             this.initializeVersion = version;
             return this;
         }
 
-        /** A malformed config is kept as an empty config with its version, so a CAS write can repair it. */
+        public Builder config(ClusterConfig config) {
+            this.config = config;
+            return this;
+        }
+
+        public Builder leader(Leader leader) {
+            this.leader = leader;
+            return this;
+        }
+
+        public Builder member(Member member) {
+            members.put(member.name(), member);
+            return this;
+        }
+
+        public Builder status(ClusterStatus status) {
+            this.status = status == null ? ClusterStatus.EMPTY : status;
+            return this;
+        }
+
+        public Builder failover(Failover failover) {
+            this.failover = failover;
+            return this;
+        }
+
+        public Builder sync(SyncState sync) {
+            this.sync = sync;
+            return this;
+        }
+
+        public Builder history(List<HistoryEntry> history, long version) {
+            this.history = List.copyOf(history);
+            this.historyVersion = version;
+            return this;
+        }
+
+        public Builder failsafe(Map<String, String> failsafe) {
+            this.failsafe = failsafe;
+            return this;
+        }
+
+        /** Records a malformed value: {@code key} relative to the cluster prefix, then the reason. */
+        public Builder problem(String key, String reason) {
+            problems.add(key + ": " + reason);
+            return this;
+        }
+
+        // ---- raw stored values, decoded as PatroniDcs decodes a store's tree
+
         public Builder config(String raw, long version) {
-            if (raw == null) {
-                return this;
-            }
-            try {
-                this.config = new ClusterConfig(DcsJson.readObject(raw), version);
-            } catch (IllegalArgumentException e) {
-                problem("config", e);
-                this.config = new ClusterConfig(Map.of(), version);
-            }
+            PatroniCodec.decodeConfig(this, raw, version);
             return this;
         }
 
         public Builder leader(String raw, long version) {
-            if (raw == null) {
-                return this;
-            }
-            String name = raw.trim();
-            if (name.isEmpty()) {
-                problems.add("leader: empty value");
-                return this;
-            }
-            this.leader = new Leader(name, version);
+            PatroniCodec.decodeLeader(this, raw, version);
             return this;
         }
 
-        /** A malformed member value keeps the member (it exists) with empty data. */
         public Builder member(String name, String raw, long version) {
-            Map<String, Object> data;
-            try {
-                data = DcsJson.readObject(raw);
-            } catch (IllegalArgumentException e) {
-                problem("members/" + name, e);
-                data = Map.of();
-            }
-            members.put(name, new Member(name, version, data));
+            PatroniCodec.decodeMember(this, name, raw, version);
             return this;
         }
 
-        /** Accepts the JSON object and the old plain-number form (optime only). */
         public Builder status(String raw) {
-            if (raw == null) {
-                return this;
-            }
-            String v = raw.trim();
-            try {
-                if (!v.startsWith("{")) {
-                    this.status = new ClusterStatus(Long.parseLong(v), Map.of(), List.of());
-                    return this;
-                }
-                Map<String, Object> json = DcsJson.readObject(v);
-                long optime = asLong(json.get("optime"), 0L);
-                Map<String, Long> slots = new LinkedHashMap<>();
-                if (json.get("slots") instanceof Map<?, ?> m) {
-                    m.forEach((k, val) -> slots.put(String.valueOf(k), asLong(val, 0L)));
-                }
-                List<String> retain = new ArrayList<>();
-                if (json.get("retain_slots") instanceof List<?> l) {
-                    l.forEach(x -> retain.add(String.valueOf(x)));
-                }
-                this.status = new ClusterStatus(optime, slots, retain);
-            } catch (IllegalArgumentException e) {
-                problem("status", e);
-            }
+            PatroniCodec.decodeStatus(this, raw);
             return this;
         }
 
         public Builder failover(String raw, long version) {
-            if (raw == null) {
-                return this;
-            }
-            try {
-                Map<String, Object> json = DcsJson.readObject(raw);
-                Object at = json.get("scheduled_at");
-                Instant scheduled =
-                        at == null || at.toString().isBlank() ? null : DcsJson.parseTimestamp(at.toString());
-                this.failover = new Failover(str(json.get("leader")), str(json.get("member")), scheduled, version);
-            } catch (IllegalArgumentException e) {
-                problem("failover", e);
-                // kept so that a CAS delete/overwrite can clear it, but it names nobody
-                this.failover = new Failover(null, null, null, version);
-            }
+            PatroniCodec.decodeFailover(this, raw, version);
             return this;
         }
 
         public Builder sync(String raw, long version) {
-            if (raw == null) {
-                return this;
-            }
-            try {
-                Map<String, Object> json = DcsJson.readObject(raw);
-                List<String> standbys = new ArrayList<>();
-                Object s = json.get("sync_standby");
-                if (s != null) {
-                    for (String n : s.toString().split(",")) {
-                        if (!n.isBlank()) {
-                            standbys.add(n.trim());
-                        }
-                    }
-                }
-                Object q = json.get("quorum");
-                this.sync = new SyncState(
-                        str(json.get("leader")), standbys, q == null ? null : (int) asLong(q, 0L), version);
-            } catch (IllegalArgumentException e) {
-                problem("sync", e);
-                this.sync = new SyncState(null, List.of(), null, version);
-            }
+            PatroniCodec.decodeSync(this, raw, version);
             return this;
         }
 
         public Builder history(String raw, long version) {
-            if (raw == null) {
-                return this;
-            }
-            this.historyVersion = version;
-            try {
-                List<HistoryEntry> entries = new ArrayList<>();
-                for (Object row : DcsJson.readList(raw)) {
-                    if (row instanceof List<?> r && r.size() >= 2) {
-                        entries.add(new HistoryEntry(
-                                asLong(r.get(0), 0L),
-                                asLong(r.get(1), 0L),
-                                r.size() > 2 ? str(r.get(2)) : null,
-                                r.size() > 3 ? str(r.get(3)) : null,
-                                r.size() > 4 ? str(r.get(4)) : null));
-                    }
-                }
-                this.history = entries;
-            } catch (IllegalArgumentException e) {
-                problem("history", e);
-            }
+            PatroniCodec.decodeHistory(this, raw, version);
             return this;
         }
 
         public Builder failsafe(String raw) {
-            if (raw == null) {
-                return this;
-            }
-            try {
-                Map<String, String> map = new LinkedHashMap<>();
-                DcsJson.readObject(raw).forEach((k, v) -> map.put(k, str(v)));
-                this.failsafe = map;
-            } catch (IllegalArgumentException e) {
-                problem("failsafe", e);
-            }
+            PatroniCodec.decodeFailsafe(this, raw);
             return this;
         }
 
         public ClusterState build() {
             return new ClusterState(this);
-        }
-
-        private void problem(String key, IllegalArgumentException e) {
-            problems.add(key + ": " + e.getMessage());
-        }
-
-        private static String str(Object o) {
-            return o == null ? null : o.toString();
-        }
-
-        private static long asLong(Object o, long fallback) {
-            if (o instanceof Number n) {
-                return n.longValue();
-            }
-            if (o instanceof String s) {
-                try {
-                    return Long.parseLong(s.trim());
-                } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("not a number: " + s);
-                }
-            }
-            return fallback;
         }
     }
 }

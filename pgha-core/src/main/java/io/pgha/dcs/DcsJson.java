@@ -13,8 +13,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The JSON codec every adapter shares, so that each store holds byte-for-byte the same values and
- * they read back the way Patroni writes them. Thread-safe.
+ * The JSON primitives pgha shares (one Jackson mapper that reads integers as longs) and Patroni's
+ * timestamp format. The DCS values are encoded and decoded with them by
+ * {@link io.pgha.dcs.spi.PatroniCodec}, so that each store holds byte-for-byte the same values and
+ * they read back the way Patroni writes them; the REST API and the CLI use them too. Thread-safe.
  */
 public final class DcsJson {
     private static final ObjectMapper MAPPER =

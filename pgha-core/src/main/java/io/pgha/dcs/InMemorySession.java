@@ -2,6 +2,8 @@ package io.pgha.dcs;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * A member's session in an {@link InMemoryDcs.Store}, the in-process counterpart of an etcd lease
@@ -10,14 +12,15 @@ import java.time.Instant;
 final class InMemorySession {
     final long id;
     final String member;
-    final String prefix;
+    /** The keys bound to this session (a key rebound to another session leaves this set), sorted so that a lapse removes them in one order. */
+    final Set<String> keys = new TreeSet<>();
+
     Instant expiresAt;
     boolean ended;
 
-    InMemorySession(long id, String member, String prefix, Instant expiresAt) {
+    InMemorySession(long id, String member, Instant expiresAt) {
         this.id = id;
         this.member = member;
-        this.prefix = prefix;
         this.expiresAt = expiresAt;
     }
 
@@ -27,6 +30,6 @@ final class InMemorySession {
 
     @Override
     public String toString() {
-        return "session " + id + " of " + prefix + member + (ended ? " (ended)" : " until " + expiresAt);
+        return "session " + id + " of " + member + (ended ? " (ended)" : " until " + expiresAt);
     }
 }

@@ -55,7 +55,11 @@ public abstract class DcsContract {
     /** A new Dcs for `member` of cluster `scope` (namespace "/service/"), with this ttl. The suite closes it. */
     protected abstract Dcs connect(String scope, String member, Duration ttl) throws Exception;
 
-    /** Writes a raw value at a key relative to the cluster prefix ("config", "members/x", "leader", ...), bypassing the adapter. */
+    /**
+     * Writes a raw value at a key relative to the cluster prefix ("config", "members/x",
+     * "optime/leader", ...) with the store's own client, bypassing the adapter: the way a Patroni
+     * node (or a broken tool) would have written it. A persistent key, bound to no session.
+     */
     protected abstract void putRaw(String scope, String key, String value) throws Exception;
 
     /** Makes the store unreachable; the default aborts the test (Assumptions) for stores that cannot. */
@@ -666,6 +670,242 @@ public abstract class DcsContract {
         ClusterState repaired = a.read();
         assertThat(repaired.config().data()).isEqualTo(Map.of("ttl", 30L));
         assertThat(repaired.failover()).isNull();
+    }
+
+    // ---------------------------------------------------------------- keys as Patroni writes them
+    // Each value is planted with the store's own client, byte for byte as a Patroni node (of the
+    // version named) writes it, and must read back through the adapter as Patroni reads it.
+
+    /** Patroni before 2.1 wrote the leader's optime as a bare number at optime/leader, and no status. */
+    @Test
+    void theLegacyOptimeKeyStandsInForAMissingStatus() throws Exception {
+        String scope = newScope();
+        putRaw(scope, "optime/leader", "67393608");
+        ClusterState s = member(scope, "a").read();
+        assertThat(s.status()).isEqualTo(new ClusterStatus(67393608L, Map.of(), List.of()));
+        assertThat(s.problems()).isEmpty();
+    }
+
+    @Test
+    void theLegacyOptimeKeyIsIgnoredOnceStatusExists() throws Exception {
+        String scope = newScope();
+        Dcs a = member(scope, "a");
+        putRaw(scope, "optime/leader", "99999999");
+        putRaw(scope, "status", "{\"optime\": 67393608}");
+        assertThat(a.read().status().optime()).as("status as JSON").isEqualTo(67393608L);
+        putRaw(scope, "status", "67393700");
+        assertThat(a.read().status().optime()).as("status as a bare number").isEqualTo(67393700L);
+        assertThat(a.read().problems()).isEmpty();
+    }
+
+    @Test
+    void aMalformedLegacyOptimeIsReportedUnderItsOwnKey() throws Exception {
+        String scope = newScope();
+        putRaw(scope, "optime/leader", "garbage");
+        ClusterState s = member(scope, "a").read();
+        assertThat(s.problems()).singleElement().satisfies(p -> assertThat(p).startsWith("optime/leader"));
+        assertThat(s.status()).isEqualTo(ClusterStatus.EMPTY);
+    }
+
+    @Test
+    void statusAsPatroniWritesItWithSlotsAndAsABareNumber() throws Exception {
+        String scope = newScope();
+        Dcs a = member(scope, "a");
+        putRaw(
+                scope,
+                "status",
+                "{\"optime\": 50331808, \"slots\": {\"pg1\": 50331000, \"keep\": 40000000},"
+                        + " \"retain_slots\": [\"pg1\", \"pg2\"]}");
+        assertThat(a.read().status())
+                .isEqualTo(new ClusterStatus(
+                        50331808L, Map.of("pg1", 50331000L, "keep", 40000000L), List.of("pg1", "pg2")));
+        putRaw(scope, "status", "50332000");
+        ClusterState s = a.read();
+        assertThat(s.status()).isEqualTo(new ClusterStatus(50332000L, Map.of(), List.of()));
+        assertThat(s.problems()).isEmpty();
+    }
+
+    @Test
+    void syncWithAndWithoutQuorumAsPatroniWritesIt() throws Exception {
+        String scope = newScope();
+        Dcs a = member(scope, "a");
+        putRaw(scope, "sync", "{\"leader\": \"pg0\", \"sync_standby\": \"pg1\"}");
+        SyncState plain = a.read().sync();
+        assertThat(plain.leader()).isEqualTo("pg0");
+        assertThat(plain.syncStandbys()).containsExactly("pg1");
+        assertThat(plain.quorum()).isNull();
+
+        putRaw(scope, "sync", "{\"leader\": \"pg0\", \"sync_standby\": \"pg1,pg2\", \"quorum\": 1}");
+        SyncState quorum = a.read().sync();
+        assertThat(quorum.syncStandbys()).containsExactly("pg1", "pg2");
+        assertThat(quorum.quorum()).isEqualTo(1);
+
+        putRaw(scope, "sync", "{\"leader\": \"pg0\", \"sync_standby\": null}");
+        SyncState none = a.read().sync();
+        assertThat(none.leader()).isEqualTo("pg0");
+        assertThat(none.syncStandbys()).isEmpty();
+        assertThat(a.read().problems()).isEmpty();
+        assertThat(a.writeSync(new SyncState("pg0", List.of("pg2"), null, Dcs.ABSENT), none.version()))
+                .as("compare-and-set on the version of a key Patroni wrote")
+                .isTrue();
+        assertThat(a.read().sync().syncStandbys()).containsExactly("pg2");
+    }
+
+    @Test
+    void failoverWithScheduledAtAsPatroniWritesIt() throws Exception {
+        String scope = newScope();
+        Dcs a = member(scope, "a");
+        putRaw(
+                scope,
+                "failover",
+                "{\"leader\": \"pg0\", \"member\": \"pg1\", \"scheduled_at\": \"2026-03-04T05:06:07.123456+00:00\"}");
+        Failover scheduled = a.read().failover();
+        assertThat(scheduled.leader()).isEqualTo("pg0");
+        assertThat(scheduled.member()).isEqualTo("pg1");
+        assertThat(scheduled.scheduledAt()).isEqualTo(Instant.parse("2026-03-04T05:06:07.123456Z"));
+
+        putRaw(scope, "failover", "{\"member\": \"pg2\"}");
+        Failover now = a.read().failover();
+        assertThat(now.leader()).isNull();
+        assertThat(now.member()).isEqualTo("pg2");
+        assertThat(now.scheduledAt()).isNull();
+        assertThat(a.read().problems()).isEmpty();
+        assertThat(a.writeFailover(null, now.version()))
+                .as("the key Patroni wrote deleted on its version")
+                .isTrue();
+        assertThat(a.read().failover()).isNull();
+    }
+
+    @Test
+    void historyRowsOfThreeToFiveFieldsAsPatroniWritesThem() throws Exception {
+        String scope = newScope();
+        putRaw(
+                scope,
+                "history",
+                "[[1, 25165984, \"no recovery target specified\"],"
+                        + " [2, 50331808, \"no recovery target specified\", \"2026-01-02T10:00:00.123456+00:00\"],"
+                        + " [3, 67108992, \"no recovery target specified\", \"2026-01-03T11:00:00.654321+00:00\","
+                        + " \"pg1\"]]");
+        ClusterState s = member(scope, "a").read();
+        assertThat(s.history())
+                .containsExactly(
+                        new HistoryEntry(1, 25165984L, "no recovery target specified", null, null),
+                        new HistoryEntry(
+                                2, 50331808L, "no recovery target specified", "2026-01-02T10:00:00.123456+00:00", null),
+                        new HistoryEntry(
+                                3,
+                                67108992L,
+                                "no recovery target specified",
+                                "2026-01-03T11:00:00.654321+00:00",
+                                "pg1"));
+        assertThat(s.historyVersion()).isNotEqualTo(Dcs.ABSENT);
+        assertThat(s.problems()).isEmpty();
+    }
+
+    @Test
+    void failsafeAsPatroniWritesIt() throws Exception {
+        String scope = newScope();
+        putRaw(
+                scope,
+                "failsafe",
+                "{\"pg0\": \"http://10.0.0.1:8008/patroni\", \"pg1\": \"http://10.0.0.2:8008/patroni\"}");
+        ClusterState s = member(scope, "a").read();
+        assertThat(s.failsafe())
+                .containsExactly(
+                        Map.entry("pg0", "http://10.0.0.1:8008/patroni"),
+                        Map.entry("pg1", "http://10.0.0.2:8008/patroni"));
+        assertThat(s.problems()).isEmpty();
+    }
+
+    /** A Patroni node that won the bootstrap race writes "" and the system identifier once initdb ran. */
+    @Test
+    void anEmptyInitializeWhileAPatroniNodeBootstraps() throws Exception {
+        String scope = newScope();
+        Dcs a = member(scope, "a");
+        putRaw(scope, "initialize", "");
+        ClusterState s = a.read();
+        assertThat(s.initialize()).as("bootstrapping, not absent").isEqualTo("");
+        assertThat(a.writeInitialize("", Dcs.ABSENT)).as("the race is taken").isFalse();
+        putRaw(scope, "initialize", "7301234567890123456");
+        assertThat(a.read().initialize()).isEqualTo("7301234567890123456");
+        assertThat(a.read().problems()).isEmpty();
+    }
+
+    /** Patroni 3.0.2 says "master"; a newer Patroni may add fields pgha does not know: all are kept. */
+    @Test
+    void aMemberRecordWithFieldsPghaDoesNotKnowIsKeptWhole() throws Exception {
+        String scope = newScope();
+        putRaw(
+                scope,
+                "members/pg1",
+                "{\"conn_url\": \"postgres://10.0.0.2:5432/postgres\", \"api_url\": \"http://10.0.0.2:8008/patroni\","
+                        + " \"state\": \"running\", \"role\": \"master\", \"version\": \"3.0.2\","
+                        + " \"xlog_location\": 50331808, \"timeline\": 2, \"replication_state\": \"streaming\","
+                        + " \"tags\": {\"clonefrom\": true, \"failover_priority\": 3},"
+                        + " \"a_future_field\": {\"nested\": [1, \"two\", null]}}");
+        ClusterState s = member(scope, "a").read();
+        Member m = s.member("pg1").orElseThrow();
+        assertThat(m.role()).isEqualTo("master");
+        assertThat(m.apiUrl()).isEqualTo("http://10.0.0.2:8008/patroni");
+        assertThat(m.xlogLocation()).isEqualTo(50331808L);
+        assertThat(m.timeline()).isEqualTo(2L);
+        assertThat(m.failoverPriority()).isEqualTo(3);
+        assertThat(m.data())
+                .containsEntry("replication_state", "streaming")
+                .containsEntry("a_future_field", Map.of("nested", java.util.Arrays.asList(1L, "two", null)));
+        assertThat(s.problems()).isEmpty();
+    }
+
+    @Test
+    void everyMalformedValueIsReportedAndTheRestOfTheTreeIsRead() throws Exception {
+        String scope = newScope();
+        Dcs a = member(scope, "a");
+        a.touchMember(Map.of("state", "running", "role", "primary"));
+        assertThat(a.acquireLeader()).isTrue();
+        assertThat(a.writeConfig(Map.of("ttl", 30L), Dcs.ABSENT)).isTrue();
+        putRaw(scope, "status", "{\"optime\": \"soon\"}");
+        putRaw(scope, "sync", "nope");
+        putRaw(scope, "history", "{\"not\": \"a list\"}");
+        putRaw(scope, "failsafe", "[1, 2]");
+        putRaw(scope, "failover", "{\"member\": \"pg1\", \"scheduled_at\": \"tomorrow\"}");
+        putRaw(scope, "members/y", "");
+
+        ClusterState s = member(scope, "b").read();
+        assertThat(s.problems())
+                .as("one problem per malformed key, naming it")
+                .hasSize(6)
+                .anySatisfy(p -> assertThat(p).startsWith("status"))
+                .anySatisfy(p -> assertThat(p).startsWith("sync"))
+                .anySatisfy(p -> assertThat(p).startsWith("history"))
+                .anySatisfy(p -> assertThat(p).startsWith("failsafe"))
+                .anySatisfy(p -> assertThat(p).startsWith("failover"))
+                .anySatisfy(p -> assertThat(p).startsWith("members/y"));
+        assertThat(s.status()).isEqualTo(ClusterStatus.EMPTY);
+        assertThat(s.sync().leader()).isNull();
+        assertThat(s.sync().syncStandbys()).isEmpty();
+        assertThat(s.history()).isEmpty();
+        assertThat(s.failsafe()).isNull();
+        assertThat(s.failover().member())
+                .as("a malformed failover names nobody")
+                .isNull();
+        assertThat(s.member("y"))
+                .as("a member with an empty value still exists")
+                .isPresent();
+        // the rest is intact
+        assertThat(s.isLeader("a")).isTrue();
+        assertThat(s.member("a").orElseThrow().role()).isEqualTo("primary");
+        assertThat(s.config().data()).isEqualTo(Map.of("ttl", 30L));
+        // and the malformed keys can be repaired on their versions
+        assertThat(a.writeSync(
+                        new SyncState("a", List.of(), null, Dcs.ABSENT),
+                        s.sync().version()))
+                .isTrue();
+        assertThat(a.writeFailover(null, s.failover().version())).isTrue();
+        a.writeStatus(new ClusterStatus(5, Map.of(), List.of()));
+        a.writeHistory(List.of());
+        a.writeFailsafe(null);
+        putRaw(scope, "members/y", "{}");
+        assertThat(a.read().problems()).isEmpty();
     }
 
     @Test

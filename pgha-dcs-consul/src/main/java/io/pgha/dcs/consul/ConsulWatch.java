@@ -1,14 +1,16 @@
 package io.pgha.dcs.consul;
 
+import io.pgha.dcs.spi.Change;
+import io.pgha.dcs.spi.ChangeListener;
 import java.io.Closeable;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.function.Supplier;
 import org.kiwiproject.consul.KeyValueClient;
 import org.kiwiproject.consul.model.ConsulResponse;
@@ -19,25 +21,22 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Watches the cluster prefix with Consul blocking queries ({@code GET /v1/kv/<prefix>?recurse&index=
- * <X-Consul-Index>&wait=<w>}) on a thread of its own, so that the HA loop's {@link #await} only
- * waits on a monitor and {@link #wakeUp()} can end it at once.
+ * <X-Consul-Index>&wait=<w>}) on a thread of its own, and reports to a {@link ChangeListener} what
+ * changed since the newest look at the prefix, its own last answer or the store's last read,
+ * whichever saw the higher index: a key that appeared (at its ModifyIndex), changed (at its new
+ * ModifyIndex) or vanished (at the answer's index). Consul answers with the whole prefix, not with
+ * events, so a key deleted and created again between two looks is a change, and several writes of a
+ * key between two looks are one.
  *
- * <p>What counts as a change: the keys (and their ModifyIndex) the watch last saw differ from the
- * ones of the caller's last {@link ConsulDcs#read()} in a key that this member has not written
- * itself since that read (or since the last {@link #await} that reported a change: a reported
- * change counts as seen). A member's own writes (its member key, the leader's {@code status}) thus
- * do not wake its own loop, while a change made by anyone else between the read and the wait is
- * not missed. A spurious wake-up is harmless (the loop reads again); a missed one costs at most
- * one loop_wait.
- *
- * <p>Thread-safe. The watch thread starts with the first {@link #await} and ends with
- * {@link #close()}; a blocking request in flight then finishes within its wait time, on a daemon
- * thread.
+ * <p>Thread-safe. The watch thread starts with the first {@link #start()} (the first wait) and ends
+ * with {@link #close()}; a blocking request in flight then finishes within its wait time, on a
+ * daemon thread. The listener is called from the watch thread, outside this object's lock.
  */
 final class ConsulWatch implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(ConsulWatch.class);
 
     private final String prefix;
+    private final ChangeListener listener;
     private final Supplier<KeyValueClient> clientFactory;
     private final Runnable clientCloser;
     private final String datacenter;
@@ -45,12 +44,8 @@ final class ConsulWatch implements Closeable {
     private final String where;
 
     // guarded by this
-    private long readIndex = -1;
-    private Map<String, Long> readKeys;
-    private final Set<String> ownWrites = new HashSet<>();
-    private long seenIndex = -1;
-    private Map<String, Long> seenKeys;
-    private boolean woken;
+    private long lookedAt = -1;
+    private Map<String, Long> looked;
     private boolean closed;
     private Thread thread;
 
@@ -61,12 +56,14 @@ final class ConsulWatch implements Closeable {
      */
     ConsulWatch(
             String prefix,
+            ChangeListener listener,
             Supplier<KeyValueClient> clientFactory,
             Runnable clientCloser,
             String datacenter,
             Duration wait,
             String where) {
         this.prefix = prefix;
+        this.listener = listener;
         this.clientFactory = clientFactory;
         this.clientCloser = clientCloser;
         this.datacenter = datacenter;
@@ -74,94 +71,59 @@ final class ConsulWatch implements Closeable {
         this.where = where;
     }
 
-    /** The caller read the cluster: that snapshot is the new reference for what counts as a change. */
+    /** The store read the prefix at this index: the reference for what counts as a change, if newer. */
     synchronized void onRead(long index, Map<String, Long> keys) {
-        readIndex = index;
-        readKeys = Map.copyOf(keys);
-        ownWrites.clear();
-    }
-
-    /** The caller wrote (or deleted) this key itself; its change must not wake the caller. */
-    synchronized void onOwnWrite(String key) {
-        ownWrites.add(key);
-    }
-
-    synchronized void wakeUp() {
-        woken = true;
-        notifyAll();
-    }
-
-    /** Waits until a change (see the class comment), a wake-up, or the timeout; true unless timed out. */
-    synchronized boolean await(Duration timeout) throws InterruptedException {
-        start();
-        long deadline = System.nanoTime() + Math.max(0, timeout.toNanos());
-        while (true) {
-            if (woken) {
-                woken = false;
-                return true;
-            }
-            if (closed) {
-                return false;
-            }
-            if (changed()) {
-                // a returned change counts as seen: the next wait waits for a newer one
-                readIndex = seenIndex;
-                readKeys = seenKeys;
-                ownWrites.clear();
-                return true;
-            }
-            long left = deadline - System.nanoTime();
-            if (left <= 0) {
-                return false;
-            }
-            long ms = Math.max(1, left / 1_000_000);
-            wait(ms);
+        if (index >= lookedAt) {
+            lookedAt = index;
+            looked = Map.copyOf(keys);
         }
     }
 
-    private boolean changed() {
-        if (seenKeys == null || seenIndex <= readIndex) {
-            return false;
-        }
-        if (readKeys == null) {
-            // no read yet: the first answer of the watch is the reference
-            readIndex = seenIndex;
-            readKeys = seenKeys;
-            return false;
-        }
-        Set<String> all = new HashSet<>(readKeys.keySet());
-        all.addAll(seenKeys.keySet());
-        for (String k : all) {
-            if (!Objects.equals(readKeys.get(k), seenKeys.get(k)) && !ownWrites.contains(k) && wakesTheLoop(k)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /**
-     * The keys whose change the HA loop must see at once: the leader, config, failover, sync and
-     * initialize keys, and members coming or going. Routine rewrites (a member touching its own key,
-     * the leader's status) do not wake anyone, or the members' loops would wake each other in turn.
-     */
-    private boolean wakesTheLoop(String key) {
-        String rel = key.startsWith(prefix) ? key.substring(prefix.length()) : key;
-        if (rel.startsWith("/")) {
-            rel = rel.substring(1);
-        }
-        if (WAKING_KEYS.contains(rel)) {
-            return true;
-        }
-        return rel.startsWith("members/") && (readKeys.containsKey(key) != seenKeys.containsKey(key));
-    }
-
-    private static final Set<String> WAKING_KEYS = Set.of("leader", "config", "failover", "sync", "initialize");
-
-    private void start() {
+    /** Starts the watch thread, once. */
+    synchronized void start() {
         if (thread == null && !closed) {
             thread = new Thread(this::run, "pgha-consul-watch-" + prefix);
             thread.setDaemon(true);
             thread.start();
+        }
+    }
+
+    /** A watch answer: reports what differs from the newest look, which it then becomes. */
+    private void answered(long index, List<Value> values, boolean indexWentBack) {
+        Map<String, Long> now = new HashMap<>();
+        Map<String, String> text = new HashMap<>();
+        for (Value v : values) {
+            now.put(v.getKey(), v.getModifyIndex());
+            text.put(v.getKey(), v.getValueAsString(StandardCharsets.UTF_8).orElse(""));
+        }
+        List<Change> changes = new ArrayList<>();
+        boolean lost;
+        synchronized (this) {
+            lost = indexWentBack && looked != null;
+            if (looked != null && !indexWentBack && index <= lookedAt) {
+                return; // older than a read that came back meanwhile: nothing it can tell
+            }
+            if (looked != null && !indexWentBack) {
+                for (Map.Entry<String, Long> e : now.entrySet()) {
+                    Long before = looked.get(e.getKey());
+                    if (!Objects.equals(before, e.getValue())) {
+                        Change.Kind kind = before == null ? Change.Kind.CREATED : Change.Kind.UPDATED;
+                        changes.add(new Change(e.getKey(), kind, text.get(e.getKey()), e.getValue()));
+                    }
+                }
+                for (String key : looked.keySet()) {
+                    if (!now.containsKey(key)) {
+                        changes.add(new Change(key, Change.Kind.DELETED, null, index));
+                    }
+                }
+            }
+            // the first answer (no read yet) is the reference, and so is one after Consul's index reset
+            looked = now;
+            lookedAt = index;
+        }
+        changes.forEach(listener::changed);
+        if (lost) {
+            listener.eventsMayBeLost();
         }
     }
 
@@ -181,21 +143,12 @@ final class ConsulWatch implements Closeable {
                     }
                     ConsulResponse<List<Value>> resp = kv.getConsulResponseWithValues(prefix, q.build());
                     BigInteger next = resp.getIndex() == null ? BigInteger.ZERO : resp.getIndex();
-                    Map<String, Long> keys = new HashMap<>();
-                    if (resp.getResponse() != null) {
-                        for (Value v : resp.getResponse()) {
-                            keys.put(v.getKey(), v.getModifyIndex());
-                        }
-                    }
-                    synchronized (this) {
-                        seenIndex = next.longValue();
-                        seenKeys = keys;
-                        notifyAll();
-                    }
+                    boolean wentBack = next.compareTo(index) < 0;
+                    answered(next.longValue(), resp.getResponse() == null ? List.of() : resp.getResponse(), wentBack);
                     // Consul's rules for blocking queries: an index that goes backwards means a reset
                     // (start over from 0), and an index must never be 0 on the next request.
                     boolean unchanged = next.equals(index);
-                    index = next.compareTo(index) < 0 || next.signum() <= 0 ? BigInteger.ONE : next;
+                    index = wentBack || next.signum() <= 0 ? BigInteger.ONE : next;
                     if (unchanged && System.nanoTime() - started < 50_000_000L) {
                         pause(100); // an early answer without a change: do not spin
                     }
@@ -236,9 +189,8 @@ final class ConsulWatch implements Closeable {
     public synchronized void close() {
         closed = true;
         notifyAll();
-        if (thread == null) {
-            return;
+        if (thread != null) {
+            thread.interrupt();
         }
-        thread.interrupt();
     }
 }

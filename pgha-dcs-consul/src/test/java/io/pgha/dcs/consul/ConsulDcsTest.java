@@ -9,6 +9,7 @@ import io.pgha.dcs.DcsException;
 import io.pgha.dcs.DcsProvider;
 import io.pgha.dcs.DcsSettings;
 import io.pgha.dcs.Failover;
+import io.pgha.dcs.spi.PatroniDcs;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -45,16 +46,21 @@ class ConsulDcsTest {
         consul.close();
     }
 
-    private ConsulDcs connect(String name, Duration ttl, Map<String, Object> extra) throws DcsException {
+    private Dcs connect(String name, Duration ttl, Map<String, Object> extra) throws DcsException {
         Map<String, Object> options = new HashMap<>(extra);
         options.putIfAbsent("host", consul.hostPort());
         Dcs dcs = DcsProvider.find("consul")
                 .create(new DcsSettings(null, SCOPE, name, ttl, Duration.ofSeconds(3), options));
         opened.add(dcs);
-        return (ConsulDcs) dcs;
+        return dcs;
     }
 
-    private ConsulDcs connect(String name) throws DcsException {
+    /** The member's current Consul session, from the adapter's storage primitives under the Dcs. */
+    private static String sessionId(Dcs dcs) {
+        return ((ConsulStore) ((PatroniDcs) dcs).store()).sessionId();
+    }
+
+    private Dcs connect(String name) throws DcsException {
         return connect(name, Duration.ofSeconds(4), Map.of());
     }
 
@@ -83,11 +89,11 @@ class ConsulDcsTest {
 
     @Test
     void keysAndSessionAreLaidOutAsPatroniDoes() throws Exception {
-        ConsulDcs a = connect("a");
+        Dcs a = connect("a");
         a.touchMember(Map.of("conn_url", "postgres://h:5432/postgres", "state", "running"));
         assertThat(a.acquireLeader()).isTrue();
 
-        String sid = a.sessionId();
+        String sid = sessionId(a);
         assertThat(session(PREFIX + "leader")).isEqualTo(sid);
         assertThat(value(PREFIX + "leader")).isEqualTo("a");
         assertThat(session(PREFIX + "members/a")).isEqualTo(sid);
@@ -120,8 +126,8 @@ class ConsulDcsTest {
 
     @Test
     void aHeldLockIsRefusedToOthersAndFreedWhenTheHolderCloses() throws Exception {
-        ConsulDcs a = connect("a");
-        ConsulDcs b = connect("b");
+        Dcs a = connect("a");
+        Dcs b = connect("b");
         a.touchMember(Map.of());
         assertThat(a.acquireLeader()).isTrue();
         assertThat(b.acquireLeader()).isFalse();
@@ -137,44 +143,44 @@ class ConsulDcsTest {
 
     @Test
     void anInvalidatedSessionIsALostLockAndIsNeverReused() throws Exception {
-        ConsulDcs a = connect("a");
+        Dcs a = connect("a");
         assertThat(a.acquireLeader()).isTrue();
         assertThat(a.renewLeader()).isTrue();
-        String old = a.sessionId();
+        String old = sessionId(a);
 
         consul.invalidateSession(old); // Consul's view: the session is gone, and its keys with it
         assertThat(consul.entry(PREFIX + "leader")).isEmpty();
         assertThat(a.renewLeader()).isFalse();
-        assertThat(a.sessionId()).isNotEqualTo(old);
+        assertThat(sessionId(a)).isNotEqualTo(old);
         assertThat(consul.entry(PREFIX + "leader")).isEmpty();
 
         // the member can race again, with its new session only
         assertThat(a.acquireLeader()).isTrue();
-        assertThat(session(PREFIX + "leader")).isEqualTo(a.sessionId()).isNotEqualTo(old);
+        assertThat(session(PREFIX + "leader")).isEqualTo(sessionId(a)).isNotEqualTo(old);
         assertThat(a.renewLeader()).isTrue();
     }
 
     @Test
     void aSessionThatVanishesBeforeTheWriteIsReplacedOnce() throws Exception {
-        ConsulDcs a = connect("a");
+        Dcs a = connect("a");
         a.touchMember(Map.of());
-        String old = a.sessionId();
+        String old = sessionId(a);
         // the session goes between the renewal and the write: the renewal succeeds, the acquire says "Invalid session"
         consul.invalidateSession(old);
         a.touchMember(Map.of("state", "running"));
-        assertThat(a.sessionId()).isNotEqualTo(old);
-        assertThat(session(PREFIX + "members/a")).isEqualTo(a.sessionId());
+        assertThat(sessionId(a)).isNotEqualTo(old);
+        assertThat(session(PREFIX + "members/a")).isEqualTo(sessionId(a));
     }
 
     @Test
     void renewLeaderIsFalseWhenTheKeyNamesAnotherMemberOrIsHeldByAnotherSession() throws Exception {
-        ConsulDcs a = connect("a");
-        ConsulDcs b = connect("b");
+        Dcs a = connect("a");
+        Dcs b = connect("b");
         assertThat(a.renewLeader()).isFalse(); // no session yet: nothing to renew
         assertThat(a.acquireLeader()).isTrue();
         a.close();
         assertThat(b.acquireLeader()).isTrue();
-        ConsulDcs a2 = connect("a");
+        Dcs a2 = connect("a");
         a2.touchMember(Map.of());
         assertThat(a2.renewLeader()).isFalse();
         assertThat(a2.releaseLeader()).isFalse();
@@ -188,21 +194,21 @@ class ConsulDcsTest {
      */
     @Test
     void aRestartedMemberTakesItsKeysOverFromItsKilledPredecessorsSession() throws Exception {
-        ConsulDcs killed = connect("a");
-        ConsulDcs b = connect("b");
+        Dcs killed = connect("a");
+        Dcs b = connect("b");
         killed.touchMember(Map.of("state", "running", "role", "primary"));
         assertThat(killed.acquireLeader()).isTrue();
-        String old = killed.sessionId();
+        String old = sessionId(killed);
         long oldIndex = b.read().leader().version();
 
-        ConsulDcs restarted = connect("a");
+        Dcs restarted = connect("a");
         restarted.touchMember(Map.of("state", "running", "role", "primary", "restarted", true));
-        assertThat(restarted.sessionId()).isNotEqualTo(old);
-        assertThat(session(PREFIX + "members/a")).isEqualTo(restarted.sessionId());
+        assertThat(sessionId(restarted)).isNotEqualTo(old);
+        assertThat(session(PREFIX + "members/a")).isEqualTo(sessionId(restarted));
         assertThat(b.read().member("a").orElseThrow().data()).containsEntry("restarted", true);
 
         assertThat(restarted.renewLeader()).isTrue();
-        assertThat(session(PREFIX + "leader")).isEqualTo(restarted.sessionId());
+        assertThat(session(PREFIX + "leader")).isEqualTo(sessionId(restarted));
         assertThat(value(PREFIX + "leader")).isEqualTo("a");
         assertThat(b.read().leader().version()).isGreaterThan(oldIndex);
         assertThat(b.acquireLeader()).isFalse();
@@ -215,22 +221,22 @@ class ConsulDcsTest {
 
     @Test
     void aRenewalByANewClientTakesNothingThatDoesNotNameIt() throws Exception {
-        ConsulDcs a = connect("a");
+        Dcs a = connect("a");
         assertThat(a.acquireLeader()).isTrue();
-        ConsulDcs b = connect("b");
+        Dcs b = connect("b");
         assertThat(b.renewLeader()).isFalse();
-        assertThat(b.sessionId())
+        assertThat(sessionId(b))
                 .as("no session is created for a key that names another member")
                 .isNull();
         b.touchMember(Map.of());
         assertThat(b.renewLeader()).isFalse();
-        assertThat(session(PREFIX + "leader")).isEqualTo(a.sessionId());
+        assertThat(session(PREFIX + "leader")).isEqualTo(sessionId(a));
     }
 
     @Test
     void releaseLeaderReleasesThenDeletesOnlyItsOwnKey() throws Exception {
-        ConsulDcs a = connect("a");
-        ConsulDcs b = connect("b");
+        Dcs a = connect("a");
+        Dcs b = connect("b");
         a.touchMember(Map.of());
         assertThat(a.acquireLeader()).isTrue();
         assertThat(b.releaseLeader()).isFalse();
@@ -254,8 +260,8 @@ class ConsulDcsTest {
     private void assertExpiry(double multiplier) throws Exception {
         consul.ttlMultiplier(multiplier);
         Duration ttl = Duration.ofSeconds(2);
-        ConsulDcs a = connect("a", ttl, Map.of());
-        ConsulDcs b = connect("b", ttl, Map.of());
+        Dcs a = connect("a", ttl, Map.of());
+        Dcs b = connect("b", ttl, Map.of());
         a.touchMember(Map.of());
         assertThat(a.acquireLeader()).isTrue();
         long start = System.nanoTime();
@@ -272,7 +278,7 @@ class ConsulDcsTest {
 
     @Test
     void compareAndSetOnModifyIndex() throws Exception {
-        ConsulDcs a = connect("a");
+        Dcs a = connect("a");
         assertThat(a.writeConfig(Map.of("ttl", 30), Dcs.ABSENT)).isTrue();
         assertThat(a.writeConfig(Map.of("ttl", 31), Dcs.ABSENT)).isFalse();
         long v = a.read().config().version();
@@ -302,7 +308,7 @@ class ConsulDcsTest {
 
     @Test
     void malformedValuesDoNotStopTheRead() throws Exception {
-        ConsulDcs a = connect("a");
+        Dcs a = connect("a");
         putRaw(PREFIX + "config", "{not json");
         putRaw(PREFIX + "members/x", "][");
         putRaw(PREFIX + "history", "nope");
@@ -315,8 +321,8 @@ class ConsulDcsTest {
 
     @Test
     void awaitChangeWakesOnOthersWritesNotOnItsOwn() throws Exception {
-        ConsulDcs a = connect("a");
-        ConsulDcs b = connect("b");
+        Dcs a = connect("a");
+        Dcs b = connect("b");
         a.read();
         a.touchMember(Map.of("state", "running"));
         a.writeStatus(new io.pgha.dcs.ClusterStatus(1, Map.of(), List.of()));
@@ -355,7 +361,7 @@ class ConsulDcsTest {
 
     @Test
     void anUnreachableAgentIsADcsExceptionNamingItsUrlAndTheAgentComesBack() throws Exception {
-        ConsulDcs a = connect("a");
+        Dcs a = connect("a");
         a.touchMember(Map.of());
         consul.stop();
         assertThatThrownBy(a::read)
@@ -372,7 +378,7 @@ class ConsulDcsTest {
 
     @Test
     void callsAreBoundedByRetryTimeout() throws Exception {
-        ConsulDcs a = connect("a");
+        Dcs a = connect("a");
         a.touchMember(Map.of());
         // a listener that accepts and never answers
         try (java.net.ServerSocket silent =
@@ -397,7 +403,7 @@ class ConsulDcsTest {
     @Test
     void aTtlBelowTheAgentsSessionTtlMinIsExplained() throws Exception {
         consul.sessionTtlMin(Duration.ofSeconds(10)); // Consul's default
-        ConsulDcs a = connect("a", Duration.ofSeconds(4), Map.of());
+        Dcs a = connect("a", Duration.ofSeconds(4), Map.of());
         assertThatThrownBy(a::acquireLeader)
                 .isInstanceOf(DcsException.class)
                 .hasMessageContaining("session_ttl_min")
@@ -407,13 +413,13 @@ class ConsulDcsTest {
 
     @Test
     void aNewTtlMovesTheKeysToANewSessionWithoutLosingTheLock() throws Exception {
-        ConsulDcs a = connect("a");
+        Dcs a = connect("a");
         a.touchMember(Map.of());
         assertThat(a.acquireLeader()).isTrue();
-        String old = a.sessionId();
+        String old = sessionId(a);
         a.setTtl(Duration.ofSeconds(6));
         assertThat(a.renewLeader()).isTrue();
-        String fresh = a.sessionId();
+        String fresh = sessionId(a);
         assertThat(fresh).isNotEqualTo(old);
         assertThat(consul.sessionInfo(fresh).orElseThrow()).containsEntry("TTL", "3s");
         assertThat(consul.sessionInfo(old)).isEmpty();
@@ -424,9 +430,9 @@ class ConsulDcsTest {
     @Test
     void theAclTokenIsSent() throws Exception {
         consul.requireToken("s3cret");
-        ConsulDcs without = connect("a");
+        Dcs without = connect("a");
         assertThatThrownBy(without::read).isInstanceOf(DcsException.class).hasMessageContaining("403");
-        ConsulDcs with = connect("b", Duration.ofSeconds(4), Map.of("token", "s3cret"));
+        Dcs with = connect("b", Duration.ofSeconds(4), Map.of("token", "s3cret"));
         with.touchMember(Map.of());
         assertThat(with.acquireLeader()).isTrue();
         assertThat(with.releaseLeader()).isTrue(); // the raw DELETE ?cas carries it too
@@ -435,7 +441,7 @@ class ConsulDcsTest {
 
     @Test
     void deleteClusterRemovesEveryKeyOfTheScopeOnly() throws Exception {
-        ConsulDcs a = connect("a");
+        Dcs a = connect("a");
         a.touchMember(Map.of());
         a.writeConfig(Map.of(), Dcs.ANY);
         putRaw("service/c10/config", "{}");

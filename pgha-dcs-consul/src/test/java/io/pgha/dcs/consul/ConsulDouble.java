@@ -36,7 +36,7 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 
 /**
- * A test double of a Consul agent's HTTP API, for exactly what {@link ConsulDcs} uses, following
+ * A test double of a Consul agent's HTTP API, for exactly what {@link ConsulStore} uses, following
  * Consul's documented semantics (API docs for /v1/kv and /v1/session, and the sessions guide):
  *
  * <ul>

@@ -102,9 +102,9 @@ class ConsulOptionsTest {
 
     @Test
     void sessionTtlIsHalfTheTtlAsAGoDuration() {
-        assertThat(ConsulDcs.duration(ConsulDcs.sessionTtlFor(java.time.Duration.ofSeconds(30))))
+        assertThat(ConsulSession.duration(ConsulSession.sessionTtlFor(java.time.Duration.ofSeconds(30))))
                 .isEqualTo("15s");
-        assertThat(ConsulDcs.duration(ConsulDcs.sessionTtlFor(java.time.Duration.ofSeconds(5))))
+        assertThat(ConsulSession.duration(ConsulSession.sessionTtlFor(java.time.Duration.ofSeconds(5))))
                 .isEqualTo("2500ms");
     }
 }

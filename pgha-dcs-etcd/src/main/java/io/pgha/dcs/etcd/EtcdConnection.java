@@ -19,7 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Owns the jetcd {@link Client} of one {@link EtcdDcs} and replaces it when it stops working.
+ * Owns the jetcd {@link Client} of one {@link EtcdStore} and replaces it when it stops working.
  *
  * <p>Why replace it: gRPC reconnects by itself, but with an exponential backoff of up to two
  * minutes, so after a long etcd outage the old channel may stay in "transient failure" long after

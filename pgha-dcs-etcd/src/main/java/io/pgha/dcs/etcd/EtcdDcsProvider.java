@@ -4,6 +4,8 @@ import io.pgha.dcs.Dcs;
 import io.pgha.dcs.DcsException;
 import io.pgha.dcs.DcsProvider;
 import io.pgha.dcs.DcsSettings;
+import io.pgha.dcs.spi.PatroniDcs;
+import io.pgha.dcs.spi.PatroniLayout;
 
 /**
  * The {@code etcd3} {@link DcsProvider}: Patroni's {@code etcd3:} configuration section, over etcd
@@ -12,6 +14,9 @@ import io.pgha.dcs.DcsSettings;
  * <p>Options (Patroni's names): {@code host}, {@code hosts}, {@code url}, {@code urls},
  * {@code protocol}, {@code username}, {@code password}, {@code cacert}, {@code cert}, {@code key}.
  * An unknown or unsupported key is an {@link IllegalArgumentException} naming it.
+ *
+ * <p>The {@link Dcs} is {@link PatroniDcs} (Patroni's keys and values, the wake-up rules) over
+ * {@link EtcdStore} (leases, transactions, the watch).
  *
  * <p>{@link #create} does not wait for etcd: the first operation connects, and an unreachable etcd
  * shows as a {@link DcsException} from that operation, the way the HA loop expects.
@@ -27,6 +32,8 @@ public final class EtcdDcsProvider implements DcsProvider {
 
     @Override
     public Dcs create(DcsSettings settings) throws DcsException {
-        return new EtcdDcs(settings, EtcdOptions.parse(settings.options()));
+        EtcdOptions options = EtcdOptions.parse(settings.options());
+        PatroniLayout layout = PatroniLayout.of(settings);
+        return new PatroniDcs(settings.name(), layout, new EtcdStore(settings, options));
     }
 }

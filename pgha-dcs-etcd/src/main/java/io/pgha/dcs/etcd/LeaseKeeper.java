@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
  * instead of refreshing; the caller then has to move its keys, and may do so for the leader key
  * only under a comparison proving the key still holds its name.
  *
- * <p>Not thread-safe: {@link EtcdDcs} calls it under its lease lock.
+ * <p>Not thread-safe: {@link EtcdStore} calls it under its lease lock.
  */
 final class LeaseKeeper {
     private static final Logger LOG = LoggerFactory.getLogger(LeaseKeeper.class);

@@ -7,27 +7,32 @@ import io.etcd.jetcd.Watch;
 import io.etcd.jetcd.api.Event;
 import io.etcd.jetcd.api.KeyValue;
 import io.etcd.jetcd.api.WatchResponse;
+import io.pgha.dcs.spi.ChangeMonitorProbe;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** Which watch events wake {@code awaitChange}, replayed without an etcd (the watch itself is never started). */
+/**
+ * Which watch events wake {@code awaitChange}, replayed without an etcd (the watch itself is never
+ * started): the watcher's events go to the monitor {@code PatroniDcs} waits on.
+ */
 class ChangeWatcherTest {
     private static final String PREFIX = "/service/c/";
 
     private final EtcdConnection connection = new EtcdConnection(
             new EtcdOptions(List.of(URI.create("http://127.0.0.1:1")), false, null, null, null, null, null),
             Duration.ofSeconds(1));
-    private final ChangeWatcher watcher = new ChangeWatcher(connection, EtcdDcs.bytes(PREFIX), "test-watch");
+    private final ChangeMonitorProbe monitor = new ChangeMonitorProbe("c");
+    private final ChangeWatcher watcher = new ChangeWatcher(connection, EtcdStore.bytes(PREFIX), monitor, "test-watch");
     private final Watch.Listener events = watcher.newListener();
 
     @AfterEach
     void close() {
         watcher.close();
+        monitor.close();
         connection.close();
     }
 
@@ -54,12 +59,12 @@ class ChangeWatcherTest {
 
     @Test
     void anOwnWriteWhoseEventArrivesBeforeItsResponseDoesNotWake() throws Exception {
-        watcher.beginWrite();
+        monitor.writeBegins();
         events.onNext(event("leader", 10)); // the watch is faster than the txn response
         assertThat(await())
                 .as("judged only once the write reports its revision")
                 .isFalse();
-        watcher.endWrite(10);
+        monitor.writeEnds(10);
         assertThat(await()).isFalse();
         events.onNext(event("leader", 11));
         assertThat(await()).as("someone else's write").isTrue();
@@ -68,7 +73,7 @@ class ChangeWatcherTest {
     @Test
     void eventsOlderThanTheLastReadAreNoNews() throws Exception {
         events.onNext(event("leader", 10));
-        watcher.readAt(10);
+        monitor.readAt(10);
         assertThat(await()).isFalse();
         events.onNext(event("leader", 11));
         assertThat(await()).isTrue();
@@ -76,7 +81,7 @@ class ChangeWatcherTest {
 
     @Test
     void wakeUpWakesOnceEvenWithNothingChanged() throws Exception {
-        watcher.wakeUp();
+        monitor.wakeUp();
         assertThat(await()).isTrue();
         assertThat(await()).isFalse();
     }
@@ -93,13 +98,13 @@ class ChangeWatcherTest {
         });
         t.start();
         long t0 = System.nanoTime();
-        assertThat(watcher.await(TimeUnit.SECONDS.toNanos(30))).isTrue();
+        assertThat(monitor.await(Duration.ofSeconds(30))).isTrue();
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(20));
         t.join();
     }
 
     private boolean await() throws InterruptedException {
-        return watcher.await(TimeUnit.MILLISECONDS.toNanos(100));
+        return monitor.await(Duration.ofMillis(100));
     }
 
     private static io.etcd.jetcd.watch.WatchResponse event(String rel, long revision) {

@@ -1,6 +1,6 @@
 package io.pgha.dcs.etcd;
 
-import static io.pgha.dcs.etcd.EtcdDcs.bytes;
+import static io.pgha.dcs.etcd.EtcdStore.bytes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

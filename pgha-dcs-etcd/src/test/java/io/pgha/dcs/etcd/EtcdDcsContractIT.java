@@ -22,7 +22,7 @@ class EtcdDcsContractIT extends DcsContract {
         raw = Client.builder().endpoints(etcd.endpoint()).build();
         // warm up gRPC and netty in this JVM, so that class loading on a busy machine does not eat the
         // short retry_timeout of the first test
-        raw.getKVClient().get(EtcdDcs.bytes("/")).get(60, TimeUnit.SECONDS);
+        raw.getKVClient().get(EtcdStore.bytes("/")).get(60, TimeUnit.SECONDS);
     }
 
     @AfterAll
@@ -45,7 +45,7 @@ class EtcdDcsContractIT extends DcsContract {
     @Override
     protected void putRaw(String scope, String key, String value) throws Exception {
         raw.getKVClient()
-                .put(EtcdDcs.bytes("/service/" + scope + "/" + key), EtcdDcs.bytes(value))
+                .put(EtcdStore.bytes("/service/" + scope + "/" + key), EtcdStore.bytes(value))
                 .get(10, TimeUnit.SECONDS);
     }
 

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Patroni's own CLI reads a cluster that pgha wrote: Debian's {@code patronictl} (Patroni 3.0.2)
- * lists the members and the leader of a cluster written through {@link EtcdDcs}.
+ * lists the members and the leader of a cluster written through the etcd adapter.
  */
 class PatroniCompatibilityIT {
     private static final Path PATRONICTL = Path.of(System.getProperty("pgha.patronictl", "/usr/bin/patronictl"));

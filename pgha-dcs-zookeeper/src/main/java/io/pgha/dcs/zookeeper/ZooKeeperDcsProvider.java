@@ -4,11 +4,15 @@ import io.pgha.dcs.Dcs;
 import io.pgha.dcs.DcsException;
 import io.pgha.dcs.DcsProvider;
 import io.pgha.dcs.DcsSettings;
+import io.pgha.dcs.spi.PatroniDcs;
+import io.pgha.dcs.spi.PatroniLayout;
 
 /**
  * The {@code zookeeper} DCS type: Patroni's {@code zookeeper:} configuration section over Apache
  * Curator. See {@code docs/dcs-zookeeper.md} for the options and how the ttl and compare-and-set
- * map onto ZooKeeper. Thread-safe; each {@link #create} opens its own ZooKeeper session.
+ * map onto ZooKeeper. The {@link Dcs} is {@link PatroniDcs} (Patroni's keys and values, the
+ * wake-up rules) over {@link ZooKeeperStore} (ephemeral znodes, versions, the watch). Thread-safe;
+ * each {@link #create} opens its own ZooKeeper session.
  */
 public final class ZooKeeperDcsProvider implements DcsProvider {
 
@@ -25,6 +29,8 @@ public final class ZooKeeperDcsProvider implements DcsProvider {
      */
     @Override
     public Dcs create(DcsSettings settings) throws DcsException {
-        return new ZooKeeperDcs(settings, ZooKeeperOptions.parse(settings.options()));
+        ZooKeeperOptions options = ZooKeeperOptions.parse(settings.options());
+        PatroniLayout layout = PatroniLayout.of(settings);
+        return new PatroniDcs(settings.name(), layout, new ZooKeeperStore(settings, options));
     }
 }

@@ -41,7 +41,7 @@ class ZooKeeperDcsContractIT extends DcsContract {
      */
     @Override
     protected void crash(Dcs dcs) throws Exception {
-        KillSession.kill(((ZooKeeperDcs) dcs).curator().getZookeeperClient().getZooKeeper());
+        KillSession.kill(ZooKeeperTestServer.curator(dcs).getZookeeperClient().getZooKeeper());
     }
 
     @Override

@@ -41,20 +41,20 @@ class ZooKeeperDcsIT {
         opened.forEach(Dcs::close);
     }
 
-    private ZooKeeperDcs member(String name, Duration ttl) throws DcsException {
-        ZooKeeperDcs dcs = server.connect(scope, name, ttl);
+    private Dcs member(String name, Duration ttl) throws DcsException {
+        Dcs dcs = server.connect(scope, name, ttl);
         opened.add(dcs);
         return dcs;
     }
 
     @Test
     void anExpiredSessionLosesTheLockForGood() throws Exception {
-        ZooKeeperDcs a = member("a", TTL);
-        ZooKeeperDcs b = member("b", TTL);
+        Dcs a = member("a", TTL);
+        Dcs b = member("b", TTL);
         a.touchMember(Map.of("state", "running"));
         assertThat(a.acquireLeader()).isTrue();
 
-        KillSession.kill(a.curator().getZookeeperClient().getZooKeeper());
+        KillSession.kill(ZooKeeperTestServer.curator(a).getZookeeperClient().getZooKeeper());
 
         // KillSession expires the session on the client side: the server lets it time out, and the
         // ephemeral leader znode goes with it (until then a renewal by a's new session would take
@@ -85,11 +85,14 @@ class ZooKeeperDcsIT {
     @Test
     void aSuspendedConnectionDoesNotCarryTheLockPastItsDeadline() throws Exception {
         // the session (8 s) outlives a 3 s outage, but the lock's own deadline (2 s) does not
-        ZooKeeperDcs a = member("a", Duration.ofSeconds(8));
-        ZooKeeperDcs b = member("b", TTL);
+        Dcs a = member("a", Duration.ofSeconds(8));
+        Dcs b = member("b", TTL);
         a.setTtl(Duration.ofSeconds(2));
         assertThat(a.acquireLeader()).isTrue();
-        long sessionBefore = a.curator().getZookeeperClient().getZooKeeper().getSessionId();
+        long sessionBefore = ZooKeeperTestServer.curator(a)
+                .getZookeeperClient()
+                .getZooKeeper()
+                .getSessionId();
         server.stop();
         try {
             Thread.sleep(3000);
@@ -104,7 +107,10 @@ class ZooKeeperDcsIT {
                 return false;
             }
         });
-        assertThat(a.curator().getZookeeperClient().getZooKeeper().getSessionId())
+        assertThat(ZooKeeperTestServer.curator(a)
+                        .getZookeeperClient()
+                        .getZooKeeper()
+                        .getSessionId())
                 .as("the session survived the outage, so only the deadline took the lock")
                 .isEqualTo(sessionBefore);
         awaitTrue(
@@ -116,8 +122,8 @@ class ZooKeeperDcsIT {
     @Test
     void aTtlAboveTheServersMaximumSessionTimeoutIsCappedByIt() throws Exception {
         // the test server grants at most 20 ticks = 10 s; the lock must not be believed for 20 s
-        ZooKeeperDcs a = member("a", Duration.ofSeconds(20));
-        ZooKeeperDcs b = member("b", TTL);
+        Dcs a = member("a", Duration.ofSeconds(20));
+        Dcs b = member("b", TTL);
         long t0 = System.nanoTime();
         assertThat(a.acquireLeader()).isTrue();
         awaitTrue(
@@ -129,8 +135,8 @@ class ZooKeeperDcsIT {
 
     @Test
     void ownPeriodicWritesAndMemberDataChangesDoNotWakeTheLoop() throws Exception {
-        ZooKeeperDcs a = member("a", TTL);
-        ZooKeeperDcs b = member("b", TTL);
+        Dcs a = member("a", TTL);
+        Dcs b = member("b", TTL);
         a.touchMember(Map.of("state", "running"));
         b.touchMember(Map.of("state", "running"));
         assertThat(a.acquireLeader()).isTrue();
@@ -151,8 +157,8 @@ class ZooKeeperDcsIT {
 
     @Test
     void aChangeBetweenReadAndAwaitChangeIsNotLost() throws Exception {
-        ZooKeeperDcs a = member("a", TTL);
-        ZooKeeperDcs b = member("b", TTL);
+        Dcs a = member("a", TTL);
+        Dcs b = member("b", TTL);
         a.read();
         drain(a);
         a.read();
@@ -163,7 +169,7 @@ class ZooKeeperDcsIT {
 
     @Test
     void whileTheServerIsDownCallsGiveUpAfterTheRetryTimeoutAndCloseDoesNotHang() throws Exception {
-        ZooKeeperDcs a = member("a", TTL);
+        Dcs a = member("a", TTL);
         a.touchMember(Map.of("state", "running"));
         server.stop();
         try {
@@ -188,7 +194,7 @@ class ZooKeeperDcsIT {
 
     @Test
     void callsAfterCloseThrow() throws Exception {
-        ZooKeeperDcs a = member("a", TTL);
+        Dcs a = member("a", TTL);
         a.close();
         a.close();
         try {

@@ -1,7 +1,9 @@
 package io.pgha.dcs.zookeeper;
 
+import io.pgha.dcs.Dcs;
 import io.pgha.dcs.DcsException;
 import io.pgha.dcs.DcsSettings;
+import io.pgha.dcs.spi.PatroniDcs;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -39,9 +41,14 @@ final class ZooKeeperTestServer implements Closeable {
         return server.getConnectString();
     }
 
-    ZooKeeperDcs connect(String scope, String member, Duration ttl) throws DcsException {
-        return (ZooKeeperDcs) new ZooKeeperDcsProvider()
+    Dcs connect(String scope, String member, Duration ttl) throws DcsException {
+        return new ZooKeeperDcsProvider()
                 .create(new DcsSettings(null, scope, member, ttl, RETRY_TIMEOUT, Map.of("hosts", connectString())));
+    }
+
+    /** The Curator client under a Dcs of this module, for tests that expire or inspect its session. */
+    static CuratorFramework curator(Dcs dcs) {
+        return ((ZooKeeperStore) ((PatroniDcs) dcs).store()).curator();
     }
 
     /** Writes a persistent znode at /service/scope/key, bypassing the adapter. */
