@@ -585,7 +585,11 @@ public final class BackupConfig {
             return this;
         }
 
-        /** @throws IllegalArgumentException naming the key of a missing or invalid value */
+        /**
+         * Checks the values and builds the configuration.
+         *
+         * @throws IllegalArgumentException naming the key of a missing or invalid value
+         */
         public BackupConfig build() {
             return new BackupConfig(this);
         }

@@ -5,7 +5,6 @@ import io.pgha.dcs.Member;
 import io.pgha.ha.HaListener;
 import io.pgha.ha.NodeState;
 import java.io.Closeable;
-import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -23,6 +22,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -107,7 +107,9 @@ public final class BackupService implements HaListener, Closeable {
         } catch (BackupException e) {
             fail("backups are not available", e);
         }
-        executor.scheduleWithFixedDelay(this::safeTick, tick.toMillis(), tick.toMillis(), TimeUnit.MILLISECONDS);
+        // safeTick catches everything, so the schedule never ends in an exception; close() stops it
+        ScheduledFuture<?> unused = executor.scheduleWithFixedDelay(
+                this::safeTick, tick.toMillis(), tick.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     public PgBackRest pgbackrest() {
@@ -319,7 +321,7 @@ public final class BackupService implements HaListener, Closeable {
 
     /** Stops the schedule; a running backup or drill is interrupted (its child processes killed). */
     @Override
-    public void close() throws IOException {
+    public void close() {
         executor.shutdownNow();
         try {
             executor.awaitTermination(60, TimeUnit.SECONDS);

@@ -13,20 +13,24 @@ public enum BackupType {
         return name().toLowerCase(Locale.ROOT);
     }
 
-    /** @throws IllegalArgumentException naming the value when it is none of full, diff, logical */
+    /**
+     * The type a configuration or command line names (case and surrounding blanks ignored).
+     *
+     * @throws IllegalArgumentException naming the value when it is none of full, diff, logical
+     */
     public static BackupType parse(String text) {
         if (text != null) {
             switch (text.strip().toLowerCase(Locale.ROOT)) {
-                case "full":
+                case "full" -> {
                     return FULL;
-                case "diff":
-                case "differential":
+                }
+                case "diff", "differential" -> {
                     return DIFF;
-                case "logical":
-                case "dump":
+                }
+                case "logical", "dump" -> {
                     return LOGICAL;
-                default:
-                    break;
+                }
+                default -> {}
             }
         }
         throw new IllegalArgumentException("backup type '" + text + "': expected full, diff or logical");

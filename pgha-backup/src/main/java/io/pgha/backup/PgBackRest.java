@@ -137,7 +137,7 @@ public final class PgBackRest {
             if (lines.size() < 5 || lines.get(4).isBlank()) {
                 throw new BackupException(pid + " names no unix socket directory; pgBackRest connects over the socket");
             }
-            return Path.of(lines.get(4).strip().split("\\s+")[0]);
+            return Path.of(lines.get(4).strip().split("\\s+", 2)[0]);
         } catch (IOException e) {
             throw new BackupException("PostgreSQL is not running on " + dataDir + " (cannot read " + pid + ")", e);
         }

@@ -206,7 +206,7 @@ public final class RestoreDrill {
     }
 
     private void waitConsistent(Process server, Path bin, Path scratch, int port, Path log, Instant start)
-            throws BackupException, IOException {
+            throws BackupException {
         Instant deadline = start.plus(config.drillTimeout());
         String last = "";
         while (clock.instant().isBefore(deadline)) {
@@ -292,7 +292,7 @@ public final class RestoreDrill {
     }
 
     private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
     }

@@ -41,7 +41,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class BackupIT {
 
-    private static final Duration T = Duration.ofSeconds(180);
+    private static final Duration T = Duration.ofMinutes(3);
 
     private Path base;
     private BackupConfig b1;

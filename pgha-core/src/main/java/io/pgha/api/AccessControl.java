@@ -60,7 +60,7 @@ final class AccessControl {
         if (!allowlist.isEmpty() || members) {
             InetAddress client = exchange.getRemoteAddress().getAddress();
             boolean allowed = allowlist.stream().anyMatch(c -> c.contains(client))
-                    || members && memberNets().stream().anyMatch(c -> c.contains(client));
+                    || (members && memberNets().stream().anyMatch(c -> c.contains(client)));
             if (!allowed) {
                 throw new ApiError(403, "Access is denied");
             }
@@ -114,6 +114,7 @@ final class AccessControl {
     }
 
     /** An address block; IPv4-mapped IPv6 addresses are compared as IPv4. */
+    @SuppressWarnings("ArrayRecordComponent") // never compared or hashed: only contains() reads the bytes
     record Cidr(byte[] network, int prefix) {
         static List<Cidr> resolve(String entry, String where) {
             String e = entry.trim();

@@ -54,7 +54,7 @@ final class ApiExchange {
             return Map.of();
         }
         Map<String, String> out = new LinkedHashMap<>();
-        for (String pair : raw.split("[&;]")) {
+        for (String pair : raw.split("[&;]", -1)) {
             int eq = pair.indexOf('=');
             String k = decode(eq < 0 ? pair : pair.substring(0, eq));
             String v = eq < 0 ? "" : decode(pair.substring(eq + 1));

@@ -198,7 +198,7 @@ final class MetricsText {
     /** 4.1.4 becomes 040104, as Patroni prints it. */
     static String paddedVersion(String version) {
         StringBuilder sb = new StringBuilder();
-        for (String part : version.split("[.-]")) {
+        for (String part : version.split("[.-]", -1)) {
             if (!part.chars().allMatch(Character::isDigit) || part.isEmpty()) {
                 break;
             }

@@ -125,7 +125,7 @@ final class Restart {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("Invalid PostgreSQL version: " + version);
         }
-        if (c.length < 2 || c.length == 2 && c[0] < 10 || c.length > 3) {
+        if (c.length < 2 || (c.length == 2 && c[0] < 10) || c.length > 3) {
             throw new IllegalArgumentException(
                     "Invalid PostgreSQL version format: X.Y or X.Y.Z is accepted: " + version);
         }

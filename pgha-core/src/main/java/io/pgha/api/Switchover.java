@@ -210,7 +210,7 @@ final class Switchover {
         } else {
             for (Member m : cluster.members()) {
                 if (cluster.leader() == null
-                        || !m.name().equals(cluster.leader().name()) && m.apiUrl() != null) {
+                        || (!m.name().equals(cluster.leader().name()) && m.apiUrl() != null)) {
                     members.add(m);
                 }
             }

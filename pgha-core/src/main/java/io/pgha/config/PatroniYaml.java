@@ -385,7 +385,7 @@ public final class PatroniYaml {
             return ca.toString().trim();
         }
         String listen = section.get("listen").toString().trim();
-        String first = listen.split(",")[0].trim();
+        String first = listen.split(",", 2)[0].trim();
         int colon = first.lastIndexOf(':');
         String host = colon < 0 ? first : first.substring(0, colon);
         String port = colon < 0 ? "" : first.substring(colon);

@@ -4,6 +4,7 @@ import io.pgha.config.PatroniYamlTree.Node;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -63,17 +64,19 @@ final class PatroniYamlEnv {
                 "verify_client",
                 "allowlist",
                 "allowlist_include_members")) {
-            k.put("RESTAPI_" + s.toUpperCase(), "restapi." + s);
+            k.put("RESTAPI_" + s.toUpperCase(Locale.ROOT), "restapi." + s);
         }
         k.put("RESTAPI_USERNAME", "restapi.authentication.username");
         k.put("RESTAPI_PASSWORD", "restapi.authentication.password");
         for (String s :
                 List.of("listen", "connect_address", "data_dir", "bin_dir", "pgpass", "use_pg_rewind", "run_as")) {
-            k.put("POSTGRESQL_" + s.toUpperCase(), "postgresql." + s);
+            k.put("POSTGRESQL_" + s.toUpperCase(Locale.ROOT), "postgresql." + s);
         }
         for (String user : List.of("superuser", "replication", "rewind")) {
             for (String s : List.of("username", "password", "sslmode", "sslkey", "sslcert", "sslrootcert")) {
-                k.put(user.toUpperCase() + "_" + s.toUpperCase(), "postgresql.authentication." + user + "." + s);
+                k.put(
+                        user.toUpperCase(Locale.ROOT) + "_" + s.toUpperCase(Locale.ROOT),
+                        "postgresql.authentication." + user + "." + s);
             }
         }
         for (String etcd : List.of("etcd3", "etcd")) {
@@ -89,7 +92,7 @@ final class PatroniYamlEnv {
                     "cacert",
                     "cert",
                     "key")) {
-                k.put(etcd.toUpperCase() + "_" + s.toUpperCase(), etcd + "." + s);
+                k.put(etcd.toUpperCase(Locale.ROOT) + "_" + s.toUpperCase(Locale.ROOT), etcd + "." + s);
             }
         }
         k.put("ZOOKEEPER_HOSTS", "zookeeper.hosts");
@@ -108,7 +111,7 @@ final class PatroniYamlEnv {
                 "checks",
                 "register_service",
                 "service_check_interval")) {
-            k.put("CONSUL_" + s.toUpperCase(), "consul." + s);
+            k.put("CONSUL_" + s.toUpperCase(Locale.ROOT), "consul." + s);
         }
         return k;
     }
@@ -135,9 +138,9 @@ final class PatroniYamlEnv {
                     if (rest.endsWith(field) && rest.length() > field.length()) {
                         String user = rest.substring(0, rest.length() - field.length());
                         String first = user.contains("_") ? user.substring(0, user.indexOf('_')) : user;
-                        if (!RESERVED.contains(first.toUpperCase())) {
+                        if (!RESERVED.contains(first.toUpperCase(Locale.ROOT))) {
                             String key = "bootstrap.users." + user + "."
-                                    + field.substring(1).toLowerCase();
+                                    + field.substring(1).toLowerCase(Locale.ROOT);
                             chosen.put(
                                     key,
                                     new String[] {var, env.get(var), "_OPTIONS".equals(field) ? "list" : "scalar"});
@@ -161,9 +164,10 @@ final class PatroniYamlEnv {
             s = s.substring(1, s.length() - 1);
         }
         List<Object> out = new ArrayList<>();
-        for (String part : s.split(",")) {
+        for (String part : s.split(",", -1)) {
             String p = part.trim();
-            if (p.length() >= 2 && (p.startsWith("'") && p.endsWith("'") || p.startsWith("\"") && p.endsWith("\""))) {
+            if (p.length() >= 2
+                    && ((p.startsWith("'") && p.endsWith("'")) || (p.startsWith("\"") && p.endsWith("\"")))) {
                 p = p.substring(1, p.length() - 1);
             }
             if (!p.isEmpty()) {
@@ -174,7 +178,7 @@ final class PatroniYamlEnv {
     }
 
     private static void set(Node root, String dotted, Object value, String origin) {
-        String[] parts = dotted.split("\\.");
+        String[] parts = dotted.split("\\.", -1);
         Node cur = root;
         for (int i = 0; i < parts.length - 1; i++) {
             Map<String, Node> m = cur.map();

@@ -327,7 +327,7 @@ final class PatroniYamlSchema {
     }
 
     static boolean isBool(Object v) {
-        return v instanceof Boolean || v instanceof String s && parseBool(s) != null;
+        return v instanceof Boolean || (v instanceof String s && parseBool(s) != null);
     }
 
     /** YAML 1.1 booleans, as Patroni (PyYAML) reads them; null when {@code s} is none. */

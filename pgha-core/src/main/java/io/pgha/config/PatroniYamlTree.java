@@ -82,7 +82,7 @@ final class PatroniYamlTree {
         } catch (IOException e) {
             JsonLocation loc =
                     e instanceof com.fasterxml.jackson.core.JsonProcessingException jpe ? jpe.getLocation() : null;
-            String msg = e.getMessage() == null ? e.toString() : e.getMessage().split("\n")[0];
+            String msg = e.getMessage() == null ? e.toString() : e.getMessage().split("\n", 2)[0];
             problems.add("not valid YAML" + (loc == null ? "" : " (line " + line(loc) + ")") + ": " + msg);
             return null;
         }
@@ -122,10 +122,10 @@ final class PatroniYamlTree {
                 return new Node(p.getNumberValue(), origin);
             }
             case VALUE_TRUE -> {
-                return new Node(Boolean.TRUE, origin);
+                return new Node(true, origin);
             }
             case VALUE_FALSE -> {
-                return new Node(Boolean.FALSE, origin);
+                return new Node(false, origin);
             }
             case VALUE_NULL -> {
                 return new Node(null, origin);

@@ -106,27 +106,31 @@ final class PemTls {
         String text = read(file, "restapi.keyfile");
         for (Block b : blocks(text)) {
             switch (b.type) {
-                case "PRIVATE KEY":
+                case "PRIVATE KEY" -> {
                     return pkcs8(b.der, file);
-                case "ENCRYPTED PRIVATE KEY":
+                }
+                case "ENCRYPTED PRIVATE KEY" -> {
                     if (password == null) {
                         throw new GeneralSecurityException(
                                 "restapi.keyfile " + file + " is encrypted: set restapi.keyfile_password");
                     }
                     return pkcs8(decrypt(b.der, password, file), file);
-                case "RSA PRIVATE KEY":
+                }
+                case "RSA PRIVATE KEY" -> {
                     if (b.headers.contains("ENCRYPTED")) {
                         throw new GeneralSecurityException("restapi.keyfile " + file
                                 + " is an encrypted PKCS#1 key, which "
                                 + "pgha cannot read; convert it: openssl pkcs8 -topk8 -in " + file + " -out key.pem");
                     }
                     return pkcs8(rsaPkcs1ToPkcs8(b.der), file);
-                default:
+                }
+                default -> {
                     if (b.type.endsWith("PRIVATE KEY")) {
                         throw new GeneralSecurityException("restapi.keyfile " + file + ": unsupported key format \""
                                 + b.type + "\"; convert it to PKCS#8: openssl pkcs8 -topk8 -nocrypt -in " + file
                                 + " -out key.pem");
                     }
+                }
             }
         }
         throw new GeneralSecurityException("restapi.keyfile " + file + " holds no private key");
@@ -220,6 +224,7 @@ final class PemTls {
         }
     }
 
+    @SuppressWarnings("ArrayRecordComponent") // never compared or hashed: a parsed block, read once
     private record Block(String type, String headers, byte[] der) {}
 
     private static List<Block> blocks(String text) {
@@ -228,7 +233,7 @@ final class PemTls {
         while (m.find()) {
             StringBuilder headers = new StringBuilder();
             StringBuilder b64 = new StringBuilder();
-            for (String line : m.group(2).split("\\R")) {
+            for (String line : m.group(2).split("\\R", -1)) {
                 if (line.contains(":")) {
                     headers.append(line).append('\n');
                 } else {

@@ -288,8 +288,8 @@ class HealthChecksTest extends ApiTestSupport {
     void haproxyStyleHttp10OptionsCheckGetsTheStatusLine() throws Exception {
         RestApiServer server = start(new FakeNode(primary(Map.of()), dcs("pg0")));
         for (String[] check : new String[][] {{"/primary", "200"}, {"/replica", "503"}}) {
-            try (java.net.Socket s =
-                    new java.net.Socket("127.0.0.1", server.address().getPort())) {
+            try (java.net.Socket s = new java.net.Socket(
+                    java.net.InetAddress.getLoopbackAddress(), server.address().getPort())) {
                 s.setSoTimeout(10_000);
                 s.getOutputStream()
                         .write(("OPTIONS " + check[0] + " HTTP/1.0\r\n\r\n")

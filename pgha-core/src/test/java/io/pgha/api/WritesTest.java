@@ -9,6 +9,7 @@ import io.pgha.rest.PatroniClient;
 import io.pgha.rest.RestApiConfig;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.Socket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -204,10 +205,11 @@ class WritesTest extends ApiTestSupport {
                         .readTimeout(Duration.ofSeconds(1))
                         .build());
         long before = store.revision();
-        try (Socket slow = new Socket("127.0.0.1", server.address().getPort())) {
+        try (Socket slow =
+                new Socket(InetAddress.getLoopbackAddress(), server.address().getPort())) {
             slow.setSoTimeout(20_000);
             OutputStream out = slow.getOutputStream();
-            out.write(("PATCH /config HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"ttl\"")
+            out.write("PATCH /config HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"ttl\""
                     .getBytes(StandardCharsets.US_ASCII));
             out.flush();
             // another client is served while the slow one holds its thread

@@ -222,8 +222,12 @@ class PatroniYamlTest {
 
     @Test
     void aDcsSectionIsRequiredAndOnlyOne() {
-        String base = "scope: s\nname: n\nrestapi: {listen: '127.0.0.1:8008'}\n"
-                + "postgresql: {listen: '127.0.0.1:5432', data_dir: /tmp/d}\n";
+        String base = """
+                      scope: s
+                      name: n
+                      restapi: {listen: '127.0.0.1:8008'}
+                      postgresql: {listen: '127.0.0.1:5432', data_dir: /tmp/d}
+                      """;
         assertThatThrownBy(() -> PatroniYaml.parse(base, "t.yml", Map.of()))
                 .hasMessageContaining("a DCS section is required");
         assertThatThrownBy(() -> PatroniYaml.parse(base + "etcd3: {hosts: a}\nconsul: {host: b}\n", "t.yml", Map.of()))

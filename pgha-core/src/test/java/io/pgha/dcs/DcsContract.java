@@ -1026,7 +1026,7 @@ public abstract class DcsContract {
             });
             assertThat(renewed)
                     .as("renewLeader while the store is down: DcsException or false, never true")
-                    .isNotEqualTo(Boolean.TRUE);
+                    .isNotEqualTo(true);
         } finally {
             startStore();
         }

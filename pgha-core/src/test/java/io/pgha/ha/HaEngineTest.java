@@ -930,6 +930,6 @@ class HaEngineTest {
         assertThat(DynamicConfig.DEFAULTS.loopWait()).isEqualTo(Duration.ofSeconds(10));
         assertThat(DynamicConfig.DEFAULTS.retryTimeout()).isEqualTo(Duration.ofSeconds(10));
         assertThat(DynamicConfig.DEFAULTS.maximumLagOnFailover()).isEqualTo(1048576L);
-        assertThat(DynamicConfig.DEFAULTS.primaryStartTimeout()).isEqualTo(Duration.ofSeconds(300));
+        assertThat(DynamicConfig.DEFAULTS.primaryStartTimeout()).isEqualTo(Duration.ofMinutes(5));
     }
 }

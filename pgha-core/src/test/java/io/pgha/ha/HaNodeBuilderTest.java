@@ -49,8 +49,8 @@ class HaNodeBuilderTest {
     @Test
     void theFailsafeCallCarriesTheRestApiCredentialsOfTheConfigurationFile() throws Exception {
         java.util.List<String> auth = new java.util.concurrent.CopyOnWriteArrayList<>();
-        com.sun.net.httpserver.HttpServer peer =
-                com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        com.sun.net.httpserver.HttpServer peer = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
         peer.createContext("/failsafe", ex -> {
             auth.add(String.valueOf(ex.getRequestHeaders().getFirst("Authorization")));
             ex.getRequestBody().readAllBytes();

@@ -165,7 +165,8 @@ class QuorumResolverTest {
 
     private static Set<String> set(String letters) {
         Set<String> s = new TreeSet<>();
-        for (char ch : letters.toCharArray()) {
+        for (int i = 0; i < letters.length(); i++) {
+            char ch = letters.charAt(i);
             s.add(String.valueOf(ch));
         }
         return s;
@@ -173,7 +174,8 @@ class QuorumResolverTest {
 
     private static Set<String> subset(String all, Random rnd) {
         Set<String> s = new TreeSet<>();
-        for (char ch : all.toCharArray()) {
+        for (int i = 0; i < all.length(); i++) {
+            char ch = all.charAt(i);
             if (rnd.nextBoolean()) {
                 s.add(String.valueOf(ch));
             }

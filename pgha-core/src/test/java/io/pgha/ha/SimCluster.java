@@ -431,11 +431,7 @@ public final class SimCluster {
         }
         watchedLeader = leader;
         Instant soon = clock.instant().plusMillis(10);
-        for (String n : nextRun.keySet()) {
-            if (!n.equals(except) && nextRun.get(n).isAfter(soon)) {
-                nextRun.put(n, soon);
-            }
-        }
+        nextRun.replaceAll((n, at) -> !n.equals(except) && at.isAfter(soon) ? soon : at);
     }
 
     private String leaderOrNull() {

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -524,7 +525,7 @@ public final class SimulatedPostgres implements PostgresController {
                     }
                 }
                 running = false;
-                actions.add("stop " + mode.name().toLowerCase());
+                actions.add("stop " + mode.name().toLowerCase(Locale.ROOT));
             }
         }
     }

@@ -149,7 +149,7 @@ final class Simulation {
         Duration ttl = sim.ttl();
         Duration loop = sim.loopWait();
         // 1. bootstrap
-        if (!runUntil(this::settled, Duration.ofSeconds(120))) {
+        if (!runUntil(this::settled, Duration.ofMinutes(2))) {
             violation("liveness", "the cluster did not bootstrap to one leader and streaming replicas in 120 s");
             return result(null, null);
         }

@@ -52,7 +52,7 @@ class SimulationRegressionTest {
                 "failsafe:424"
             })
     void issue9SeedsRunClean(String mode) {
-        String[] p = mode.split(":");
+        String[] p = mode.split(":", -1);
         java.util.Map<String, Object> config = switch (p[0]) {
             case "quorum" -> java.util.Map.of("synchronous_mode", "quorum");
             case "quorum-2" -> java.util.Map.of("synchronous_mode", "quorum", "synchronous_node_count", 2);

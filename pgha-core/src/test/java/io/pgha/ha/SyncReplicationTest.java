@@ -32,8 +32,8 @@ class SyncReplicationTest {
         raw.put("loop_wait", 10);
         raw.put("synchronous_mode", true);
         if (extra != null) {
-            for (String kv : extra.split(",")) {
-                String[] p = kv.split("=");
+            for (String kv : extra.split(",", -1)) {
+                String[] p = kv.split("=", 2);
                 raw.put(p[0], p[1].matches("-?\\d+") ? (Object) Long.parseLong(p[1]) : p[1]);
             }
         }
@@ -67,8 +67,9 @@ class SyncReplicationTest {
     private static ClusterState cluster(String syncJson, String... membersWithTags) {
         HaEngineTest.C c = new HaEngineTest.C().leader("pg0").member("pg0");
         for (String m : membersWithTags) {
-            String[] p = m.split(":");
-            Map<String, Object> tags = p.length > 1 ? Map.of(p[1].split("=")[0], (Object) p[1].split("=")[1]) : null;
+            String[] p = m.split(":", 2);
+            Map<String, Object> tags =
+                    p.length > 1 ? Map.of(p[1].split("=", 2)[0], (Object) p[1].split("=", 2)[1]) : null;
             c.member(p[0], "running", 1000, tags);
         }
         if (syncJson != null) {

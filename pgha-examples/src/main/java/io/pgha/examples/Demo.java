@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -175,7 +176,7 @@ final class Demo {
             String summary = summary(view, cluster);
             if (!summary.equals(last)) {
                 if (!last.isEmpty()) {
-                    out.println(java.time.LocalTime.now().withNano(0) + " the cluster changed:");
+                    out.println(java.time.LocalTime.now(ZoneId.systemDefault()).withNano(0) + " the cluster changed:");
                     out.print(cluster.table());
                     for (LocalCluster.Member m : cluster.members()) {
                         if (!m.isRunning() && !summary.contains(m.name + ":")) {
@@ -218,7 +219,7 @@ final class Demo {
             }
         }
         String path = Optional.ofNullable(System.getenv("PATH")).orElse("");
-        for (String d : path.split(":")) {
+        for (String d : path.split(":", -1)) {
             if (!d.isEmpty() && Files.isExecutable(Path.of(d, "initdb"))) {
                 return true;
             }

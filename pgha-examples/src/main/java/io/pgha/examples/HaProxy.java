@@ -2,6 +2,7 @@ package io.pgha.examples;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Files;
@@ -82,7 +83,7 @@ final class HaProxy implements Closeable {
                         "haproxy exited with status " + p.exitValue() + "; see " + dir.resolve("haproxy.log"));
             }
             try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress("127.0.0.1", rw), 500);
+                s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), rw), 500);
                 return h;
             } catch (IOException e) {
                 LocalCluster.sleep(100);

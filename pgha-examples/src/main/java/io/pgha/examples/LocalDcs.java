@@ -36,7 +36,7 @@ abstract class LocalDcs implements Closeable {
 
     /** etcd when installed (or asked for), else the embedded ZooKeeper server. */
     static LocalDcs start(String wanted, Path dir, Ports ports) throws IOException {
-        boolean etcd = "etcd3".equals(wanted) || wanted == null && Files.isExecutable(ETCD);
+        boolean etcd = "etcd3".equals(wanted) || (wanted == null && Files.isExecutable(ETCD));
         if (etcd) {
             if (!Files.isExecutable(ETCD)) {
                 throw new IOException("etcd is not installed at " + ETCD + " (apt-get install etcd-server)");

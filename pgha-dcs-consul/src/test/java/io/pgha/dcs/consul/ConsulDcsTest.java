@@ -1,5 +1,6 @@
 package io.pgha.dcs.consul;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -78,8 +79,10 @@ class ConsulDcsTest {
         return consul.entry(key)
                 .map(e -> e.get("Value") == null
                         ? ""
-                        : new String(java.util.Base64.getDecoder()
-                                .decode(e.get("Value").toString())))
+                        : new String(
+                                java.util.Base64.getDecoder()
+                                        .decode(e.get("Value").toString()),
+                                UTF_8))
                 .orElse(null);
     }
 

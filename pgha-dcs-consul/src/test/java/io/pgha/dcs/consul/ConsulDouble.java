@@ -28,6 +28,7 @@ import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -130,7 +131,8 @@ final class ConsulDouble implements Closeable {
     private ConsulDouble(SSLContext tls, boolean needClientAuth) {
         this.tls = tls;
         this.needClientAuth = needClientAuth;
-        sweeper.scheduleWithFixedDelay(this::expireSessions, 20, 20, TimeUnit.MILLISECONDS);
+        // runs until close() shuts the sweeper down
+        ScheduledFuture<?> unused = sweeper.scheduleWithFixedDelay(this::expireSessions, 20, 20, TimeUnit.MILLISECONDS);
     }
 
     /** A double listening on a free loopback port. */
@@ -279,7 +281,7 @@ final class ConsulDouble implements Closeable {
 
     // ------------------------------------------------------------------ HTTP
 
-    private void handle(HttpExchange ex) throws IOException {
+    private void handle(HttpExchange ex) {
         try (ex) {
             synchronized (lock) {
                 requests++;
@@ -687,7 +689,7 @@ final class ConsulDouble implements Closeable {
         if (raw == null || raw.isEmpty()) {
             return q;
         }
-        for (String part : raw.split("&")) {
+        for (String part : raw.split("&", -1)) {
             int eq = part.indexOf('=');
             String k = URLDecoder.decode(eq < 0 ? part : part.substring(0, eq), StandardCharsets.UTF_8);
             String v = eq < 0 ? "" : URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8);

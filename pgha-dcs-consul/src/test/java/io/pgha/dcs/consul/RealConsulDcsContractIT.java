@@ -88,7 +88,7 @@ class RealConsulDcsContractIT extends DcsContract {
         if (path == null) {
             return Optional.empty();
         }
-        for (String d : path.split(File.pathSeparator)) {
+        for (String d : path.split(File.pathSeparator, -1)) {
             Path p = Path.of(d, "consul");
             if (Files.isExecutable(p)) {
                 return Optional.of(p.toString());

@@ -1,5 +1,6 @@
 package io.pgha.dcs.etcd;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -150,7 +151,7 @@ class EtcdDcsIT {
                         return null;
                     }
                 });
-                assertThat(renewed).as("renewLeader while etcd is frozen").isNotEqualTo(Boolean.TRUE);
+                assertThat(renewed).as("renewLeader while etcd is frozen").isNotEqualTo(true);
             }
         } finally {
             etcd.resume();
@@ -300,7 +301,7 @@ class EtcdDcsIT {
 
     private static KeyValue rawGet(String key) throws Exception {
         List<KeyValue> kvs = raw.getKVClient()
-                .get(ByteSequence.from(key.getBytes()))
+                .get(ByteSequence.from(key.getBytes(UTF_8)))
                 .get(10, TimeUnit.SECONDS)
                 .getKvs();
         assertThat(kvs).as(key).hasSize(1);

@@ -148,6 +148,6 @@ class PatroniCtlZooKeeperIT {
     /** The interpreter named by a script's #! line. */
     private static String firstLine(Path script) throws Exception {
         String line = Files.readAllLines(script).get(0);
-        return line.startsWith("#!") ? line.substring(2).trim().split("\\s+")[0] : "python3";
+        return line.startsWith("#!") ? line.substring(2).trim().split("\\s+", 2)[0] : "python3";
     }
 }

@@ -162,7 +162,7 @@ class ZooKeeperTlsIT {
         }
     }
 
-    private static void awaitConnected(Dcs dcs) throws Exception {
+    private static void awaitConnected(Dcs dcs) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (true) {
             try {
@@ -200,7 +200,7 @@ class ZooKeeperTlsIT {
         if (path == null) {
             return false;
         }
-        for (String d : path.split(File.pathSeparator)) {
+        for (String d : path.split(File.pathSeparator, -1)) {
             if (new File(d, command).canExecute()) {
                 return true;
             }

@@ -75,7 +75,7 @@ class PghaSpringApplicationIT {
 
     @Test
     void theEmbeddedNodeBecomesPrimaryAndTheApplicationFollowsIt() throws Exception {
-        await().atMost(Duration.ofSeconds(120))
+        await().atMost(Duration.ofMinutes(2))
                 .until(() -> node.state().holdsLock() && node.state().postgres().isPrimary());
         await().atMost(Duration.ofSeconds(20))
                 .until(() -> events.roles.stream().anyMatch(PghaEvents.RoleChanged::isGranted));

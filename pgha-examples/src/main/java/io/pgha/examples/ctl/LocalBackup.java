@@ -66,7 +66,7 @@ final class LocalBackup {
             // drill's listing is still the listing; the exit code tells scripts
             session.out.print(r.text().endsWith("\n") ? r.text() : r.text() + "\n");
             return r.exitCode();
-        } catch (BackupException | IOException e) {
+        } catch (BackupException e) {
             throw new CtlException("backups of " + self + ": " + e.getMessage());
         }
     }

@@ -9,6 +9,7 @@ import io.pgha.dcs.Member;
 import java.time.OffsetDateTime;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -126,7 +127,8 @@ final class ManualFailover {
             if (r.status() == 200 || r.status() == 202) {
                 s.out.println(Verb.timestamp() + " " + r.text());
             } else {
-                String result = r.text().toLowerCase().contains("status unknown") ? "result unknown" : "failed";
+                String result =
+                        r.text().toLowerCase(Locale.ROOT).contains("status unknown") ? "result unknown" : "failed";
                 throw new CtlException(title(action) + " " + result + ", details: " + r.status() + ", " + r.text());
             }
         } catch (PatroniApi.Unreachable e) {

@@ -249,7 +249,7 @@ final class MemberTable {
     /** leader -> Leader, sync_standby -> Sync Standby, as Python's str.title(). */
     static String title(String role) {
         StringBuilder sb = new StringBuilder();
-        for (String word : role.split("_")) {
+        for (String word : role.split("_", -1)) {
             if (!sb.isEmpty()) {
                 sb.append(' ');
             }

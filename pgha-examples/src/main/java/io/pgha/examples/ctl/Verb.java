@@ -216,6 +216,6 @@ abstract class Verb implements Callable<Integer> {
 
     static String nextHourExample() {
         return DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm")
-                .format(LocalDateTime.now().plusHours(1));
+                .format(LocalDateTime.now(ZoneId.systemDefault()).plusHours(1));
     }
 }

@@ -12,6 +12,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.ZoneId;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -195,8 +196,10 @@ class CtlClusterTest {
     @Test
     void aScheduledSwitchoverIsShownAndFlushed() throws Exception {
         CtlRunner ctl = startCluster();
-        String inAnHour =
-                java.time.OffsetDateTime.now().plusHours(1).withNano(0).toString();
+        String inAnHour = java.time.OffsetDateTime.now(ZoneId.systemDefault())
+                .plusHours(1)
+                .withNano(0)
+                .toString();
         CtlRunner.Result r = ctl.run("switchover", "--candidate", "pg1", "--scheduled", inAnHour, "--force");
         assertThat(r.exitCode()).as(r.toString()).isZero();
         assertThat(cluster.cluster().failover()).isNotNull();
@@ -305,6 +308,7 @@ class CtlClusterTest {
         CtlRunner ctl = startCluster();
         Dcs other = cluster.observer();
         // the operator looks at the diff; meanwhile somebody else changes the config
+        @SuppressWarnings("InputStreamSlowMultibyteRead") // two bytes of test input
         InputStream answerAfterAConcurrentWrite = new InputStream() {
             private final byte[] answer = "y\n".getBytes(StandardCharsets.UTF_8);
             private int pos = -1;
@@ -349,8 +353,10 @@ class CtlClusterTest {
                 .doesNotContain("member pg1");
 
         // an API answering 4xx: its message reaches the operator, and the exit code says it failed
-        String inAnHour =
-                java.time.OffsetDateTime.now().plusHours(1).withNano(0).toString();
+        String inAnHour = java.time.OffsetDateTime.now(ZoneId.systemDefault())
+                .plusHours(1)
+                .withNano(0)
+                .toString();
         CtlRunner.Result scheduled = ctl.run("restart", "pg1", "--scheduled", inAnHour, "--force");
         assertThat(scheduled.exitCode()).as(scheduled.toString()).isZero();
         assertThat(scheduled.out()).contains("Success: restart scheduled on member pg1");

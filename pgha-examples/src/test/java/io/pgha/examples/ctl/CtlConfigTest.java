@@ -71,12 +71,16 @@ class CtlConfigTest {
 
     @Test
     void credentialsComeFromCtlThenRestapi() {
-        CtlConfig ctl = CtlConfig.parse(
-                "t",
-                "ctl:\n  authentication:\n    username: a\n    password: b\n"
-                        + "restapi:\n  authentication:\n    username: c\n    password: d\n",
-                null,
-                false);
+        CtlConfig ctl = CtlConfig.parse("t", """
+                ctl:
+                  authentication:
+                    username: a
+                    password: b
+                restapi:
+                  authentication:
+                    username: c
+                    password: d
+                """, null, false);
         assertThat(ctl.username()).isEqualTo("a");
         CtlConfig rest =
                 CtlConfig.parse("t", "restapi:\n  authentication:\n    username: c\n    password: d\n", null, false);

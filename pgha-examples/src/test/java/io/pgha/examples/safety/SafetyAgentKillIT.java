@@ -76,7 +76,7 @@ class SafetyAgentKillIT {
         Process a = agent("a", pgA);
         await("a to be a primary", T, () -> !inRecovery(pgA));
         exec(pgA, "CREATE TABLE t (id int primary key)");
-        Process b = agent("b", pgB);
+        agent("b", pgB);
         await(
                 "b to be the synchronous standby",
                 T,

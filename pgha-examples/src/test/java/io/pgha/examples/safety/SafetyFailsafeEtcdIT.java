@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
  * before its lock can expire, and the replica, without the DCS, does not promote either way.
  */
 class SafetyFailsafeEtcdIT {
-    private static final Duration T = Duration.ofSeconds(120);
+    private static final Duration T = Duration.ofMinutes(2);
     private static final int TTL = 10;
 
     private EtcdServer etcd;

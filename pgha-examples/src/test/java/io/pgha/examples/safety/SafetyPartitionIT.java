@@ -51,7 +51,7 @@ import org.junit.jupiter.api.Test;
  * the veth pair with it.
  */
 class SafetyPartitionIT {
-    private static final Duration T = Duration.ofSeconds(120);
+    private static final Duration T = Duration.ofMinutes(2);
     private static final int TTL = 10;
     private static final String SUBNET = "10.213.77.";
     private static final String HOST = SUBNET + "1";
@@ -472,7 +472,7 @@ class SafetyPartitionIT {
     }
 
     private static boolean onPath(String cmd) {
-        for (String dir : (System.getenv().getOrDefault("PATH", "") + ":/usr/sbin:/sbin").split(":")) {
+        for (String dir : (System.getenv().getOrDefault("PATH", "") + ":/usr/sbin:/sbin").split(":", -1)) {
             if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, cmd))) {
                 return true;
             }

@@ -10,6 +10,8 @@ import java.io.IOException;
 interface WatchdogTimeout {
 
     /**
+     * Sets the timeout of a watchdog device.
+     *
      * @param device the device path
      * @param seconds the timeout wanted
      * @return the timeout in force afterwards (the driver may round it), in seconds

@@ -88,7 +88,7 @@ class LocalPostgresControllerBadInputIT {
     void aPortInUseIsNamedAndNothingIsCreated() throws Exception {
         LocalPostgresConfig cfg = PgTestSupport.config("p", base).build();
         LocalPostgresController c = open(cfg);
-        try (ServerSocket busy = new ServerSocket(cfg.port(), 1, InetAddress.getByName("127.0.0.1"))) {
+        try (ServerSocket busy = new ServerSocket(cfg.port(), 1, InetAddress.getLoopbackAddress())) {
             assertThatThrownBy(c::bootstrap)
                     .isInstanceOf(PostgresException.class)
                     .hasMessageContaining("port " + cfg.port())

@@ -39,7 +39,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LocalPostgresControllerIT {
 
-    private static final Duration T = Duration.ofSeconds(120);
+    private static final Duration T = Duration.ofMinutes(2);
 
     private Path base;
     private LocalPostgresController a;

@@ -26,12 +26,13 @@ import org.junit.jupiter.api.Test;
  * pg_basebackup, whose WAL streamer is a forked child of its own.
  */
 class OsCommandIT {
-    private static final Duration T = Duration.ofSeconds(120);
+    private static final Duration T = Duration.ofMinutes(2);
 
     private final List<Process> agents = new ArrayList<>();
     /** Every process an agent started, killed by PID after the test if one outlived it. */
     private final List<ProcessHandle> started = new ArrayList<>();
     /** What the agents printed after "running" (the command's result, if it ended). */
+    @SuppressWarnings("JdkObsolete") // appended by the agent's output thread while the test thread reads it
     private final StringBuffer output = new StringBuffer();
 
     private LocalPostgresController primary;

@@ -45,8 +45,11 @@ class ParsersTest {
 
     @Test
     void readsTimelineHistory() {
-        List<TimelineHistory.Entry> h = TimelineHistory.parse(
-                "1\t0/3000060\tno recovery target specified\n\n" + "2\t0/50000A0\tno recovery target specified\n");
+        List<TimelineHistory.Entry> h = TimelineHistory.parse("""
+                1\t0/3000060\tno recovery target specified
+
+                2\t0/50000A0\tno recovery target specified
+                """);
         assertThat(h).containsExactly(new TimelineHistory.Entry(1, 0x3000060), new TimelineHistory.Entry(2, 0x50000A0));
     }
 

@@ -29,7 +29,7 @@ import org.junit.jupiter.api.TestInstance;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ShellFenceIT {
-    private static final Duration T = Duration.ofSeconds(120);
+    private static final Duration T = Duration.ofMinutes(2);
 
     private Path base;
     private LocalPostgresController pg;

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
  * acknowledged row.
  */
 class SyncReplicationIT {
-    private static final Duration T = Duration.ofSeconds(120);
+    private static final Duration T = Duration.ofMinutes(2);
 
     private Path base;
     private final List<HaNode> nodes = new ArrayList<>();
