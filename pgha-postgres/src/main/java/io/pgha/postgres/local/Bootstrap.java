@@ -91,9 +91,11 @@ final class Bootstrap {
                     "-D",
                     dir.path().toString(),
                     "--username=" + config.superuser(),
-                    "--pwfile=" + pwfile,
-                    "--auth-local=scram-sha-256",
-                    "--auth-host=scram-sha-256"));
+                    "--pwfile=" + pwfile));
+            if (!InitdbOptions.choosesAuthentication(config.initdbOptions())) {
+                cmd.add("--auth-local=scram-sha-256");
+                cmd.add("--auth-host=scram-sha-256");
+            }
             if (!config.initdbOptions().contains("--data-checksums")
                     && !config.initdbOptions().contains("--no-data-checksums")) {
                 cmd.add("--data-checksums");

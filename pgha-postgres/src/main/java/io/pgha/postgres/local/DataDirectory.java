@@ -141,13 +141,17 @@ final class DataDirectory {
         return r.ok() && m.find() ? m.group(1) : null;
     }
 
-    /** Creates the data directory if needed, gives it to the PostgreSQL user with mode 0700. */
+    /**
+     * Creates the data directory (and its missing parents) if needed, gives it to the PostgreSQL
+     * user with mode 0700.
+     */
     void prepare() throws PostgresException {
         try {
             Path parent = dir.getParent();
             if (!Files.isDirectory(parent)) {
-                throw new PostgresException(
-                        "postgresql.data_dir " + dir + ": parent directory " + parent + " does not exist");
+                // as Patroni does (makedirs); when pgha runs as root they are root's, traversable by all
+                Files.createDirectories(parent);
+                LOG.info("{}: created the parent directories of postgresql.data_dir {}", config.name(), dir);
             }
             checkTraversable(parent, "postgresql.data_dir");
             if (!Files.exists(dir)) {

@@ -7,27 +7,30 @@ import java.util.Set;
 
 /**
  * initdb options, from Patroni's {@code bootstrap.initdb} list or from the builder, normalized to
- * {@code --name[=value]}; the options pgha passes itself are refused. Stateless.
+ * {@code --name[=value]}; the options pgha passes itself are refused. The authentication methods
+ * ({@code auth}, {@code auth-host}, {@code auth-local}) are the user's, as with Patroni: they only
+ * shape initdb's own pg_hba.conf, which pgha does not use ({@code hba_file} names pgha.hba.conf).
+ * Stateless.
  */
 final class InitdbOptions {
 
     /** initdb options pgha passes itself and so refuses in {@code bootstrap.initdb}. */
-    private static final Set<String> OWNED_INITDB_OPTIONS = Set.of(
-            "pgdata",
-            "D",
-            "pwfile",
-            "pwprompt",
-            "W",
-            "username",
-            "U",
-            "auth",
-            "A",
-            "auth-host",
-            "auth-local",
-            "waldir",
-            "X");
+    private static final Set<String> OWNED_INITDB_OPTIONS =
+            Set.of("pgdata", "D", "pwfile", "pwprompt", "W", "username", "U", "waldir", "X");
+
+    /** The authentication options; when the user gives none, pgha passes scram-sha-256 for both. */
+    private static final Set<String> AUTH_OPTIONS = Set.of("auth", "A", "auth-host", "auth-local");
 
     private InitdbOptions() {}
+
+    /** Whether the options (as normalized here) choose an authentication method. */
+    static boolean choosesAuthentication(List<String> options) {
+        return options.stream().anyMatch(o -> {
+            String name = o.substring(2);
+            int eq = name.indexOf('=');
+            return AUTH_OPTIONS.contains(eq < 0 ? name : name.substring(0, eq));
+        });
+    }
 
     /**
      * Normalizes Patroni's {@code bootstrap.initdb} list: plain strings ({@code data-checksums}) and

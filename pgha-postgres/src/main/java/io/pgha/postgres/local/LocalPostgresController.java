@@ -73,7 +73,7 @@ public final class LocalPostgresController implements PostgresController {
         OsCommand exec = new OsCommand(user);
         this.dir = new DataDirectory(config, bins, user, exec);
         dir.check();
-        this.files = new ManagedFiles(config, dir);
+        this.files = new ManagedFiles(config, dir, ServerFacts.probe(bins, exec));
         this.postmaster = new Postmaster(config, dir, bins, user, exec);
         this.status = new StatusReader(config, dir);
         this.bootstrap = new Bootstrap(config, dir, files, postmaster, bins, exec);

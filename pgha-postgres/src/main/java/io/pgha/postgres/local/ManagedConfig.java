@@ -90,20 +90,27 @@ final class ManagedConfig {
     /**
      * The content of postgresql.pgha.conf.
      *
+     * @param facts the binaries' major version and whether their compiled-in socket directory is
+     *     usable: when it is, {@code unix_socket_directories} is left to PostgreSQL (local clients
+     *     find the socket where they look for it), else the socket goes to {@code socketDir}
      * @param primaryConninfo the upstream's conninfo on a replica, null on a primary
      * @param slotName the upstream slot on a replica (null: none)
      * @param synchronousStandbyNames the current value, null or empty for none
      */
     static String render(
             LocalPostgresConfig config,
+            ServerFacts facts,
             Path socketDir,
             Path hbaFile,
             String primaryConninfo,
             String slotName,
             String synchronousStandbyNames) {
         Map<String, String> p = defaults();
-        p.put("unix_socket_directories", socketDir.toString());
+        if (!facts.defaultSocketUsable()) {
+            p.put("unix_socket_directories", socketDir.toString());
+        }
         p.putAll(config.parameters());
+        convertWalKeep(p, config.parameters(), facts.majorVersion());
         StringBuilder sb = new StringBuilder();
         sb.append("# Written by pgha for member '")
                 .append(config.name().replace("\n", " "))
@@ -123,6 +130,53 @@ final class ManagedConfig {
         return sb.toString();
     }
 
+    /**
+     * {@code wal_keep_segments} (up to PostgreSQL 12) and {@code wal_keep_size} (13 on) converted
+     * into the one the server has, as Patroni does, at 16MB a segment: a Patroni file written for
+     * one version starts on the other. The user's own value of the server's parameter wins.
+     *
+     * @param params the parameters to write, changed in place
+     * @param user the user's parameters (which of the two they set)
+     * @param major the server's major version, 0 when unknown (nothing converted)
+     */
+    static void convertWalKeep(Map<String, String> params, Map<String, String> user, int major) {
+        if (major >= 13) {
+            String segments = params.remove("wal_keep_segments");
+            if (segments != null && !user.containsKey("wal_keep_size")) {
+                try {
+                    params.put("wal_keep_size", Math.multiplyExact(Long.parseLong(segments.strip()), 16L) + "MB");
+                } catch (NumberFormatException | ArithmeticException e) {
+                    throw new IllegalArgumentException(
+                            "postgresql.parameters.wal_keep_segments must be a number of segments, got '" + segments
+                                    + "'");
+                }
+            }
+        } else if (major > 0) {
+            String size = params.remove("wal_keep_size");
+            if (size != null && !user.containsKey("wal_keep_segments")) {
+                params.put("wal_keep_segments", String.valueOf((megabytes(size) + 8) / 16));
+            }
+        }
+    }
+
+    /** A size setting in megabytes: a plain number is megabytes (wal_keep_size's unit), else kB, MB, GB, TB. */
+    private static long megabytes(String size) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\s*(\\d+)\\s*(kB|MB|GB|TB)?\\s*")
+                .matcher(size);
+        if (!m.matches()) {
+            throw new IllegalArgumentException(
+                    "postgresql.parameters.wal_keep_size must be a size such as 128MB, got '" + size + "'");
+        }
+        long n = Long.parseLong(m.group(1));
+        String unit = m.group(2) == null ? "MB" : m.group(2);
+        return switch (unit) {
+            case "kB" -> n / 1024;
+            case "GB" -> n * 1024;
+            case "TB" -> n * 1024 * 1024;
+            default -> n;
+        };
+    }
+
     private static void line(StringBuilder sb, String key, String value) {
         sb.append(key).append(" = ").append(quote(value)).append('\n');
     }
@@ -133,40 +187,27 @@ final class ManagedConfig {
     }
 
     /**
-     * The content of pgha.hba.conf. First pgha's own access, so that no user line can lock pgha
-     * out of its own instance: the superuser and replication user over loopback, password
-     * (SCRAM) required. Then {@code postgresql.pg_hba} as given, or, when it is empty, the
-     * defaults Patroni's documentation suggests: replication and all users from anywhere, with a
-     * SCRAM password.
+     * The content of pgha.hba.conf: {@code postgresql.pg_hba} exactly as given, in order and with
+     * nothing before or after it, as Patroni writes pg_hba.conf (the first matching line wins, so
+     * any line of pgha's before the user's would override a stricter or looser rule of theirs).
+     * pgha's own connections (the superuser over TCP to this member's first listen address, the
+     * replication user to the primary) must be allowed by those lines, as Patroni's must. When the
+     * list is empty: {@code local all all}, {@code host replication <replication user> all} and
+     * {@code host all all all}, all {@code scram-sha-256}, so that a file without pg_hba still
+     * replicates (Patroni would leave initdb's pg_hba.conf, which allows loopback only).
      */
     static String hba(LocalPostgresConfig config) {
-        String su = hbaName(config.superuser());
         String repl = hbaName(config.replicationUser());
         StringBuilder sb = new StringBuilder();
-        sb.append("# Written by pgha (hba_file points here); pgha rewrites it before every start.\n")
-                .append("# Edit postgresql.pg_hba in pgha's configuration instead.\n\n")
-                .append("# pgha's own connections: status queries, pg_rewind, replication, over loopback\n");
-        sb.append("local   all          ").append(su).append("  scram-sha-256\n");
-        for (String net : new String[] {"127.0.0.1/32", "::1/128"}) {
-            sb.append("host    all          ")
-                    .append(su)
-                    .append("  ")
-                    .append(net)
-                    .append("  scram-sha-256\n");
-            sb.append("host    replication  ")
-                    .append(repl)
-                    .append("  ")
-                    .append(net)
-                    .append("  scram-sha-256\n");
-        }
-        sb.append('\n');
+        sb.append("# Written by pgha (hba_file points here); pgha rewrites it before every start and reload.\n")
+                .append(
+                        "# Edit postgresql.pg_hba in pgha's configuration (or the cluster's dynamic config) instead.\n\n");
         if (config.pgHba().isEmpty()) {
             sb.append("# defaults (postgresql.pg_hba is empty)\n");
             sb.append("local   all          all  scram-sha-256\n");
             sb.append("host    replication  ").append(repl).append("  all  scram-sha-256\n");
             sb.append("host    all          all  all  scram-sha-256\n");
         } else {
-            sb.append("# postgresql.pg_hba\n");
             config.pgHba().forEach(l -> sb.append(l).append('\n'));
         }
         return sb.toString();

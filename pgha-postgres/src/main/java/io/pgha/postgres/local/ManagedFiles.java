@@ -26,15 +26,17 @@ final class ManagedFiles {
 
     private final LocalPostgresConfig config;
     private final DataDirectory dir;
+    private final ServerFacts facts;
 
     /** The upstream conninfo in the managed file; null on a primary. */
     private volatile String upstreamConninfo;
 
     private volatile String synchronousStandbyNames = "";
 
-    ManagedFiles(LocalPostgresConfig config, DataDirectory dir) {
+    ManagedFiles(LocalPostgresConfig config, DataDirectory dir, ServerFacts facts) {
         this.config = config;
         this.dir = dir;
+        this.facts = facts;
         readBack();
     }
 
@@ -79,6 +81,7 @@ final class ManagedFiles {
                     data.resolve(ManagedConfig.CONF_FILE),
                     ManagedConfig.render(
                             config,
+                            facts,
                             dir.runtimeDir(),
                             data.resolve(ManagedConfig.HBA_FILE),
                             conninfo,

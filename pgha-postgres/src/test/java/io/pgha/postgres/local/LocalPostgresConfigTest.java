@@ -205,4 +205,16 @@ class LocalPostgresConfigTest {
                         .initdbOptions())
                 .containsExactly("--locale=C", "--data-checksums");
     }
+
+    @Test
+    void passesTheUsersAuthenticationMethodsToInitdbAsPatroniDoes() {
+        // Patroni's acceptance features bootstrap with [{auth: md5}, {auth-host: md5}]
+        List<String> options = InitdbOptions.fromPatroni(List.of(Map.of("auth", "md5"), Map.of("auth-host", "md5")));
+        assertThat(options).containsExactly("--auth=md5", "--auth-host=md5");
+        assertThat(InitdbOptions.choosesAuthentication(options)).isTrue();
+        assertThat(InitdbOptions.choosesAuthentication(List.of("--auth-local=peer")))
+                .isTrue();
+        assertThat(InitdbOptions.choosesAuthentication(List.of("--encoding=UTF8", "--data-checksums")))
+                .isFalse();
+    }
 }

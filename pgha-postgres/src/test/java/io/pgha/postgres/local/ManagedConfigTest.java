@@ -8,6 +8,9 @@ import org.junit.jupiter.api.Test;
 
 class ManagedConfigTest {
 
+    /** PostgreSQL 15 whose compiled-in socket directory the PostgreSQL user cannot write. */
+    private static final ServerFacts NO_SOCKET_DEFAULT = new ServerFacts(15, false);
+
     private static LocalPostgresConfig config(List<String> hba) {
         return LocalPostgresConfig.builder()
                 .name("node-1")
@@ -24,8 +27,8 @@ class ManagedConfigTest {
     @Test
     void rendersAPrimaryAndAReplica() {
         LocalPostgresConfig c = config(List.of());
-        String primary =
-                ManagedConfig.render(c, Path.of("/tmp/pgha-1"), Path.of("/data/pg/pgha.hba.conf"), null, "node_1", "");
+        String primary = ManagedConfig.render(
+                c, NO_SOCKET_DEFAULT, Path.of("/tmp/pgha-1"), Path.of("/data/pg/pgha.hba.conf"), null, "node_1", "");
         assertThat(primary)
                 .contains(
                         "listen_addresses = '0.0.0.0'\n",
@@ -46,7 +49,13 @@ class ManagedConfigTest {
                         new HostPort("10.0.0.1", 5432), c.replicationUser(), "/tmp/pgha-1/pgpass", c.name())
                 .toString();
         String replica = ManagedConfig.render(
-                c, Path.of("/tmp/pgha-1"), Path.of("/data/pg/pgha.hba.conf"), conninfo, "node_1", "ANY 1 (\"a\", b)");
+                c,
+                NO_SOCKET_DEFAULT,
+                Path.of("/tmp/pgha-1"),
+                Path.of("/data/pg/pgha.hba.conf"),
+                conninfo,
+                "node_1",
+                "ANY 1 (\"a\", b)");
         assertThat(replica)
                 .contains(
                         "primary_conninfo = 'host=10.0.0.1 port=5432 user=''repl user'' "
@@ -57,19 +66,62 @@ class ManagedConfigTest {
     }
 
     @Test
-    void writesPghasOwnHbaLinesFirst() {
+    void leavesTheSocketDirectoryToPostgresWhenItsDefaultIsUsable() {
+        String conf = ManagedConfig.render(
+                config(List.of()), new ServerFacts(15, true), Path.of("/tmp/pgha-1"), Path.of("/h"), null, null, "");
+        assertThat(conf).doesNotContain("unix_socket_directories");
+        LocalPostgresConfig own = LocalPostgresConfig.builder()
+                .name("n")
+                .dataDir(Path.of("/d"))
+                .superuser("postgres", "x")
+                .replication("rep", "y")
+                .parameter("unix_socket_directories", "/run/mine")
+                .build();
+        assertThat(ManagedConfig.render(own, NO_SOCKET_DEFAULT, Path.of("/tmp/pgha-1"), Path.of("/h"), null, null, ""))
+                .contains("unix_socket_directories = '/run/mine'\n")
+                .doesNotContain("/tmp/pgha-1");
+    }
+
+    @Test
+    void convertsWalKeepSegmentsAndWalKeepSizeByMajorVersionAsPatroni() {
+        java.util.Map<String, String> p = new java.util.LinkedHashMap<>(ManagedConfig.defaults());
+        java.util.Map<String, String> user = java.util.Map.of("wal_keep_segments", "8");
+        p.putAll(user);
+        ManagedConfig.convertWalKeep(p, user, 15);
+        assertThat(p).containsEntry("wal_keep_size", "128MB").doesNotContainKey("wal_keep_segments");
+
+        java.util.Map<String, String> both = java.util.Map.of("wal_keep_segments", "8", "wal_keep_size", "1GB");
+        p = new java.util.LinkedHashMap<>(both);
+        ManagedConfig.convertWalKeep(p, both, 15);
+        assertThat(p).containsOnly(java.util.Map.entry("wal_keep_size", "1GB"));
+
+        java.util.Map<String, String> size = java.util.Map.of("wal_keep_size", "1GB");
+        p = new java.util.LinkedHashMap<>(size);
+        ManagedConfig.convertWalKeep(p, size, 12);
+        assertThat(p).containsOnly(java.util.Map.entry("wal_keep_segments", "64"));
+
+        java.util.Map<String, String> bad = java.util.Map.of("wal_keep_segments", "lots");
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(
+                        () -> ManagedConfig.convertWalKeep(new java.util.LinkedHashMap<>(bad), bad, 15)))
+                .hasMessageContaining("postgresql.parameters.wal_keep_segments");
+    }
+
+    @Test
+    void writesTheUsersPgHbaExactlyAndNothingElse() {
         String defaults = ManagedConfig.hba(config(List.of()));
         assertThat(defaults)
                 .contains(
-                        "host    replication  \"repl user\"  127.0.0.1/32  scram-sha-256",
-                        "host    all          postgres  ::1/128  scram-sha-256",
+                        "local   all          all  scram-sha-256",
                         "host    replication  \"repl user\"  all  scram-sha-256",
                         "host    all          all  all  scram-sha-256");
         assertThat(defaults).doesNotContain("trust");
 
-        String custom = ManagedConfig.hba(config(List.of("hostssl all all 10.0.0.0/8 scram-sha-256")));
-        assertThat(custom.indexOf("127.0.0.1/32")).isLessThan(custom.indexOf("hostssl all all 10.0.0.0/8"));
-        assertThat(custom).doesNotContain("host    all          all  all");
+        List<String> users = List.of(
+                "local all all trust", "host all all 127.0.0.1/32 trust", "host replication all 127.0.0.1/32 trust");
+        String custom = ManagedConfig.hba(config(users));
+        List<String> rules =
+                custom.lines().filter(l -> !l.isBlank() && !l.startsWith("#")).toList();
+        assertThat(rules).containsExactlyElementsOf(users);
     }
 
     @Test
