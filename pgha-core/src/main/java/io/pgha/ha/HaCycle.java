@@ -22,6 +22,7 @@ import org.slf4j.LoggerFactory;
  *     if decision is an inquiry: input += its answer; decide again  (Inquiries)
  *     run its actions in order; a long one goes to the action thread  (ActionRunner)
  *     a refused lock operation (or a lost lock): read again and decide again, at most three times
+ *   hand a changed dynamic postgresql section to PostgreSQL      (DynamicPostgresConfig)
  *   publish the member record and the node state                 (MemberRecord, NodeEvents)
  * </pre>
  *
@@ -46,6 +47,7 @@ final class HaCycle {
     private final Lease lease;
     private final MemberRecord record;
     private final NodeEvents events;
+    private final DynamicPostgresConfig dynamicPostgres;
 
     HaCycle(
             String name,
@@ -68,6 +70,7 @@ final class HaCycle {
         this.lease = lease;
         this.record = record;
         this.events = events;
+        this.dynamicPostgres = new DynamicPostgresConfig(name, postgres, events);
     }
 
     HaEngine engine() {
@@ -105,6 +108,10 @@ final class HaCycle {
             if (pass == MAX_PASSES) {
                 break;
             }
+        }
+        if (runner.inProgress() == null) {
+            // a long action holds the controller: the section is handed over in a later cycle
+            dynamicPostgres.apply(inputs.dynamicConfig());
         }
         publish(input, decision);
         return decision;

@@ -65,6 +65,21 @@ public interface PostgresController extends Closeable {
 
     void reload() throws PostgresException;
 
+    /**
+     * Takes the {@code postgresql} section of the cluster's dynamic configuration (the DCS
+     * {@code config} key: {@code parameters}, {@code pg_hba}, ...), merged with the member's own
+     * settings by Patroni's rules, and reloads PostgreSQL when that changes its configuration. A
+     * parameter that needs a restart shows as {@link PostgresStatus#pendingRestart()} afterwards.
+     * The node calls it whenever the section changes, on its loop thread, never during a long
+     * action. The default does nothing (a controller without managed configuration files).
+     *
+     * @return whether PostgreSQL's configuration changed
+     * @throws PostgresException for a value that cannot be applied (the previous ones stay)
+     */
+    default boolean applyDynamicConfig(java.util.Map<String, ?> postgresql) throws PostgresException {
+        return false;
+    }
+
     /** Sets {@code synchronous_standby_names} and reloads; null or "" turns synchronous replication off. */
     void setSynchronousStandbyNames(String value) throws PostgresException;
 

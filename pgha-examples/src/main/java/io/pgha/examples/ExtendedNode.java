@@ -9,16 +9,24 @@ import java.util.function.Supplier;
 
 /**
  * A node as the REST API sees it, with the runner's status sections (e.g. {@code "backup"}) added
- * through {@link NodeControl#extensions()}; everything else goes to the node itself. Thread-safe
+ * through {@link NodeControl#extensions()}, and a step before each reload; everything else goes to
+ * the node itself. Thread-safe
  * when the node and the supplier are.
  */
 final class ExtendedNode implements NodeControl {
     private final NodeControl node;
     private final Supplier<Map<String, Map<String, Object>>> extensions;
+    private final Runnable beforeReload;
 
     ExtendedNode(NodeControl node, Supplier<Map<String, Map<String, Object>>> extensions) {
+        this(node, extensions, () -> {});
+    }
+
+    /** With {@code beforeReload} run before every reload (the runner re-reads its file there). */
+    ExtendedNode(NodeControl node, Supplier<Map<String, Map<String, Object>>> extensions, Runnable beforeReload) {
         this.node = node;
         this.extensions = extensions;
+        this.beforeReload = beforeReload;
     }
 
     @Override
@@ -53,6 +61,7 @@ final class ExtendedNode implements NodeControl {
 
     @Override
     public void reload() {
+        beforeReload.run();
         node.reload();
     }
 

@@ -51,12 +51,15 @@ final class NodeRunner implements Closeable {
         return LoggerFactory.getLogger(NodeRunner.class);
     }
 
+    private final Path file;
     private final HaNode node;
     private final RestApiServer api;
     private final LocalPostgresController postgres;
     private final BackupService backups;
 
-    private NodeRunner(HaNode node, RestApiServer api, LocalPostgresController postgres, BackupService backups) {
+    private NodeRunner(
+            Path file, HaNode node, RestApiServer api, LocalPostgresController postgres, BackupService backups) {
+        this.file = file;
         this.node = node;
         this.api = api;
         this.postgres = postgres;
@@ -114,9 +117,19 @@ final class NodeRunner implements Closeable {
             return 2;
         }
 
-        Signals.install(err);
         CountDownLatch stopped = new CountDownLatch(1);
         NodeRunner[] runner = new NodeRunner[1];
+        Signals.install(err, () -> {
+            NodeRunner r;
+            synchronized (runner) {
+                r = runner[0];
+            }
+            if (r != null) {
+                r.reload();
+            } else {
+                log.warn("SIGHUP before the node started: nothing to reload yet");
+            }
+        });
         Thread hook = new Thread(
                 () -> {
                     NodeRunner r;
@@ -132,7 +145,7 @@ final class NodeRunner implements Closeable {
                 "pgha-shutdown-hook");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            NodeRunner started = start(yaml, pgConfig, backupConfig, apiConfig, provider);
+            NodeRunner started = start(file, yaml, pgConfig, backupConfig, apiConfig, provider);
             synchronized (runner) {
                 runner[0] = started;
             }
@@ -179,6 +192,7 @@ final class NodeRunner implements Closeable {
     }
 
     private static NodeRunner start(
+            Path file,
             PatroniYaml yaml,
             LocalPostgresConfig pgConfig,
             BackupConfig backupConfig,
@@ -214,18 +228,26 @@ final class NodeRunner implements Closeable {
             }
         }
         BackupService b = backups;
+        // POST /reload re-reads the file as SIGHUP does: the runner is known only once started
+        NodeRunner[] self = new NodeRunner[1];
         RestApiServer api;
         try {
             api = RestApiServer.start(
                     apiConfig,
-                    b == null
-                            ? node
-                            : new ExtendedNode(
-                                    node,
-                                    () -> Map.of(
+                    new ExtendedNode(
+                            node,
+                            () -> b == null
+                                    ? Map.of()
+                                    : Map.of(
                                             "backup",
                                             BackupWiring.statusSection(
-                                                    b.status(), node.state(), java.time.Instant.now()))));
+                                                    b.status(), node.state(), java.time.Instant.now())),
+                            () -> {
+                                NodeRunner r = self[0];
+                                if (r != null) {
+                                    r.rereadFile();
+                                }
+                            }));
         } catch (IOException e) {
             closeQuietly(backups);
             dcs.close();
@@ -244,7 +266,46 @@ final class NodeRunner implements Closeable {
                         yaml.nodeConfig().apiUrl(),
                         pgConfig.connUrl(),
                         yaml.dcsType());
-        return new NodeRunner(node, api, postgres, backups);
+        self[0] = new NodeRunner(file, node, api, postgres, backups);
+        return self[0];
+    }
+
+    /**
+     * SIGHUP: re-reads the file and reloads PostgreSQL ({@link #rereadFile}, then the node's reload,
+     * which rewrites pgha's files, reloads PostgreSQL and runs on_reload). A file that no longer
+     * reads is logged and changes nothing.
+     */
+    void reload() {
+        rereadFile();
+        node.reload();
+    }
+
+    /**
+     * Re-reads the file: its postgresql parameters and pg_hba go into pgha's files at the reload
+     * that follows. What cannot change without an agent restart is named in a warning; everything
+     * else of the file (tags, REST API, log level, callbacks) is read at start only (documented
+     * in docs/operations.md).
+     */
+    synchronized void rereadFile() {
+        try {
+            PatroniYaml yaml = PatroniYaml.load(file);
+            LocalPostgresConfig next =
+                    LocalPostgresConfig.fromPatroni(yaml.name(), yaml.postgresql(), yaml.bootstrap());
+            BackupConfig backupConfig = BackupWiring.config(yaml, next);
+            if (backupConfig != null) {
+                next = LocalPostgresConfig.fromPatroni(
+                        yaml.name(), BackupWiring.withArchiving(yaml.postgresql(), backupConfig), yaml.bootstrap());
+            }
+            java.util.List<String> needRestart = postgres.reconfigure(next);
+            if (!needRestart.isEmpty()) {
+                log().warn("{}: {} changed; the new values take effect when pgha restarts", file, needRestart);
+            }
+            log().info("{}: re-read", file);
+        } catch (IllegalArgumentException e) {
+            log().error("{}: not reloaded, the running configuration stays: {}", file, e.getMessage());
+        } catch (IOException | PostgresException e) {
+            log().error("{}: cannot be re-read, the running configuration stays: {}", file, e.getMessage());
+        }
     }
 
     /**

@@ -29,6 +29,7 @@ public final class LocalPostgresConfig {
     private final String replicationUser;
     private final String replicationPassword;
     private final Map<String, String> parameters;
+    private final Map<String, String> localParameters;
     private final List<String> pgHba;
     private final boolean usePgRewind;
     private final boolean removeDataDirectoryOnRewindFailure;
@@ -64,7 +65,10 @@ public final class LocalPostgresConfig {
         this.superuserPassword = requireText(b.superuserPassword, "postgresql.authentication.superuser.password");
         this.replicationUser = requireText(b.replicationUser, "postgresql.authentication.replication.username");
         this.replicationPassword = requireText(b.replicationPassword, "postgresql.authentication.replication.password");
-        this.parameters = Collections.unmodifiableMap(ManagedConfig.userParameters(b.parameters));
+        Map<String, String> merged = new LinkedHashMap<>(b.bootstrapParameters);
+        merged.putAll(b.parameters);
+        this.parameters = Collections.unmodifiableMap(ManagedConfig.userParameters(merged));
+        this.localParameters = Collections.unmodifiableMap(ManagedConfig.userParameters(b.parameters));
         for (String line : b.pgHba) {
             if (line == null || line.indexOf('\n') >= 0 || line.indexOf('\r') >= 0) {
                 throw new IllegalArgumentException("postgresql.pg_hba has an invalid line: '" + line + "'");
@@ -185,8 +189,20 @@ public final class LocalPostgresConfig {
         return replicationPassword;
     }
 
+    /**
+     * The parameters PostgreSQL starts with before the cluster's dynamic configuration is known:
+     * {@code bootstrap.dcs.postgresql.parameters}, then {@code postgresql.parameters} over them.
+     */
     public Map<String, String> parameters() {
         return parameters;
+    }
+
+    /**
+     * {@code postgresql.parameters} alone (the builder's {@code parameter}s): what this member's
+     * own file says, which goes over the cluster's dynamic {@code postgresql.parameters}.
+     */
+    public Map<String, String> localParameters() {
+        return localParameters;
     }
 
     public List<String> pgHba() {
@@ -245,6 +261,7 @@ public final class LocalPostgresConfig {
         private String replicationUser;
         private String replicationPassword;
         private final Map<String, String> parameters = new LinkedHashMap<>();
+        private final Map<String, String> bootstrapParameters = new LinkedHashMap<>();
         private final List<String> pgHba = new ArrayList<>();
         private boolean usePgRewind = true;
         private boolean removeDataDirectoryOnRewindFailure;
@@ -307,6 +324,15 @@ public final class LocalPostgresConfig {
 
         public Builder parameters(Map<String, String> parameters) {
             this.parameters.putAll(Objects.requireNonNull(parameters, "parameters"));
+            return this;
+        }
+
+        /**
+         * {@code bootstrap.dcs.postgresql.parameters}: the cluster's dynamic parameters as this
+         * member bootstraps it, under {@link #parameters}.
+         */
+        public Builder bootstrapParameters(Map<String, String> parameters) {
+            this.bootstrapParameters.putAll(Objects.requireNonNull(parameters, "parameters"));
             return this;
         }
 

@@ -8,6 +8,7 @@ import io.pgha.postgres.StopMode;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -200,6 +201,63 @@ public final class LocalPostgresController implements PostgresController {
         act(true, () -> {
             files.rewrite();
             postmaster.reload();
+        });
+    }
+
+    /**
+     * Takes a re-read of the member's file (SIGHUP, {@code POST /reload}): its parameters and
+     * pg_hba go into the managed files at the next {@link #reload}. Settings this controller was
+     * built with (data directory, listen address, users and passwords, binaries, OS user) keep
+     * their old values until the agent restarts; they are returned by their Patroni key.
+     *
+     * @return the keys whose new values need an agent restart (empty when none)
+     */
+    public List<String> reconfigure(LocalPostgresConfig next) throws PostgresException {
+        List<String> needRestart = new java.util.ArrayList<>();
+        LocalPostgresConfig now = config;
+        check(needRestart, "postgresql.data_dir", now.dataDir(), next.dataDir());
+        check(needRestart, "postgresql.bin_dir", now.binDir(), next.binDir());
+        check(needRestart, "postgresql.listen", now.listen(), next.listen());
+        check(needRestart, "postgresql.connect_address", now.connUrl(), next.connUrl());
+        check(needRestart, "postgresql.authentication.superuser", now.superuser(), next.superuser());
+        check(
+                needRestart,
+                "postgresql.authentication.superuser.password",
+                now.superuserPassword(),
+                next.superuserPassword());
+        check(needRestart, "postgresql.authentication.replication", now.replicationUser(), next.replicationUser());
+        check(
+                needRestart,
+                "postgresql.authentication.replication.password",
+                now.replicationPassword(),
+                next.replicationPassword());
+        check(needRestart, "postgresql.run_as", now.runAs(), next.runAs());
+        check(needRestart, "postgresql.pgpass", now.pgpass(), next.pgpass());
+        act(true, () -> files.reconfigure(next));
+        return needRestart;
+    }
+
+    private static void check(List<String> out, String key, Object before, Object after) {
+        if (!java.util.Objects.equals(before, after)) {
+            out.add(key);
+        }
+    }
+
+    @Override
+    public boolean applyDynamicConfig(Map<String, ?> postgresql) throws PostgresException {
+        DynamicPostgres next;
+        try {
+            next = DynamicPostgres.from(postgresql);
+        } catch (IllegalArgumentException e) {
+            throw new PostgresException("the cluster's dynamic configuration: " + e.getMessage(), e);
+        }
+        return call(true, () -> {
+            if (!files.applyDynamic(next)) {
+                return false;
+            }
+            LOG.info("{}: the cluster's dynamic configuration changed pgha's files: reloading", config.name());
+            postmaster.reload();
+            return true;
         });
     }
 

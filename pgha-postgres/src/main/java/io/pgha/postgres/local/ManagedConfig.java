@@ -2,6 +2,7 @@ package io.pgha.postgres.local;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -90,6 +91,8 @@ final class ManagedConfig {
     /**
      * The content of postgresql.pgha.conf.
      *
+     * @param parameters the parameters to write (the member's, merged with the cluster's dynamic
+     *     ones once known)
      * @param facts the binaries' major version and whether their compiled-in socket directory is
      *     usable: when it is, {@code unix_socket_directories} is left to PostgreSQL (local clients
      *     find the socket where they look for it), else the socket goes to {@code socketDir}
@@ -99,6 +102,7 @@ final class ManagedConfig {
      */
     static String render(
             LocalPostgresConfig config,
+            Map<String, String> parameters,
             ServerFacts facts,
             Path socketDir,
             Path hbaFile,
@@ -109,8 +113,8 @@ final class ManagedConfig {
         if (!facts.defaultSocketUsable()) {
             p.put("unix_socket_directories", socketDir.toString());
         }
-        p.putAll(config.parameters());
-        convertWalKeep(p, config.parameters(), facts.majorVersion());
+        p.putAll(parameters);
+        convertWalKeep(p, parameters, facts.majorVersion());
         StringBuilder sb = new StringBuilder();
         sb.append("# Written by pgha for member '")
                 .append(config.name().replace("\n", " "))
@@ -187,7 +191,8 @@ final class ManagedConfig {
     }
 
     /**
-     * The content of pgha.hba.conf: {@code postgresql.pg_hba} exactly as given, in order and with
+     * The content of pgha.hba.conf: the pg_hba lines (the member's {@code postgresql.pg_hba}, else
+     * the cluster's dynamic one) exactly as given, in order and with
      * nothing before or after it, as Patroni writes pg_hba.conf (the first matching line wins, so
      * any line of pgha's before the user's would override a stricter or looser rule of theirs).
      * pgha's own connections (the superuser over TCP to this member's first listen address, the
@@ -196,19 +201,19 @@ final class ManagedConfig {
      * {@code host all all all}, all {@code scram-sha-256}, so that a file without pg_hba still
      * replicates (Patroni would leave initdb's pg_hba.conf, which allows loopback only).
      */
-    static String hba(LocalPostgresConfig config) {
+    static String hba(LocalPostgresConfig config, List<String> lines) {
         String repl = hbaName(config.replicationUser());
         StringBuilder sb = new StringBuilder();
         sb.append("# Written by pgha (hba_file points here); pgha rewrites it before every start and reload.\n")
                 .append(
                         "# Edit postgresql.pg_hba in pgha's configuration (or the cluster's dynamic config) instead.\n\n");
-        if (config.pgHba().isEmpty()) {
+        if (lines.isEmpty()) {
             sb.append("# defaults (postgresql.pg_hba is empty)\n");
             sb.append("local   all          all  scram-sha-256\n");
             sb.append("host    replication  ").append(repl).append("  all  scram-sha-256\n");
             sb.append("host    all          all  all  scram-sha-256\n");
         } else {
-            config.pgHba().forEach(l -> sb.append(l).append('\n'));
+            lines.forEach(l -> sb.append(l).append('\n'));
         }
         return sb.toString();
     }

@@ -24,7 +24,9 @@ final class ManagedFiles {
 
     private static final Logger LOG = LoggerFactory.getLogger(ManagedFiles.class);
 
-    private final LocalPostgresConfig config;
+    /** Replaced on a reload of the member's file (only its parameters and pg_hba are used from a new one). */
+    private volatile LocalPostgresConfig config;
+
     private final DataDirectory dir;
     private final ServerFacts facts;
 
@@ -33,11 +35,19 @@ final class ManagedFiles {
 
     private volatile String synchronousStandbyNames = "";
 
+    /** The cluster's dynamic postgresql section, once the node has passed it on; null before. */
+    private volatile DynamicPostgres dynamic;
+
     ManagedFiles(LocalPostgresConfig config, DataDirectory dir, ServerFacts facts) {
         this.config = config;
         this.dir = dir;
         this.facts = facts;
         readBack();
+    }
+
+    /** The member's settings after a reload of its file; the next write uses them. */
+    void reconfigure(LocalPostgresConfig next) {
+        this.config = next;
     }
 
     /** The upstream's conninfo the files name, null on a primary. */
@@ -76,17 +86,8 @@ final class ManagedFiles {
             if (!ManagedConfig.hasInclude(current)) {
                 dir.writeOwned(conf, ManagedConfig.withInclude(current));
             }
-            dir.writeOwned(data.resolve(ManagedConfig.HBA_FILE), ManagedConfig.hba(config));
-            dir.writeOwned(
-                    data.resolve(ManagedConfig.CONF_FILE),
-                    ManagedConfig.render(
-                            config,
-                            facts,
-                            dir.runtimeDir(),
-                            data.resolve(ManagedConfig.HBA_FILE),
-                            conninfo,
-                            config.useSlots() ? config.slotName() : null,
-                            synchronousStandbyNames));
+            dir.writeOwned(data.resolve(ManagedConfig.HBA_FILE), hbaContent());
+            dir.writeOwned(data.resolve(ManagedConfig.CONF_FILE), confContent(conninfo));
             upstreamConninfo = conninfo;
             if (conninfo != null && !dir.hasStandbySignal()) {
                 dir.writeOwned(dir.standbySignal(), "");
@@ -96,6 +97,51 @@ final class ManagedFiles {
             throw new PostgresException(
                     "cannot write pgha's configuration into postgresql.data_dir " + data + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Takes the cluster's dynamic postgresql section and rewrites the files if that changes them.
+     *
+     * @return whether either file changed (PostgreSQL must then reload to see it)
+     */
+    boolean applyDynamic(DynamicPostgres next) throws PostgresException {
+        DynamicPostgres previous = dynamic;
+        dynamic = next;
+        Path data = dir.path();
+        try {
+            Path conf = data.resolve(ManagedConfig.CONF_FILE);
+            Path hba = data.resolve(ManagedConfig.HBA_FILE);
+            boolean same = Files.isRegularFile(conf)
+                    && Files.isRegularFile(hba)
+                    && Files.readString(conf, StandardCharsets.UTF_8).equals(confContent(upstreamConninfo))
+                    && Files.readString(hba, StandardCharsets.UTF_8).equals(hbaContent());
+            if (same || !Files.isRegularFile(data.resolve("PG_VERSION"))) {
+                return false; // nothing to change, or no cluster yet: the next start writes them
+            }
+        } catch (IOException e) {
+            dynamic = previous;
+            throw new PostgresException("cannot read pgha's files in " + data + ": " + e.getMessage(), e);
+        }
+        rewrite();
+        return true;
+    }
+
+    private String confContent(String conninfo) {
+        DynamicPostgres d = dynamic;
+        return ManagedConfig.render(
+                config,
+                d == null ? config.parameters() : d.effectiveParameters(config),
+                facts,
+                dir.runtimeDir(),
+                dir.path().resolve(ManagedConfig.HBA_FILE),
+                conninfo,
+                config.useSlots() ? config.slotName() : null,
+                synchronousStandbyNames);
+    }
+
+    private String hbaContent() {
+        DynamicPostgres d = dynamic;
+        return ManagedConfig.hba(config, d == null ? config.pgHba() : d.effectivePgHba(config));
     }
 
     /** Re-reads what a previous run left in postgresql.pgha.conf (upstream, synchronous_standby_names). */

@@ -61,11 +61,10 @@ final class PatroniPostgresSection {
 
         Map<String, ?> dcs = bootstrap == null ? Map.of() : map(bootstrap, "dcs", "bootstrap.dcs");
         Map<String, ?> dcsPostgresql = map(dcs, "postgresql", "bootstrap.dcs.postgresql");
-        Map<String, String> params = new LinkedHashMap<>(parameters(
+        b.bootstrapParameters(parameters(
                 map(dcsPostgresql, "parameters", "bootstrap.dcs.postgresql.parameters"),
                 "bootstrap.dcs.postgresql.parameters"));
-        params.putAll(parameters(map(postgresql, "parameters", "postgresql.parameters"), "postgresql.parameters"));
-        b.parameters(params);
+        b.parameters(parameters(map(postgresql, "parameters", "postgresql.parameters"), "postgresql.parameters"));
         Object useSlots = dcsPostgresql.get("use_slots");
         if (useSlots != null) {
             b.useSlots(bool(useSlots, "bootstrap.dcs.postgresql.use_slots"));
@@ -126,7 +125,7 @@ final class PatroniPostgresSection {
         return (Map<String, ?>) v;
     }
 
-    private static Map<String, String> parameters(Map<String, ?> raw, String path) {
+    static Map<String, String> parameters(Map<String, ?> raw, String path) {
         Map<String, String> out = new LinkedHashMap<>();
         raw.forEach((k, v) -> {
             if (v == null || v instanceof Map || v instanceof List) {
@@ -137,7 +136,7 @@ final class PatroniPostgresSection {
         return out;
     }
 
-    private static List<String> stringList(Object v, String path) {
+    static List<String> stringList(Object v, String path) {
         if (v == null) {
             return List.of();
         }

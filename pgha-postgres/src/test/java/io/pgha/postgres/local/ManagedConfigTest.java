@@ -28,7 +28,14 @@ class ManagedConfigTest {
     void rendersAPrimaryAndAReplica() {
         LocalPostgresConfig c = config(List.of());
         String primary = ManagedConfig.render(
-                c, NO_SOCKET_DEFAULT, Path.of("/tmp/pgha-1"), Path.of("/data/pg/pgha.hba.conf"), null, "node_1", "");
+                c,
+                c.parameters(),
+                NO_SOCKET_DEFAULT,
+                Path.of("/tmp/pgha-1"),
+                Path.of("/data/pg/pgha.hba.conf"),
+                null,
+                "node_1",
+                "");
         assertThat(primary)
                 .contains(
                         "listen_addresses = '0.0.0.0'\n",
@@ -50,6 +57,7 @@ class ManagedConfigTest {
                 .toString();
         String replica = ManagedConfig.render(
                 c,
+                c.parameters(),
                 NO_SOCKET_DEFAULT,
                 Path.of("/tmp/pgha-1"),
                 Path.of("/data/pg/pgha.hba.conf"),
@@ -67,8 +75,16 @@ class ManagedConfigTest {
 
     @Test
     void leavesTheSocketDirectoryToPostgresWhenItsDefaultIsUsable() {
+        LocalPostgresConfig plain = config(List.of());
         String conf = ManagedConfig.render(
-                config(List.of()), new ServerFacts(15, true), Path.of("/tmp/pgha-1"), Path.of("/h"), null, null, "");
+                plain,
+                plain.parameters(),
+                new ServerFacts(15, true),
+                Path.of("/tmp/pgha-1"),
+                Path.of("/h"),
+                null,
+                null,
+                "");
         assertThat(conf).doesNotContain("unix_socket_directories");
         LocalPostgresConfig own = LocalPostgresConfig.builder()
                 .name("n")
@@ -77,7 +93,15 @@ class ManagedConfigTest {
                 .replication("rep", "y")
                 .parameter("unix_socket_directories", "/run/mine")
                 .build();
-        assertThat(ManagedConfig.render(own, NO_SOCKET_DEFAULT, Path.of("/tmp/pgha-1"), Path.of("/h"), null, null, ""))
+        assertThat(ManagedConfig.render(
+                        own,
+                        own.parameters(),
+                        NO_SOCKET_DEFAULT,
+                        Path.of("/tmp/pgha-1"),
+                        Path.of("/h"),
+                        null,
+                        null,
+                        ""))
                 .contains("unix_socket_directories = '/run/mine'\n")
                 .doesNotContain("/tmp/pgha-1");
     }
@@ -108,7 +132,7 @@ class ManagedConfigTest {
 
     @Test
     void writesTheUsersPgHbaExactlyAndNothingElse() {
-        String defaults = ManagedConfig.hba(config(List.of()));
+        String defaults = ManagedConfig.hba(config(List.of()), List.of());
         assertThat(defaults)
                 .contains(
                         "local   all          all  scram-sha-256",
@@ -118,7 +142,7 @@ class ManagedConfigTest {
 
         List<String> users = List.of(
                 "local all all trust", "host all all 127.0.0.1/32 trust", "host replication all 127.0.0.1/32 trust");
-        String custom = ManagedConfig.hba(config(users));
+        String custom = ManagedConfig.hba(config(users), users);
         List<String> rules =
                 custom.lines().filter(l -> !l.isBlank() && !l.startsWith("#")).toList();
         assertThat(rules).containsExactlyElementsOf(users);

@@ -116,6 +116,35 @@ class PatroniInputsIT {
         }
     }
 
+    @Test
+    void appliesTheClustersDynamicParametersWithAReloadAndShowsWhatNeedsARestart() throws Exception {
+        Map<String, Object> dynamic = Map.of(
+                "parameters", Map.of("work_mem", "7MB", "max_connections", 42, "shared_buffers", "32MB"),
+                "pg_hba", List.of("host all all 127.0.0.1/32 reject"));
+        assertThat(member.applyDynamicConfig(dynamic)).isTrue();
+        assertThat(sql("SHOW work_mem")).isEqualTo("7MB");
+        // the member's own shared_buffers wins; max_connections is the cluster's and needs a restart
+        assertThat(sql("SELECT string_agg(name, ',' ORDER BY name) FROM pg_settings WHERE pending_restart"))
+                .isEqualTo("max_connections");
+        assertThat(member.status().pendingRestart()).isTrue();
+        // the member's own pg_hba wins over the dynamic one
+        assertThat(sql("SELECT 1")).isEqualTo("1");
+        assertThat(member.applyDynamicConfig(dynamic))
+                .as("unchanged: no reload")
+                .isFalse();
+
+        member.restart(java.time.Duration.ofMinutes(1));
+        assertThat(sql("SHOW max_connections")).isEqualTo("42");
+        assertThat(member.status().pendingRestart()).isFalse();
+
+        assertThat(member.applyDynamicConfig(Map.of())).isTrue();
+        assertThat(sql("SHOW work_mem")).isEqualTo("4MB");
+    }
+
+    private String sql(String query) throws Exception {
+        return psql("-h", "127.0.0.1", "-p", String.valueOf(port), "-U", "postgres", "-Atc", query);
+    }
+
     /** psql with no password anywhere (no PGPASSWORD, no passfile): only pg_hba's trust lets it in. */
     private static String psql(String... args) throws Exception {
         List<String> cmd = new ArrayList<>();

@@ -1,0 +1,164 @@
+package io.pgha.examples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pgha.examples.SideBySide.Member;
+import java.net.http.HttpResponse;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The scenarios of the differential harness, written once: each subclass names the implementation
+ * ({@link SideBySidePatroniIT} the reference, {@link SideBySidePghaIT} pgha) and inherits every
+ * step. Derived from Patroni's acceptance features (basic_replication, patroni_api) and from what
+ * broke for Patroni users on pgha's first day: pg_hba as written, edit-config of parameters and
+ * pg_hba, reload by SIGHUP, a pending restart. Steps build on each other in order on one cluster.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+abstract class SideBySideScenarios {
+
+    private SideBySide cluster;
+    private Member leader;
+    private Member replica;
+
+    abstract SideBySide.Implementation implementation();
+
+    @BeforeAll
+    void startCluster() throws Exception {
+        SideBySide.assumeMachine(implementation());
+        cluster = SideBySide.create(implementation());
+        cluster.start(cluster.members.get(0));
+        leader = cluster.awaitLeader();
+        cluster.start(cluster.members.get(1));
+        replica = cluster.members.get(1);
+    }
+
+    @AfterAll
+    void stopCluster() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void bootstrapsALeaderAndAStreamingReplica() throws Exception {
+        SideBySide.await(
+                "the replica to answer GET /replica with 200\n" + cluster.log(replica),
+                () -> cluster.status(replica, "/replica") == 200 ? true : null);
+        assertThat(cluster.status(leader, "/replica")).isEqualTo(503);
+        assertThat(cluster.status(replica, "/primary")).isEqualTo(503);
+        assertThat(cluster.status(leader, "/health")).isEqualTo(200);
+        String list = cluster.patronictl(leader, "list");
+        assertThat(list)
+                .contains(leader.name)
+                .contains(replica.name)
+                .contains("Leader")
+                .contains("Replica");
+    }
+
+    @Test
+    @Order(2)
+    void clientsConnectAsTheFilesPgHbaAllowsAndWritesReachTheReplica() throws Exception {
+        // host all all 127.0.0.1/32 trust: no password, over TCP, as postgres
+        assertThat(cluster.psql(leader, "SELECT pg_is_in_recovery()")).isEqualTo("f");
+        cluster.psql(leader, "CREATE TABLE side_by_side(id int); INSERT INTO side_by_side VALUES (1)");
+        SideBySide.await(
+                "the row on the replica",
+                () -> "1".equals(cluster.tryPsql(replica, "SELECT count(*) FROM side_by_side")) ? true : null);
+        assertThat(cluster.psql(replica, "SELECT pg_is_in_recovery()")).isEqualTo("t");
+    }
+
+    @Test
+    @Order(3)
+    void editConfigOfAParameterTakesEffectOnEveryMember() throws Exception {
+        cluster.patronictl(leader, "edit-config", "-p", "work_mem=7MB", "--force");
+        for (Member m : cluster.members) {
+            SideBySide.await(
+                    "work_mem 7MB on " + m.name + "\n" + cluster.log(m),
+                    () -> "7MB".equals(cluster.tryPsql(m, "SHOW work_mem")) ? true : null);
+        }
+        assertThat(cluster.patronictl(leader, "show-config")).contains("work_mem: 7MB");
+    }
+
+    @Test
+    @Order(4)
+    void theMembersOwnPgHbaWinsOverTheClustersDynamicOne() throws Exception {
+        cluster.patronictl(
+                leader, "edit-config", "-s", "postgresql.pg_hba=[\"host all all 0.0.0.0/0 reject\"]", "--force");
+        // what the dynamic value would do is not visible: wait for a change that is, on every member
+        cluster.patronictl(leader, "edit-config", "-p", "work_mem=8MB", "--force");
+        for (Member m : cluster.members) {
+            SideBySide.await(
+                    "work_mem 8MB on " + m.name, () -> "8MB".equals(cluster.tryPsql(m, "SHOW work_mem")) ? true : null);
+            assertThat(cluster.psql(m, "SELECT 1")).isEqualTo("1");
+        }
+    }
+
+    @Test
+    @Order(5)
+    void aParameterThatNeedsARestartIsShownPendingUntilRestartPending() throws Exception {
+        cluster.patronictl(leader, "edit-config", "-p", "max_connections=60", "--force");
+        SideBySide.await(
+                "pending restart in GET /patroni of both members",
+                () -> cluster.members.stream()
+                                .allMatch(m -> patroni(m).contains("\"pending_restart\": true")
+                                        || patroni(m).contains("\"pending_restart\":true"))
+                        ? true
+                        : null);
+        cluster.patronictl(leader, "restart", cluster.scope, "--pending", "--force");
+        for (Member m : cluster.members) {
+            SideBySide.await(
+                    "max_connections 60 on " + m.name,
+                    () -> "60".equals(cluster.tryPsql(m, "SHOW max_connections")) ? true : null);
+        }
+        SideBySide.await(
+                "no pending restart",
+                () -> cluster.members.stream().noneMatch(m -> patroni(m).contains("pending_restart")) ? true : null);
+    }
+
+    @Test
+    @Order(6)
+    void sighupReReadsTheFileAndKeepsTheNodeRunning() throws Exception {
+        long agentPid = replica.agent.pid();
+        cluster.writeYaml(replica, Map.of("work_mem", "9MB"));
+        cluster.signal(replica, "HUP");
+        SideBySide.await(
+                "work_mem 9MB (the member's own file over the dynamic 8MB) on " + replica.name + "\n"
+                        + cluster.log(replica),
+                () -> "9MB".equals(cluster.tryPsql(replica, "SHOW work_mem")) ? true : null);
+        assertThat(replica.agent.isAlive()).as("the agent survives SIGHUP").isTrue();
+        assertThat(replica.agent.pid()).isEqualTo(agentPid);
+        assertThat(cluster.status(replica, "/replica")).isEqualTo(200);
+        assertThat(cluster.status(leader, "/primary")).as("no failover").isEqualTo(200);
+    }
+
+    @Test
+    @Order(7)
+    void postReloadReReadsTheFileToo() throws Exception {
+        cluster.writeYaml(replica, Map.of("work_mem", "10MB"));
+        HttpResponse<String> r = cluster.request(replica, "POST", "/reload", null);
+        assertThat(r.statusCode()).isEqualTo(202);
+        SideBySide.await(
+                "work_mem 10MB on " + replica.name,
+                () -> "10MB".equals(cluster.tryPsql(replica, "SHOW work_mem")) ? true : null);
+    }
+
+    private String patroni(Member m) {
+        try {
+            return cluster.request(m, "GET", "/patroni", null).body();
+        } catch (java.io.IOException e) {
+            return "";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "";
+        }
+    }
+}
