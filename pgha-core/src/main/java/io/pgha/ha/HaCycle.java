@@ -17,12 +17,12 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  *   input = read DCS, PostgreSQL, what the node remembers        (CycleInputs)
+ *   hand a changed dynamic postgresql section to PostgreSQL      (DynamicPostgresConfig)
  *   loop:
  *     decision = engine.decide(input)                            (HaEngine: the only decision maker)
  *     if decision is an inquiry: input += its answer; decide again  (Inquiries)
  *     run its actions in order; a long one goes to the action thread  (ActionRunner)
  *     a refused lock operation (or a lost lock): read again and decide again, at most three times
- *   hand a changed dynamic postgresql section to PostgreSQL      (DynamicPostgresConfig)
  *   publish the member record and the node state                 (MemberRecord, NodeEvents)
  * </pre>
  *
@@ -82,6 +82,12 @@ final class HaCycle {
         Instant now = clock.instant();
         boolean restartDue = requests.takeDueRestart(now);
         HaInput input = gather(now, false, restartDue, null);
+        if (runner.inProgress() == null) {
+            // before the decision, so that a clone or start it begins already writes the cluster's
+            // parameters (a replica must start with max_connections etc. no lower than the primary's);
+            // while a long action holds the controller the section is handed over in a later cycle
+            dynamicPostgres.apply(inputs.dynamicConfig());
+        }
         Decision decision = null;
         for (int pass = 1; ; pass++) {
             decision = engine.decide(input);
@@ -108,10 +114,6 @@ final class HaCycle {
             if (pass == MAX_PASSES) {
                 break;
             }
-        }
-        if (runner.inProgress() == null) {
-            // a long action holds the controller: the section is handed over in a later cycle
-            dynamicPostgres.apply(inputs.dynamicConfig());
         }
         publish(input, decision);
         return decision;

@@ -215,10 +215,13 @@ final class HaEngine {
         if (haveLock) {
             List<Action> a = new ArrayList<>();
             a.add(new Action.RenewLock());
+            Duration wake = null;
             if (pg.isPrimary()) {
                 a.add(new Action.WriteStatus(pg.writeLsn()));
+                // slots and synchronous standbys stay managed in pause, as in Patroni
+                wake = replicationHousekeeping(in, c, a);
             }
-            return new Decision(a, "PAUSE: no action. I am (" + in.name() + "), the leader with the lock", null);
+            return new Decision(a, "PAUSE: no action. I am (" + in.name() + "), the leader with the lock", wake);
         }
         if (!c.hasLeader() && pg.isPrimary()) {
             return Decision.of("PAUSE: acquiring session lock as a leader", new Action.AcquireLock());
@@ -389,6 +392,29 @@ final class HaEngine {
         }
         a.add(new Action.WriteStatus(pg.writeLsn()));
         a.addAll(Failsafe.leaderActions(in, c));
+        Duration wake = replicationHousekeeping(in, c, a);
+        Failover f = ManualFailover.effective(c);
+        if (f != null) {
+            Decision d = ManualFailover.fromLeader(in, c, f, a);
+            if (d != null) {
+                return d;
+            }
+        }
+        if (in.restartRequested()) {
+            a.add(new Action.Restart());
+            return new Decision(a, "restarting postgresql as requested", null);
+        }
+        return new Decision(a, "no action. I am (" + in.name() + "), the leader with the lock", wake);
+    }
+
+    /**
+     * What a running primary with the lock keeps doing, in pause too (as Patroni): a slot for every
+     * member that streams, and the synchronous standbys or the quorum. Adds the actions to
+     * {@code a}; returns when to look again (a standby about to count as synchronous, a quorum
+     * step waiting), null for the usual loop_wait.
+     */
+    private static Duration replicationHousekeeping(HaInput in, ClusterState c, List<Action> a) {
+        PostgresStatus pg = in.postgres();
         if (in.config().useSlots()) {
             Set<String> slots = new LinkedHashSet<>();
             for (Member m : c.members()) {
@@ -402,25 +428,12 @@ final class HaEngine {
                 ? QuorumCommit.plan(in.name(), c, pg, in.config(), in.syncReadyLsn())
                 : SyncStandbys.plan(in.name(), c, pg, in.config(), in.syncReadyLsn());
         a.addAll(sync);
-        // look again soon while a standby may be about to count as synchronous, or a quorum step waits
         boolean soon = QuorumCommit.isRequested(in.config())
                 ? !sync.isEmpty()
                 : sync.stream()
                         .anyMatch(x -> x instanceof Action.SetSynchronousStandbyNames s
                                 && !s.value().isEmpty());
-        Duration wake = soon ? min(SYNC_RECHECK, in.config().loopWait()) : null;
-        Failover f = ManualFailover.effective(c);
-        if (f != null) {
-            Decision d = ManualFailover.fromLeader(in, c, f, a);
-            if (d != null) {
-                return d;
-            }
-        }
-        if (in.restartRequested()) {
-            a.add(new Action.Restart());
-            return new Decision(a, "restarting postgresql as requested", null);
-        }
-        return new Decision(a, "no action. I am (" + in.name() + "), the leader with the lock", wake);
+        return soon ? min(SYNC_RECHECK, in.config().loopWait()) : null;
     }
 
     // ---- a replica of another leader ---------------------------------------------------------------
@@ -492,11 +505,17 @@ final class HaEngine {
      * What a node does when its agent stops ({@code HaNode.close()}): a leader checkpoints, stops
      * (its walsenders ship the last WAL), records its last position in {@code status} and releases
      * the lock, so that a replica takes over without waiting for the ttl; any other member stops
-     * PostgreSQL. {@code in} needs only the PostgreSQL status and whether the lock is proven ours.
+     * PostgreSQL. In pause nothing is done: PostgreSQL keeps running and the lock is not released
+     * (it lapses with the DCS session). {@code in} needs only the dynamic configuration, the
+     * PostgreSQL status and whether the lock is proven ours.
      */
     Decision decideShutdown(HaInput in) {
         PostgresStatus pg = in.postgres();
         boolean leader = in.lockValidUntil() != null;
+        if (in.config() != null && in.config().isPaused()) {
+            // as Patroni: in pause the operator owns PostgreSQL; an agent stop changes nothing of it
+            return Decision.of("shutting down in pause: the leader key is not released and PostgreSQL is not stopped");
+        }
         if (leader && pg.isRunning()) {
             return Decision.of(
                     "shutting down: stopping the primary and releasing the leader lock",

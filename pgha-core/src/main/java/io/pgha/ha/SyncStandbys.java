@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.ToLongFunction;
 import java.util.regex.Pattern;
 
 /**
@@ -30,8 +31,11 @@ import java.util.regex.Pattern;
  * <p>Candidates (Patroni's {@code _get_candidates}): rows of {@code pg_stat_replication} that are
  * {@code streaming}, whose application_name is a member of the cluster, not tagged {@code nosync}, with
  * a {@code sync_priority} tag above 0 (default 1) and, when {@code maximum_lag_on_syncnode} is above
- * 0, no further behind the primary's write position than that. They are ordered by {@code sync_priority}
- * (highest first), then standbys already synchronous (no flapping), then by flushed position.
+ * 0, no further behind than that: behind the most advanced standby when there are several, else
+ * behind the primary, measured at the position a commit waits for ({@code synchronous_commit}
+ * {@code remote_apply}: replayed, {@code remote_write}: written, else flushed), so that a standby
+ * that stops replaying is swapped out. They are ordered by {@code sync_priority} (highest first),
+ * then standbys already synchronous (no flapping), then by that position.
  *
  * <p>{@code synchronous_mode: quorum} is {@link QuorumCommit}'s.
  */
@@ -130,7 +134,15 @@ final class SyncStandbys {
     /** Every standby that may be synchronous now, best first. */
     static List<String> eligible(String me, ClusterState cluster, PostgresStatus pg, DynamicConfig config) {
         long maxLag = config.maximumLagOnSyncnode();
-        long primaryLsn = pg.writeLsn();
+        ToLongFunction<ReplicationRow> position = positionFor(synchronousCommit(config));
+        // Patroni measures the lag from the most advanced standby when there are several (a standby
+        // that stops replaying falls behind the others), else from the primary
+        List<ReplicationRow> streaming = pg.replication().stream()
+                .filter(r -> "streaming".equalsIgnoreCase(r.state()))
+                .toList();
+        long referenceLsn = streaming.size() > 1
+                ? streaming.stream().mapToLong(position).max().orElse(pg.writeLsn())
+                : pg.writeLsn();
         List<Candidate> candidates = new ArrayList<>();
         Set<String> seen = new LinkedHashSet<>();
         for (ReplicationRow r : pg.replication()) {
@@ -146,11 +158,11 @@ final class SyncStandbys {
             if (priority <= 0) {
                 continue;
             }
-            if (maxLag > 0 && primaryLsn - r.flushLsn() > maxLag) {
+            if (maxLag > 0 && referenceLsn - position.applyAsLong(r) > maxLag) {
                 continue;
             }
             boolean sync = "sync".equalsIgnoreCase(r.syncState()) || "quorum".equalsIgnoreCase(r.syncState());
-            candidates.add(new Candidate(name, priority, sync, r.flushLsn()));
+            candidates.add(new Candidate(name, priority, sync, position.applyAsLong(r)));
         }
         candidates.sort(Comparator.comparingInt((Candidate c) -> -c.priority)
                 .thenComparing(c -> !c.sync)
@@ -161,6 +173,28 @@ final class SyncStandbys {
             out.add(c.name);
         }
         return out;
+    }
+
+    /**
+     * The position a commit waits for under {@code synchronous_commit}, as Patroni ranks standbys:
+     * replayed for {@code remote_apply}, written for {@code remote_write}, else flushed.
+     */
+    static ToLongFunction<ReplicationRow> positionFor(String synchronousCommit) {
+        return switch (synchronousCommit == null ? "" : synchronousCommit.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "remote_apply" -> ReplicationRow::replayLsn;
+            case "remote_write" -> ReplicationRow::writeLsn;
+            default -> ReplicationRow::flushLsn;
+        };
+    }
+
+    /** {@code postgresql.parameters.synchronous_commit} of the dynamic configuration, null when unset. */
+    static String synchronousCommit(DynamicConfig config) {
+        if (config.raw().get("postgresql") instanceof java.util.Map<?, ?> pg
+                && pg.get("parameters") instanceof java.util.Map<?, ?> params
+                && params.get("synchronous_commit") != null) {
+            return String.valueOf(params.get("synchronous_commit"));
+        }
+        return null;
     }
 
     /**

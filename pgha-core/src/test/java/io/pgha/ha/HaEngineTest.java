@@ -339,7 +339,8 @@ class HaEngineTest {
         final DynamicConfig paused = DynamicConfig.from(Map.of("pause", true));
 
         @Test
-        void theLeaderOnlyKeepsItsLock() {
+        void theLeaderKeepsItsLockAndStillManagesSlots() {
+            // as Patroni: in pause a restarted replica still finds its slot on the primary
             expect(
                     decide(in("pg0")
                             .config(paused)
@@ -347,7 +348,8 @@ class HaEngineTest {
                             .postgres(primary(5))),
                     "PAUSE: no action. I am (pg0), the leader with the lock",
                     Action.RenewLock.class,
-                    Action.WriteStatus.class);
+                    Action.WriteStatus.class,
+                    Action.SyncSlots.class);
         }
 
         @Test

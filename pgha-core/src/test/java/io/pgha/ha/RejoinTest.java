@@ -283,6 +283,24 @@ class RejoinTest {
         }
 
         @Test
+        void inPauseNothingIsStoppedOrReleased() {
+            io.pgha.config.DynamicConfig paused = io.pgha.config.DynamicConfig.from(Map.of("pause", true));
+            assertThat(engine.decideShutdown(in("pg0")
+                                    .config(paused)
+                                    .postgres(primary(100))
+                                    .lockValidUntil(now.plusSeconds(20))
+                                    .build())
+                            .actions())
+                    .isEmpty();
+            assertThat(engine.decideShutdown(in("pg1")
+                                    .config(paused)
+                                    .postgres(replica(5))
+                                    .build())
+                            .actions())
+                    .isEmpty();
+        }
+
+        @Test
         void aReplicaStopsAndAStoppedOneDoesNothing() {
             assertThat(engine.decideShutdown(in("pg1").postgres(replica(5)).build())
                             .actions())

@@ -364,13 +364,22 @@ final class NodeRunner implements Closeable {
         }
     }
 
-    /** Stops the backup schedule, the node (a leader releases its lock), then the REST API. Idempotent. */
+    /**
+     * Stops the backup schedule, the node (a leader releases its lock), then the REST API and
+     * PostgreSQL; in pause PostgreSQL keeps running and the lock is left to lapse, as with
+     * Patroni. Idempotent.
+     */
     @Override
     public void close() {
         log().info("stopping member {}", node.name());
         closeQuietly(backups);
+        boolean paused = node.state().isPaused();
         node.close();
         api.close();
-        postgres.close();
+        if (paused) {
+            postgres.closeLeavingServerRunning();
+        } else {
+            postgres.close();
+        }
     }
 }

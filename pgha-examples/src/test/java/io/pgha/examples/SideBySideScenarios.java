@@ -18,7 +18,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * ({@link SideBySidePatroniIT} the reference, {@link SideBySidePghaIT} pgha) and inherits every
  * step. Derived from Patroni's acceptance features (basic_replication, patroni_api) and from what
  * broke for Patroni users on pgha's first day: pg_hba as written, edit-config of parameters and
- * pg_hba, reload by SIGHUP, a pending restart. Steps build on each other in order on one cluster.
+ * pg_hba, reload by SIGHUP, a pending restart, an agent stopped and restarted in pause. Steps build on each other in order on one cluster.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -149,6 +149,28 @@ abstract class SideBySideScenarios {
         SideBySide.await(
                 "work_mem 10MB on " + replica.name,
                 () -> "10MB".equals(cluster.tryPsql(replica, "SHOW work_mem")) ? true : null);
+    }
+
+    @Test
+    @Order(8)
+    void anAgentStoppedInPauseLeavesPostgresRunningAndARestartedOneTakesItOver() throws Exception {
+        cluster.patronictl(leader, "pause", "--wait");
+        cluster.stopAgent(leader);
+        assertThat(cluster.psql(leader, "SELECT pg_is_in_recovery()"))
+                .as("the primary still runs after its agent stopped in pause")
+                .isEqualTo("f");
+        assertThat(cluster.psql(replica, "SELECT pg_is_in_recovery()")).isEqualTo("t");
+        cluster.start(leader);
+        SideBySide.await(
+                "the restarted agent to lead its running primary again\n" + cluster.log(leader),
+                () -> cluster.status(leader, "/primary") == 200 ? true : null);
+        cluster.patronictl(leader, "resume", "--wait");
+        SideBySide.await(
+                "the replica streaming after resume", () -> cluster.status(replica, "/replica") == 200 ? true : null);
+        cluster.psql(leader, "INSERT INTO side_by_side VALUES (2)");
+        SideBySide.await(
+                "the new row on the replica",
+                () -> "2".equals(cluster.tryPsql(replica, "SELECT count(*) FROM side_by_side")) ? true : null);
     }
 
     private String patroni(Member m) {

@@ -286,6 +286,19 @@ public final class LocalPostgresController implements PostgresController {
      */
     @Override
     public void close() {
+        close(true);
+    }
+
+    /**
+     * Closes this controller and leaves PostgreSQL running: for an agent stopped in pause, where
+     * the operator owns PostgreSQL (as with Patroni). A later controller on the same data
+     * directory finds the server running and takes it over.
+     */
+    public void closeLeavingServerRunning() {
+        close(false);
+    }
+
+    private void close(boolean stopServer) {
         status.closeConnection();
         actions.lock();
         try {
@@ -293,7 +306,11 @@ public final class LocalPostgresController implements PostgresController {
                 return;
             }
             closed = true;
-            postmaster.stopStarted();
+            if (stopServer) {
+                postmaster.stopStarted();
+            } else {
+                LOG.info("{}: leaving PostgreSQL running (pause)", config.name());
+            }
         } finally {
             actions.unlock();
         }
