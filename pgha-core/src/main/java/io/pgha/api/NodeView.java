@@ -2,6 +2,7 @@ package io.pgha.api;
 
 import io.pgha.config.DynamicConfig;
 import io.pgha.dcs.ClusterState;
+import io.pgha.dcs.RoleNames;
 import io.pgha.dcs.SyncState;
 import io.pgha.dcs.Tags;
 import io.pgha.ha.NodeState;
@@ -93,6 +94,11 @@ final class NodeView {
         return "uninitialized";
     }
 
+    /** {@link #role()} as other tools read it: {@code master} for a primary where Patroni 3.x names it so ({@link RoleNames}). */
+    String wireRole() {
+        return RoleNames.wire(role(), state.cluster(), state.name());
+    }
+
     boolean isReplicaRole() {
         return "replica".equals(role());
     }
@@ -180,7 +186,7 @@ final class NodeView {
             r.put(
                     "postmaster_start_time",
                     pg.postmasterStartTime() == null ? null : Json.pythonStr(pg.postmasterStartTime()));
-            r.put("role", role());
+            r.put("role", wireRole());
             r.put("server_version", pg.serverVersion());
             Map<String, Object> xlog = new LinkedHashMap<>();
             if (pg.role() == PostgresStatus.Role.PRIMARY) {
@@ -219,7 +225,7 @@ final class NodeView {
                 r.put("replication", rows);
             }
         } else {
-            r.put("role", role());
+            r.put("role", wireRole());
         }
         if (paused()) {
             r.put("pause", true);

@@ -6,6 +6,7 @@ import io.pgha.dcs.ClusterState;
 import io.pgha.dcs.Dcs;
 import io.pgha.dcs.DcsException;
 import io.pgha.dcs.DcsJson;
+import io.pgha.dcs.RoleNames;
 import io.pgha.postgres.PostgresStatus;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -108,7 +109,7 @@ final class MemberRecord {
             m.put("api_url", config.apiUrl());
         }
         m.put("state", end.activity() != null ? end.activity() : pg.state());
-        m.put("role", role);
+        m.put("role", RoleNames.wire(role, end.cluster(), config.name()));
         m.put("version", VERSION);
         if (pg.isRunning() || pg.lastLsn() > 0) {
             m.put("xlog_location", pg.lastLsn());

@@ -27,6 +27,7 @@ public final class PatroniCallbacks implements HaListener {
     private final Map<String, List<String>> commands = new LinkedHashMap<>();
     private final String scope;
     private final long timeoutSeconds;
+    private volatile java.util.function.UnaryOperator<String> roleName = java.util.function.UnaryOperator.identity();
 
     /**
      * @param callbacks action name to command line, as in Patroni's YAML
@@ -44,6 +45,15 @@ public final class PatroniCallbacks implements HaListener {
                 commands.put(action, List.of(cmd.toString().trim().split("\\s+")));
             }
         });
+    }
+
+    /**
+     * How a role is named on the callback's command line: {@code primary} becomes {@code master}
+     * where Patroni 3.x names it so ({@link io.pgha.dcs.RoleNames}); the identity until set.
+     */
+    public PatroniCallbacks roleNames(java.util.function.UnaryOperator<String> names) {
+        this.roleName = java.util.Objects.requireNonNull(names, "names");
+        return this;
     }
 
     @Override
@@ -74,7 +84,8 @@ public final class PatroniCallbacks implements HaListener {
     }
 
     /** Runs the callback for {@code action}, if configured; returns its exit code or -1. */
-    int run(String action, String role) {
+    int run(String action, String internalRole) {
+        String role = internalRole == null ? null : roleName.apply(internalRole);
         List<String> cmd = commands.get(action);
         if (cmd == null) {
             return -1;

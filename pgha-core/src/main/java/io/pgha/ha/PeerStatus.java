@@ -30,7 +30,9 @@ public record PeerStatus(
     /** Reads Patroni's GET /patroni JSON (xlog.location on a primary, received/replayed on a replica). */
     @SuppressWarnings("unchecked")
     public static PeerStatus fromPatroniJson(String name, Map<String, Object> json) {
-        String role = json.get("role") == null ? null : json.get("role").toString();
+        String role = json.get("role") == null
+                ? null
+                : io.pgha.dcs.RoleNames.normalize(json.get("role").toString());
         String state = json.get("state") == null ? null : json.get("state").toString();
         long wal = 0;
         if (json.get("xlog") instanceof Map<?, ?> xlog) {

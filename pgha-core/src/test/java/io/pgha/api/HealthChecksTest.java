@@ -46,7 +46,7 @@ class HealthChecksTest extends ApiTestSupport {
                         "/asynchronous",
                         "/quorum"));
         HttpResponse<String> r = http.get("/primary");
-        assertThat(Http.json(r)).containsEntry("state", "running").containsEntry("role", "primary");
+        assertThat(Http.json(r)).containsEntry("state", "running").containsEntry("role", "master");
         assertThat(r.headers().firstValue("Content-Type")).hasValue("application/json");
     }
 

@@ -45,7 +45,7 @@ class PatroniApiFeatureTest extends ApiTestSupport {
         Http http = new Http(s0);
 
         assertThat(http.get("/").statusCode()).isEqualTo(200);
-        assertThat(Http.json(http.get("/"))).containsEntry("state", "running").containsEntry("role", "primary");
+        assertThat(Http.json(http.get("/"))).containsEntry("state", "running").containsEntry("role", "master");
         assertThat(http.get("/standby_leader").statusCode()).isEqualTo(503);
         assertThat(http.get("/health").statusCode()).isEqualTo(200);
         assertThat(http.get("/replica").statusCode()).isEqualTo(503);
@@ -141,7 +141,7 @@ class PatroniApiFeatureTest extends ApiTestSupport {
                 .isEqualTo(202);
         assertThat(node.restarts.get(1).restartPending()).isTrue();
         assertThat(Http.json(http.get("/patroni"))).containsKey("scheduled_restart");
-        assertThat(Http.json(http.get("/patroni"))).containsEntry("role", "primary");
+        assertThat(Http.json(http.get("/patroni"))).containsEntry("role", "master");
     }
 
     private record Pair(Dcs d0, Dcs d1, FakeNode n0, FakeNode n1, RestApiServer s0, RestApiServer s1) {
@@ -230,7 +230,7 @@ class PatroniApiFeatureTest extends ApiTestSupport {
         // patronictl restart postgres-0 --force
         assertAnswer(p.h0().send("POST", "/restart", "{}"), 200, "restarted successfully");
         assertThat(Http.json(p.h0().get("/patroni")))
-                .containsEntry("role", "primary")
+                .containsEntry("role", "master")
                 .containsEntry("pause", true);
     }
 

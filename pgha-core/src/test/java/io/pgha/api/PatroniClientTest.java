@@ -19,7 +19,7 @@ class PatroniClientTest extends ApiTestSupport {
         RestApiServer s = start(new FakeNode(primary(Map.of()), dcs("pg0")));
         assertThat(PatroniClient.create().getPatroni(s.apiUrl(), Duration.ofSeconds(2)))
                 .get()
-                .satisfies(m -> assertThat(m).containsEntry("role", "primary").containsKey("xlog"));
+                .satisfies(m -> assertThat(m).containsEntry("role", "master").containsKey("xlog"));
     }
 
     @Test

@@ -81,7 +81,7 @@ class TlsTest extends ApiTestSupport {
         assertThat(clientWithCertificate().getPatroni(s.apiUrl(), Duration.ofSeconds(5)))
                 .get()
                 .extracting(m -> m.get("role"))
-                .isEqualTo("primary");
+                .isEqualTo("master");
         HttpResponse<String> r = trustingClient()
                 .send(
                         HttpRequest.newBuilder(URI.create(s.apiUrl().replace("/patroni", "/primary")))

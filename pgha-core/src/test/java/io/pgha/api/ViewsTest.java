@@ -66,7 +66,7 @@ class ViewsTest extends ApiTestSupport {
         Map<String, Object> j = Http.json(r);
         assertThat(j)
                 .containsEntry("state", "running")
-                .containsEntry("role", "primary")
+                .containsEntry("role", "master")
                 .containsEntry("server_version", 150018L)
                 .containsEntry("timeline", 2L)
                 .containsEntry("postmaster_start_time", "2026-01-02 03:04:05.123456+00:00")

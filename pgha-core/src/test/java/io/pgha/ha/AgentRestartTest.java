@@ -59,7 +59,7 @@ class AgentRestartTest {
         assertThat(sim.isStreamingReplica("pg1")).as("pg1 still follows pg0").isTrue();
         assertThat(sim.pg("pg1").upstream()).isEqualTo("pg0");
         assertThat(c.history()).as("no timeline switch").isEmpty();
-        assertThat(c.member("pg0").orElseThrow().role()).isEqualTo("primary");
+        assertThat(c.member("pg0").orElseThrow().role()).isEqualTo("master");
 
         // and the cluster goes on: a write on pg0 reaches pg1
         sim.pg("pg0").write(500);

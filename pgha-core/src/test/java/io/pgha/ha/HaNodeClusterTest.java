@@ -52,7 +52,7 @@ class HaNodeClusterTest {
         assertThat(c.config()).isNotNull();
         assertThat(c.config().data()).containsEntry("ttl", 10L);
         assertThat(c.members()).extracting(m -> m.name()).containsExactly("pg0", "pg1", "pg2");
-        assertThat(c.member(leader).orElseThrow().role()).isEqualTo("primary");
+        assertThat(c.member(leader).orElseThrow().role()).isEqualTo("master");
         assertThat(sim.pg(leader).actions()).containsExactly("bootstrap");
         // exactly one member ran initdb, the others cloned
         long bootstraps = List.of("pg0", "pg1", "pg2").stream()

@@ -214,9 +214,15 @@ final class NodeRunner implements Closeable {
         if (callbacks instanceof java.util.Map<?, ?> map && !map.isEmpty()) {
             @SuppressWarnings("unchecked")
             java.util.Map<String, ?> cb = (java.util.Map<String, ?>) map;
-            builder.listener(new PatroniCallbacks(cb, yaml.scope(), CALLBACK_TIMEOUT_SECONDS));
+            PatroniCallbacks listener = new PatroniCallbacks(cb, yaml.scope(), CALLBACK_TIMEOUT_SECONDS);
+            builder.listener(listener);
+            callbacks = listener;
         }
         HaNode node = builder.build();
+        if (callbacks instanceof PatroniCallbacks pc) {
+            // the role on the command line as the cluster's other members name it (RoleNames)
+            pc.roleNames(role -> io.pgha.dcs.RoleNames.wire(role, node.state().cluster(), yaml.name()));
+        }
         BackupService backups = null;
         if (backupConfig != null) {
             try {
