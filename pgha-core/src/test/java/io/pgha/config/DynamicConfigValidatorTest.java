@@ -145,4 +145,19 @@ class DynamicConfigValidatorTest {
         c.put("slots", Map.of("permanent", Map.of("type", "logical", "database", "db", "plugin", "pgoutput")));
         assertThat(DynamicConfigValidator.validate(c)).isEmpty();
     }
+
+    @Test
+    void aNodeConfigRefusesABadBootstrapDcsAsTheFileCheckDoes() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> NodeConfig.builder("c", "n")
+                        .bootstrapDcs(Map.of("ttl", "abc"))
+                        .build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("bootstrap.dcs.ttl must be an integer >= 10, found \"abc\"");
+        assertThat(NodeConfig.builder("c", "n")
+                        .bootstrapDcs(Map.of("ttl", 10, "loop_wait", 2, "retry_timeout", 3))
+                        .build()
+                        .initialDynamicConfig()
+                        .ttl())
+                .isEqualTo(java.time.Duration.ofSeconds(10));
+    }
 }
