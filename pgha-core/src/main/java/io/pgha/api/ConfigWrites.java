@@ -1,9 +1,11 @@
 package io.pgha.api;
 
+import io.pgha.config.DynamicConfigValidator;
 import io.pgha.dcs.ClusterConfig;
 import io.pgha.dcs.ClusterState;
 import io.pgha.dcs.Dcs;
 import io.pgha.dcs.DcsException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,22 +17,6 @@ import java.util.Objects;
  * that two operators editing at once cannot silently overwrite each other.
  */
 final class ConfigWrites {
-    /** Keys whose value must be an integer (or a string holding one), as the HA loop reads them. */
-    private static final List<String> INTEGER_KEYS = List.of(
-            "ttl",
-            "loop_wait",
-            "retry_timeout",
-            "maximum_lag_on_failover",
-            "maximum_lag_on_syncnode",
-            "primary_start_timeout",
-            "master_start_timeout",
-            "primary_stop_timeout",
-            "master_stop_timeout",
-            "synchronous_node_count",
-            "member_slots_ttl");
-
-    private static final List<String> OBJECT_KEYS = List.of("postgresql", "standby_cluster", "slots", "tags");
-
     private ConfigWrites() {}
 
     /** The new config, as written. */
@@ -125,45 +111,19 @@ final class ConfigWrites {
         return out;
     }
 
-    /** Rejects values the HA loop could not use, naming the key; nothing is written then. */
+    /**
+     * Rejects a value of the wrong type or out of range ({@link DynamicConfigValidator}, the rules the
+     * file check at start uses too), naming the key; nothing is written then.
+     */
     static void validate(Map<String, Object> config) throws ApiError {
-        for (String key : INTEGER_KEYS) {
-            Object v = config.get(key);
-            if (v != null && !isInteger(v)) {
-                throw new ApiError(400, "config key '" + key + "' must be an integer, got: " + Json.write(v));
+        List<DynamicConfigValidator.Problem> problems = DynamicConfigValidator.validate(config);
+        if (!problems.isEmpty()) {
+            List<String> lines = new ArrayList<>();
+            for (DynamicConfigValidator.Problem p : problems) {
+                lines.add("config key '" + p.key() + "' must be " + p.expected() + ", got: "
+                        + DynamicConfigValidator.render(p.value()));
             }
+            throw new ApiError(400, String.join("\n", lines));
         }
-        for (String key : OBJECT_KEYS) {
-            Object v = config.get(key);
-            if (v != null && !(v instanceof Map)) {
-                throw new ApiError(400, "config key '" + key + "' must be an object, got: " + Json.write(v));
-            }
-        }
-        if (config.get("postgresql") instanceof Map<?, ?> pg) {
-            Object params = pg.get("parameters");
-            if (params != null && !(params instanceof Map)) {
-                throw new ApiError(
-                        400, "config key 'postgresql.parameters' must be an object, got: " + Json.write(params));
-            }
-        }
-        Object pause = config.get("pause");
-        if (pause != null && !(pause instanceof Boolean) && !(pause instanceof String)) {
-            throw new ApiError(400, "config key 'pause' must be a boolean, got: " + Json.write(pause));
-        }
-    }
-
-    private static boolean isInteger(Object v) {
-        if (v instanceof Long || v instanceof Integer) {
-            return true;
-        }
-        if (v instanceof String s) {
-            try {
-                Long.parseLong(s.trim());
-                return true;
-            } catch (NumberFormatException e) {
-                return false;
-            }
-        }
-        return false;
     }
 }

@@ -2,9 +2,12 @@ package io.pgha.config;
 
 import io.pgha.dcs.Tags;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -15,6 +18,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>As Patroni does, {@code loop_wait + 2 * retry_timeout <= ttl} is enforced: when violated,
  * retry_timeout (then loop_wait) is lowered and a warning is logged once per distinct config.
+ *
+ * <p>{@link #from(Map)} reads leniently (a value it cannot read is the default);
+ * {@link #from(Map, DynamicConfig, Consumer)}, which the node uses for the DCS's {@code config} key,
+ * checks every value with {@link DynamicConfigValidator} and keeps the previous config's value of
+ * each key it rejects.
  */
 public final class DynamicConfig {
     private static final Logger LOG = LoggerFactory.getLogger(DynamicConfig.class);
@@ -60,6 +68,74 @@ public final class DynamicConfig {
 
     public static DynamicConfig from(Map<String, Object> raw) {
         return new DynamicConfig(raw == null ? Map.of() : raw);
+    }
+
+    /**
+     * The configuration in {@code raw}, each value {@link DynamicConfigValidator} rejects replaced by
+     * {@code previous}'s value of that key (the last good one), or left out (so the default applies)
+     * when {@code previous} has none or null is given. {@code rejected} hears of each rejected value.
+     */
+    public static DynamicConfig from(
+            Map<String, Object> raw, DynamicConfig previous, Consumer<DynamicConfigValidator.Problem> rejected) {
+        Map<String, Object> in = raw == null ? Map.of() : raw;
+        List<DynamicConfigValidator.Problem> problems = DynamicConfigValidator.validate(in);
+        if (problems.isEmpty()) {
+            return from(in);
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> fixed = (Map<String, Object>) deepCopy(in);
+        for (DynamicConfigValidator.Problem p : problems) {
+            replace(fixed, p.path(), previous == null ? null : previous.valueAt(p.path()));
+            rejected.accept(p);
+        }
+        // a previous value that was never checked (a builder's bootstrap config) is left out too
+        for (DynamicConfigValidator.Problem p : DynamicConfigValidator.validate(fixed)) {
+            replace(fixed, p.path(), null);
+        }
+        return from(fixed);
+    }
+
+    /** The value at a key path ({@code [postgresql, use_slots]}) of {@link #raw()}; null if absent. */
+    public Object valueAt(List<String> path) {
+        Object v = raw;
+        for (String key : path) {
+            if (!(v instanceof Map<?, ?> m)) {
+                return null;
+            }
+            v = m.get(key);
+        }
+        return v;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void replace(Map<String, Object> root, List<String> path, Object value) {
+        Map<String, Object> parent = root;
+        for (String key : path.subList(0, path.size() - 1)) {
+            if (!(parent.get(key) instanceof Map<?, ?> m)) {
+                return;
+            }
+            parent = (Map<String, Object>) m;
+        }
+        String last = path.get(path.size() - 1);
+        if (value == null) {
+            parent.remove(last);
+        } else {
+            parent.put(last, deepCopy(value));
+        }
+    }
+
+    private static Object deepCopy(Object v) {
+        if (v instanceof Map<?, ?> m) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            m.forEach((k, x) -> out.put(String.valueOf(k), deepCopy(x)));
+            return out;
+        }
+        if (v instanceof List<?> l) {
+            List<Object> out = new ArrayList<>();
+            l.forEach(x -> out.add(deepCopy(x)));
+            return out;
+        }
+        return v;
     }
 
     /** The JSON object, as stored. */

@@ -1,7 +1,9 @@
 package io.pgha.config;
 
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -173,7 +175,16 @@ public final class NodeConfig {
             return this;
         }
 
+        /**
+         * @throws IllegalArgumentException naming each bad {@code bootstrap.dcs} value ({@link
+         *     DynamicConfigValidator}), which the node would otherwise write into the DCS
+         */
         public NodeConfig build() {
+            List<String> problems = new ArrayList<>();
+            DynamicConfigValidator.validate(bootstrapDcs).forEach(p -> problems.add(p.message("bootstrap.dcs.")));
+            if (!problems.isEmpty()) {
+                throw new IllegalArgumentException(String.join("; ", problems));
+            }
             return new NodeConfig(this);
         }
     }

@@ -28,7 +28,10 @@ import java.util.Objects;
  * the wrong type, a missing required key ({@code scope}, {@code name}, {@code restapi.listen},
  * {@code postgresql.data_dir}, {@code postgresql.listen}, a DCS section) or two DCS sections are a
  * {@link PatroniYamlException} listing every problem with its key and line (or the environment
- * variable that set it). Messages never contain a value, so no password reaches a log.
+ * variable that set it). Messages never contain a value, so no password reaches a log; the one
+ * exception is {@code bootstrap.dcs}, whose keys hold no secret: its values are checked with
+ * {@link DynamicConfigValidator} (type and range, the rules {@code PATCH /config} applies) and a bad
+ * one is shown.
  *
  * <p>The sections are handed out as plain, unmodifiable maps of strings, numbers, booleans, lists
  * and maps, for the modules that read them ({@code LocalPostgresConfig.fromPatroni},
@@ -118,6 +121,7 @@ public final class PatroniYaml {
             requireText(postgresql.map(), "postgresql.", "listen", postgresql, errors);
         }
 
+        checkBootstrapDcs(top, errors);
         String dcsType = chooseDcs(top, errors);
         checkWatchdog(top, errors);
         if (!errors.isEmpty()) {
@@ -149,6 +153,39 @@ public final class PatroniYaml {
         if (n != null && n.isScalar() && n.value != null && n.value.toString().contains("/")) {
             errors.add(key + " must not contain '/' (" + n.origin + ")");
         }
+    }
+
+    /**
+     * {@code bootstrap.dcs}, the dynamic configuration the node would write to the DCS: each value
+     * checked by {@link DynamicConfigValidator}, the rules {@code PATCH /config} applies too. The
+     * message shows the bad value (these keys hold no secret) and its line.
+     */
+    private static void checkBootstrapDcs(Map<String, Node> top, List<String> errors) {
+        Node bootstrap = top.get("bootstrap");
+        Node dcs = bootstrap == null || bootstrap.map() == null
+                ? null
+                : bootstrap.map().get("dcs");
+        if (dcs == null || dcs.map() == null) {
+            return; // absent, or not a mapping: the schema said so
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> plain = (Map<String, Object>) dcs.plain();
+        for (DynamicConfigValidator.Problem p : DynamicConfigValidator.validate(plain)) {
+            errors.add(p.message("bootstrap.dcs.") + " (" + originOf(dcs, p.path()) + ")");
+        }
+    }
+
+    /** The origin of the deepest node of a key path that the tree has. */
+    private static String originOf(Node node, List<String> path) {
+        Node n = node;
+        for (String key : path) {
+            Node child = n.map() == null ? null : n.map().get(key);
+            if (child == null) {
+                break;
+            }
+            n = child;
+        }
+        return n.origin;
     }
 
     private static String chooseDcs(Map<String, Node> top, List<String> errors) {

@@ -9,8 +9,10 @@ import java.util.Map;
 /**
  * The keys of a Patroni configuration file that pgha knows, with their types. A key outside the
  * schema is a warning (Patroni ignores it too, and a typo should not stop a node); a value of
- * the wrong type is an error. Free-form sections ({@code postgresql.parameters}, {@code tags},
- * the DCS sections, whose providers check their own options) accept any key.
+ * the wrong type is an error. Free-form sections ({@code postgresql.parameters}, the DCS
+ * sections, whose providers check their own options) accept any key; {@code tags} accepts any key
+ * and checks the types of Patroni's ({@code nofailover} a boolean, {@code failover_priority} a
+ * whole number >= 0, ...). {@code bootstrap.dcs} is checked by {@link DynamicConfigValidator}.
  * Immutable; thread-safe.
  */
 final class PatroniYamlSchema {
@@ -18,6 +20,7 @@ final class PatroniYamlSchema {
     enum Kind {
         STRING,
         INT,
+        NON_NEGATIVE_INT,
         NUMBER,
         BOOL,
         LIST,
@@ -25,6 +28,8 @@ final class PatroniYamlSchema {
         MAP,
         ANY,
         SECTION,
+        /** A SECTION whose other keys are free ({@code tags}). */
+        OPEN_SECTION,
         IGNORED
     }
 
@@ -84,133 +89,166 @@ final class PatroniYamlSchema {
                 sslIgnored);
         Spec dcsSection = map;
         return section(
-                        "scope", str,
-                        "name", str,
-                        "namespace", str,
+                        "scope",
+                        str,
+                        "name",
+                        str,
+                        "namespace",
+                        str,
                         "restapi",
-                                section(
-                                        "listen",
-                                        str,
-                                        "connect_address",
-                                        str,
-                                        "authentication",
-                                        credentials,
-                                        "certfile",
-                                        str,
-                                        "keyfile",
-                                        str,
-                                        "keyfile_password",
-                                        str,
-                                        "cafile",
-                                        str,
-                                        "verify_client",
-                                        str,
-                                        "allowlist",
-                                        list,
-                                        "allowlist_include_members",
-                                        bool,
-                                        "http_extra_headers",
-                                        map,
-                                        "https_extra_headers",
-                                        map,
-                                        "thread_pool_size",
-                                        integer,
-                                        "ciphers",
-                                        ignored("TLS ciphers are the JDK's defaults"),
-                                        "server_tokens",
-                                        ignored("pgha sends no Server version token"),
-                                        "request_queue_size",
-                                        ignored("the JDK HTTP server sizes its own queue")),
-                        "ctl", ignored("read by patronictl, not by the node"),
-                        "etcd3", dcsSection,
-                        "etcd", dcsSection,
-                        "zookeeper", dcsSection,
-                        "consul", dcsSection,
-                        "memory", dcsSection,
-                        "exhibitor", dcsSection,
-                        "kubernetes", dcsSection,
-                        "raft", dcsSection,
+                        section(
+                                "listen",
+                                str,
+                                "connect_address",
+                                str,
+                                "authentication",
+                                credentials,
+                                "certfile",
+                                str,
+                                "keyfile",
+                                str,
+                                "keyfile_password",
+                                str,
+                                "cafile",
+                                str,
+                                "verify_client",
+                                str,
+                                "allowlist",
+                                list,
+                                "allowlist_include_members",
+                                bool,
+                                "http_extra_headers",
+                                map,
+                                "https_extra_headers",
+                                map,
+                                "thread_pool_size",
+                                integer,
+                                "ciphers",
+                                ignored("TLS ciphers are the JDK's defaults"),
+                                "server_tokens",
+                                ignored("pgha sends no Server version token"),
+                                "request_queue_size",
+                                ignored("the JDK HTTP server sizes its own queue")),
+                        "ctl",
+                        ignored("read by patronictl, not by the node"),
+                        "etcd3",
+                        dcsSection,
+                        "etcd",
+                        dcsSection,
+                        "zookeeper",
+                        dcsSection,
+                        "consul",
+                        dcsSection,
+                        "memory",
+                        dcsSection,
+                        "exhibitor",
+                        dcsSection,
+                        "kubernetes",
+                        dcsSection,
+                        "raft",
+                        dcsSection,
                         "bootstrap",
-                                section(
-                                        "dcs", map,
-                                        "method", ignored("pgha bootstraps with initdb only"),
-                                        "initdb", list,
-                                        "pg_hba", ignored("removed in Patroni 3; write the lines in postgresql.pg_hba"),
-                                        "users",
-                                                ignored(
-                                                        "removed in Patroni 3; create users in a migration of your own"),
-                                        "post_bootstrap",
-                                                ignored("no post-bootstrap script; run it once after the bootstrap"),
-                                        "post_init",
-                                                ignored("no post-bootstrap script; run it once after the bootstrap")),
+                        section(
+                                "dcs", map,
+                                "method", ignored("pgha bootstraps with initdb only"),
+                                "initdb", list,
+                                "pg_hba", ignored("removed in Patroni 3; write the lines in postgresql.pg_hba"),
+                                "users", ignored("removed in Patroni 3; create users in a migration of your own"),
+                                "post_bootstrap", ignored("no post-bootstrap script; run it once after the bootstrap"),
+                                "post_init", ignored("no post-bootstrap script; run it once after the bootstrap")),
                         "postgresql",
+                        section(
+                                "listen",
+                                str,
+                                "connect_address",
+                                str,
+                                "proxy_address",
+                                ignored("pgha publishes no proxy_url"),
+                                "data_dir",
+                                str,
+                                "bin_dir",
+                                str,
+                                "config_dir",
+                                ignored("pgha keeps its configuration files in data_dir"),
+                                "pgpass",
+                                str,
+                                "authentication",
                                 section(
-                                        "listen",
-                                        str,
-                                        "connect_address",
-                                        str,
-                                        "proxy_address",
-                                        ignored("pgha publishes no proxy_url"),
-                                        "data_dir",
-                                        str,
-                                        "bin_dir",
-                                        str,
-                                        "config_dir",
-                                        ignored("pgha keeps its configuration files in data_dir"),
-                                        "pgpass",
-                                        str,
-                                        "authentication",
-                                        section(
-                                                "superuser",
-                                                pgUser,
-                                                "replication",
-                                                pgUser,
-                                                "rewind",
-                                                ignored("pg_rewind connects as the superuser")),
-                                        "parameters",
-                                        map,
-                                        "pg_hba",
-                                        list,
-                                        "pg_ident",
-                                        ignored("pg_ident.conf is left as initdb wrote it"),
-                                        "use_pg_rewind",
-                                        bool,
-                                        "remove_data_directory_on_rewind_failure",
-                                        bool,
-                                        "remove_data_directory_on_diverged_timelines",
-                                        bool,
-                                        "callbacks",
-                                        map,
-                                        "create_replica_methods",
-                                        list,
-                                        "basebackup",
-                                        ignored("pg_basebackup runs with pgha's own options"),
-                                        "pgbackrest",
-                                        ignored("with create_replica_methods: [pgbackrest, ...] pgha-backup restores"
-                                                + " from the repository configured in the backup: section"),
-                                        "recovery_conf",
-                                        ignored("pgha writes the standby settings itself"),
-                                        "custom_conf",
-                                        ignored("put the settings in postgresql.parameters"),
-                                        "pg_ctl_timeout",
-                                        ignored("pgha's PostgreSQL actions have their own timeouts"),
-                                        "use_unix_socket",
-                                        ignored("pgha connects over its own Unix socket directory"),
-                                        "use_unix_socket_repl",
-                                        ignored("replication connects over TCP"),
-                                        "bin_name",
-                                        ignored("the binaries keep their names; set bin_dir"),
-                                        "before_stop",
-                                        ignored("no before_stop script"),
-                                        "run_as",
-                                        str),
-                        "tags", map,
-                        "backup", backupSection(str, bool, integer, list),
-                        "log", logSection(str),
-                        "watchdog", section("mode", of(Kind.ANY), "device", str, "safety_margin", of(Kind.ANY)),
-                        "citus", ignored("Citus clusters are not supported by pgha"),
-                        "synchronous_mode", ignored("set synchronous_mode in bootstrap.dcs (the DCS config)"),
-                        "synchronous_mode_strict", ignored("set it in bootstrap.dcs (the DCS config)"))
+                                        "superuser",
+                                        pgUser,
+                                        "replication",
+                                        pgUser,
+                                        "rewind",
+                                        ignored("pg_rewind connects as the superuser")),
+                                "parameters",
+                                map,
+                                "pg_hba",
+                                list,
+                                "pg_ident",
+                                ignored("pg_ident.conf is left as initdb wrote it"),
+                                "use_pg_rewind",
+                                bool,
+                                "remove_data_directory_on_rewind_failure",
+                                bool,
+                                "remove_data_directory_on_diverged_timelines",
+                                bool,
+                                "callbacks",
+                                map,
+                                "create_replica_methods",
+                                list,
+                                "basebackup",
+                                ignored("pg_basebackup runs with pgha's own options"),
+                                "pgbackrest",
+                                ignored("with create_replica_methods: [pgbackrest, ...] pgha-backup restores"
+                                        + " from the repository configured in the backup: section"),
+                                "recovery_conf",
+                                ignored("pgha writes the standby settings itself"),
+                                "custom_conf",
+                                ignored("put the settings in postgresql.parameters"),
+                                "pg_ctl_timeout",
+                                ignored("pgha's PostgreSQL actions have their own timeouts"),
+                                "use_unix_socket",
+                                ignored("pgha connects over its own Unix socket directory"),
+                                "use_unix_socket_repl",
+                                ignored("replication connects over TCP"),
+                                "bin_name",
+                                ignored("the binaries keep their names; set bin_dir"),
+                                "before_stop",
+                                ignored("no before_stop script"),
+                                "run_as",
+                                str),
+                        "tags",
+                        new Spec(
+                                Kind.OPEN_SECTION,
+                                section(
+                                                "nofailover",
+                                                bool,
+                                                "failover_priority",
+                                                of(Kind.NON_NEGATIVE_INT),
+                                                "clonefrom",
+                                                bool,
+                                                "noloadbalance",
+                                                bool,
+                                                "replicatefrom",
+                                                str,
+                                                "nosync",
+                                                bool,
+                                                "nostream",
+                                                bool)
+                                        .children(),
+                                null),
+                        "backup",
+                        backupSection(str, bool, integer, list),
+                        "log",
+                        logSection(str),
+                        "watchdog",
+                        section("mode", of(Kind.ANY), "device", str, "safety_margin", of(Kind.ANY)),
+                        "citus",
+                        ignored("Citus clusters are not supported by pgha"),
+                        "synchronous_mode",
+                        ignored("set synchronous_mode in bootstrap.dcs (the DCS config)"),
+                        "synchronous_mode_strict",
+                        ignored("set it in bootstrap.dcs (the DCS config)"))
                 .children();
     }
 
@@ -288,21 +326,28 @@ final class PatroniYamlSchema {
         String problem = switch (spec.kind()) {
             case STRING -> node.isScalar() ? null : "must be a single value";
             case INT -> isInt(node.value) ? null : "must be a whole number";
+            case NON_NEGATIVE_INT ->
+                isInt(node.value) && !node.value.toString().trim().startsWith("-")
+                        ? null
+                        : "must be a whole number >= 0";
             case NUMBER -> isNumber(node.value) ? null : "must be a number";
             case BOOL -> isBool(node.value) ? null : "must be true or false";
             case LIST -> node.list() != null ? null : "must be a list";
             case STRING_OR_LIST -> node.value instanceof Map ? "must be a value or a list" : null;
-            case MAP, SECTION -> node.map() != null ? null : "must be a mapping";
+            case MAP, SECTION, OPEN_SECTION -> node.map() != null ? null : "must be a mapping";
             default -> null;
         };
         if (problem != null) {
             errors.add(path + " " + problem + ", found " + PatroniYamlTree.describe(node) + " (" + node.origin + ")");
             return;
         }
-        if (spec.kind() == Kind.SECTION) {
+        if (spec.kind() == Kind.SECTION || spec.kind() == Kind.OPEN_SECTION) {
             node.map().forEach((key, child) -> {
                 String childPath = path.isEmpty() ? key : path + "." + key;
                 Spec childSpec = spec.children().get(key);
+                if (childSpec == null && spec.kind() == Kind.OPEN_SECTION) {
+                    return; // a tag of the operator's own
+                }
                 if (childSpec == null) {
                     warnings.add("unknown key " + childPath + " (" + child.origin + ") is ignored");
                 } else {

@@ -10,8 +10,10 @@ import io.pgha.postgres.PostgresStatus;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,6 +47,11 @@ final class CycleInputs {
     private Map<String, String> lastFailsafeKey;
     private String syncNamesSeen;
     private long syncReadyLsn;
+    private Map<String, Object> configSeen;
+    /** "key=value" of each rejected DCS config value already logged, while it stays there. */
+    private final Set<String> rejectedLogged = new HashSet<>();
+
+    private volatile int rejectedLogCount;
 
     CycleInputs(NodeConfig config, Dcs dcs, PostgresController postgres, Clock clock, Lease lease) {
         this.config = config;
@@ -53,11 +60,17 @@ final class CycleInputs {
         this.clock = clock;
         this.lease = lease;
         this.dynamicConfig = config.initialDynamicConfig();
+        this.configSeen = dynamicConfig.raw();
     }
 
     /** The dynamic configuration in force (the DCS's, else the bootstrap one). */
     DynamicConfig dynamicConfig() {
         return dynamicConfig;
+    }
+
+    /** How many rejected values of the DCS's config key were logged. */
+    int rejectedConfigValuesLogged() {
+        return rejectedLogCount;
     }
 
     /** When the DCS last answered a read (null: never). */
@@ -139,10 +152,30 @@ final class CycleInputs {
                 .watchdogFailed(watchdogFailed);
     }
 
-    /** Builds a new DynamicConfig only when the stored one changed (building it warns about bad timings). */
+    /**
+     * Builds a new DynamicConfig only when the stored one changed (building it warns about bad
+     * timings). A value of the wrong type or out of range is logged once per key and value, and the
+     * key keeps its last good value.
+     */
     private void applyConfig(ClusterState cluster) {
-        if (cluster.config() != null && !cluster.config().data().equals(dynamicConfig.raw())) {
-            dynamicConfig = DynamicConfig.from(cluster.config().data());
+        if (cluster.config() != null && !cluster.config().data().equals(configSeen)) {
+            configSeen = cluster.config().data();
+            DynamicConfig previous = dynamicConfig;
+            Set<String> rejectedNow = new HashSet<>();
+            dynamicConfig = DynamicConfig.from(configSeen, previous, p -> {
+                String id = p.key() + "=" + p.value();
+                rejectedNow.add(id);
+                if (rejectedLogged.add(id)) {
+                    rejectedLogCount++;
+                    Object kept = previous.valueAt(p.path());
+                    LOG.warn(
+                            "[{}] the DCS config key holds a bad value, ignored: {}; keeping {}",
+                            config.name(),
+                            p.message(),
+                            kept == null ? "the default" : kept);
+                }
+            });
+            rejectedLogged.retainAll(rejectedNow);
             memberConfig = null;
             LOG.info("[{}] dynamic configuration in force: {}", config.name(), dynamicConfig);
         }

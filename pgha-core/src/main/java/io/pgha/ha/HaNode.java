@@ -126,6 +126,16 @@ public final class HaNode implements NodeControl, Closeable {
         return new Builder();
     }
 
+    /** The dynamic configuration in force (the DCS's, each bad value replaced by the last good one). */
+    DynamicConfig dynamicConfig() {
+        return inputs.dynamicConfig();
+    }
+
+    /** How many bad values of the DCS's config key this node has logged (each once per key and value). */
+    int rejectedConfigValuesLogged() {
+        return inputs.rejectedConfigValuesLogged();
+    }
+
     /** Starts the HA loop. */
     public void start() {
         if (!lifecycle.compareAndSet(State.LATENT, State.STARTED)) {

@@ -99,7 +99,15 @@ class WritesTest extends ApiTestSupport {
         assertThat(http.send("PATCH", "/config", "").statusCode()).isEqualTo(400);
         r = http.send("PATCH", "/config", "{\"ttl\": \"thirty\"}");
         assertThat(r.statusCode()).isEqualTo(400);
-        assertThat(r.body()).isEqualTo("config key 'ttl' must be an integer, got: \"thirty\"");
+        assertThat(r.body()).isEqualTo("config key 'ttl' must be an integer >= 10, got: \"thirty\"");
+        r = http.send("PATCH", "/config", "{\"loop_wait\": 0, \"postgresql\": {\"use_slots\": \"maybe\"}}");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body())
+                .isEqualTo("config key 'loop_wait' must be an integer >= 1, got: 0\n"
+                        + "config key 'postgresql.use_slots' must be true or false, got: \"maybe\"");
+        r = http.send("PUT", "/config", "{\"ttl\": 5}");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).isEqualTo("config key 'ttl' must be an integer >= 10, got: 5");
         r = http.send("PUT", "/config", "{\"postgresql\": 5}");
         assertThat(r.statusCode()).isEqualTo(400);
         assertThat(r.body()).contains("'postgresql' must be an object");

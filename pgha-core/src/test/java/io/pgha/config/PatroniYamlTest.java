@@ -321,4 +321,47 @@ class PatroniYamlTest {
                 .hasMessageContaining("restapi.authentication.password must be a single value")
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("secret"));
     }
+
+    @Test
+    void aBadBootstrapDcsValueIsOneErrorNamingKeyValueAndLine() {
+        String text = GOOD.replace("    ttl: 10\n", "    ttl: \"abc\"\n");
+        assertThatThrownBy(() -> PatroniYaml.parse(text, "pg0.yml", Map.of()))
+                .isInstanceOf(PatroniYamlException.class)
+                .hasMessage("pg0.yml: bootstrap.dcs.ttl must be an integer >= 10, found \"abc\" (line 17)");
+    }
+
+    @Test
+    void bootstrapDcsIsCheckedForTypeAndRangeKeyByKey() {
+        String text = GOOD.replace("    loop_wait: 2\n", "    loop_wait: 0\n")
+                .replace("      use_pg_rewind: true\n", "      use_pg_rewind: sometimes\n")
+                .replace(
+                        "    maximum_lag_on_failover: 1048576\n",
+                        "    maximum_lag_on_failover: 1048576\n" + "    synchronous_node_count: [2]\n");
+        assertThatThrownBy(() -> PatroniYaml.parse(text, "pg0.yml", Map.of()))
+                .isInstanceOf(PatroniYamlException.class)
+                .satisfies(e -> assertThat(((PatroniYamlException) e).problems())
+                        .containsExactly(
+                                "bootstrap.dcs.loop_wait must be an integer >= 1, found 0 (line 18)",
+                                "bootstrap.dcs.synchronous_node_count must be an integer >= 1, found a list (line 21)",
+                                "bootstrap.dcs.postgresql.use_pg_rewind must be true or false, found \"sometimes\""
+                                        + " (line 23)"));
+    }
+
+    @Test
+    void patronisTagsAreTypedAndOwnTagsAreFree() {
+        String text = GOOD.replace(
+                "  nofailover: false\n",
+                "  nofailover: maybe\n  failover_priority: -1\n  replicatefrom: pg1\n  rack: r1\n");
+        assertThatThrownBy(() -> PatroniYaml.parse(text, "pg0.yml", Map.of()))
+                .isInstanceOf(PatroniYamlException.class)
+                .satisfies(e -> assertThat(((PatroniYamlException) e).problems())
+                        .containsExactly(
+                                "tags.nofailover must be true or false, found a string (line 48)",
+                                "tags.failover_priority must be a whole number >= 0, found the number -1 (line 49)"));
+        PatroniYaml y = PatroniYaml.parse(
+                GOOD.replace("  nofailover: false\n", "  nofailover: true\n  failover_priority: 2\n  rack: r1\n"),
+                "pg0.yml",
+                Map.of());
+        assertThat(y.warnings()).noneMatch(w -> w.contains("tags"));
+    }
 }

@@ -181,6 +181,47 @@ class HaNodeClusterTest {
     }
 
     @Test
+    void aBadValuePlantedInTheDcsConfigIsLoggedOnceAndTheLastGoodValueIsKept() throws Exception {
+        SimCluster sim = bootstrapThree();
+        String leader = sim.leader();
+        ClusterState c = sim.cluster();
+        Map<String, Object> cfg = new LinkedHashMap<>(c.config().data());
+        cfg.put("ttl", "abc");
+        cfg.put("loop_wait", 0);
+        assertThat(sim.observer().writeConfig(cfg, c.config().version())).isTrue();
+        sim.runFor(sim.ttl().multipliedBy(3));
+        for (String name : List.of("pg0", "pg1", "pg2")) {
+            HaNode node = sim.node(name);
+            assertThat(node.dynamicConfig().ttl()).isEqualTo(Duration.ofSeconds(10));
+            assertThat(node.dynamicConfig().loopWait()).isEqualTo(Duration.ofSeconds(2));
+            assertThat(node.rejectedConfigValuesLogged()).as(name).isEqualTo(2);
+        }
+        assertThat(sim.leader()).isEqualTo(leader);
+        // another key changes: the bad ones are not logged again and still fall back
+        c = sim.cluster();
+        cfg = new LinkedHashMap<>(c.config().data());
+        cfg.put("maximum_lag_on_failover", 2097152);
+        assertThat(sim.observer().writeConfig(cfg, c.config().version())).isTrue();
+        sim.runFor(sim.ttl().multipliedBy(2));
+        for (String name : List.of("pg0", "pg1", "pg2")) {
+            HaNode node = sim.node(name);
+            assertThat(node.dynamicConfig().maximumLagOnFailover()).isEqualTo(2097152L);
+            assertThat(node.dynamicConfig().ttl()).isEqualTo(Duration.ofSeconds(10));
+            assertThat(node.rejectedConfigValuesLogged()).as(name).isEqualTo(2);
+        }
+        // a good ttl is taken
+        c = sim.cluster();
+        cfg = new LinkedHashMap<>(c.config().data());
+        cfg.put("ttl", 20);
+        cfg.put("loop_wait", 3);
+        assertThat(sim.observer().writeConfig(cfg, c.config().version())).isTrue();
+        sim.runFor(sim.ttl().multipliedBy(2));
+        assertThat(sim.node(leader).dynamicConfig().ttl()).isEqualTo(Duration.ofSeconds(20));
+        assertThat(sim.node(leader).dynamicConfig().loopWait()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(sim.leader()).isEqualTo(leader);
+    }
+
+    @Test
     void aNofailoverMemberNeverLeads() {
         SimCluster sim = SimCluster.withDefaults("nofailover");
         sim.start("pg0");

@@ -68,6 +68,14 @@ final class Bench {
             err.println("pgha bench: " + e.getMessage());
             return 2;
         }
+        // the nodes would refuse these timings at start (bootstrap.dcs is checked by type and range)
+        java.util.List<io.pgha.config.DynamicConfigValidator.Problem> timingProblems =
+                io.pgha.config.DynamicConfigValidator.validate(
+                        java.util.Map.of("ttl", t[0], "loop_wait", t[1], "retry_timeout", t[2]));
+        if (!timingProblems.isEmpty()) {
+            err.println("pgha bench: " + timingProblems.get(0).message());
+            return 2;
+        }
         if (!Demo.hasPostgres()) {
             err.println("pgha bench: PostgreSQL's server binaries are not installed: apt-get install postgresql");
             return 1;

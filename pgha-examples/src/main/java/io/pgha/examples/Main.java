@@ -7,7 +7,7 @@ import java.util.Arrays;
  * The {@code pgha} command: {@code run <node.yml>} runs one node from a Patroni configuration
  * file, {@code ctl ...} is the control CLI, {@code demo} starts a local three-node cluster,
  * {@code bench} measures failover on one. Exit codes: 0 done, 1 failed, 2 bad usage or a
- * configuration error.
+ * configuration error ({@code run --validate-config}: 0 valid, 1 not, as Patroni's).
  */
 public final class Main {
 
@@ -16,6 +16,8 @@ public final class Main {
 
               run <node.yml>         run one node from a Patroni configuration file
                                      (PATRONI_* / PGHA_* environment variables override it)
+              run --validate-config <node.yml>
+                                     check the file and exit: 0 valid, 1 not
               ctl [-c <node.yml>] …  the control CLI (list, switchover, failover, pause, …)
               demo [--dir <dir>]     a three-node cluster on this machine; Ctrl-C stops it
               bench [options]        failover benchmark on a local three-node cluster

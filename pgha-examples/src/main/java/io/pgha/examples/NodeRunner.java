@@ -31,8 +31,9 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code pgha run <node.yml>}: one node from a Patroni configuration file. Everything is checked
  * before anything starts (the file, then each module's reading of its section, each error naming
- * the key and its line). Then: the DCS session, the REST API (health checks answer from the
- * first second), the HA loop. SIGTERM or SIGINT stops the node cleanly through {@link #close()};
+ * the key and its line; {@code bootstrap.dcs} by type and range, so that a bad value never reaches
+ * the DCS); {@code pgha run --validate-config <node.yml>} makes those checks and stops. Then: the
+ * DCS session, the REST API (health checks answer from the first second), the HA loop. SIGTERM or SIGINT stops the node cleanly through {@link #close()};
  * a second one halts the JVM at once.
  *
  * <p>With a {@code backup:} section (pgha-backup, see docs/backups.md): pgBackRest's archive and
@@ -66,12 +67,20 @@ final class NodeRunner implements Closeable {
         this.backups = backups;
     }
 
+    /** What the modules read from the file, each checked (the file itself was checked by PatroniYaml). */
+    private record Checked(
+            LocalPostgresConfig pgConfig, BackupConfig backupConfig, RestApiConfig apiConfig, DcsProvider provider) {}
+
     static int main(String[] args, PrintStream err) {
-        if (args.length != 1 || args[0].startsWith("-")) {
-            err.println("usage: pgha run <node.yml>");
+        boolean validateOnly = args.length == 2 && "--validate-config".equals(args[0]);
+        if (!validateOnly && (args.length != 1 || args[0].startsWith("-"))) {
+            err.println("usage: pgha run [--validate-config] <node.yml>");
             return 2;
         }
-        Path file = Path.of(args[0]);
+        Path file = Path.of(args[args.length - 1]);
+        if (validateOnly) {
+            return validate(file, err);
+        }
         PatroniYaml yaml;
         try {
             yaml = PatroniYaml.load(file);
@@ -97,21 +106,11 @@ final class NodeRunner implements Closeable {
         RestApiConfig apiConfig;
         DcsProvider provider;
         try {
-            pgConfig = LocalPostgresConfig.fromPatroni(yaml.name(), yaml.postgresql(), yaml.bootstrap());
-            backupConfig = BackupWiring.config(yaml, pgConfig);
-            if (backupConfig != null) {
-                pgConfig = LocalPostgresConfig.fromPatroni(
-                        yaml.name(), BackupWiring.withArchiving(yaml.postgresql(), backupConfig), yaml.bootstrap());
-            }
-            apiConfig = RestApiConfig.fromPatroni(yaml.restapi());
-            provider = DcsProvider.find(yaml.dcsType());
-            yaml.nodeConfig();
-            yaml.watchdogConfig();
-            if (yaml.postgresql().get("callbacks") instanceof java.util.Map<?, ?> cb) {
-                @SuppressWarnings("unchecked")
-                java.util.Map<String, ?> callbacks = (java.util.Map<String, ?>) cb;
-                new PatroniCallbacks(callbacks, yaml.scope(), CALLBACK_TIMEOUT_SECONDS);
-            }
+            Checked checked = checkModules(yaml);
+            pgConfig = checked.pgConfig();
+            backupConfig = checked.backupConfig();
+            apiConfig = checked.apiConfig();
+            provider = checked.provider();
         } catch (IllegalArgumentException e) {
             err.println("pgha: " + yaml.locate(e.getMessage()));
             return 2;
@@ -161,6 +160,58 @@ final class NodeRunner implements Closeable {
             Thread.currentThread().interrupt();
             return 1;
         }
+    }
+
+    /** Each module's reading of its section; an IllegalArgumentException names the key. Starts nothing. */
+    private static Checked checkModules(PatroniYaml yaml) {
+        LocalPostgresConfig pgConfig =
+                LocalPostgresConfig.fromPatroni(yaml.name(), yaml.postgresql(), yaml.bootstrap());
+        BackupConfig backupConfig = BackupWiring.config(yaml, pgConfig);
+        if (backupConfig != null) {
+            pgConfig = LocalPostgresConfig.fromPatroni(
+                    yaml.name(), BackupWiring.withArchiving(yaml.postgresql(), backupConfig), yaml.bootstrap());
+        }
+        RestApiConfig apiConfig = RestApiConfig.fromPatroni(yaml.restapi());
+        DcsProvider provider = DcsProvider.find(yaml.dcsType());
+        yaml.nodeConfig();
+        yaml.watchdogConfig();
+        if (yaml.postgresql().get("callbacks") instanceof java.util.Map<?, ?> cb) {
+            @SuppressWarnings("unchecked")
+            java.util.Map<String, ?> callbacks = (java.util.Map<String, ?>) cb;
+            new PatroniCallbacks(callbacks, yaml.scope(), CALLBACK_TIMEOUT_SECONDS);
+        }
+        return new Checked(pgConfig, backupConfig, apiConfig, provider);
+    }
+
+    /**
+     * {@code pgha run --validate-config <file>}, as {@code patroni --validate-config}: the checks
+     * {@code pgha run} makes before it starts anything, and nothing else (no DCS connection, no port,
+     * no data directory). Each problem on a line of its own on stderr, then exit status 1; a valid
+     * file prints its warnings only and exits 0.
+     */
+    private static int validate(Path file, PrintStream err) {
+        Logging.configure("WARNING", false); // the modules' own log lines would read as problems
+        PatroniYaml yaml;
+        try {
+            yaml = PatroniYaml.load(file);
+        } catch (PatroniYamlException e) {
+            e.problems().forEach(p -> err.println(file + ": " + p));
+            return 1;
+        } catch (NoSuchFileException e) {
+            err.println(file + ": no such file");
+            return 1;
+        } catch (IOException e) {
+            err.println(file + ": cannot read: " + e.getMessage());
+            return 1;
+        }
+        yaml.warnings().forEach(w -> err.println(file + ": warning: " + w));
+        try {
+            checkModules(yaml);
+        } catch (IllegalArgumentException e) {
+            err.println(yaml.locate(e.getMessage()));
+            return 1;
+        }
+        return 0;
     }
 
     /** Where the fence's script and log live: a directory of this member's own under the temp dir. */

@@ -82,4 +82,76 @@ class MainTest {
         assertThat(run("run", "/nonexistent/node.yml")).isEqualTo(2);
         assertThat(err()).contains("no such file: /nonexistent/node.yml");
     }
+
+    private static final String VALID = """
+            scope: s
+            name: n
+            restapi:
+              listen: 127.0.0.1:8008
+            memory: {}
+            bootstrap:
+              dcs:
+                ttl: 30
+                loop_wait: 10
+            postgresql:
+              listen: 127.0.0.1:5432
+              data_dir: /tmp/pgha-maintest-never-created
+              authentication:
+                superuser:
+                  username: postgres
+                  password: pw
+                replication:
+                  username: replicator
+                  password: rpw
+            """;
+
+    @Test
+    void runRefusesABadBootstrapDcsValueInOneLineWithKeyValueAndLine(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("node.yml");
+        Files.writeString(file, VALID.replace("ttl: 30", "ttl: \"abc\""));
+        assertThat(run("run", file.toString())).isEqualTo(2);
+        assertThat(err().lines().toList())
+                .containsExactly(
+                        "pgha: " + file + ": bootstrap.dcs.ttl must be an integer >= 10, found \"abc\" (line 8)");
+        assertThat(Path.of("/tmp/pgha-maintest-never-created")).doesNotExist();
+    }
+
+    @Test
+    void validateConfigPrintsNothingForAValidFileAndExitsZero(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("node.yml");
+        Files.writeString(file, VALID);
+        assertThat(run("run", "--validate-config", file.toString())).isZero();
+        assertThat(err()).isEmpty();
+        assertThat(out.toString(StandardCharsets.UTF_8)).isEmpty();
+        assertThat(Path.of("/tmp/pgha-maintest-never-created")).doesNotExist();
+    }
+
+    @Test
+    void validateConfigPrintsEachProblemOnALineAndExitsOne(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("node.yml");
+        Files.writeString(
+                file,
+                VALID.replace("ttl: 30", "ttl: \"abc\"").replace("loop_wait: 10", "loop_wait: 0")
+                        + "tags:\n  nofailover: maybe\n");
+        assertThat(run("run", "--validate-config", file.toString())).isEqualTo(1);
+        assertThat(err().lines().toList())
+                .containsExactlyInAnyOrder(
+                        file + ": bootstrap.dcs.ttl must be an integer >= 10, found \"abc\" (line 8)",
+                        file + ": bootstrap.dcs.loop_wait must be an integer >= 1, found 0 (line 9)",
+                        file + ": tags.nofailover must be true or false, found a string (line 21)");
+    }
+
+    @Test
+    void validateConfigReportsWhatAModuleFindsAndWarnings(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("node.yml");
+        Files.writeString(file, VALID.replace("      password: pw\n", "") + "frobnicate: 1\n");
+        assertThat(run("run", "--validate-config", file.toString())).isEqualTo(1);
+        assertThat(err().lines().toList())
+                .containsExactly(
+                        file + ": warning: unknown key frobnicate (line 19) is ignored",
+                        file + ": postgresql.authentication.superuser.password is required"
+                                + " (postgresql.authentication.superuser: line 14)");
+        assertThat(run("run", "--validate-config", "/nonexistent/node.yml")).isEqualTo(1);
+        assertThat(run("run", "--validate-config")).isEqualTo(2);
+    }
 }

@@ -1,5 +1,6 @@
 package io.pgha.examples.ctl;
 
+import io.pgha.config.DynamicConfigValidator;
 import io.pgha.dcs.ClusterState;
 import io.pgha.dcs.DcsException;
 import io.pgha.dcs.DcsJson;
@@ -96,6 +97,12 @@ final class EditConfigCommand extends Verb {
         }
         if (!quiet) {
             UnifiedDiff.diff(beforeText, Output.yaml(changed)).forEach(s.out::println);
+        }
+        List<DynamicConfigValidator.Problem> problems = DynamicConfigValidator.validate(changed);
+        if (!problems.isEmpty()) {
+            List<String> lines = new ArrayList<>();
+            problems.forEach(p -> lines.add(p.message()));
+            throw new CtlException("Invalid configuration, nothing was written: " + String.join("; ", lines));
         }
         if (("-".equals(apply) || "-".equals(replace)) && !force) {
             throw new CtlException("Use --force option to apply changes read from standard input");

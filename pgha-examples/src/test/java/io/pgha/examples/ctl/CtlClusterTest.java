@@ -300,6 +300,10 @@ class CtlClusterTest {
         assertOneLineError(ctl.run("edit-config", "-s", "ttl=60"), "standard input is closed");
         assertOneLineError(ctl.runWithInput("n\n", "edit-config", "-s", "ttl=60"), "Aborted");
         assertOneLineError(ctl.run("edit-config", "-s", "novalue", "--force"), "invalid parameter setting 'novalue'");
+        assertOneLineError(
+                ctl.run("edit-config", "-s", "ttl=abc", "-s", "loop_wait=0", "--force"),
+                "Invalid configuration, nothing was written: ttl must be an integer >= 10, found \"abc\";"
+                        + " loop_wait must be an integer >= 1, found 0");
         assertThat(cluster.cluster().config().data()).isEqualTo(before);
     }
 
