@@ -31,6 +31,7 @@ final class CycleInputs {
     private static final Logger LOG = LoggerFactory.getLogger(CycleInputs.class);
 
     private final NodeConfig config;
+    private final java.util.function.Supplier<Map<String, Object>> tags;
     private final Dcs dcs;
     private final PostgresController postgres;
     private final Clock clock;
@@ -53,7 +54,15 @@ final class CycleInputs {
 
     private volatile int rejectedLogCount;
 
-    CycleInputs(NodeConfig config, Dcs dcs, PostgresController postgres, Clock clock, Lease lease) {
+    /** @param tags this member's tags now (a reload of the node's file may change them) */
+    CycleInputs(
+            NodeConfig config,
+            java.util.function.Supplier<Map<String, Object>> tags,
+            Dcs dcs,
+            PostgresController postgres,
+            Clock clock,
+            Lease lease) {
+        this.tags = tags;
         this.config = config;
         this.dcs = dcs;
         this.postgres = postgres;
@@ -133,7 +142,7 @@ final class CycleInputs {
         trackSynchronousStandbyNames(pg);
         watchdogFailed = !lease.fenceHealthy(cfg);
         return HaInput.builder(config.name())
-                .tags(config.tags())
+                .tags(tags.get())
                 .cluster(cluster)
                 .dcsError(dcsError)
                 .postgres(pg)

@@ -55,6 +55,9 @@ public final class HaNode implements NodeControl, Closeable {
     }
 
     private final NodeConfig config;
+    /** This member's tags: the configuration's, until a reload of the node's file replaces them. */
+    private final AtomicReference<Map<String, Object>> tags;
+
     private final Dcs dcs;
     private final PostgresController postgres;
     private final Clock clock;
@@ -73,6 +76,7 @@ public final class HaNode implements NodeControl, Closeable {
 
     private HaNode(Builder b) {
         this.config = Objects.requireNonNull(b.config, "config");
+        this.tags = new AtomicReference<>(this.config.tags());
         this.dcs = Objects.requireNonNull(b.dcs, "dcs");
         this.postgres = Objects.requireNonNull(b.postgres, "postgres");
         this.clock = b.clock == null ? Clock.systemUTC() : b.clock;
@@ -85,7 +89,7 @@ public final class HaNode implements NodeControl, Closeable {
         AtomicReference<CycleInputs> inputsRef = new AtomicReference<>();
         this.lease =
                 new Lease(config.name(), clock, postgres, () -> inputsRef.get().dynamicConfig(), b.fence, b.lockGuard);
-        this.inputs = new CycleInputs(config, dcs, postgres, clock, lease);
+        this.inputs = new CycleInputs(config, tags::get, dcs, postgres, clock, lease);
         inputsRef.set(inputs);
         PeerAccess peers = b.peerAccess();
         this.inquiries = new Inquiries(
@@ -101,6 +105,7 @@ public final class HaNode implements NodeControl, Closeable {
         DynamicConfig initial = inputs.dynamicConfig();
         this.record = new MemberRecord(
                 config,
+                tags::get,
                 dcs,
                 new NodeState(
                         config.name(),
@@ -195,6 +200,20 @@ public final class HaNode implements NodeControl, Closeable {
     @Override
     public void reinitialize(boolean force, boolean fromLeader) {
         requests.reinitialize(lease.isHeld() || state().holdsLock());
+    }
+
+    /**
+     * Replaces this member's tags (a reload of the node's file: {@code nofailover},
+     * {@code noloadbalance}, {@code failover_priority}, ...); the next cycle writes them into the
+     * member key and decides with them. Any thread.
+     */
+    public void updateTags(Map<String, Object> newTags) {
+        Map<String, Object> next = java.util.Collections.unmodifiableMap(
+                new java.util.LinkedHashMap<>(Objects.requireNonNull(newTags, "tags")));
+        if (!next.equals(tags.getAndSet(next))) {
+            LOG.info("[{}] tags now {}", config.name(), next);
+            dcs.wakeUp();
+        }
     }
 
     @Override

@@ -25,10 +25,13 @@ final class MemberRecord {
     static final String VERSION = "0.1.0";
 
     private final NodeConfig config;
+    private final java.util.function.Supplier<Map<String, Object>> tags;
     private final Dcs dcs;
     private volatile NodeState state;
 
-    MemberRecord(NodeConfig config, Dcs dcs, NodeState initial) {
+    /** @param tags this member's tags now (a reload of the node's file may change them) */
+    MemberRecord(NodeConfig config, java.util.function.Supplier<Map<String, Object>> tags, Dcs dcs, NodeState initial) {
+        this.tags = tags;
         this.config = config;
         this.dcs = dcs;
         this.state = initial;
@@ -78,7 +81,7 @@ final class MemberRecord {
                 end.config(),
                 end.now(),
                 end.dcsLastSeen(),
-                config.tags(),
+                tags.get(),
                 config.apiUrl(),
                 config.connUrl(),
                 end.reason(),
@@ -145,8 +148,9 @@ final class MemberRecord {
             }
             m.put("scheduled_restart", sr);
         }
-        if (!config.tags().isEmpty()) {
-            m.put("tags", config.tags());
+        Map<String, Object> t = tags.get();
+        if (!t.isEmpty()) {
+            m.put("tags", t);
         }
         return m;
     }

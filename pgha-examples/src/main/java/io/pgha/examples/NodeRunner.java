@@ -338,10 +338,10 @@ final class NodeRunner implements Closeable {
     }
 
     /**
-     * Re-reads the file: its postgresql parameters and pg_hba go into pgha's files at the reload
-     * that follows. What cannot change without an agent restart is named in a warning; everything
-     * else of the file (tags, REST API, log level, callbacks) is read at start only (documented
-     * in docs/operations.md).
+     * Re-reads the file: its tags go into the member key at the next cycle, its postgresql
+     * parameters and pg_hba into pgha's files at the reload that follows. What cannot change
+     * without an agent restart is named in a warning; the REST API, log level and callbacks are
+     * read at start only (documented in docs/operations.md).
      */
     synchronized void rereadFile() {
         try {
@@ -353,6 +353,7 @@ final class NodeRunner implements Closeable {
                 next = LocalPostgresConfig.fromPatroni(
                         yaml.name(), BackupWiring.withArchiving(yaml.postgresql(), backupConfig), yaml.bootstrap());
             }
+            node.updateTags(yaml.nodeConfig().tags());
             java.util.List<String> needRestart = postgres.reconfigure(next);
             if (!needRestart.isEmpty()) {
                 log().warn("{}: {} changed; the new values take effect when pgha restarts", file, needRestart);

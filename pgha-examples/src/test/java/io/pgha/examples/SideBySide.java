@@ -153,6 +153,14 @@ final class SideBySide implements AutoCloseable {
      * go under {@code postgresql.parameters}.
      */
     void writeYaml(Member m, Map<String, String> localParameters) throws IOException {
+        writeYaml(m, localParameters, Map.of());
+    }
+
+    /** As {@link #writeYaml(Member, Map)}, with {@code extraTags} added under {@code tags}. */
+    void writeYaml(Member m, Map<String, String> localParameters, Map<String, String> extraTags) throws IOException {
+        StringBuilder tags = new StringBuilder();
+        extraTags.forEach(
+                (k, v) -> tags.append("  ").append(k).append(": ").append(v).append('\n'));
         StringBuilder params = new StringBuilder();
         localParameters.forEach(
                 (k, v) -> params.append("    ").append(k).append(": ").append(v).append('\n'));
@@ -207,7 +215,8 @@ final class SideBySide implements AutoCloseable {
                 + "  nofailover: false\n"
                 + "  noloadbalance: false\n"
                 + "  clonefrom: false\n"
-                + "  nosync: false\n";
+                + "  nosync: false\n"
+                + tags;
         Files.writeString(m.yaml, yaml, StandardCharsets.UTF_8);
         chownToPostgres(m.yaml);
     }

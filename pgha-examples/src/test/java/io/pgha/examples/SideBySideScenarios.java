@@ -128,12 +128,15 @@ abstract class SideBySideScenarios {
     @Order(6)
     void sighupReReadsTheFileAndKeepsTheNodeRunning() throws Exception {
         long agentPid = replica.agent.pid();
-        cluster.writeYaml(replica, Map.of("work_mem", "9MB"));
+        cluster.writeYaml(replica, Map.of("work_mem", "9MB"), Map.of("new_tag", "new_value"));
         cluster.signal(replica, "HUP");
         SideBySide.await(
                 "work_mem 9MB (the member's own file over the dynamic 8MB) on " + replica.name + "\n"
                         + cluster.log(replica),
                 () -> "9MB".equals(cluster.tryPsql(replica, "SHOW work_mem")) ? true : null);
+        SideBySide.await(
+                "the new tag in GET /patroni of " + replica.name,
+                () -> patroni(replica).replace(" ", "").contains("\"new_tag\":\"new_value\"") ? true : null);
         assertThat(replica.agent.isAlive()).as("the agent survives SIGHUP").isTrue();
         assertThat(replica.agent.pid()).isEqualTo(agentPid);
         assertThat(cluster.status(replica, "/replica")).isEqualTo(200);
