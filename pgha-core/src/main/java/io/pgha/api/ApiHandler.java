@@ -121,7 +121,11 @@ final class ApiHandler implements HttpHandler {
     }
 
     private NodeView view() throws ApiError {
-        return new NodeView(state(), clock.instant(), version, node.extensions(), node.watchdogFailed());
+        NodeState s = node.currentState();
+        if (s == null) {
+            throw new ApiError(503, "the node has not finished its first HA cycle yet");
+        }
+        return new NodeView(s, clock.instant(), version, node.extensions(), node.watchdogFailed());
     }
 
     private void route(ApiExchange ex) throws ApiError, IOException, InterruptedException {

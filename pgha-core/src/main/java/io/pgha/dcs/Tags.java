@@ -14,6 +14,26 @@ public final class Tags {
 
     private Tags() {}
 
+    /**
+     * The tags as Patroni publishes them (member key, {@code GET /patroni}): the boolean tags
+     * ({@code clonefrom}, {@code nofailover}, {@code noloadbalance}, {@code nosync},
+     * {@code nostream}) only when true; every other tag as it is.
+     */
+    public static Map<String, Object> published(Map<String, Object> tags) {
+        Map<String, Object> out = new java.util.LinkedHashMap<>();
+        tags.forEach((k, v) -> {
+            boolean flag = k.equals(CLONEFROM)
+                    || k.equals(NOFAILOVER)
+                    || k.equals(NOLOADBALANCE)
+                    || k.equals(NOSYNC)
+                    || k.equals(NOSTREAM);
+            if (!flag || isTrue(v)) {
+                out.put(k, v);
+            }
+        });
+        return java.util.Collections.unmodifiableMap(out);
+    }
+
     public static boolean isTrue(Object value) {
         if (value instanceof Boolean b) {
             return b;

@@ -4,6 +4,7 @@ import io.pgha.config.DynamicConfig;
 import io.pgha.config.NodeConfig;
 import io.pgha.dcs.Dcs;
 import io.pgha.dcs.DcsException;
+import io.pgha.dcs.Tags;
 import io.pgha.postgres.PostgresController;
 import io.pgha.rest.RestApiConfig;
 import java.io.Closeable;
@@ -76,7 +77,7 @@ public final class HaNode implements NodeControl, Closeable {
 
     private HaNode(Builder b) {
         this.config = Objects.requireNonNull(b.config, "config");
-        this.tags = new AtomicReference<>(this.config.tags());
+        this.tags = new AtomicReference<>(Tags.published(this.config.tags()));
         this.dcs = Objects.requireNonNull(b.dcs, "dcs");
         this.postgres = Objects.requireNonNull(b.postgres, "postgres");
         this.clock = b.clock == null ? Clock.systemUTC() : b.clock;
@@ -117,7 +118,7 @@ public final class HaNode implements NodeControl, Closeable {
                         initial,
                         null,
                         null,
-                        config.tags(),
+                        tags.get(),
                         config.apiUrl(),
                         config.connUrl(),
                         "starting",
@@ -169,6 +170,12 @@ public final class HaNode implements NodeControl, Closeable {
     @Override
     public NodeState state() {
         return record.state();
+    }
+
+    @Override
+    public NodeState currentState() {
+        NodeState s = record.state();
+        return s == null ? null : s.withPostgres(postgres.status());
     }
 
     @Override

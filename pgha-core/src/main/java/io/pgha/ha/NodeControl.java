@@ -13,6 +13,16 @@ public interface NodeControl {
     /** The state after the last HA cycle. */
     NodeState state();
 
+    /**
+     * The state after the last HA cycle with PostgreSQL's status read now: what the health
+     * endpoints answer from, as Patroni's do (a PostgreSQL killed since the cycle is not reported
+     * running). May block as long as a status query; null before the first cycle. The default is
+     * {@link #state()}.
+     */
+    default NodeState currentState() {
+        return state();
+    }
+
     /** This node's DCS handle (for config and failover writes). */
     Dcs dcs();
 

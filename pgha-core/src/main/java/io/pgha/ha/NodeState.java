@@ -48,6 +48,26 @@ public record NodeState(
         tags = tags == null ? Map.of() : Map.copyOf(tags);
     }
 
+    /** This state with PostgreSQL's status replaced (read again since the cycle). */
+    public NodeState withPostgres(PostgresStatus now) {
+        return new NodeState(
+                name,
+                scope,
+                role,
+                holdsLock,
+                now,
+                cluster,
+                config,
+                lastHeartbeat,
+                dcsLastSeen,
+                tags,
+                apiUrl,
+                connUrl,
+                lastReason,
+                scheduledRestart,
+                failsafeActive);
+    }
+
     public boolean isPaused() {
         return config != null && config.isPaused();
     }

@@ -35,6 +35,11 @@ final class ExtendedNode implements NodeControl {
     }
 
     @Override
+    public NodeState currentState() {
+        return node.currentState();
+    }
+
+    @Override
     public Dcs dcs() {
         return node.dcs();
     }

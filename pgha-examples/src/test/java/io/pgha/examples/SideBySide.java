@@ -392,7 +392,7 @@ final class SideBySide implements AutoCloseable {
             stopAgent(m);
         }
         for (Member m : members) {
-            killPostmaster(m);
+            killLeftoverPostmaster(m);
         }
         try {
             dcs.close();
@@ -451,7 +451,14 @@ final class SideBySide implements AutoCloseable {
         m.agent = null;
     }
 
-    private static void killPostmaster(Member m) {
+    /** SIGKILL to the member's postmaster (its PID from postmaster.pid), as a crash. */
+    void killPostmaster(Member m) throws IOException, InterruptedException {
+        long pid = Long.parseLong(
+                Files.readAllLines(m.dataDir.resolve("postmaster.pid")).get(0).strip());
+        run(List.of("/bin/kill", "-KILL", String.valueOf(pid)));
+    }
+
+    private static void killLeftoverPostmaster(Member m) {
         Path pidFile = m.dataDir.resolve("postmaster.pid");
         try {
             if (!Files.isRegularFile(pidFile)) {

@@ -156,8 +156,17 @@ abstract class SideBySideScenarios {
 
     @Test
     @Order(8)
-    void anAgentStoppedInPauseLeavesPostgresRunningAndARestartedOneTakesItOver() throws Exception {
+    void inPauseHealthIsCurrentAnAgentStopLeavesPostgresRunningAndARestartedOneTakesItOver() throws Exception {
         cluster.patronictl(leader, "pause", "--wait");
+        // the health endpoints answer from PostgreSQL's state now, not the last cycle's
+        cluster.killPostmaster(replica);
+        SideBySide.await(
+                "GET /replica 503 on the replica whose postmaster was killed",
+                () -> cluster.status(replica, "/replica") == 503 ? true : null);
+        cluster.patronictl(leader, "restart", cluster.scope, replica.name, "--force");
+        SideBySide.await(
+                "the replica back after patronictl restart in pause\n" + cluster.log(replica),
+                () -> cluster.status(replica, "/replica") == 200 ? true : null);
         cluster.stopAgent(leader);
         assertThat(cluster.psql(leader, "SELECT pg_is_in_recovery()"))
                 .as("the primary still runs after its agent stopped in pause")
