@@ -175,7 +175,8 @@ public final class HaNode implements NodeControl, Closeable {
     @Override
     public NodeState currentState() {
         NodeState s = record.state();
-        return s == null ? null : s.withPostgres(postgres.status());
+        // the lease as of now too: a lock taken by the action that just bootstrapped counts at once
+        return s == null ? null : s.withLive(postgres.status(), lease.isHeld());
     }
 
     @Override
@@ -215,8 +216,7 @@ public final class HaNode implements NodeControl, Closeable {
      * member key and decides with them. Any thread.
      */
     public void updateTags(Map<String, Object> newTags) {
-        Map<String, Object> next = java.util.Collections.unmodifiableMap(
-                new java.util.LinkedHashMap<>(Objects.requireNonNull(newTags, "tags")));
+        Map<String, Object> next = Tags.published(Objects.requireNonNull(newTags, "tags"));
         if (!next.equals(tags.getAndSet(next))) {
             LOG.info("[{}] tags now {}", config.name(), next);
             dcs.wakeUp();

@@ -14,7 +14,7 @@ public interface NodeControl {
     NodeState state();
 
     /**
-     * The state after the last HA cycle with PostgreSQL's status read now: what the health
+     * The state after the last HA cycle with PostgreSQL's status and the lock read now: what the health
      * endpoints answer from, as Patroni's do (a PostgreSQL killed since the cycle is not reported
      * running). May block as long as a status query; null before the first cycle. The default is
      * {@link #state()}.

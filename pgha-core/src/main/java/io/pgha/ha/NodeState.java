@@ -48,13 +48,13 @@ public record NodeState(
         tags = tags == null ? Map.of() : Map.copyOf(tags);
     }
 
-    /** This state with PostgreSQL's status replaced (read again since the cycle). */
-    public NodeState withPostgres(PostgresStatus now) {
+    /** This state with PostgreSQL's status and the lock read again since the cycle. */
+    public NodeState withLive(PostgresStatus now, boolean holdsLockNow) {
         return new NodeState(
                 name,
                 scope,
                 role,
-                holdsLock,
+                holdsLockNow,
                 now,
                 cluster,
                 config,
