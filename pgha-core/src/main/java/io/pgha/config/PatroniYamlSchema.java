@@ -281,34 +281,34 @@ final class PatroniYamlSchema {
     }
 
     private static Spec logSection(Spec str) {
-        Spec stderr = ignored("the runner logs one line per event to stderr; redirect it (systemd's journal)");
+        Spec notUsed = ignored("not used by pgha's log (Logback); see docs/operations.md");
         return section(
                 "level",
                 str,
                 "traceback_level",
-                stderr,
+                notUsed,
                 "format",
-                stderr,
+                str,
                 "dateformat",
-                stderr,
+                str,
                 "type",
-                stderr,
+                str,
                 "max_queue_size",
-                stderr,
+                notUsed,
                 "dir",
-                stderr,
+                str,
                 "file_num",
-                stderr,
+                of(Kind.NON_NEGATIVE_INT),
                 "file_size",
-                stderr,
+                of(Kind.NON_NEGATIVE_INT),
                 "mode",
-                stderr,
+                notUsed,
                 "loggers",
-                stderr,
+                of(Kind.MAP),
                 "static_fields",
-                stderr,
+                notUsed,
                 "deduplicate_heartbeat_logs",
-                stderr);
+                notUsed);
     }
 
     /**

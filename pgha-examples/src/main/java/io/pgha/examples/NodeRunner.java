@@ -94,7 +94,12 @@ final class NodeRunner implements Closeable {
             err.println("pgha: cannot read " + file + ": " + e.getMessage());
             return 2;
         }
-        Logging.configure(yaml.logLevel(), true);
+        try {
+            Logging.configure(yaml.log());
+        } catch (IllegalArgumentException e) {
+            err.println("pgha: " + yaml.locate(e.getMessage()));
+            return 2;
+        }
         Logger log = LoggerFactory.getLogger(NodeRunner.class);
         yaml.warnings().forEach(w -> log.warn("{}: {}", yaml.source(), w));
         if (!yaml.environmentOverrides().isEmpty()) {
@@ -340,8 +345,8 @@ final class NodeRunner implements Closeable {
     /**
      * Re-reads the file: its tags go into the member key at the next cycle, its postgresql
      * parameters and pg_hba into pgha's files at the reload that follows. What cannot change
-     * without an agent restart is named in a warning; the REST API, log level and callbacks are
-     * read at start only (documented in docs/operations.md).
+     * without an agent restart is named in a warning; the log section is applied again; the REST
+     * API and callbacks are read at start only (documented in docs/operations.md).
      */
     synchronized void rereadFile() {
         try {
@@ -353,6 +358,7 @@ final class NodeRunner implements Closeable {
                 next = LocalPostgresConfig.fromPatroni(
                         yaml.name(), BackupWiring.withArchiving(yaml.postgresql(), backupConfig), yaml.bootstrap());
             }
+            Logging.configure(yaml.log()); // checks before it changes anything
             node.updateTags(yaml.nodeConfig().tags());
             java.util.List<String> needRestart = postgres.reconfigure(next);
             if (!needRestart.isEmpty()) {
