@@ -351,13 +351,8 @@ final class NodeRunner implements Closeable {
     synchronized void rereadFile() {
         try {
             PatroniYaml yaml = PatroniYaml.load(file);
-            LocalPostgresConfig next =
-                    LocalPostgresConfig.fromPatroni(yaml.name(), yaml.postgresql(), yaml.bootstrap());
-            BackupConfig backupConfig = BackupWiring.config(yaml, next);
-            if (backupConfig != null) {
-                next = LocalPostgresConfig.fromPatroni(
-                        yaml.name(), BackupWiring.withArchiving(yaml.postgresql(), backupConfig), yaml.bootstrap());
-            }
+            // the same checks as at start, before anything changes
+            LocalPostgresConfig next = checkModules(yaml).pgConfig();
             Logging.configure(yaml.log()); // checks before it changes anything
             node.updateTags(yaml.nodeConfig().tags());
             java.util.List<String> needRestart = postgres.reconfigure(next);

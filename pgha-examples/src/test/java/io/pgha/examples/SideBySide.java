@@ -241,12 +241,20 @@ final class SideBySide implements AutoCloseable {
 
     /** The member whose {@code GET /primary} answers 200 (within {@link #T}). */
     Member awaitLeader() {
-        return await(
-                "a leader answering GET /primary",
-                () -> members.stream()
-                        .filter(m -> status(m, "/primary") == 200)
-                        .findFirst()
-                        .orElse(null));
+        try {
+            return await(
+                    "a leader answering GET /primary",
+                    () -> members.stream()
+                            .filter(m -> status(m, "/primary") == 200)
+                            .findFirst()
+                            .orElse(null));
+        } catch (AssertionError e) {
+            // the agents' own words, read when the wait failed (the directory goes at close)
+            StringBuilder logs = new StringBuilder(String.valueOf(e.getMessage()));
+            members.forEach(
+                    m -> logs.append("\n--- ").append(m.name).append(":\n").append(log(m)));
+            throw new AssertionError(logs.toString(), e);
+        }
     }
 
     /** psql as the file's pg_hba allows: over TCP, as postgres, no password anywhere. */
