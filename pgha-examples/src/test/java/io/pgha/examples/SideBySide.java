@@ -114,6 +114,7 @@ final class SideBySide implements AutoCloseable {
 
     /** etcd, and the two members' files; nothing of the agents runs yet. */
     static SideBySide create(Implementation impl) throws IOException {
+        ensureSocketDirectory();
         Path dir = Files.createTempDirectory("pgha-side-by-side-" + impl.name().toLowerCase() + "-");
         open(dir);
         Ports ports = new Ports();
@@ -373,6 +374,25 @@ final class SideBySide implements AutoCloseable {
             throw new IllegalStateException(cmd + " exited " + p.exitValue() + ": " + out);
         }
         return out;
+    }
+
+    /**
+     * Debian's PostgreSQL puts its socket in /run/postgresql, which postgresql-common's tmpfiles.d
+     * creates at boot; a machine booted without systemd (a container) loses it with /run. Patroni
+     * then cannot start PostgreSQL at all (pgha falls back to its own directory), so the harness
+     * makes it as the package would.
+     */
+    private static void ensureSocketDirectory() throws IOException {
+        Path run = Path.of("/run/postgresql");
+        if (isRoot() && !Files.isDirectory(run)) {
+            System.err.println("side by side: creating " + run + " as postgresql-common's tmpfiles.d would");
+            try {
+                run(List.of(
+                        "/usr/bin/install", "-d", "-m", "2775", "-o", "postgres", "-g", "postgres", run.toString()));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     private static boolean isRoot() {
