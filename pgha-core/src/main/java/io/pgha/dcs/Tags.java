@@ -14,6 +14,10 @@ public final class Tags {
 
     private Tags() {}
 
+    /** The boolean tags Patroni leaves out of what it publishes while false. */
+    private static final java.util.Set<String> FLAGS =
+            java.util.Set.of(CLONEFROM, NOFAILOVER, NOLOADBALANCE, NOSYNC, NOSTREAM);
+
     /**
      * The tags as Patroni publishes them (member key, {@code GET /patroni}): the boolean tags
      * ({@code clonefrom}, {@code nofailover}, {@code noloadbalance}, {@code nosync},
@@ -22,12 +26,7 @@ public final class Tags {
     public static Map<String, Object> published(Map<String, Object> tags) {
         Map<String, Object> out = new java.util.LinkedHashMap<>();
         tags.forEach((k, v) -> {
-            boolean flag = k.equals(CLONEFROM)
-                    || k.equals(NOFAILOVER)
-                    || k.equals(NOLOADBALANCE)
-                    || k.equals(NOSYNC)
-                    || k.equals(NOSTREAM);
-            if (!flag || isTrue(v)) {
+            if (!FLAGS.contains(k) || isTrue(v)) {
                 out.put(k, v);
             }
         });

@@ -15,8 +15,6 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -100,9 +98,9 @@ final class DataDirectory {
     /**
      * Refuses, before anything is written, a data directory that is not a directory, that another
      * user owns (pgha never re-owns a user's data), or that holds a cluster of another major
-     * version than the binaries.
+     * version than the binaries ({@code binariesMajor}, {@link ServerFacts}; 0: not checked).
      */
-    void check() throws PostgresException {
+    void check(int binariesMajor) throws PostgresException {
         if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS) && !Files.exists(dir)) {
             return;
         }
@@ -122,23 +120,14 @@ final class DataDirectory {
         if (Files.isRegularFile(version)) {
             try {
                 String dataMajor = Files.readString(version).strip();
-                String binMajor = binariesMajorVersion();
-                if (binMajor != null && !binMajor.equals(dataMajor)) {
+                if (binariesMajor > 0 && !String.valueOf(binariesMajor).equals(dataMajor)) {
                     throw new PostgresException("postgresql.data_dir " + dir + " holds a PostgreSQL " + dataMajor
-                            + " cluster but postgresql.bin_dir " + bins.dir() + " has PostgreSQL " + binMajor);
+                            + " cluster but postgresql.bin_dir " + bins.dir() + " has PostgreSQL " + binariesMajor);
                 }
             } catch (IOException e) {
                 throw new PostgresException("cannot read " + version + ": " + e.getMessage(), e);
             }
         }
-    }
-
-    private String binariesMajorVersion() throws PostgresException {
-        // as the JVM's own user: only reading a version, and the PostgreSQL user's checks come later
-        OsCommand.Result r = new OsCommand(new OsUser(null, -1, -1, null, false))
-                .run(List.of(bins.path("postgres"), "--version"), OsCommand.SHORT);
-        Matcher m = Pattern.compile("\\) (\\d+)").matcher(r.output());
-        return r.ok() && m.find() ? m.group(1) : null;
     }
 
     /**

@@ -72,9 +72,10 @@ public final class LocalPostgresController implements PostgresController {
         }
         OsUser user = OsUser.resolve(config.runAs());
         OsCommand exec = new OsCommand(user);
+        ServerFacts facts = ServerFacts.probe(bins, exec);
         this.dir = new DataDirectory(config, bins, user, exec);
-        dir.check();
-        this.files = new ManagedFiles(config, dir, ServerFacts.probe(bins, exec));
+        dir.check(facts.majorVersion());
+        this.files = new ManagedFiles(config, dir, facts);
         this.postmaster = new Postmaster(config, dir, bins, user, exec);
         this.status = new StatusReader(config, dir);
         this.bootstrap = new Bootstrap(config, dir, files, postmaster, bins, exec);
