@@ -193,9 +193,16 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
      * Stop being a primary. {@code mode} FAST with a checkpoint is Patroni's graceful demote
      * (switchover), IMMEDIATE its immediate demote (the lock is gone). The lock is released after
      * PostgreSQL stopped when {@code releaseLock}, with the last WAL position in {@code status}; the
-     * instance is then left stopped and rejoins as a replica in a later cycle.
+     * instance is then left stopped and rejoins as a replica in a later cycle, unless {@code rejoin}
+     * names whom to follow at once (a switchover in pause, where no later cycle starts PostgreSQL: as
+     * Patroni's graceful demote, which restarts the old primary as a replica itself).
      */
-    record Demote(StopMode mode, boolean checkpointFirst, boolean releaseLock, DemoteCause cause) implements Long {
+    record Demote(StopMode mode, boolean checkpointFirst, boolean releaseLock, DemoteCause cause, Member rejoin)
+            implements Long {
+        Demote(StopMode mode, boolean checkpointFirst, boolean releaseLock, DemoteCause cause) {
+            this(mode, checkpointFirst, releaseLock, cause, null);
+        }
+
         Demote(StopMode mode, boolean checkpointFirst, boolean releaseLock) {
             this(mode, checkpointFirst, releaseLock, releaseLock ? DemoteCause.SWITCHOVER : DemoteCause.LOST_LOCK);
         }

@@ -74,6 +74,10 @@ final class HaEngine {
         boolean haveLock = c.isLeader(in.name());
 
         if (in.lockRenewFailed()) {
+            if (pg.isPrimary() && in.config().isPaused()) {
+                // as Patroni: in pause the operator owns PostgreSQL
+                return Decision.of("PAUSE: continue to run as primary after failing to update leader lock in DCS");
+            }
             if (pg.isPrimary()) {
                 return Decision.of(
                         "failed to update leader lock, demoting myself",
@@ -125,6 +129,11 @@ final class HaEngine {
         String err = in.dcsError() == null ? "" : " (" + in.dcsError() + ")";
         if (!pg.isPrimary()) {
             return Decision.of("DCS is not accessible" + err + "; no action as " + describe(pg));
+        }
+        if (in.config().isPaused()) {
+            // as Patroni: in pause nothing is demoted, the operator owns PostgreSQL (the last
+            // configuration read said so; the lock guard is off in pause too)
+            return Decision.of("PAUSE: DCS is not accessible" + err + "; continue to run as primary");
         }
         String failsafeNote = "";
         if (in.failsafeRound() == HaInput.FailsafeRound.NOT_CALLED
@@ -210,9 +219,20 @@ final class HaEngine {
 
     // ---- pause ----------------------------------------------------------------------------------
 
+    /**
+     * Pause, as Patroni: PostgreSQL is the operator's, nothing starts, stops or fails over by itself.
+     * The leader keeps its lock, its slots and its synchronous standbys; running replicas follow
+     * the leader; a switchover to a named candidate is carried out (the leader demotes and restarts
+     * as the candidate's replica, the candidate takes the lock and promotes).
+     */
     private Decision paused(HaInput in, ClusterState c, boolean haveLock) {
         PostgresStatus pg = in.postgres();
+        Failover f = ManualFailover.effective(c);
+        boolean candidate = f != null && in.name().equals(f.member()) && f.scheduledAt() == null;
         if (haveLock) {
+            if (pg.isReplica() && candidate) {
+                return promoteWithLock(in, c, "PAUSE: manual failover: promoting self as the candidate");
+            }
             List<Action> a = new ArrayList<>();
             a.add(new Action.RenewLock());
             Duration wake = null;
@@ -220,11 +240,23 @@ final class HaEngine {
                 a.add(new Action.WriteStatus(pg.writeLsn()));
                 // slots and synchronous standbys stay managed in pause, as in Patroni
                 wake = replicationHousekeeping(in, c, a);
+                if (f != null) {
+                    Decision d = ManualFailover.fromLeader(in, c, f, a);
+                    if (d != null) {
+                        return new Decision(d.actions(), "PAUSE: " + d.reason(), d.wakeWithin());
+                    }
+                }
             }
             return new Decision(a, "PAUSE: no action. I am (" + in.name() + "), the leader with the lock", wake);
         }
         if (!c.hasLeader() && pg.isPrimary()) {
             return Decision.of("PAUSE: acquiring session lock as a leader", new Action.AcquireLock());
+        }
+        if (!c.hasLeader() && candidate && pg.isReplica() && pg.isRunning()) {
+            // Patroni: the named candidate of a switchover in pause races without the health checks
+            // (the leader made them before it stepped down)
+            return Decision.of(
+                    "PAUSE: manual failover: acquiring the leader lock as its candidate", new Action.AcquireLock());
         }
         if (pg.isPrimary()) {
             return Decision.of("PAUSE: continue to run as primary without lock");
@@ -232,8 +264,37 @@ final class HaEngine {
         if (!pg.isRunning()) {
             return Decision.of("PAUSE: postgres is not running");
         }
+        Optional<Member> leader = c.leaderMember();
+        if (leader.isPresent()
+                && leader.get().connUrl() != null
+                && !leader.get().name().equals(in.following())) {
+            return pausedFollow(in, leader.get());
+        }
         return Decision.of("PAUSE: no action. I am (" + in.name() + "), a secondary"
                 + (c.hasLeader() ? ", and following a leader (" + c.leader().name() + ")" : ""));
+    }
+
+    /**
+     * A running replica in pause points itself at the leader (Patroni rewrites primary_conninfo in
+     * pause too), but a replica whose history diverged from it is left alone: a rewind stops
+     * PostgreSQL, which pause leaves to the operator.
+     */
+    private Decision pausedFollow(HaInput in, Member leader) {
+        String reason = "PAUSE: following the leader (" + leader.name() + ")";
+        if (!isPrimaryRole(leader)) {
+            return Decision.of(reason + "; it is not a primary yet", new Action.Follow(leader, false));
+        }
+        HaInput.Divergence d = in.divergence();
+        if (d == null || !d.leader().equals(leader.name())) {
+            return Decision.of(
+                    "PAUSE: checking whether my history diverged from the leader (" + leader.name() + ")",
+                    new Action.CheckDivergence(leader));
+        }
+        if (d.diverged()) {
+            return Decision.of("PAUSE: my history diverged from the leader (" + leader.name()
+                    + "); not rewinding in pause: resume, or reinitialize this member");
+        }
+        return Decision.of(reason, new Action.Follow(leader, true));
     }
 
     // ---- PostgreSQL not running ------------------------------------------------------------------
@@ -357,29 +418,11 @@ final class HaEngine {
                             "Demoting self because watchdog could not be activated",
                             new Action.Demote(StopMode.IMMEDIATE, false, true));
         }
+        if (pg.isReplica()) {
+            return promoteWithLock(in, c, "promoted self to leader because I had the session lock");
+        }
         List<Action> a = new ArrayList<>();
         a.add(new Action.RenewLock());
-        if (pg.isReplica()) {
-            // the winner of a manual failover clears the request before promoting
-            if (ManualFailover.effective(c) != null) {
-                a.add(new Action.ClearFailover(c.failover()));
-            }
-            if (QuorumCommit.isRequested(in.config())) {
-                // Patroni 4: wait for enough of the former quorum that the key it wrote stays true; the
-                // key moves to this node once it is primary (QuorumCommit.plan)
-                a.add(new Action.SetSynchronousStandbyNames(QuorumCommit.beforePromote(in.name(), c, in.config())));
-            } else if (in.config().isSynchronousMode()) {
-                // Patroni: the new leader first makes itself the sync key's owner with no standby
-                // (the race for that write is lost if the lock was), then waits for none / any one
-                a.add(new Action.WriteSync(
-                        new SyncState(in.name(), List.of(), null, 0),
-                        c.sync() == null ? Dcs.ABSENT : c.sync().version()));
-                a.add(new Action.SetSynchronousStandbyNames(
-                        in.config().isSynchronousModeStrict() ? SyncStandbys.ANY_STANDBY : ""));
-            }
-            a.add(new Action.Promote(pg.timeline(), pg.lastLsn()));
-            return new Decision(a, "promoted self to leader because I had the session lock", null);
-        }
         // a running primary with the lock
         if (c.initialize() == null || c.initialize().isEmpty()) {
             if (pg.systemIdentifier() != null) {
@@ -405,6 +448,31 @@ final class HaEngine {
             return new Decision(a, "restarting postgresql as requested", null);
         }
         return new Decision(a, "no action. I am (" + in.name() + "), the leader with the lock", wake);
+    }
+
+    /** The lock holder is a replica: promote it (the winner of a manual failover clears the request first). */
+    private Decision promoteWithLock(HaInput in, ClusterState c, String reason) {
+        PostgresStatus pg = in.postgres();
+        List<Action> a = new ArrayList<>();
+        a.add(new Action.RenewLock());
+        if (ManualFailover.effective(c) != null) {
+            a.add(new Action.ClearFailover(c.failover()));
+        }
+        if (QuorumCommit.isRequested(in.config())) {
+            // Patroni 4: wait for enough of the former quorum that the key it wrote stays true; the
+            // key moves to this node once it is primary (QuorumCommit.plan)
+            a.add(new Action.SetSynchronousStandbyNames(QuorumCommit.beforePromote(in.name(), c, in.config())));
+        } else if (in.config().isSynchronousMode()) {
+            // Patroni: the new leader first makes itself the sync key's owner with no standby
+            // (the race for that write is lost if the lock was), then waits for none / any one
+            a.add(new Action.WriteSync(
+                    new SyncState(in.name(), List.of(), null, 0),
+                    c.sync() == null ? Dcs.ABSENT : c.sync().version()));
+            a.add(new Action.SetSynchronousStandbyNames(
+                    in.config().isSynchronousModeStrict() ? SyncStandbys.ANY_STANDBY : ""));
+        }
+        a.add(new Action.Promote(pg.timeline(), pg.lastLsn()));
+        return new Decision(a, reason, null);
     }
 
     /**

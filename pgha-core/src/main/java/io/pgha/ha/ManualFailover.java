@@ -12,7 +12,8 @@ import java.util.List;
 /**
  * Patroni's manual failover (a switchover, scheduled or not, or a failover naming a candidate) from
  * the leader's side: wait for the scheduled time, clear a request that cannot be carried out, or
- * demote gracefully in favour of a healthy candidate. Pure and stateless; part of {@link HaEngine}.
+ * demote gracefully in favour of a healthy candidate. In pause, as Patroni, only to a named candidate,
+ * and the old primary comes back as its replica at once. Pure and stateless; part of {@link HaEngine}.
  */
 final class ManualFailover {
 
@@ -41,6 +42,10 @@ final class ManualFailover {
         }
         if (in.name().equals(f.member())) {
             return clear(base, f, "manual failover: I am already the leader, no need to failover");
+        }
+        boolean paused = in.config().isPaused();
+        if (paused && f.member() == null) {
+            return clear(base, f, "Failover is possible only to a specific candidate in a paused state");
         }
         long myLsn = in.postgres().writeLsn();
         long maxLag = in.config().maximumLagOnFailover();
@@ -73,8 +78,12 @@ final class ManualFailover {
                             ? "manual failover: no healthy members found, failover is not possible"
                             : "manual failover: candidate " + f.member() + " is not healthy, failover is not possible");
         }
-        // graceful: checkpoint, stop (walsenders ship the last WAL), then release the lock
-        List<Action> a = List.of(new Action.RenewLock(), new Action.Demote(StopMode.FAST, true, true));
+        // graceful: checkpoint, stop (walsenders ship the last WAL), then release the lock; in pause no
+        // later cycle starts PostgreSQL, so the demote itself restarts it as the candidate's replica
+        Member rejoin = paused ? c.member(f.member()).orElse(null) : null;
+        List<Action> a = List.of(
+                new Action.RenewLock(),
+                new Action.Demote(StopMode.FAST, true, true, Action.DemoteCause.SWITCHOVER, rejoin));
         return new Decision(
                 a,
                 "manual failover: demoting myself in favour of "

@@ -237,6 +237,11 @@ final class PostgresActions {
             dcs.releaseLeader();
             lease.lost();
         }
+        if (d.rejoin() != null) {
+            // its new leader is not promoted yet: followed unchecked, the engine checks once it is
+            postgres.start(d.rejoin(), PG_TIMEOUT);
+            events.fire(l -> l.postgresStarted("replica"));
+        }
     }
 
     private static String activityOf(Action.Long a) {

@@ -374,6 +374,129 @@ class HaEngineTest {
         }
 
         @Test
+        void aSwitchoverToANamedCandidateDemotesAndRejoinsAsItsReplica() {
+            // Patroni's graceful demote in pause restarts the old primary as a replica itself
+            Decision d = decide(in("pg0")
+                    .config(paused)
+                    .cluster(new C()
+                            .leader("pg0")
+                            .member("pg0")
+                            .member("pg1")
+                            .failover("pg0", "pg1", null)
+                            .build())
+                    .postgres(primary(1000))
+                    .peers(Map.of("pg1", peer("pg1", "replica", 1000))));
+            expect(
+                    d,
+                    "PAUSE: manual failover: demoting myself in favour of pg1",
+                    Action.RenewLock.class,
+                    Action.Demote.class);
+            Action.Demote demote = (Action.Demote) d.actions().get(1);
+            assertThat(demote.releaseLock()).isTrue();
+            assertThat(demote.rejoin().name()).isEqualTo("pg1");
+        }
+
+        @Test
+        void aSwitchoverWithoutACandidateIsCleared() {
+            expect(
+                    decide(in("pg0")
+                            .config(paused)
+                            .cluster(new C()
+                                    .leader("pg0")
+                                    .member("pg0")
+                                    .member("pg1")
+                                    .failover("pg0", null, null)
+                                    .build())
+                            .postgres(primary(1000))
+                            .peers(Map.of("pg1", peer("pg1", "replica", 1000)))),
+                    "Failover is possible only to a specific candidate in a paused state",
+                    Action.RenewLock.class,
+                    Action.WriteStatus.class,
+                    Action.SyncSlots.class,
+                    Action.ClearFailover.class);
+        }
+
+        @Test
+        void theCandidateTakesTheFreeLockThenPromotes() {
+            expect(
+                    decide(in("pg1")
+                            .config(paused)
+                            .cluster(new C()
+                                    .member("pg0")
+                                    .member("pg1")
+                                    .failover("pg0", "pg1", null)
+                                    .build())
+                            .postgres(replica(1000))),
+                    "PAUSE: manual failover: acquiring the leader lock as its candidate",
+                    Action.AcquireLock.class);
+            expect(
+                    decide(in("pg1")
+                            .config(paused)
+                            .cluster(new C()
+                                    .leader("pg1")
+                                    .member("pg0")
+                                    .member("pg1")
+                                    .failover("pg0", "pg1", null)
+                                    .build())
+                            .postgres(replica(1000))),
+                    "PAUSE: manual failover: promoting self as the candidate",
+                    Action.RenewLock.class,
+                    Action.ClearFailover.class,
+                    Action.Promote.class);
+        }
+
+        @Test
+        void anotherReplicaDoesNotRaceForTheCandidate() {
+            expect(
+                    decide(in("pg2")
+                            .config(paused)
+                            .cluster(new C()
+                                    .member("pg1")
+                                    .member("pg2")
+                                    .failover("pg0", "pg1", null)
+                                    .build())
+                            .postgres(replica(1000))),
+                    "PAUSE: no action. I am (pg2), a secondary");
+        }
+
+        @Test
+        void aRunningReplicaFollowsANewLeaderButIsNotRewound() {
+            HaInput.Builder base = in("pg0")
+                    .config(paused)
+                    .cluster(new C()
+                            .leader("pg1")
+                            .primaryMember("pg1")
+                            .member("pg0")
+                            .build())
+                    .postgres(replica(1000));
+            expect(decide(base), "PAUSE: checking whether my history diverged", Action.CheckDivergence.class);
+            expect(
+                    decide(base.divergence(new HaInput.Divergence("pg1", false))),
+                    "PAUSE: following the leader (pg1)",
+                    Action.Follow.class);
+            expect(decide(base.divergence(new HaInput.Divergence("pg1", true))), "not rewinding in pause");
+            expect(decide(base.following("pg1")), "PAUSE: no action. I am (pg0), a secondary");
+        }
+
+        @Test
+        void aPrimaryWhoseRenewalIsRefusedKeepsRunning() {
+            expect(
+                    decide(in("pg0")
+                            .config(paused)
+                            .cluster(new C().leader("pg1").member("pg0").build())
+                            .postgres(primary(100))
+                            .lockRenewFailed(true)),
+                    "PAUSE: continue to run as primary after failing to update leader lock");
+        }
+
+        @Test
+        void aPrimaryCutOffFromTheDcsKeepsRunning() {
+            expect(
+                    decide(in("pg0").config(paused).postgres(primary(100)).dcsError("timeout")),
+                    "PAUSE: DCS is not accessible (timeout); continue to run as primary");
+        }
+
+        @Test
         void aStoppedPostgresIsNotStarted() {
             expect(
                     decide(in("pg0")

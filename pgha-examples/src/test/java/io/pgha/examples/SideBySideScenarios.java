@@ -18,7 +18,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  * ({@link SideBySidePatroniIT} the reference, {@link SideBySidePghaIT} pgha) and inherits every
  * step. Derived from Patroni's acceptance features (basic_replication, patroni_api) and from what
  * broke for Patroni users on pgha's first day: pg_hba as written, edit-config of parameters and
- * pg_hba, reload by SIGHUP, a pending restart, an agent stopped and restarted in pause. Steps build on each other in order on one cluster.
+ * pg_hba, reload by SIGHUP, a pending restart, an agent stopped and restarted in pause, a switchover
+ * in pause. Steps build on each other in order on one cluster.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -183,6 +184,32 @@ abstract class SideBySideScenarios {
         SideBySide.await(
                 "the new row on the replica",
                 () -> "2".equals(cluster.tryPsql(replica, "SELECT count(*) FROM side_by_side")) ? true : null);
+    }
+
+    @Test
+    @Order(9)
+    void inPauseASwitchoverToANamedCandidateIsCarriedOutAndTheOldPrimaryFollows() throws Exception {
+        cluster.patronictl(leader, "pause", "--wait");
+        // patronictl 3.0.2 exits 0 and prints the API's 400
+        String refused = cluster.patronictl(leader, "switchover", cluster.scope, "--force");
+        assertThat(refused).contains("Switchover failed").contains("specific candidate");
+        cluster.patronictl(
+                leader, "switchover", cluster.scope, "--leader", leader.name, "--candidate", replica.name, "--force");
+        SideBySide.await(
+                "the candidate " + replica.name + " primary after a switchover in pause\n" + cluster.log(replica),
+                () -> cluster.status(replica, "/primary") == 200 ? true : null);
+        SideBySide.await(
+                "the old primary " + leader.name + " a streaming replica of it\n" + cluster.log(leader),
+                () -> cluster.status(leader, "/replica") == 200 ? true : null);
+        assertThat(cluster.patronictl(leader, "list")).contains("Maintenance mode: on");
+        cluster.psql(replica, "INSERT INTO side_by_side VALUES (3)");
+        SideBySide.await(
+                "the new row on the old primary",
+                () -> "3".equals(cluster.tryPsql(leader, "SELECT count(*) FROM side_by_side")) ? true : null);
+        cluster.patronictl(leader, "resume", "--wait");
+        Member newLeader = replica;
+        replica = leader;
+        leader = newLeader;
     }
 
     private String patroni(Member m) {
