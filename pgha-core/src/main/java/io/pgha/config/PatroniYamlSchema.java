@@ -199,10 +199,9 @@ final class PatroniYamlSchema {
                                 "basebackup",
                                 ignored("pg_basebackup runs with pgha's own options"),
                                 "pgbackrest",
-                                ignored("with create_replica_methods: [pgbackrest, ...] pgha-backup restores"
-                                        + " from the repository configured in the backup: section"),
+                                map,
                                 "recovery_conf",
-                                ignored("pgha writes the standby settings itself"),
+                                map,
                                 "custom_conf",
                                 ignored("put the settings in postgresql.parameters"),
                                 "pg_ctl_timeout",
@@ -348,13 +347,23 @@ final class PatroniYamlSchema {
                 if (childSpec == null && spec.kind() == Kind.OPEN_SECTION) {
                     return; // a tag of the operator's own
                 }
-                if (childSpec == null) {
+                if (childSpec == null && path.equals("postgresql") && namesReplicaMethod(node, key)) {
+                    check(childPath, child, of(Kind.MAP), errors, warnings); // a create_replica_methods section
+                } else if (childSpec == null) {
                     warnings.add("unknown key " + childPath + " (" + child.origin + ") is ignored");
                 } else {
                     check(childPath, child, childSpec, errors, warnings);
                 }
             });
         }
+    }
+
+    /** Whether {@code postgresql.create_replica_methods} lists {@code key}: its section is Patroni's. */
+    private static boolean namesReplicaMethod(Node postgresql, String key) {
+        Node methods = postgresql.map().get("create_replica_methods");
+        return methods != null
+                && methods.list() != null
+                && methods.list().stream().anyMatch(m -> key.equals(String.valueOf(m.value)));
     }
 
     static boolean isInt(Object v) {

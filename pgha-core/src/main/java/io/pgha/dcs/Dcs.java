@@ -96,6 +96,13 @@ public interface Dcs extends Closeable {
     void setTtl(Duration ttl) throws DcsException;
 
     /**
+     * Changes how long one DCS operation may take, retries included (the dynamic config's
+     * {@code retry_timeout} changed): from the next operation on. The default does nothing (a
+     * store without such a bound).
+     */
+    default void setRetryTimeout(Duration retryTimeout) {}
+
+    /**
      * Blocks until something in the cluster changes (the leader key at least), the timeout passes,
      * or {@link #wakeUp()} is called. Returns true when woken by a change or a wake-up.
      */

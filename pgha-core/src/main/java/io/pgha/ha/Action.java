@@ -51,7 +51,16 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
 
     /** Runs on the node's action thread; the loop goes on meanwhile. */
     sealed interface Long extends Action
-            permits Bootstrap, CloneFrom, StartPrimary, StartReplica, Promote, Demote, Reinitialize, Restart, Stop {}
+            permits Bootstrap,
+                    CloneFrom,
+                    StartPrimary,
+                    StartStandby,
+                    StartReplica,
+                    Promote,
+                    Demote,
+                    Reinitialize,
+                    Restart,
+                    Stop {}
 
     // ---- inquiries -------------------------------------------------------------------------------
 
@@ -144,11 +153,21 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
     /** initdb, start as primary, take the lock, write initialize and config. */
     record Bootstrap() implements Long {}
 
-    /** Create a replica by copying the data directory from {@code source}. */
+    /**
+     * Create a replica by copying the data directory from {@code source}; with {@code source} null,
+     * by a replica method that needs no member (Patroni's {@code no_leader}), then started as a
+     * standby with no upstream.
+     */
     record CloneFrom(Member source) implements Long {}
 
     /** Start the stopped instance as the primary (we hold the lock). */
     record StartPrimary() implements Long {}
+
+    /**
+     * Start the stopped instance as a standby with no upstream (nobody holds the lock, and this
+     * member may not take it): as Patroni, which starts a stopped member as a secondary.
+     */
+    record StartStandby() implements Long {}
 
     /** What a stopped instance needs before it can start as the leader's replica. */
     enum Preparation {

@@ -38,7 +38,9 @@ final class ActionRunner {
         /** Decide again on a fresh snapshot (a conditional write was refused, or the state changed). */
         RERUN,
         /** A renewal was refused: the lock is lost; decide again knowing it. */
-        LOCK_LOST
+        LOCK_LOST,
+        /** A DCS call failed (no answer within retry_timeout): decide again as with the DCS unreachable. */
+        DCS_FAILED
     }
 
     private final NodeConfig config;

@@ -45,6 +45,7 @@ final class CycleInputs {
     // loop thread only
     private Instant primaryDownSince;
     private Duration appliedTtl;
+    private Duration appliedRetryTimeout;
     private Map<String, String> lastFailsafeKey;
     private String syncNamesSeen;
     private long syncReadyLsn;
@@ -100,6 +101,16 @@ final class CycleInputs {
     }
 
     /**
+     * Failsafe mode, on a member that is not the primary: whether a primary cut off from the DCS
+     * called it within the last ttl (Patroni's {@code failsafe_is_active} on a replica).
+     */
+    boolean failsafeCalledWithinTtl(Instant now, PostgresStatus pg) {
+        Instant calledAt = failsafeCalledAt;
+        DynamicConfig cfg = dynamicConfig;
+        return calledAt != null && cfg.isFailsafeMode() && !pg.isPrimary() && now.isBefore(calledAt.plus(cfg.ttl()));
+    }
+
+    /**
      * Reads the cycle's input. The peers are not asked here: the engine asks for them ({@link
      * Action.ProbePeers}) when its decision depends on them.
      *
@@ -147,6 +158,7 @@ final class CycleInputs {
                 .dcsError(dcsError)
                 .postgres(pg)
                 .dataDirectoryEmpty(empty)
+                .canCloneWithoutLeader(empty && postgres.canCreateReplicaWithoutLeader())
                 .config(cfg)
                 .memberConfig(memberConfig)
                 .now(now)
@@ -190,6 +202,12 @@ final class CycleInputs {
         }
         if (memberConfig == null) {
             memberConfig = config.withLocalOverrides(dynamicConfig);
+        }
+        Duration retryTimeout = dynamicConfig.retryTimeout();
+        if (!retryTimeout.equals(appliedRetryTimeout)) {
+            // Patroni applies a changed retry_timeout to its DCS client at once; so does pgha
+            dcs.setRetryTimeout(retryTimeout);
+            appliedRetryTimeout = retryTimeout;
         }
         Duration ttl = dynamicConfig.ttl();
         if (!ttl.equals(appliedTtl)) {

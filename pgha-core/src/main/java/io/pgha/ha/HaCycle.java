@@ -33,6 +33,9 @@ final class HaCycle {
     private static final Logger LOG = LoggerFactory.getLogger(HaCycle.class);
     /** Decisions after a refused lock operation, per cycle (as before inquiries existed). */
     private static final int MAX_PASSES = 3;
+
+    /** Why the last DCS call of {@link #execute} failed; read by the loop thread right after. */
+    private String dcsFailure;
     /** A bound on the engine's questions per pass: each kind is asked once, so this is never reached. */
     private static final int MAX_INQUIRIES = 4;
 
@@ -109,8 +112,21 @@ final class HaCycle {
             if (outcome == ActionRunner.Outcome.DONE) {
                 break;
             }
-            // a stopped data directory's history does not change within the cycle: keep the check
-            input = gather(clock.instant(), outcome == ActionRunner.Outcome.LOCK_LOST, restartDue, input.divergence());
+            if (outcome == ActionRunner.Outcome.DCS_FAILED) {
+                // as Patroni: a DCS error anywhere in the cycle is met at once as the DCS being
+                // unreachable (failsafe mode, the lock's remaining validity), not after another read
+                // that would wait retry_timeout again
+                input = input.toBuilder()
+                        .cluster(null)
+                        .dcsError(dcsFailure)
+                        .lockValidUntil(lease.validUntil())
+                        .peersAsked(false)
+                        .build();
+            } else {
+                // a stopped data directory's history does not change within the cycle: keep the check
+                input = gather(
+                        clock.instant(), outcome == ActionRunner.Outcome.LOCK_LOST, restartDue, input.divergence());
+            }
             if (pass == MAX_PASSES) {
                 break;
             }
@@ -145,7 +161,8 @@ final class HaCycle {
                 }
             } catch (DcsException e) {
                 LOG.warn("[{}] DCS call failed during {}: {}", name, a, e.getMessage());
-                return ActionRunner.Outcome.DONE;
+                dcsFailure = e.getMessage();
+                return ActionRunner.Outcome.DCS_FAILED;
             } catch (PostgresException e) {
                 LOG.error("[{}] {} failed: {}", name, a, e.getMessage());
                 return ActionRunner.Outcome.DONE;
@@ -167,7 +184,7 @@ final class HaCycle {
                 clock.instant(),
                 inputs.dcsLastSeen(),
                 decision == null ? null : decision.reason(),
-                input.failsafeConfirmed(),
+                input.failsafeConfirmed() || inputs.failsafeCalledWithinTtl(clock.instant(), pg),
                 !runner.shutdownRequested()));
         NodeState next = record.state();
         String listenerRole = pg.isRunning() ? next.role() : (input.dataDirectoryEmpty() ? "uninitialized" : "stopped");

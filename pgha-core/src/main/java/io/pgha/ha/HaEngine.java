@@ -201,6 +201,12 @@ final class HaEngine {
         if (c.hasLeader()) {
             return Decision.of("waiting for the leader (" + c.leader().name() + ") to publish its member record");
         }
+        if (in.canCloneWithoutLeader()
+                && c.initialize() != null
+                && !c.initialize().isEmpty()) {
+            // Patroni: the cluster exists, nobody leads it, and a replica method needs no member
+            return Decision.of("trying to bootstrap (without leader)", new Action.CloneFrom(null));
+        }
         return Decision.of("waiting for leader to bootstrap");
     }
 
@@ -332,7 +338,8 @@ final class HaEngine {
                     new Action.AcquireLock(),
                     new Action.StartPrimary());
         }
-        return Decision.of("waiting for leader: postgres is not running and " + unhealthy);
+        // as Patroni: a stopped member that may not lead starts as a secondary, read-only, and waits
+        return Decision.of("starting as a secondary with no leader to follow: " + unhealthy, new Action.StartStandby());
     }
 
     /**

@@ -18,6 +18,8 @@ import java.util.Objects;
  * @param dcsError why the DCS could not be read (null when it could)
  * @param postgres the local PostgreSQL status
  * @param dataDirectoryEmpty no data directory yet (bootstrap or clone needed)
+ * @param canCloneWithoutLeader a replica can be created with no member to copy from (Patroni's
+ *     {@code no_leader} replica methods)
  * @param config the dynamic configuration in force
  * @param memberConfig the dynamic configuration with this member's own {@code postgresql} settings laid
  *     over it (use_pg_rewind and the remove_data_directory switches are read from it); null: as
@@ -58,6 +60,7 @@ record HaInput(
         String dcsError,
         PostgresStatus postgres,
         boolean dataDirectoryEmpty,
+        boolean canCloneWithoutLeader,
         DynamicConfig config,
         DynamicConfig memberConfig,
         Instant now,
@@ -124,6 +127,7 @@ record HaInput(
         b.dcsError = dcsError;
         b.postgres = postgres;
         b.dataDirectoryEmpty = dataDirectoryEmpty;
+        b.canCloneWithoutLeader = canCloneWithoutLeader;
         b.config = config;
         b.memberConfig = memberConfig;
         b.now = now;
@@ -154,6 +158,7 @@ record HaInput(
         private String dcsError;
         private PostgresStatus postgres;
         private boolean dataDirectoryEmpty;
+        private boolean canCloneWithoutLeader;
         private DynamicConfig config = DynamicConfig.DEFAULTS;
         private DynamicConfig memberConfig;
         private Instant now = Instant.EPOCH;
@@ -200,6 +205,11 @@ record HaInput(
 
         Builder dataDirectoryEmpty(boolean v) {
             dataDirectoryEmpty = v;
+            return this;
+        }
+
+        Builder canCloneWithoutLeader(boolean v) {
+            canCloneWithoutLeader = v;
             return this;
         }
 
@@ -314,6 +324,7 @@ record HaInput(
                     dcsError,
                     postgres,
                     dataDirectoryEmpty,
+                    canCloneWithoutLeader,
                     config,
                     memberConfig,
                     now,

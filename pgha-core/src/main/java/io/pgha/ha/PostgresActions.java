@@ -96,8 +96,17 @@ final class PostgresActions {
             postgres.cloneFrom(c.source());
             ClusterState cluster = dcs.read();
             Member leader = cluster.leaderMember().orElse(c.source());
-            postgres.start(leader, PG_TIMEOUT);
-            following = leader.name();
+            if (leader == null) {
+                postgres.startStandby(PG_TIMEOUT);
+                following = null;
+            } else {
+                postgres.start(leader, PG_TIMEOUT);
+                following = leader.name();
+            }
+            events.fire(l -> l.postgresStarted("replica"));
+        } else if (a instanceof Action.StartStandby) {
+            postgres.startStandby(PG_TIMEOUT);
+            following = null;
             events.fire(l -> l.postgresStarted("replica"));
         } else if (a instanceof Action.StartPrimary) {
             postgres.start(null, PG_TIMEOUT);
@@ -253,7 +262,9 @@ final class PostgresActions {
             return "stopping";
         } else if (a instanceof Action.Restart) {
             return "restarting";
-        } else if (a instanceof Action.StartPrimary || a instanceof Action.StartReplica) {
+        } else if (a instanceof Action.StartPrimary
+                || a instanceof Action.StartReplica
+                || a instanceof Action.StartStandby) {
             return "starting";
         }
         return null;

@@ -31,11 +31,33 @@ public interface PostgresController extends Closeable {
      */
     String bootstrap() throws PostgresException;
 
-    /** Copies the data directory from {@code source} (pg_basebackup) and configures it as its replica. */
+    /**
+     * Copies the data directory from {@code source} (pg_basebackup, or a method of Patroni's
+     * {@code create_replica_methods}) and configures it as its replica. With {@code source} null,
+     * only where {@link #canCreateReplicaWithoutLeader()}: by a method that needs no member (a
+     * restore from a backup), configured as a standby with no upstream.
+     */
     void cloneFrom(Member source) throws PostgresException;
+
+    /**
+     * Whether a replica can be created with no member to copy from (Patroni's {@code no_leader}
+     * replica methods). The default: no.
+     */
+    default boolean canCreateReplicaWithoutLeader() {
+        return false;
+    }
 
     /** Starts as a primary ({@code leader == null}) or as a replica streaming from {@code leader}. */
     void start(Member leader, Duration timeout) throws PostgresException;
+
+    /**
+     * Starts as a standby with no upstream (no leader to stream from yet): it replays what it has
+     * and what its {@code restore_command} finds, and waits, as Patroni starts a stopped member
+     * when nobody holds the lock. The default throws: a controller that cannot must not be asked.
+     */
+    default void startStandby(Duration timeout) throws PostgresException {
+        throw new PostgresException("this PostgreSQL controller cannot start a standby with no upstream");
+    }
 
     /** Stops; with {@code checkpointFirst} a CHECKPOINT runs before a FAST stop so it is short. */
     void stop(StopMode mode, boolean checkpointFirst, Duration timeout) throws PostgresException;

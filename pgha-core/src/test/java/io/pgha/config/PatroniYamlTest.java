@@ -160,7 +160,7 @@ class PatroniYamlTest {
     }
 
     @Test
-    void aPatroniPgbackrestMethodSectionIsNotedAsUnused() {
+    void patronisReplicaMethodSectionsAndRecoveryConfAreRead() {
         String text = """
                 scope: s
                 name: n
@@ -171,12 +171,25 @@ class PatroniYamlTest {
                   data_dir: /tmp/d
                   create_replica_methods: [pgbackrest, basebackup]
                   pgbackrest: {command: /usr/bin/pgbackrest --stanza=s restore, keep_data: true, no_params: true}
+                  recovery_conf: {restore_command: 'cp /archive/%f %p'}
                 """;
-        assertThat(PatroniYaml.parse(text, "n.yml", Map.of()).warnings())
+        assertThat(PatroniYaml.parse(text, "n.yml", Map.of()).warnings()).isEmpty();
+        String custom = """
+                scope: s
+                name: n
+                restapi: {listen: '127.0.0.1:8008'}
+                memory: {}
+                postgresql:
+                  listen: '127.0.0.1:5433'
+                  data_dir: /tmp/d
+                  create_replica_methods: [from_backup]
+                  from_backup: {command: /usr/local/bin/restore, no_leader: 1}
+                  not_a_method: {command: x}
+                """;
+        assertThat(PatroniYaml.parse(custom, "n.yml", Map.of()).warnings())
                 .singleElement()
                 .asString()
-                .contains("postgresql.pgbackrest")
-                .contains("backup:");
+                .contains("unknown key postgresql.not_a_method");
     }
 
     @Test

@@ -323,6 +323,25 @@ class HaEngineTest {
         }
 
         @Test
+        void withNoLeaderAReplicaMethodThatNeedsNoneRestoresFromTheBackup() {
+            // Patroni's create_replica_methods entry with no_leader
+            Decision d = decide(in("pg1")
+                    .cluster(new C().member("pg0", "stopped", 1000, null).build())
+                    .postgres(noData())
+                    .dataDirectoryEmpty(true)
+                    .canCloneWithoutLeader(true));
+            expect(d, "trying to bootstrap (without leader)", Action.CloneFrom.class);
+            assertThat(((Action.CloneFrom) d.actions().get(0)).source()).isNull();
+            expect(
+                    decide(in("pg1")
+                            .cluster(new C().initialize("").build())
+                            .postgres(noData())
+                            .dataDirectoryEmpty(true)
+                            .canCloneWithoutLeader(true)),
+                    "waiting for leader to bootstrap");
+        }
+
+        @Test
         void aLockHolderWithNoDataReleasesTheLock() {
             expect(
                     decide(in("pg0")
@@ -509,6 +528,17 @@ class HaEngineTest {
 
     @Nested
     class PostgresNotRunning {
+        @Test
+        void withNoLeaderAMemberThatMayNotLeadStartsAsAStandby() {
+            expect(
+                    decide(in("pg1")
+                            .tags(Map.of("nofailover", true))
+                            .cluster(new C().member("pg1").build())
+                            .postgres(stopped(PostgresStatus.Role.REPLICA))),
+                    "starting as a secondary with no leader to follow: I am tagged nofailover",
+                    Action.StartStandby.class);
+        }
+
         @Test
         void theLeaderRestartsItsPrimary() {
             expect(

@@ -83,8 +83,11 @@ class HaEngineWatchdogTest {
                 .postgres(stopped(PostgresStatus.Role.PRIMARY))
                 .watchdogFailed(true)
                 .build());
-        assertThat(d.reason()).contains("waiting for leader").contains("watchdog device is not usable");
-        assertThat(d.actions()).isEmpty();
+        // as Patroni: it starts read-only, as a secondary, and does not race
+        assertThat(d.reason())
+                .contains("starting as a secondary with no leader to follow")
+                .contains("watchdog device is not usable");
+        assertThat(d.actions()).singleElement().isInstanceOf(Action.StartStandby.class);
     }
 
     @Test

@@ -508,6 +508,25 @@ public final class SimulatedPostgres implements PostgresController {
         }
     }
 
+    @Override
+    public void startStandby(Duration timeout) throws PostgresException {
+        synchronized (net) {
+            if (!hasData) {
+                throw new PostgresException("no data directory");
+            }
+            startAttempts++;
+            if (failNextStart || failStarts > 0) {
+                failNextStart = false;
+                failStarts = Math.max(0, failStarts - 1);
+                throw new PostgresException("simulated start failure");
+            }
+            running = true;
+            primary = false;
+            upstream = null;
+            actions.add("start standby");
+        }
+    }
+
     private void forkTimeline() {
         history.add(new Switch(timeline, lsn));
         timeline++;

@@ -170,11 +170,14 @@ final class NodeRunner implements Closeable {
     /** Each module's reading of its section; an IllegalArgumentException names the key. Starts nothing. */
     private static Checked checkModules(PatroniYaml yaml) {
         LocalPostgresConfig pgConfig =
-                LocalPostgresConfig.fromPatroni(yaml.name(), yaml.postgresql(), yaml.bootstrap());
+                LocalPostgresConfig.fromPatroni(yaml.scope(), yaml.name(), yaml.postgresql(), yaml.bootstrap());
         BackupConfig backupConfig = BackupWiring.config(yaml, pgConfig);
         if (backupConfig != null) {
             pgConfig = LocalPostgresConfig.fromPatroni(
-                    yaml.name(), BackupWiring.withArchiving(yaml.postgresql(), backupConfig), yaml.bootstrap());
+                    yaml.scope(),
+                    yaml.name(),
+                    BackupWiring.withArchiving(yaml.postgresql(), backupConfig),
+                    yaml.bootstrap());
         }
         RestApiConfig apiConfig = RestApiConfig.fromPatroni(yaml.restapi());
         DcsProvider provider = DcsProvider.find(yaml.dcsType());

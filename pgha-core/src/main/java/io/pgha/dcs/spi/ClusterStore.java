@@ -109,6 +109,9 @@ public interface ClusterStore extends AutoCloseable {
     /** The session's ttl from now on: applied to the current session or the next one, at the next renewal at the latest. */
     void setTtl(Duration ttl) throws DcsException;
 
+    /** How long one operation may take from the next one on ({@link io.pgha.dcs.Dcs#setRetryTimeout}); default: kept. */
+    default void setRetryTimeout(Duration retryTimeout) {}
+
     // ---- the watch
 
     /**

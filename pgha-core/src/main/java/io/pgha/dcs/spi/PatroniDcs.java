@@ -184,6 +184,14 @@ public final class PatroniDcs implements Dcs {
         store.setTtl(ttl);
     }
 
+    @Override
+    public void setRetryTimeout(Duration retryTimeout) {
+        if (retryTimeout == null || retryTimeout.isNegative() || retryTimeout.isZero()) {
+            throw new IllegalArgumentException("retry_timeout must be positive, got " + retryTimeout);
+        }
+        store.setRetryTimeout(retryTimeout);
+    }
+
     // ---------------------------------------------------------------- waiting
 
     /**

@@ -44,11 +44,16 @@ final class EtcdCalls {
     }
 
     private final EtcdConnection connection;
-    private final Duration bound;
+    private volatile Duration bound;
 
     EtcdCalls(EtcdConnection connection, Duration bound) {
         this.connection = connection;
         this.bound = bound;
+    }
+
+    /** {@code retry_timeout} changed in the dynamic configuration: the next deadline uses it. */
+    void bound(Duration retryTimeout) {
+        this.bound = retryTimeout;
     }
 
     /** A deadline {@code retry_timeout} from now. */

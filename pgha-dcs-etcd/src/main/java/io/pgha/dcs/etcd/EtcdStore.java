@@ -211,6 +211,11 @@ final class EtcdStore implements ClusterStore {
     }
 
     @Override
+    public void setRetryTimeout(Duration retryTimeout) {
+        calls.bound(retryTimeout);
+    }
+
+    @Override
     public void setTtl(Duration ttl) throws DcsException {
         checkOpen();
         synchronized (leaseLock) {

@@ -78,8 +78,21 @@ public final class RecordingPostgresController implements PostgresController {
 
     @Override
     public void cloneFrom(Member source) throws PostgresException {
-        record("clone from " + source.name(), () -> {
+        record(source == null ? "clone without a leader" : "clone from " + source.name(), () -> {
             delegate.cloneFrom(source);
+            return null;
+        });
+    }
+
+    @Override
+    public boolean canCreateReplicaWithoutLeader() {
+        return delegate.canCreateReplicaWithoutLeader();
+    }
+
+    @Override
+    public void startStandby(Duration timeout) throws PostgresException {
+        record("start as standby with no upstream", () -> {
+            delegate.startStandby(timeout);
             return null;
         });
     }

@@ -4,16 +4,31 @@ import io.pgha.dcs.Member;
 import io.pgha.postgres.PostgresException;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A replica's data directory made from another member: by a {@link ReplicaPreparer} when
- * {@code create_replica_methods} lists its method before {@code basebackup}, else by
- * {@code pg_basebackup -X stream} from the member's {@code conn_url}; then pgha's managed files
- * naming that member as upstream. Only into an empty data directory, and a failure empties it
- * again.
+ * A replica's data directory made as Patroni's {@code create_replica_methods} say, tried in order
+ * until one succeeds: {@code basebackup} ({@code pg_basebackup -X stream} from the member's
+ * {@code conn_url}); a method with a {@code command} in its section ({@code postgresql.<method>}),
+ * run as Patroni runs it; a method without one that a {@link ReplicaPreparer} serves (pgha-backup's
+ * {@code pgbackrest}); else the method's name as the command. Then pgha's managed files naming the
+ * member as upstream, or none when there is no member to copy from (a method with
+ * {@code no_leader}: the replica starts from its archive's {@code restore_command}). Only into an
+ * empty data directory, and a failure of every method empties it again.
+ *
+ * <p>A command runs as PostgreSQL's OS user, split into words as a shell would (no shell runs),
+ * with Patroni's arguments {@code --scope= --role=replica --datadir= --connstring=} after the
+ * section's other keys as {@code --key=value}, or none with {@code no_params}; {@code PGPASSFILE}
+ * holds the replication user's password. It must exit 0. Before it runs, what an earlier method
+ * left is removed unless its section says {@code keep_data}; a missing data directory is left for
+ * the command to create (a restore that copies a whole directory needs that), unless pgha runs
+ * as root, where the directory is created for the PostgreSQL user first.
  *
  * <p>Threading: {@link #from} runs only under the controller's action lock. The preparer may be
  * set from any thread (the embedding application wires it after construction): it is volatile
@@ -22,6 +37,10 @@ import org.slf4j.LoggerFactory;
 final class Clone {
 
     private static final Logger LOG = LoggerFactory.getLogger(Clone.class);
+
+    /** The section keys Patroni drops from a command's arguments with {@code no_params}. */
+    private static final Set<String> CONTROL_KEYS =
+            Set.of("command", "no_params", "no_master", "no_leader", "keep_data");
 
     private final LocalPostgresConfig config;
     private final DataDirectory dir;
@@ -39,24 +58,72 @@ final class Clone {
         this.exec = exec;
     }
 
-    /** The other method than basebackup and what carries it out; null removes it. */
+    /** The method a preparer serves and the preparer; null removes it. */
     void preparer(String method, ReplicaPreparer preparer) {
         this.replicaMethod = method;
         this.replicaPreparer = preparer;
     }
 
-    /** Fills the empty data directory with a copy of {@code source}'s cluster, ready to start as its replica. */
+    /** Whether a configured method can create a replica with no member to copy from. */
+    boolean canWorkWithoutLeader() {
+        return config.createReplicaMethods().stream().anyMatch(config::canCreateReplicaWithoutLeader);
+    }
+
+    /**
+     * Fills the empty data directory with a copy of {@code source}'s cluster, ready to start as its
+     * replica; with {@code source} null, by the methods that need no member ({@code no_leader}),
+     * ready to start as a standby with no upstream.
+     */
     void from(Member source) throws PostgresException {
         if (!dir.isEmpty()) {
             throw new PostgresException("postgresql.data_dir " + dir.path()
                     + " is not empty; a clone needs an empty or missing data directory");
         }
-        HostPort from = HostPort.of(source);
-        dir.prepare();
         dir.prepareRuntime();
-        if (prepareFromOtherMethod(source)) {
-            return;
+        List<String> methods = new ArrayList<>(config.createReplicaMethods());
+        if (source == null || source.connUrl() == null) {
+            methods.removeIf(m -> !config.canCreateReplicaWithoutLeader(m));
+            if (methods.isEmpty()) {
+                throw new PostgresException("no member to clone from, and no method of create_replica_methods "
+                        + config.createReplicaMethods() + " has no_leader set");
+            }
         }
+        String upstream = source == null || source.connUrl() == null
+                ? ""
+                : ConnInfo.replication(config, dir.passfile(), source).toString();
+        List<String> failures = new ArrayList<>();
+        for (String method : methods) {
+            try {
+                if (method.equals("basebackup")) {
+                    basebackup(source);
+                } else {
+                    other(method, source);
+                }
+                if (!dir.hasCluster()) {
+                    throw new PostgresException("it left no cluster (no PG_VERSION) in " + dir.path());
+                }
+                dir.prepare(); // the PostgreSQL user's, mode 0700, whatever the method left
+                files.write(upstream);
+                LOG.info(
+                        "{}: replica created with {}{}",
+                        config.name(),
+                        method,
+                        source == null ? " (without a leader)" : " from " + source.name());
+                return;
+            } catch (PostgresException e) {
+                LOG.warn("{}: create_replica_methods: {} failed: {}", config.name(), method, e.getMessage());
+                failures.add(method + ": " + e.getMessage());
+            }
+        }
+        dir.empty();
+        throw new PostgresException("no method of create_replica_methods " + methods + " created the replica ("
+                + String.join("; ", failures) + ")");
+    }
+
+    private void basebackup(Member source) throws PostgresException {
+        dir.empty();
+        dir.prepare();
+        HostPort from = HostPort.of(source);
         String conninfo = ConnInfo.replication(config, dir.passfile(), source)
                 .set("connect_timeout", 10)
                 .toString();
@@ -85,41 +152,78 @@ final class Clone {
         } catch (IOException e) {
             LOG.debug("cannot remove the copied log: {}", e.getMessage());
         }
-        files.write(ConnInfo.replication(config, dir.passfile(), source).toString());
-        LOG.info("{}: cloned from {}", config.name(), source.name());
     }
 
-    /** Tries the configured method that comes before basebackup; true when it created the replica. */
-    private boolean prepareFromOtherMethod(Member source) throws PostgresException {
-        ReplicaPreparer preparer = replicaPreparer;
-        String method = replicaMethod;
-        List<String> methods = config.createReplicaMethods();
-        if (preparer == null
-                || method == null
-                || !methods.contains(method)
-                || (methods.contains("basebackup") && methods.indexOf(method) > methods.indexOf("basebackup"))) {
-            return false;
-        }
-        try {
-            LOG.info("{}: creating the replica with {} (create_replica_methods {})", config.name(), method, methods);
-            preparer.prepare(dir.path());
-            files.write(ConnInfo.replication(config, dir.passfile(), source).toString());
-            LOG.info("{}: replica created with {}", config.name(), method);
-            return true;
-        } catch (Exception e) {
+    /** A method other than basebackup: its command, or the preparer that serves it. */
+    private void other(String method, Member source) throws PostgresException {
+        Map<String, Object> options = config.replicaMethodOptions(method);
+        if (!LocalPostgresConfig.pythonTrue(options.get("keep_data"))) {
             dir.empty();
-            if (!methods.contains("basebackup")) {
-                throw new PostgresException(
-                        "create_replica_methods: " + method + " failed and basebackup is not"
-                                + " configured as a fallback: " + e.getMessage(),
-                        e);
-            }
-            LOG.warn(
-                    "{}: {} could not create the replica ({}); falling back to pg_basebackup",
-                    config.name(),
-                    method,
-                    e.getMessage());
-            return false;
         }
+        ReplicaPreparer preparer = replicaPreparer;
+        if (options.get("command") == null && preparer != null && method.equals(replicaMethod)) {
+            dir.prepare();
+            LOG.info("{}: creating the replica with {}", config.name(), method);
+            try {
+                preparer.prepare(dir.path());
+            } catch (Exception e) {
+                throw new PostgresException(e.getMessage(), e);
+            }
+            return;
+        }
+        if (exec.user().switchUser() || Files.exists(dir.path())) {
+            dir.prepare();
+        } else {
+            dir.prepareParent();
+        }
+        List<String> command = command(method, options, source);
+        LOG.info("{}: creating the replica with {}: {}", config.name(), method, command);
+        OsCommand.Result r = exec.run(
+                command, OsCommand.LONG, Map.of("PGPASSFILE", dir.passfile().toString()));
+        if (!r.ok()) {
+            throw new PostgresException(command.get(0) + " exited with code " + r.exitCode() + ": " + r.tail());
+        }
+    }
+
+    /** Patroni's command line for a custom method: the command's words, then {@code --key=value}s. */
+    List<String> command(String method, Map<String, Object> options, Member source) throws PostgresException {
+        Object cmd = options.get("command");
+        List<String> words;
+        try {
+            words = new ArrayList<>(ShellWords.split(cmd == null ? method : cmd.toString()));
+        } catch (IllegalArgumentException e) {
+            throw new PostgresException("postgresql." + method + ".command: " + e.getMessage(), e);
+        }
+        if (words.isEmpty()) {
+            throw new PostgresException("postgresql." + method + ".command is empty");
+        }
+        Map<String, Object> params = new LinkedHashMap<>(options);
+        params.remove("command");
+        if (LocalPostgresConfig.pythonTrue(options.get("no_params"))) {
+            params.keySet().removeAll(CONTROL_KEYS);
+        } else {
+            params.put("scope", config.scope() == null ? "" : config.scope());
+            params.put("role", "replica");
+            params.put("datadir", dir.path().toString());
+            params.put(
+                    "connstring",
+                    source == null || source.connUrl() == null
+                            ? ""
+                            : ConnInfo.replication(config, dir.passfile(), source)
+                                    .toString());
+        }
+        params.forEach((k, v) -> words.add("--" + k + "=" + pythonStr(v)));
+        return words;
+    }
+
+    /** A YAML value as Python's {@code str()} prints it (True, not true), as Patroni passes it. */
+    private static String pythonStr(Object v) {
+        if (v == null) {
+            return "None";
+        }
+        if (v instanceof Boolean b) {
+            return b ? "True" : "False";
+        }
+        return v.toString();
     }
 }

@@ -135,18 +135,27 @@ final class DataDirectory {
      * user with mode 0700.
      */
     void prepare() throws PostgresException {
+        prepareParent();
         try {
-            Path parent = dir.getParent();
-            if (!Files.isDirectory(parent)) {
-                // as Patroni does (makedirs); when pgha runs as root they are root's, traversable by all
-                Files.createDirectories(parent);
-                LOG.info("{}: created the parent directories of postgresql.data_dir {}", config.name(), dir);
-            }
-            checkTraversable(parent, "postgresql.data_dir");
             if (!Files.exists(dir)) {
                 Files.createDirectory(dir);
             }
             user.own(dir, "rwx------");
+        } catch (IOException e) {
+            throw new PostgresException("postgresql.data_dir " + dir + " cannot be prepared: " + e.getMessage(), e);
+        }
+    }
+
+    /** Creates the missing parents of the data directory, as Patroni does (makedirs), not the directory itself. */
+    void prepareParent() throws PostgresException {
+        Path parent = dir.getParent();
+        try {
+            if (!Files.isDirectory(parent)) {
+                // when pgha runs as root they are root's, traversable by all
+                Files.createDirectories(parent);
+                LOG.info("{}: created the parent directories of postgresql.data_dir {}", config.name(), dir);
+            }
+            checkTraversable(parent, "postgresql.data_dir");
         } catch (IOException e) {
             throw new PostgresException("postgresql.data_dir " + dir + " cannot be prepared: " + e.getMessage(), e);
         }

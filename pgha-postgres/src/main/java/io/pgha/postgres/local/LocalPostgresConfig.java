@@ -18,6 +18,7 @@ import java.util.Objects;
  */
 public final class LocalPostgresConfig {
 
+    private final String scope;
     private final String name;
     private final Path dataDir;
     private final Path binDir;
@@ -38,8 +39,11 @@ public final class LocalPostgresConfig {
     private final String runAs;
     private final List<String> initdbOptions;
     private final List<String> createReplicaMethods;
+    private final Map<String, Map<String, Object>> replicaMethodOptions;
+    private final Map<String, String> recoveryConf;
 
     private LocalPostgresConfig(Builder b) {
+        this.scope = b.scope;
         this.name = require(b.name, "name");
         if (name.isBlank()) {
             throw new IllegalArgumentException("name must not be blank");
@@ -87,12 +91,11 @@ public final class LocalPostgresConfig {
         if (b.createReplicaMethods.isEmpty()) {
             throw new IllegalArgumentException("postgresql.create_replica_methods must not be empty");
         }
-        if (!b.createReplicaMethods.contains("basebackup")) {
-            throw new IllegalArgumentException(
-                    "postgresql.create_replica_methods " + b.createReplicaMethods
-                            + ": must include 'basebackup', the fallback when another method (a ReplicaPreparer such as pgha-backup's pgbackrest restore) fails");
-        }
         this.createReplicaMethods = List.copyOf(b.createReplicaMethods);
+        Map<String, Map<String, Object>> options = new LinkedHashMap<>();
+        b.replicaMethodOptions.forEach((k, v) -> options.put(k, Collections.unmodifiableMap(new LinkedHashMap<>(v))));
+        this.replicaMethodOptions = Collections.unmodifiableMap(options);
+        this.recoveryConf = Collections.unmodifiableMap(new LinkedHashMap<>(b.recoveryConf));
     }
 
     private static <T> T require(T value, String key) {
@@ -124,12 +127,23 @@ public final class LocalPostgresConfig {
      * @throws IllegalArgumentException naming the key of a missing or invalid value
      */
     public static LocalPostgresConfig fromPatroni(String name, Map<String, ?> postgresql, Map<String, ?> bootstrap) {
-        return PatroniPostgresSection.read(name, postgresql, bootstrap);
+        return PatroniPostgresSection.read(null, name, postgresql, bootstrap);
+    }
+
+    /** As {@link #fromPatroni(String, Map, Map)}, with the cluster's {@code scope} (replica commands get it). */
+    public static LocalPostgresConfig fromPatroni(
+            String scope, String name, Map<String, ?> postgresql, Map<String, ?> bootstrap) {
+        return PatroniPostgresSection.read(scope, name, postgresql, bootstrap);
     }
 
     /** The member name: application_name of its replication connection, and (sanitized) its slot name. */
     public String name() {
         return name;
+    }
+
+    /** The cluster's name ({@code scope}), null when not given. */
+    public String scope() {
+        return scope;
     }
 
     /** The replication slot name the primary keeps for this member (Patroni's sanitizing). */
@@ -240,6 +254,48 @@ public final class LocalPostgresConfig {
         return createReplicaMethods;
     }
 
+    /**
+     * A replica method's section ({@code postgresql.<method>}: {@code command}, {@code no_leader},
+     * {@code keep_data}, {@code no_params} and the method's own options), empty when there is none.
+     */
+    public Map<String, Object> replicaMethodOptions(String method) {
+        return replicaMethodOptions.getOrDefault(method, Map.of());
+    }
+
+    /**
+     * Whether a method of {@code create_replica_methods} can create a replica while no member runs
+     * (Patroni's {@code no_leader} or {@code no_master}, true as Python reads it).
+     */
+    public boolean canCreateReplicaWithoutLeader(String method) {
+        Map<String, Object> o = replicaMethodOptions(method);
+        return !method.equals("basebackup") && (pythonTrue(o.get("no_leader")) || pythonTrue(o.get("no_master")));
+    }
+
+    /** Patroni's {@code postgresql.recovery_conf}: settings a replica starts with (a {@code restore_command}). */
+    public Map<String, String> recoveryConf() {
+        return recoveryConf;
+    }
+
+    /** A YAML value as Python's {@code bool()} reads it: {@code "0"} and {@code "false"} are true, as in Patroni. */
+    static boolean pythonTrue(Object v) {
+        if (v == null) {
+            return false;
+        }
+        if (v instanceof Boolean b) {
+            return b;
+        }
+        if (v instanceof Number n) {
+            return n.doubleValue() != 0;
+        }
+        if (v instanceof java.util.Collection<?> c) {
+            return !c.isEmpty();
+        }
+        if (v instanceof Map<?, ?> m) {
+            return !m.isEmpty();
+        }
+        return !v.toString().isEmpty();
+    }
+
     @Override
     public String toString() {
         // never the passwords
@@ -270,8 +326,17 @@ public final class LocalPostgresConfig {
         private String runAs = "postgres";
         private final List<String> initdbOptions = new ArrayList<>();
         private final List<String> createReplicaMethods = new ArrayList<>(List.of("basebackup"));
+        private final Map<String, Map<String, Object>> replicaMethodOptions = new LinkedHashMap<>();
+        private final Map<String, String> recoveryConf = new LinkedHashMap<>();
+
+        private String scope;
 
         private Builder() {}
+
+        public Builder scope(String scope) {
+            this.scope = scope;
+            return this;
+        }
 
         public Builder name(String name) {
             this.name = name;
@@ -385,6 +450,19 @@ public final class LocalPostgresConfig {
         public Builder createReplicaMethods(List<String> methods) {
             this.createReplicaMethods.clear();
             this.createReplicaMethods.addAll(Objects.requireNonNull(methods, "create_replica_methods"));
+            return this;
+        }
+
+        /** A replica method's section, {@code postgresql.<method>} (see {@link #replicaMethodOptions}). */
+        public Builder replicaMethodOptions(String method, Map<String, ?> options) {
+            this.replicaMethodOptions.put(
+                    Objects.requireNonNull(method, "method"), new LinkedHashMap<>(Objects.requireNonNull(options)));
+            return this;
+        }
+
+        public Builder recoveryConf(Map<String, String> settings) {
+            this.recoveryConf.clear();
+            this.recoveryConf.putAll(settings);
             return this;
         }
 

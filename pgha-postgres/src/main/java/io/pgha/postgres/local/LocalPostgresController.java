@@ -142,8 +142,18 @@ public final class LocalPostgresController implements PostgresController {
     }
 
     @Override
+    public boolean canCreateReplicaWithoutLeader() {
+        return clone.canWorkWithoutLeader();
+    }
+
+    @Override
     public void start(Member leader, Duration timeout) throws PostgresException {
         act(true, () -> roles.start(leader, timeout));
+    }
+
+    @Override
+    public void startStandby(Duration timeout) throws PostgresException {
+        act(true, () -> roles.startStandby(timeout));
     }
 
     @Override

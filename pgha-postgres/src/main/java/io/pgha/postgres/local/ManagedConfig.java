@@ -129,8 +129,24 @@ final class ManagedConfig {
         line(sb, "hba_file", hbaFile.toString());
         line(sb, "synchronous_standby_names", synchronousStandbyNames == null ? "" : synchronousStandbyNames);
         line(sb, "primary_conninfo", primaryConninfo == null ? "" : primaryConninfo);
-        line(sb, "primary_slot_name", primaryConninfo == null || slotName == null ? "" : slotName);
+        line(
+                sb,
+                "primary_slot_name",
+                primaryConninfo == null || slotName == null || primaryConninfo.isEmpty() ? "" : slotName);
         line(sb, "recovery_target_timeline", "latest");
+        if (primaryConninfo != null) {
+            // Patroni's postgresql.recovery_conf on a replica (a restore_command), less what Patroni
+            // sets itself: the upstream and the recovery target
+            config.recoveryConf().forEach((k, v) -> {
+                String key = k.toLowerCase(java.util.Locale.ROOT);
+                if (!key.startsWith("recovery_target")
+                        && !key.equals("primary_conninfo")
+                        && !key.equals("primary_slot_name")
+                        && !key.equals("standby_mode")) {
+                    line(sb, k, v);
+                }
+            });
+        }
         return sb.toString();
     }
 

@@ -30,7 +30,7 @@ final class ManagedFiles {
     private final DataDirectory dir;
     private final ServerFacts facts;
 
-    /** The upstream conninfo in the managed file; null on a primary. */
+    /** The upstream conninfo in the managed file; null on a primary, empty on a standby with no upstream. */
     private volatile String upstreamConninfo;
 
     private volatile String synchronousStandbyNames = "";
@@ -165,7 +165,8 @@ final class ManagedFiles {
                 String value =
                         raw.substring(1, raw.length() - 1).replace("''", "'").replace("\\\\", "\\");
                 if (key.equals("primary_conninfo")) {
-                    upstreamConninfo = value.isEmpty() ? null : value;
+                    // empty on a standby with no upstream (created without a leader): still a replica
+                    upstreamConninfo = value.isEmpty() && !dir.hasStandbySignal() ? null : value;
                 } else if (key.equals("synchronous_standby_names")) {
                     synchronousStandbyNames = value;
                 }

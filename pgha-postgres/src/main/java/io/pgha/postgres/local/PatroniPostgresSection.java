@@ -25,11 +25,12 @@ final class PatroniPostgresSection {
      *
      * @throws IllegalArgumentException naming the key of a missing or invalid value
      */
-    static LocalPostgresConfig read(String name, Map<String, ?> postgresql, Map<String, ?> bootstrap) {
+    static LocalPostgresConfig read(String scope, String name, Map<String, ?> postgresql, Map<String, ?> bootstrap) {
         if (postgresql == null) {
             throw new IllegalArgumentException("postgresql: section is required");
         }
-        LocalPostgresConfig.Builder b = LocalPostgresConfig.builder().name(name);
+        LocalPostgresConfig.Builder b =
+                LocalPostgresConfig.builder().scope(scope).name(name);
         String dataDir = string(postgresql, "data_dir", "postgresql.data_dir");
         if (dataDir == null) {
             throw new IllegalArgumentException("postgresql.data_dir is required");
@@ -94,8 +95,16 @@ final class PatroniPostgresSection {
         }
         Object methods = postgresql.get("create_replica_methods");
         if (methods != null) {
-            b.createReplicaMethods(stringList(methods, "postgresql.create_replica_methods"));
+            List<String> names = stringList(methods, "postgresql.create_replica_methods");
+            b.createReplicaMethods(names);
+            for (String method : names) {
+                if (!method.equals("basebackup")) {
+                    b.replicaMethodOptions(method, map(postgresql, method, "postgresql." + method));
+                }
+            }
         }
+        b.recoveryConf(
+                parameters(map(postgresql, "recovery_conf", "postgresql.recovery_conf"), "postgresql.recovery_conf"));
         if (bootstrap != null && bootstrap.get("initdb") != null) {
             b.initdb(InitdbOptions.fromPatroni(bootstrap.get("initdb")));
         }

@@ -39,8 +39,27 @@ final class Roles {
         this.rewind = rewind;
     }
 
+    /** Starts as a standby with no upstream: standby.signal, an empty primary_conninfo. */
+    void startStandby(Duration timeout) throws PostgresException {
+        checkStartable();
+        files.write("");
+        postmaster.start(timeout);
+    }
+
     /** Starts a stopped instance as primary ({@code leader == null}) or as {@code leader}'s replica. */
     void start(Member leader, Duration timeout) throws PostgresException {
+        checkStartable();
+        boolean standbySignal = dir.hasStandbySignal();
+        files.write(leader == null ? null : upstream(leader));
+        postmaster.start(timeout);
+        if (leader == null && standbySignal) {
+            // a replica's data directory started as primary: let PostgreSQL end recovery on a new timeline
+            LOG.info("{}: started in recovery (standby.signal was present); promoting", config.name());
+            promote(timeout);
+        }
+    }
+
+    private void checkStartable() throws PostgresException {
         PidFile running = postmaster.running();
         if (running != null) {
             throw new PostgresException("PostgreSQL in " + dir.path() + " is already running (postmaster pid "
@@ -51,14 +70,6 @@ final class Roles {
         }
         postmaster.checkPortFree();
         dir.prepareRuntime();
-        boolean standbySignal = dir.hasStandbySignal();
-        files.write(leader == null ? null : upstream(leader));
-        postmaster.start(timeout);
-        if (leader == null && standbySignal) {
-            // a replica's data directory started as primary: let PostgreSQL end recovery on a new timeline
-            LOG.info("{}: started in recovery (standby.signal was present); promoting", config.name());
-            promote(timeout);
-        }
     }
 
     /** Stops (fast, after a checkpoint) and starts again with the same upstream. */

@@ -149,7 +149,8 @@ class LocalPostgresConfigTest {
         bad.put("  parameters: {primary_conninfo: x}", "postgresql.parameters.primary_conninfo");
         bad.put("  parameters: {\"bad name\": 1}", "postgresql.parameters");
         bad.put("  pg_hba: host all all all trust", "postgresql.pg_hba");
-        bad.put("  create_replica_methods: [wal_e]", "postgresql.create_replica_methods");
+        bad.put("  create_replica_methods: []", "postgresql.create_replica_methods");
+        bad.put("  create_replica_methods: [wal_e]\n  wal_e: [not, a, mapping]", "postgresql.wal_e");
         bad.put("  run_as: \"bad user\"", "postgresql.run_as");
         bad.put("  authentication: {superuser: {username: postgres}}", "postgresql.authentication.superuser.password");
         for (Map.Entry<String, String> e : bad.entrySet()) {

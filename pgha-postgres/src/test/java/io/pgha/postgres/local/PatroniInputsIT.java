@@ -55,7 +55,7 @@ class PatroniInputsIT {
                         "host replication all 127.0.0.1/32 trust"));
         Map<String, Object> bootstrap = Map.of(
                 "initdb", List.of(Map.of("encoding", "UTF8"), Map.of("auth", "md5"), Map.of("auth-host", "md5")));
-        member = new LocalPostgresController(PatroniPostgresSection.read("postgres0", postgresql, bootstrap));
+        member = new LocalPostgresController(PatroniPostgresSection.read("batman", "postgres0", postgresql, bootstrap));
         member.bootstrap();
     }
 
