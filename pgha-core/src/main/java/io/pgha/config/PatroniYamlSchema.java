@@ -150,12 +150,12 @@ final class PatroniYamlSchema {
                         "bootstrap",
                         section(
                                 "dcs", map,
-                                "method", ignored("pgha bootstraps with initdb only"),
+                                "method", str,
                                 "initdb", list,
                                 "pg_hba", ignored("removed in Patroni 3; write the lines in postgresql.pg_hba"),
                                 "users", ignored("removed in Patroni 3; create users in a migration of your own"),
-                                "post_bootstrap", ignored("no post-bootstrap script; run it once after the bootstrap"),
-                                "post_init", ignored("no post-bootstrap script; run it once after the bootstrap")),
+                                "post_bootstrap", str,
+                                "post_init", str),
                         "postgresql",
                         section(
                                 "listen",
@@ -349,6 +349,8 @@ final class PatroniYamlSchema {
                 }
                 if (childSpec == null && path.equals("postgresql") && namesReplicaMethod(node, key)) {
                     check(childPath, child, of(Kind.MAP), errors, warnings); // a create_replica_methods section
+                } else if (childSpec == null && path.equals("bootstrap") && namesBootstrapMethod(node, key)) {
+                    check(childPath, child, of(Kind.MAP), errors, warnings); // bootstrap.method's section
                 } else if (childSpec == null) {
                     warnings.add("unknown key " + childPath + " (" + child.origin + ") is ignored");
                 } else {
@@ -364,6 +366,12 @@ final class PatroniYamlSchema {
         return methods != null
                 && methods.list() != null
                 && methods.list().stream().anyMatch(m -> key.equals(String.valueOf(m.value)));
+    }
+
+    /** Whether {@code bootstrap.method} names {@code key}: its section is Patroni's custom bootstrap. */
+    private static boolean namesBootstrapMethod(Node bootstrap, String key) {
+        Node method = bootstrap.map().get("method");
+        return method != null && key.equals(String.valueOf(method.value));
     }
 
     static boolean isInt(Object v) {

@@ -12,7 +12,9 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.postgresql.PGConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,22 +52,37 @@ final class Bootstrap {
         this.exec = exec;
     }
 
-    /** Bootstraps a running primary; returns its system identifier. */
+    /**
+     * Bootstraps a running primary; returns its system identifier. With Patroni's
+     * {@code bootstrap.method} (a custom command, e.g. a restore from a backup) instead of initdb:
+     * the command fills the data directory, PostgreSQL recovers as the method's
+     * {@code recovery_conf} says (to its target, then promotes), and the superuser's password and
+     * the replication role are set as this member's file says. Then {@code post_bootstrap}.
+     */
     String run() throws PostgresException {
         if (!dir.isEmpty()) {
             throw new PostgresException("postgresql.data_dir " + dir.path() + " is not empty; bootstrap needs an empty "
                     + "or missing data directory");
         }
         postmaster.checkPortFree();
-        dir.prepare();
+        if (config.bootstrapMethod() != null) {
+            dir.prepareForUserCommand(exec.user().switchUser());
+        } else {
+            dir.prepare();
+        }
         dir.prepareRuntime();
         try {
-            initdb();
-            files.write(null);
-            postmaster.start(OsCommand.SHORT.multipliedBy(5));
-            try (Connection c = Sql.local(config)) {
-                createReplicationUser(c);
+            if (config.bootstrapMethod() != null) {
+                customBootstrap();
+            } else {
+                initdb();
+                files.write(null);
+                postmaster.start(OsCommand.SHORT.multipliedBy(5));
+                try (Connection c = Sql.local(config)) {
+                    createReplicationUser(c);
+                }
             }
+            postBootstrap();
         } catch (PostgresException | SQLException | RuntimeException e) {
             // the directory was empty: put it back as it was, so that a retry can bootstrap
             LOG.error("{}: bootstrap failed, emptying {} again: {}", config.name(), dir.path(), e.getMessage());
@@ -79,6 +96,137 @@ final class Bootstrap {
         String id = dir.systemIdentifier();
         LOG.info("{}: bootstrapped a new cluster, system identifier {}", config.name(), id);
         return id;
+    }
+
+    /** Patroni's custom bootstrap: the method's command, its recovery, then this member's users and files. */
+    private void customBootstrap() throws PostgresException, SQLException {
+        String method = config.bootstrapMethod();
+        Map<String, Object> options = config.bootstrapMethodOptions();
+        List<String> cmd;
+        try {
+            cmd = new ArrayList<>(ShellWords.split(options.get("command").toString()));
+        } catch (IllegalArgumentException e) {
+            throw new PostgresException("bootstrap." + method + ".command: " + e.getMessage(), e);
+        }
+        if (!LocalPostgresConfig.pythonTrue(options.get("no_params"))) {
+            cmd.add("--scope=" + (config.scope() == null ? "" : config.scope()));
+            cmd.add("--datadir=" + dir.path());
+        }
+        LOG.info("{}: running the custom bootstrap method {}: {}", config.name(), method, cmd);
+        OsCommand.Result r = exec.runUserCommand(cmd, OsCommand.LONG, Map.of());
+        if (!r.ok()) {
+            throw new PostgresException(
+                    "bootstrap." + method + ".command exited with code " + r.exitCode() + ": " + r.tail());
+        }
+        if (!dir.hasCluster()) {
+            throw new PostgresException(
+                    "bootstrap." + method + ".command left no cluster (no PG_VERSION) in " + dir.path());
+        }
+        dir.prepare(); // the PostgreSQL user's, mode 0700, whatever the command left
+        Map<String, String> recovery = new LinkedHashMap<>();
+        if (options.get("recovery_conf") instanceof Map<?, ?> rc) {
+            rc.forEach((k, v) ->
+                    recovery.put(String.valueOf(k), v instanceof Boolean b ? (b ? "on" : "off") : String.valueOf(v)));
+        }
+        try {
+            // a promote trigger left in the copy would end recovery at once; without a recovery_conf
+            // (and without keep_existing_recovery_conf) the copy starts as a primary
+            Files.deleteIfExists(dir.path().resolve("promote"));
+            if (recovery.isEmpty() && !LocalPostgresConfig.pythonTrue(options.get("keep_existing_recovery_conf"))) {
+                Files.deleteIfExists(dir.path().resolve("recovery.signal"));
+                Files.deleteIfExists(dir.standbySignal());
+            }
+        } catch (IOException e) {
+            throw new PostgresException("cannot prepare the restored data directory: " + e.getMessage(), e);
+        }
+        files.writeForCustomBootstrap(recovery);
+        postmaster.start(OsCommand.LONG);
+        awaitEndOfRecovery();
+        try (Connection c = Sql.local(config)) {
+            setSuperuserPassword(c);
+            createReplicationUser(c);
+        }
+        files.write(null);
+        postmaster.reload();
+    }
+
+    /** Waits until the restored cluster has recovered to its target and promoted itself (recovery_target_action). */
+    private void awaitEndOfRecovery() throws PostgresException, SQLException {
+        long deadline = System.nanoTime() + OsCommand.LONG.toNanos();
+        while (true) {
+            try (Connection c = Sql.local(config);
+                    Statement st = c.createStatement()) {
+                if (!Sql.inRecovery(st)) {
+                    return;
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new PostgresException("the custom bootstrap's recovery did not end");
+            }
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new PostgresException("interrupted waiting for the custom bootstrap's recovery", e);
+            }
+        }
+    }
+
+    /** The restored cluster's superuser gets this member's password (pgha connects with it from now on). */
+    private void setSuperuserPassword(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("SET log_statement = 'none'");
+            st.execute("SET log_min_duration_statement = -1");
+            st.execute("SET log_min_error_statement = 'panic'");
+        }
+        c.unwrap(PGConnection.class)
+                .alterUserPassword(
+                        config.superuser(), config.superuserPassword().toCharArray(), "scram-sha-256");
+    }
+
+    /**
+     * Patroni's {@code post_bootstrap}: the command with the local connection string as its last
+     * argument, the superuser's password in a passfile, {@code synchronous_commit=local}. A failure
+     * fails the bootstrap.
+     */
+    private void postBootstrap() throws PostgresException {
+        String post = config.postBootstrap();
+        if (post == null) {
+            return;
+        }
+        List<String> cmd;
+        try {
+            cmd = new ArrayList<>(ShellWords.split(post));
+        } catch (IllegalArgumentException e) {
+            throw new PostgresException("bootstrap.post_bootstrap: " + e.getMessage(), e);
+        }
+        HostPort local = new HostPort(config.listen().localConnectHost(), config.port());
+        cmd.add("host=" + local.host() + " port=" + local.port() + " user=" + ConnInfo.quote(config.superuser())
+                + " dbname=postgres");
+        Path pass = dir.runtimeDir().resolve(".post-bootstrap-" + HexFormat.of().formatHex(randomBytes(6)));
+        try {
+            dir.writeOwned(
+                    pass,
+                    "*:*:*:" + ManagedConfig.pgpassEscape(config.superuser()) + ":"
+                            + ManagedConfig.pgpassEscape(config.superuserPassword()) + "\n");
+            LOG.info("{}: running bootstrap.post_bootstrap: {}", config.name(), cmd);
+            OsCommand.Result r = exec.runUserCommand(
+                    cmd,
+                    OsCommand.LONG,
+                    Map.of("PGPASSFILE", pass.toString(), "PGOPTIONS", "-c synchronous_commit=local"));
+            if (!r.ok()) {
+                throw new PostgresException(
+                        "bootstrap.post_bootstrap " + post + " exited with code " + r.exitCode() + ": " + r.tail());
+            }
+        } catch (IOException e) {
+            throw new PostgresException("cannot write post_bootstrap's passfile: " + e.getMessage(), e);
+        } finally {
+            try {
+                Files.deleteIfExists(pass);
+            } catch (IOException e) {
+                LOG.error("{}: cannot delete {}: {}", config.name(), pass, e.getMessage());
+            }
+        }
     }
 
     private void initdb() throws PostgresException {

@@ -171,14 +171,10 @@ final class Clone {
             }
             return;
         }
-        if (exec.user().switchUser() || Files.exists(dir.path())) {
-            dir.prepare();
-        } else {
-            dir.prepareParent();
-        }
+        dir.prepareForUserCommand(exec.user().switchUser());
         List<String> command = command(method, options, source);
         LOG.info("{}: creating the replica with {}: {}", config.name(), method, command);
-        OsCommand.Result r = exec.run(
+        OsCommand.Result r = exec.runUserCommand(
                 command, OsCommand.LONG, Map.of("PGPASSFILE", dir.passfile().toString()));
         if (!r.ok()) {
             throw new PostgresException(command.get(0) + " exited with code " + r.exitCode() + ": " + r.tail());

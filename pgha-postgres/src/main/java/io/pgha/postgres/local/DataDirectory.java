@@ -146,6 +146,31 @@ final class DataDirectory {
         }
     }
 
+    /**
+     * Readies the place for a user's command that creates the data directory itself (a replica or
+     * bootstrap method copying a whole directory, as Patroni's own test scripts do): the parents
+     * exist and the directory does not, as Patroni leaves it. An empty directory is removed unless
+     * it is a mount point or a symbolic link; as root, where the PostgreSQL user could not create
+     * it in a root-owned parent, it is created for that user instead.
+     */
+    void prepareForUserCommand(boolean asRoot) throws PostgresException {
+        prepareParent();
+        if (asRoot) {
+            prepare();
+            return;
+        }
+        try {
+            if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) && isEmpty()) {
+                Object dev = Files.getAttribute(dir, "unix:dev", LinkOption.NOFOLLOW_LINKS);
+                if (dev.equals(Files.getAttribute(dir.getParent(), "unix:dev"))) {
+                    Files.delete(dir);
+                }
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            LOG.debug("{}: leaving {} in place: {}", config.name(), dir, e.getMessage());
+        }
+    }
+
     /** Creates the missing parents of the data directory, as Patroni does (makedirs), not the directory itself. */
     void prepareParent() throws PostgresException {
         Path parent = dir.getParent();

@@ -41,6 +41,9 @@ public final class LocalPostgresConfig {
     private final List<String> createReplicaMethods;
     private final Map<String, Map<String, Object>> replicaMethodOptions;
     private final Map<String, String> recoveryConf;
+    private final String bootstrapMethod;
+    private final Map<String, Object> bootstrapMethodOptions;
+    private final String postBootstrap;
 
     private LocalPostgresConfig(Builder b) {
         this.scope = b.scope;
@@ -96,6 +99,13 @@ public final class LocalPostgresConfig {
         b.replicaMethodOptions.forEach((k, v) -> options.put(k, Collections.unmodifiableMap(new LinkedHashMap<>(v))));
         this.replicaMethodOptions = Collections.unmodifiableMap(options);
         this.recoveryConf = Collections.unmodifiableMap(new LinkedHashMap<>(b.recoveryConf));
+        this.bootstrapMethod = b.bootstrapMethod;
+        this.bootstrapMethodOptions = Collections.unmodifiableMap(new LinkedHashMap<>(b.bootstrapMethodOptions));
+        if (bootstrapMethod != null && bootstrapMethodOptions.get("command") == null) {
+            throw new IllegalArgumentException(
+                    "bootstrap." + bootstrapMethod + ".command is required for bootstrap.method " + bootstrapMethod);
+        }
+        this.postBootstrap = b.postBootstrap;
     }
 
     private static <T> T require(T value, String key) {
@@ -271,6 +281,24 @@ public final class LocalPostgresConfig {
         return !method.equals("basebackup") && (pythonTrue(o.get("no_leader")) || pythonTrue(o.get("no_master")));
     }
 
+    /**
+     * Patroni's {@code bootstrap.method} when it is not initdb: the name of the section
+     * ({@code bootstrap.<method>}) whose {@code command} creates the new cluster; null for initdb.
+     */
+    public String bootstrapMethod() {
+        return bootstrapMethod;
+    }
+
+    /** The custom bootstrap method's section: {@code command}, {@code no_params}, {@code recovery_conf}, {@code keep_existing_recovery_conf}. */
+    public Map<String, Object> bootstrapMethodOptions() {
+        return bootstrapMethodOptions;
+    }
+
+    /** Patroni's {@code bootstrap.post_bootstrap} (or {@code post_init}): run once after the bootstrap; null: none. */
+    public String postBootstrap() {
+        return postBootstrap;
+    }
+
     /** Patroni's {@code postgresql.recovery_conf}: settings a replica starts with (a {@code restore_command}). */
     public Map<String, String> recoveryConf() {
         return recoveryConf;
@@ -328,6 +356,9 @@ public final class LocalPostgresConfig {
         private final List<String> createReplicaMethods = new ArrayList<>(List.of("basebackup"));
         private final Map<String, Map<String, Object>> replicaMethodOptions = new LinkedHashMap<>();
         private final Map<String, String> recoveryConf = new LinkedHashMap<>();
+        private String bootstrapMethod;
+        private final Map<String, Object> bootstrapMethodOptions = new LinkedHashMap<>();
+        private String postBootstrap;
 
         private String scope;
 
@@ -457,6 +488,21 @@ public final class LocalPostgresConfig {
         public Builder replicaMethodOptions(String method, Map<String, ?> options) {
             this.replicaMethodOptions.put(
                     Objects.requireNonNull(method, "method"), new LinkedHashMap<>(Objects.requireNonNull(options)));
+            return this;
+        }
+
+        /** A custom bootstrap method (Patroni's {@code bootstrap.method} other than initdb) and its section. */
+        public Builder bootstrapMethod(String method, Map<String, ?> options) {
+            this.bootstrapMethod = method;
+            this.bootstrapMethodOptions.clear();
+            if (options != null) {
+                this.bootstrapMethodOptions.putAll(options);
+            }
+            return this;
+        }
+
+        public Builder postBootstrap(String command) {
+            this.postBootstrap = command == null || command.isBlank() ? null : command;
             return this;
         }
 

@@ -100,6 +100,74 @@ final class ManagedFiles {
     }
 
     /**
+     * The files for the first start after a custom bootstrap (Patroni's {@code bootstrap.method}):
+     * as a primary's, plus the method's {@code recovery_conf} (with {@code recovery.signal} when
+     * there is one, so that PostgreSQL recovers to its target first), and a pg_hba that lets only
+     * the superuser in, without a password, over the loopback and the local socket: the restored
+     * cluster may know another password, which the bootstrap then sets. {@link #write} puts the
+     * member's own files back.
+     */
+    void writeForCustomBootstrap(java.util.Map<String, String> recoveryConf) throws PostgresException {
+        write(null);
+        Path data = dir.path();
+        StringBuilder conf = new StringBuilder(confContent(null));
+        conf.append("\n# the custom bootstrap's recovery_conf, until its recovery ends\n");
+        recoveryConf.forEach((k, v) ->
+                conf.append(k).append(" = ").append(ManagedConfig.quote(v)).append('\n'));
+        // a standby must not run with less than its source recorded in pg_control (PostgreSQL aborts
+        // the recovery): as Patroni, the restored copy's values are the floor of the first start
+        ControlData cd = dir.controlData();
+        if (cd != null) {
+            String rendered = confContent(null);
+            String[][] floors = {
+                {"max_connections", "max_connections setting"},
+                {"max_worker_processes", "max_worker_processes setting"},
+                {"max_wal_senders", "max_wal_senders setting"},
+                {"max_prepared_transactions", "max_prepared_xacts setting"},
+                {"max_locks_per_transaction", "max_locks_per_xact setting"}
+            };
+            for (String[] f : floors) {
+                String v = cd.get(f[1]);
+                if (v != null && v.matches("\\d+")) {
+                    conf.append(f[0])
+                            .append(" = ")
+                            .append(ManagedConfig.quote(atLeast(v, rendered, f[0])))
+                            .append('\n');
+                }
+            }
+        }
+        String su = config.superuser().replace("\"", "\"\"");
+        String hba = "# pgha: custom bootstrap in progress, the superuser only\n"
+                + "local all \"" + su + "\" trust\n"
+                + "host all \"" + su + "\" 127.0.0.1/32 trust\n"
+                + "host all \"" + su + "\" ::1/128 trust\n";
+        try {
+            dir.writeOwned(data.resolve(ManagedConfig.CONF_FILE), conf.toString());
+            dir.writeOwned(data.resolve(ManagedConfig.HBA_FILE), hba);
+            if (!recoveryConf.isEmpty()) {
+                dir.writeOwned(data.resolve("recovery.signal"), "");
+            }
+        } catch (IOException e) {
+            throw new PostgresException(
+                    "cannot write pgha's configuration into postgresql.data_dir " + data + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The larger of {@code floor} and the number {@code conf} sets {@code key} to (its last line). */
+    private static String atLeast(String floor, String conf, String key) {
+        long best = Long.parseLong(floor);
+        for (String line : conf.split("\n")) {
+            if (line.startsWith(key + " = '") && line.endsWith("'")) {
+                String v = line.substring(key.length() + 4, line.length() - 1);
+                if (v.matches("\\d+")) {
+                    best = Math.max(best, Long.parseLong(v));
+                }
+            }
+        }
+        return Long.toString(best);
+    }
+
+    /**
      * Takes the cluster's dynamic postgresql section and rewrites the files if that changes them.
      *
      * @return whether either file changed (PostgreSQL must then reload to see it)

@@ -100,11 +100,25 @@ public final class OsCommand {
      *     a command that runs and fails returns a result that is not {@link Result#ok()}
      */
     public Result run(List<String> command, Duration timeout, Map<String, String> env) throws PostgresException {
+        return run(command, timeout, env, new File("/"));
+    }
+
+    /**
+     * A command of the user's configuration (a replica method, a bootstrap method, post_bootstrap):
+     * as {@link #run}, in the agent's working directory, as Patroni runs them (a relative path in
+     * such a command names a file there).
+     */
+    Result runUserCommand(List<String> command, Duration timeout, Map<String, String> env) throws PostgresException {
+        return run(command, timeout, env, new File(System.getProperty("user.dir", "/")));
+    }
+
+    private Result run(List<String> command, Duration timeout, Map<String, String> env, File workingDir)
+            throws PostgresException {
         String name = command.get(0);
         if (name.startsWith("/") && !Files.isExecutable(Path.of(name))) {
             throw new PostgresException(name + " is missing or not executable");
         }
-        ProcessBuilder pb = builder(ThreadBound.wrap(user, command), env);
+        ProcessBuilder pb = builder(ThreadBound.wrap(user, command), env).directory(workingDir);
         LOG.debug("running {}", pb.command());
         Process p;
         try {

@@ -105,6 +105,18 @@ final class PatroniPostgresSection {
         }
         b.recoveryConf(
                 parameters(map(postgresql, "recovery_conf", "postgresql.recovery_conf"), "postgresql.recovery_conf"));
+        if (bootstrap != null) {
+            String method = string(bootstrap, "method", "bootstrap.method");
+            if (method != null && !method.equals("initdb")) {
+                Map<String, ?> section = map(bootstrap, method, "bootstrap." + method);
+                // as Patroni: a method without a command section bootstraps with initdb
+                if (section.get("command") != null) {
+                    b.bootstrapMethod(method, section);
+                }
+            }
+            String post = string(bootstrap, "post_bootstrap", "bootstrap.post_bootstrap");
+            b.postBootstrap(post != null ? post : string(bootstrap, "post_init", "bootstrap.post_init"));
+        }
         if (bootstrap != null && bootstrap.get("initdb") != null) {
             b.initdb(InitdbOptions.fromPatroni(bootstrap.get("initdb")));
         }

@@ -162,12 +162,14 @@ class CustomReplicaMethodsIT {
                 .contains("--datadir=" + r.config().dataDir())
                 .contains("--connstring=")
                 .contains("host=127.0.0.1");
+        primary.syncReplicationSlots(java.util.Set.of("pg1"), java.util.Set.of()); // as the leader would
         r.start(PgTestSupport.member(primary.config()), T);
         PgTestSupport.exec(primary.config(), "INSERT INTO t VALUES (2)");
         PgTestSupport.await(
                 "the row streamed to the replica made by the command",
                 T,
-                () -> PgTestSupport.column(r.config(), "SELECT count(*) FROM t").equals(List.of("2")));
+                () -> PgTestSupport.column(r.config(), "SELECT count(*) FROM t WHERE v = 2")
+                        .equals(List.of("1")));
     }
 
     @Test
@@ -192,6 +194,69 @@ class CustomReplicaMethodsIT {
                 T,
                 () -> PgTestSupport.column(r.config(), "SELECT count(*) FROM t WHERE v = 3")
                         .equals(List.of("1")));
+    }
+
+    @Test
+    void aCustomBootstrapRestoresTheBackupRecoversToTheEndAndRunsPostBootstrap() throws Exception {
+        PgTestSupport.exec(primary.config(), "INSERT INTO t VALUES (4)");
+        PgTestSupport.exec(primary.config(), "SELECT pg_switch_wal()");
+        PgTestSupport.await(
+                "the segment with row 4 archived",
+                T,
+                () -> PgTestSupport.column(
+                                primary.config(),
+                                "SELECT last_archived_wal IS NOT NULL AND last_archived_wal >= pg_walfile_name("
+                                        + "pg_current_wal_lsn() - 1) FROM pg_stat_archiver")
+                        .equals(List.of("t")));
+        Path postLog = base.resolve("post.log");
+        Path post = base.resolve("post.sh");
+        Files.writeString(
+                post,
+                "#!/bin/sh\necho \"$@\" > " + postLog + "\n/usr/lib/postgresql/15/bin/psql \"$1\" -Atc 'CREATE TABLE"
+                        + " made_by_post_bootstrap()' >> " + postLog + " 2>&1\n");
+        Files.setPosixFilePermissions(post, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.writeString(postLog, "");
+        Files.setPosixFilePermissions(postLog, PosixFilePermissions.fromString("rw-rw-rw-"));
+        LocalPostgresConfig template = PgTestSupport.config("pg4", base).build();
+        Map<String, Object> postgresql = new LinkedHashMap<>();
+        postgresql.put("listen", template.listenAddresses() + ":" + template.port());
+        postgresql.put("data_dir", template.dataDir().toString());
+        // another cluster's passwords than the backup's: the bootstrap sets them
+        postgresql.put(
+                "authentication",
+                Map.of(
+                        "superuser", Map.of("username", "postgres", "password", "zalando2"),
+                        "replication", Map.of("username", "replicator", "password", "rep-pass2")));
+        postgresql.put("parameters", Map.of("shared_buffers", "16MB", "max_connections", "20", "fsync", "off"));
+        Map<String, Object> bootstrap = new LinkedHashMap<>();
+        bootstrap.put("method", "backup_restore");
+        bootstrap.put(
+                "backup_restore",
+                Map.of(
+                        "command",
+                        restoreScript + " --sourcedir=" + backup,
+                        "recovery_conf",
+                        Map.of(
+                                "recovery_target_action", "promote",
+                                "recovery_target_timeline", "latest",
+                                "restore_command", "cp " + archive + "/%f %p")));
+        bootstrap.put("post_bootstrap", post.toString());
+        LocalPostgresController c =
+                new LocalPostgresController(PatroniPostgresSection.read("batman2", "pg4", postgresql, bootstrap));
+        replicas.add(c);
+        c.bootstrap();
+        assertThat(c.status().isPrimary()).isTrue();
+        try (var conn = Sql.connect("127.0.0.1", template.port(), "postgres", "zalando2", 10);
+                var st = conn.createStatement();
+                var rs = st.executeQuery("SELECT count(*) FILTER (WHERE v = 4), pg_is_in_recovery() FROM t")) {
+            rs.next();
+            assertThat(rs.getInt(1)).as("recovered from the archive to its end").isEqualTo(1);
+            assertThat(rs.getBoolean(2)).isFalse();
+        }
+        assertThat(Files.readString(postLog)).contains("host=127.0.0.1").contains("CREATE TABLE");
+        assertThat(Files.readString(argsLog)).contains("--scope=batman2");
+        assertThat(Files.readString(c.config().dataDir().resolve(ManagedConfig.HBA_FILE)))
+                .doesNotContain("custom bootstrap in progress");
     }
 
     @Test
