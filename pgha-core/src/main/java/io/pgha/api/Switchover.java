@@ -304,10 +304,23 @@ final class Switchover {
         return Character.toUpperCase(s.charAt(0)) + s.substring(1);
     }
 
-    /** Patroni's parse_schedule: 400 without a time zone, 422 in the past or unparsable. */
+    /**
+     * Patroni's parse_schedule: 400 without a time zone, 422 in the past or unparsable. Beyond
+     * Patroni: a text longer than {@link #MAX_CHARS} is 422 unread, and a time more than
+     * {@link #MAX_AHEAD} ahead is 400.
+     */
     record Schedule(Instant at, int status, String error) {
+        static final int MAX_CHARS = 64;
+        static final Duration MAX_AHEAD = Duration.ofDays(366);
+
         static Schedule parse(String text, String action, Instant now) {
             String t = text.trim();
+            if (t.length() > MAX_CHARS) {
+                return new Schedule(
+                        null,
+                        422,
+                        "Unable to parse scheduled timestamp. It should be in an unambiguous format, e.g. ISO 8601");
+            }
             if (!hasZone(t)) {
                 try {
                     DcsJson.parseTimestamp(t);
@@ -330,6 +343,10 @@ final class Switchover {
             }
             if (at.isBefore(now)) {
                 return new Schedule(null, 422, "Cannot schedule " + action + " in the past");
+            }
+            if (at.isAfter(now.plus(MAX_AHEAD))) {
+                return new Schedule(
+                        null, 400, "Cannot schedule " + action + " more than " + MAX_AHEAD.toDays() + " days ahead");
             }
             return new Schedule(at, 0, null);
         }

@@ -274,7 +274,7 @@ public final class RestApiConfig {
         private Map<String, String> httpsExtraHeaders = Map.of();
         private int threadPoolSize = 8;
         private int maxBodyBytes = 64 * 1024;
-        private Duration readTimeout = Duration.ofSeconds(10);
+        private Duration readTimeout = Duration.ofSeconds(5);
 
         private Builder() {}
 
@@ -360,7 +360,7 @@ public final class RestApiConfig {
             return this;
         }
 
-        /** How long a request body may take to arrive (default 10 s); a slower client gets 408. */
+        /** How long a request body may take to arrive (default 5 s); a slower client gets 408. */
         public Builder readTimeout(Duration timeout) {
             if (timeout == null || timeout.isNegative() || timeout.isZero()) {
                 throw new IllegalArgumentException("readTimeout must be positive, got: " + timeout);

@@ -23,6 +23,8 @@ final class FakeNode implements NodeControl {
     volatile Runnable onWakeUp = () -> {};
     volatile Map<String, Map<String, Object>> extensions = Map.of();
     volatile boolean watchdogFailed;
+    /** Thrown by {@link #reload()} when set: an unexpected failure inside the node. */
+    volatile RuntimeException reloadFailure;
 
     FakeNode(NodeState state, Dcs dcs) {
         this.state = state;
@@ -87,6 +89,9 @@ final class FakeNode implements NodeControl {
 
     @Override
     public void reload() {
+        if (reloadFailure != null) {
+            throw reloadFailure;
+        }
         reloads.incrementAndGet();
     }
 

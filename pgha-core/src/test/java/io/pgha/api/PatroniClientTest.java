@@ -74,11 +74,15 @@ class PatroniClientTest extends ApiTestSupport {
                 .authentication("u", "p")
                 .build();
         Map<String, Object> failsafe = Map.of("failsafe_mode", true);
-        RestApiServer s =
-                start(new FakeNode(replica(100, 100, "streaming", failsafe, Map.of(), null), dcs("pg1")), config);
-        assertThat(PatroniClient.create().postFailsafe(s.apiUrl(), Map.of("name", "pg0"), Duration.ofSeconds(2)))
+        RestApiServer s = start(
+                new FakeNode(
+                        withFailsafeKey(replica(100, 100, "streaming", failsafe, Map.of(), null), failsafe),
+                        dcs("pg1")),
+                config);
+        Map<String, Object> body = Map.of("name", "pg0", "api_url", "http://127.0.0.1:8008/patroni");
+        assertThat(PatroniClient.create().postFailsafe(s.apiUrl(), body, Duration.ofSeconds(2)))
                 .isFalse();
-        assertThat(PatroniClient.create(config).postFailsafe(s.apiUrl(), Map.of("name", "pg0"), Duration.ofSeconds(2)))
+        assertThat(PatroniClient.create(config).postFailsafe(s.apiUrl(), body, Duration.ofSeconds(2)))
                 .isTrue();
     }
 }
