@@ -44,6 +44,7 @@ final class ApiHandler implements HttpHandler {
     private final Instant startedAt;
     private final Semaphore permits;
     private final WriteGuard writeGuard;
+    private final Reloads reloads;
 
     ApiHandler(
             RestApiConfig config,
@@ -51,6 +52,7 @@ final class ApiHandler implements HttpHandler {
             AccessControl access,
             Switchover switchover,
             ScheduledExecutorService watchdog,
+            java.util.concurrent.Executor background,
             Clock clock,
             String version) {
         this.config = config;
@@ -63,6 +65,7 @@ final class ApiHandler implements HttpHandler {
         this.startedAt = clock.instant();
         this.permits = new Semaphore(config.threadPoolSize(), true);
         this.writeGuard = new WriteGuard(config);
+        this.reloads = new Reloads(node, background);
     }
 
     @Override
@@ -113,6 +116,67 @@ final class ApiHandler implements HttpHandler {
             }
         }
     }
+
+    /**
+     * {@code POST /reload} off the API thread (a reload re-reads the file and may wait for
+     * PostgreSQL, which a clone can hold for long): requests coalesce, at most one reload runs and
+     * one more is pending, and the caller waits for it at most {@link #RELOAD_WAIT}.
+     */
+    static final class Reloads {
+        private final NodeControl node;
+        private final java.util.concurrent.Executor executor;
+        private final java.util.concurrent.atomic.AtomicBoolean pending =
+                new java.util.concurrent.atomic.AtomicBoolean();
+        private final java.util.concurrent.atomic.AtomicBoolean running =
+                new java.util.concurrent.atomic.AtomicBoolean();
+        private volatile java.util.concurrent.CompletableFuture<Void> current =
+                java.util.concurrent.CompletableFuture.completedFuture(null);
+
+        Reloads(NodeControl node, java.util.concurrent.Executor executor) {
+            this.node = node;
+            this.executor = executor;
+        }
+
+        /** Schedules a reload; true when none was running, false when it joined one (it runs after). */
+        boolean request() throws InterruptedException {
+            pending.set(true);
+            boolean started = running.compareAndSet(false, true);
+            if (started) {
+                java.util.concurrent.CompletableFuture<Void> f = new java.util.concurrent.CompletableFuture<>();
+                current = f;
+                executor.execute(() -> drain(f));
+            }
+            try {
+                current.get(RELOAD_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+                // still running (or failed, logged): the answer says scheduled, which is true
+            }
+            return started;
+        }
+
+        private void drain(java.util.concurrent.CompletableFuture<Void> done) {
+            try {
+                while (pending.getAndSet(false)) {
+                    try {
+                        node.reload();
+                    } catch (RuntimeException e) {
+                        LOG.warn("Reload failed", e);
+                    }
+                }
+            } finally {
+                running.set(false);
+                done.complete(null);
+                if (pending.get() && running.compareAndSet(false, true)) {
+                    java.util.concurrent.CompletableFuture<Void> f = new java.util.concurrent.CompletableFuture<>();
+                    current = f;
+                    executor.execute(() -> drain(f));
+                }
+            }
+        }
+    }
+
+    /** How long {@code POST /reload} waits for the reload before answering 202 anyway. */
+    static final Duration RELOAD_WAIT = Duration.ofSeconds(2);
 
     /** A read of a health path: answered from memory, never waits for a permit. */
     private static boolean isHealthCheck(ApiExchange ex) {
@@ -353,8 +417,7 @@ final class ApiHandler implements HttpHandler {
             }
             case "/reload" -> {
                 access.check(ex.http, true);
-                node.reload();
-                ex.text(202, "reload scheduled");
+                ex.text(202, reloads.request() ? "reload scheduled" : "reload scheduled (one is already running)");
             }
             case "/reinitialize" -> {
                 access.check(ex.http, true);

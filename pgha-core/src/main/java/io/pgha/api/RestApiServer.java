@@ -175,7 +175,8 @@ public final class RestApiServer implements Closeable {
                 new Switchover(node, client, peerCalls, options.clock(), options.pollInterval(), options.pollBound());
         AccessControl access = new AccessControl(
                 config, () -> node.state() == null ? null : node.state().cluster());
-        server.createContext("/", new ApiHandler(config, node, access, switchover, watchdog, options.clock(), VERSION));
+        server.createContext(
+                "/", new ApiHandler(config, node, access, switchover, watchdog, peerCalls, options.clock(), VERSION));
         server.setExecutor(workers);
         server.start();
         String scheme = config.isTls() ? "https" : "http";

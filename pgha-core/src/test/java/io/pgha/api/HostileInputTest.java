@@ -111,8 +111,8 @@ class HostileInputTest extends ApiTestSupport {
     @Test
     void internalErrorsDoNotLeakTheExceptionText() throws Exception {
         FakeNode node = new FakeNode(primary(Map.of()), dcs("pg0"));
-        node.reloadFailure = new IllegalStateException("secret: /etc/pgha/patroni.yml password=hunter2");
-        HttpResponse<String> r = new Http(start(node)).send("POST", "/reload", null);
+        node.viewFailure = new IllegalStateException("secret: /etc/pgha/patroni.yml password=hunter2");
+        HttpResponse<String> r = new Http(start(node)).get("/patroni");
         assertThat(r.statusCode()).isEqualTo(500);
         assertThat(r.body()).doesNotContain("hunter2").doesNotContain("IllegalStateException");
     }
@@ -224,5 +224,35 @@ class HostileInputTest extends ApiTestSupport {
         assertThat(ok.statusCode()).isEqualTo(200);
         assertThat(ok.body()).isEqualTo("Accepted");
         assertThat(node.failsafeHeartbeats).hasSize(1);
+    }
+
+    @Test
+    void aSlowReloadHoldsNoApiThreadAndReloadsCoalesce() throws Exception {
+        FakeNode node = new FakeNode(primary(Map.of()), dcs("pg0"));
+        node.reloadMillis = 4_000;
+        Http http = new Http(start(node));
+        List<Thread> callers = new ArrayList<>();
+        List<HttpResponse<String>> answers = new java.util.concurrent.CopyOnWriteArrayList<>();
+        long t0 = System.nanoTime();
+        for (int i = 0; i < 6; i++) {
+            Thread t = new Thread(() -> answers.add(http.send("POST", "/reload", null)));
+            t.start();
+            callers.add(t);
+        }
+        for (Thread t : callers) {
+            t.join(30_000);
+        }
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        assertThat(answers).hasSize(6);
+        for (HttpResponse<String> r : answers) {
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+        }
+        // every caller waited at most the 2 s bound, none for the 4 s reload
+        assertThat(ms).isLessThan(3_900);
+        // a view is served meanwhile
+        assertThat(http.get("/patroni").statusCode()).isEqualTo(200);
+        Thread.sleep(9_000);
+        // one reload for the first request, one more for all those that came while it ran
+        assertThat(node.reloads).hasValue(2);
     }
 }
