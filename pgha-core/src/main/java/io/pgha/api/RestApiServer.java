@@ -198,6 +198,11 @@ public final class RestApiServer implements Closeable {
         return server.getAddress();
     }
 
+    /** Worker threads busy now (reading a request or serving it): a test seam. */
+    int busyThreads() {
+        return workers.getActiveCount();
+    }
+
     /** This member's {@code api_url}: {@code http(s)://<connect_address or listen>/patroni}. */
     public String apiUrl() {
         return url;
