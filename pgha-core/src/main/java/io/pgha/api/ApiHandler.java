@@ -96,10 +96,19 @@ final class ApiHandler implements HttpHandler {
                     "{} {} from {}: connection problem: {}", ex.method, ex.path, http.getRemoteAddress(), e.toString());
             http.close();
         } catch (RuntimeException e) {
-            LOG.warn("Exception while processing {} {} from {}", ex.method, ex.path, http.getRemoteAddress(), e);
+            LOG.warn(
+                    "Exception while processing {} {} from {}",
+                    Json.loggable(ex.method),
+                    Json.loggable(ex.path),
+                    http.getRemoteAddress(),
+                    e);
             answer(ex, 500, "internal error (see the node's log)", Map.of());
         } catch (StackOverflowError e) {
-            LOG.warn("Stack overflow while processing {} {} from {}", ex.method, ex.path, http.getRemoteAddress());
+            LOG.warn(
+                    "Stack overflow while processing {} {} from {}",
+                    Json.loggable(ex.method),
+                    Json.loggable(ex.path),
+                    http.getRemoteAddress());
             answer(ex, 400, "request too deeply nested", Map.of());
         } finally {
             if (permit) {
@@ -378,7 +387,9 @@ final class ApiHandler implements HttpHandler {
         ClusterState c = state().cluster();
         Map<String, String> key = c == null ? null : c.failsafe();
         if (key == null || !apiUrl.equals(key.get(name))) {
-            LOG.warn("POST /failsafe from {} refused: not named with that api_url in the failsafe key", name);
+            LOG.warn(
+                    "POST /failsafe from {} refused: not named with that api_url in the failsafe key",
+                    Json.loggable(name));
             throw new ApiError(403, "failsafe: the sender is not named in the failsafe key");
         }
         if (c.leader() != null && !c.leader().name().equals(name)) {

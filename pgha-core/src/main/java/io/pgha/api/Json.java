@@ -58,6 +58,29 @@ final class Json {
         }
     }
 
+    /**
+     * A request's string as it may go into a log line: control characters (a forged line break)
+     * escaped as {@code \\uXXXX}, and cut at 100 characters.
+     */
+    static String loggable(Object value) {
+        if (value == null) {
+            return "null";
+        }
+        String s = value.toString();
+        StringBuilder b = new StringBuilder(Math.min(s.length(), 110));
+        for (int i = 0; i < s.length() && i < 100; i++) {
+            char c = s.charAt(i);
+            if (Character.isISOControl(c) || c == '\u2028' || c == '\u2029') {
+                b.append(String.format("\\u%04x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return s.length() > 100
+                ? b.append("...(").append(s.length()).append(" chars)").toString()
+                : b.toString();
+    }
+
     /** Deep, mutable copy of a JSON object (maps and lists copied, leaves shared: they are immutable). */
     @SuppressWarnings("unchecked")
     static Map<String, Object> deepCopy(Map<String, Object> map) {

@@ -131,11 +131,11 @@ final class Restart {
                 c[i] = Integer.parseInt(parts[i]);
             }
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("Invalid PostgreSQL version: " + version);
+            throw new IllegalArgumentException("Invalid PostgreSQL version: " + Json.loggable(version));
         }
         if (c.length < 2 || (c.length == 2 && c[0] < 10) || c.length > 3) {
             throw new IllegalArgumentException(
-                    "Invalid PostgreSQL version format: X.Y or X.Y.Z is accepted: " + version);
+                    "Invalid PostgreSQL version format: X.Y or X.Y.Z is accepted: " + Json.loggable(version));
         }
         return c.length == 2 ? c[0] * 10000 + c[1] : c[0] * 10000 + c[1] * 100 + c[2];
     }

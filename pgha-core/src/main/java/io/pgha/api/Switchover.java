@@ -39,6 +39,9 @@ final class Switchover {
     private static final Set<String> SHUTTING_DOWN =
             Set.of("stopping", "demoting", "stopped", "restarting", "starting");
 
+    /** The longest member name accepted in a request. */
+    static final int MAX_NAME_CHARS = 256;
+
     private final NodeControl node;
     private final PatroniClient client;
     private final ExecutorService executor;
@@ -72,7 +75,9 @@ final class Switchover {
         Object scheduledRaw = request.get("scheduled_at");
         if (scheduledRaw != null && !(scheduledRaw instanceof String)) {
             throw new ApiError(
-                    400, "'scheduled_at' must be an ISO 8601 timestamp string, got: " + Json.write(scheduledRaw));
+                    400,
+                    "'scheduled_at' must be an ISO 8601 timestamp string, got: "
+                            + Json.loggable(Json.write(scheduledRaw)));
         }
         String scheduledText = (String) scheduledRaw;
         ClusterState cluster = read();
@@ -81,9 +86,9 @@ final class Switchover {
         LOG.info(
                 "received {} request with leader={} candidate={} scheduled_at={}",
                 action,
-                leader,
-                candidate,
-                scheduledText);
+                Json.loggable(leader),
+                Json.loggable(candidate),
+                Json.loggable(scheduledText));
 
         int status = 400;
         String data = null;
@@ -176,7 +181,11 @@ final class Switchover {
             return null;
         }
         if (!(v instanceof String s)) {
-            throw new ApiError(400, "'" + key + "' must be a member name (a string), got: " + Json.write(v));
+            throw new ApiError(
+                    400, "'" + key + "' must be a member name (a string), got: " + Json.loggable(Json.write(v)));
+        }
+        if (s.length() > MAX_NAME_CHARS) {
+            throw new ApiError(400, "'" + key + "' is longer than " + MAX_NAME_CHARS + " characters");
         }
         return s.isEmpty() ? null : s;
     }

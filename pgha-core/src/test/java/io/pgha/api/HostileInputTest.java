@@ -255,4 +255,21 @@ class HostileInputTest extends ApiTestSupport {
         // one reload for the first request, one more for all those that came while it ran
         assertThat(node.reloads).hasValue(2);
     }
+
+    @Test
+    void requestStringsAreBoundedAndLoggedWithoutForgedLines() throws Exception {
+        FakeNode node = new FakeNode(primary(Map.of()), dcs("pg0"));
+        Http http = new Http(start(node));
+        HttpResponse<String> r =
+                http.send("POST", "/switchover", "{\"leader\":\"pg0\",\"candidate\":\"" + "p".repeat(1000) + "\"}");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).isEqualTo("'candidate' is longer than 256 characters");
+        r = http.send("POST", "/restart", "{\"postgres_version\":\"" + "9".repeat(10_000) + "\"}");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body().length()).isLessThan(300);
+        assertThat(Json.loggable("pg0\n2026-01-01 INFO forged line"))
+                .isEqualTo("pg0\\u000a2026-01-01 INFO forged line");
+        assertThat(Json.loggable("x".repeat(500))).hasSize(100 + "...(500 chars)".length());
+        assertThat(node.dcs.read().failover()).isNull();
+    }
 }
