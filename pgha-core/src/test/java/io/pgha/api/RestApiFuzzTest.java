@@ -134,6 +134,7 @@ class RestApiFuzzTest extends ApiTestSupport {
         Random random = new Random(SEED);
         int answered = 0;
         List<Integer> codes = new ArrayList<>();
+        List<String> closedUnanswered = new ArrayList<>();
         for (int i = 0; i < TRIES; i++) {
             long requestSeed = random.nextLong();
             byte[] request = request(new Random(requestSeed), port);
@@ -143,6 +144,9 @@ class RestApiFuzzTest extends ApiTestSupport {
                     + abbreviate(new String(request, StandardCharsets.ISO_8859_1));
             int code = answer.startsWith("HTTP/1.1 ") ? Integer.parseInt(answer.substring(9, 12)) : -1;
             codes.add(code);
+            if (code < 0 && closedUnanswered.size() < 5) {
+                closedUnanswered.add(where);
+            }
             if (code > 0) {
                 answered++;
                 String body = answer.contains("\r\n\r\n") ? answer.substring(answer.indexOf("\r\n\r\n") + 4) : "";
@@ -162,6 +166,7 @@ class RestApiFuzzTest extends ApiTestSupport {
         }
         System.out.println("REST API fuzz: seed " + SEED + ", " + TRIES + " requests, " + answered
                 + " answered with a status line; codes " + histogram(codes));
+        closedUnanswered.forEach(w -> System.out.println("closed without an answer: " + w));
         assertThat(answered).isGreaterThan(TRIES / 2);
         // no thread left busy: every connection was answered or closed
         long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
