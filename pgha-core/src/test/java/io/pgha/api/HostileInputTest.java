@@ -272,4 +272,20 @@ class HostileInputTest extends ApiTestSupport {
         assertThat(Json.loggable("x".repeat(500))).hasSize(100 + "...(500 chars)".length());
         assertThat(node.dcs.read().failover()).isNull();
     }
+
+    @Test
+    void anAllowlistThatDoesNotResolveFailsClosed() throws Exception {
+        FakeNode node = new FakeNode(primary(Map.of()), dcs("pg0"));
+        Http http = new Http(start(
+                node,
+                RestApiConfig.builder()
+                        .listen("127.0.0.1", 0)
+                        .allowlist(List.of("no-such-host.invalid"))
+                        .build()));
+        HttpResponse<String> r = http.send("POST", "/reload", null);
+        assertThat(r.statusCode()).isEqualTo(403);
+        assertThat(node.reloads).hasValue(0);
+        // reads stay open
+        assertThat(http.get("/patroni").statusCode()).isEqualTo(200);
+    }
 }
