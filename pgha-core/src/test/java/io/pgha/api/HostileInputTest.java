@@ -86,9 +86,9 @@ class HostileInputTest extends ApiTestSupport {
         assertThat(r.statusCode()).isEqualTo(400);
         assertThat(http.send("POST", "/switchover", "[".repeat(20_000)).statusCode())
                 .isEqualTo(400);
-        // a body beyond 64 KiB, declared or not
-        assertThat(http.send("PATCH", "/config", "{\"a\":\"" + "x".repeat(70_000) + "\"}")
-                        .statusCode())
+        // a body beyond 64 KiB is refused on its declared length, before a byte of it is read (the
+        // connection is closed then, so a client still sending sees a reset: nothing is sent here)
+        assertThat(RawHttp.status(port, "PATCH /config HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n", 5000))
                 .isEqualTo(413);
         assertThat(RawHttp.status(
                         port, "POST /restart HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999\r\n\r\n{}", 5000))
@@ -252,8 +252,9 @@ class HostileInputTest extends ApiTestSupport {
         // a view is served meanwhile
         assertThat(http.get("/patroni").statusCode()).isEqualTo(200);
         Thread.sleep(9_000);
-        // one reload for the first request, one more for all those that came while it ran
-        assertThat(node.reloads).hasValue(2);
+        // one reload for the first request, at most one more for all those that came while it ran
+        // (none more when they all came before the first one started)
+        assertThat(node.reloads.get()).isBetween(1, 2);
     }
 
     @Test
