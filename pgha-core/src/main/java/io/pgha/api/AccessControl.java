@@ -30,18 +30,38 @@ final class AccessControl {
     private static final Logger LOG = LoggerFactory.getLogger(AccessControl.class);
     static final Map<String, String> CHALLENGE = Map.of("WWW-Authenticate", "Basic realm=\"Patroni\"");
 
-    private final List<Cidr> allowlist;
+    /** How often names of the allowlist that did not resolve are tried again (on a write's thread). */
+    static final long RETRY_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+
+    private final boolean allowlistSet;
+    private volatile List<Cidr> allowlist;
+    private volatile List<String> unresolved;
+    private volatile long lastResolve;
     private final boolean includeMembers;
     private final byte[] expectedAuth;
     private final boolean clientCertWanted;
     private final Supplier<ClusterState> cluster;
 
     AccessControl(RestApiConfig config, Supplier<ClusterState> cluster) {
+        this.allowlistSet = !config.allowlist().isEmpty();
         List<Cidr> nets = new ArrayList<>();
+        List<String> missing = new ArrayList<>();
         for (String entry : config.allowlist()) {
-            nets.addAll(Cidr.resolve(entry, "restapi.allowlist"));
+            List<Cidr> resolved = Cidr.resolve(entry, "restapi.allowlist");
+            if (resolved.isEmpty()) {
+                missing.add(entry);
+            }
+            nets.addAll(resolved);
         }
         this.allowlist = List.copyOf(nets);
+        this.unresolved = List.copyOf(missing);
+        this.lastResolve = System.nanoTime();
+        if (!missing.isEmpty()) {
+            LOG.error(
+                    "restapi.allowlist: {} did not resolve; writes from them are refused until they do"
+                            + " (tried again every 30 s)",
+                    missing);
+        }
         this.includeMembers = config.allowlistIncludeMembers();
         this.expectedAuth = config.hasAuthentication()
                 ? ("Basic "
@@ -57,7 +77,8 @@ final class AccessControl {
     /** Throws the refusal Patroni would send; returns when the caller may write. */
     void check(HttpExchange exchange, boolean checkMembers) throws ApiError {
         boolean members = checkMembers && includeMembers;
-        if (!allowlist.isEmpty() || members) {
+        if (allowlistSet || members) {
+            retryUnresolved();
             InetAddress client = exchange.getRemoteAddress().getAddress();
             boolean allowed = allowlist.stream().anyMatch(c -> c.contains(client))
                     || (members && memberNets().stream().anyMatch(c -> c.contains(client)));
@@ -76,6 +97,37 @@ final class AccessControl {
             if (!MessageDigest.isEqual(expectedAuth, header.trim().getBytes(StandardCharsets.UTF_8))) {
                 throw new ApiError(401, "not authenticated", CHALLENGE);
             }
+        }
+    }
+
+    /**
+     * An allowlist whose names did not resolve at start fails closed (issue 19, item 14): the
+     * check stays on with what did resolve, and the missing names are tried again every 30 s.
+     */
+    private void retryUnresolved() {
+        List<String> missing = unresolved;
+        long now = System.nanoTime();
+        if (missing.isEmpty() || now - lastResolve < RETRY_NANOS) {
+            return;
+        }
+        synchronized (this) {
+            if (now - lastResolve < RETRY_NANOS) {
+                return;
+            }
+            lastResolve = now;
+            List<Cidr> nets = new ArrayList<>(allowlist);
+            List<String> still = new ArrayList<>();
+            for (String entry : missing) {
+                List<Cidr> resolved = Cidr.resolve(entry, "restapi.allowlist");
+                if (resolved.isEmpty()) {
+                    still.add(entry);
+                } else {
+                    LOG.info("restapi.allowlist: {} resolves now", entry);
+                }
+                nets.addAll(resolved);
+            }
+            allowlist = List.copyOf(nets);
+            unresolved = List.copyOf(still);
         }
     }
 

@@ -26,6 +26,13 @@ final class ApiExchange {
     /** First value of each query parameter; blank values dropped, as Python's parse_qs does. */
     final Map<String, String> query;
 
+    /** The longest path and query accepted (414 beyond). */
+    static final int MAX_URI_CHARS = 4096;
+    /** The most query parameters accepted (400 beyond). */
+    static final int MAX_QUERY_PARAMETERS = 64;
+
+    private final int uriChars;
+    private final int queryParameters;
     private final Map<String, String> extraHeaders;
     private final int maxBody;
     private final long readTimeoutMillis;
@@ -41,8 +48,12 @@ final class ApiExchange {
         this.http = http;
         this.method = http.getRequestMethod().toUpperCase(Locale.ROOT);
         String p = http.getRequestURI().getRawPath();
-        this.path = p == null || p.isEmpty() ? "/" : decode(p);
-        this.query = parseQuery(http.getRequestURI().getRawQuery());
+        String q = http.getRequestURI().getRawQuery();
+        this.uriChars = (p == null ? 0 : p.length()) + (q == null ? 0 : q.length() + 1);
+        this.queryParameters = q == null || q.isEmpty() ? 0 : q.split("[&;]", -1).length;
+        boolean parse = uriChars <= MAX_URI_CHARS && queryParameters <= MAX_QUERY_PARAMETERS;
+        this.path = p == null || p.isEmpty() ? "/" : parse ? decode(p) : p.substring(0, Math.min(p.length(), 64));
+        this.query = parse ? parseQuery(q) : Map.of();
         this.extraHeaders = extraHeaders;
         this.maxBody = maxBody;
         this.readTimeoutMillis = readTimeoutMillis;
@@ -70,6 +81,16 @@ final class ApiExchange {
             return URLDecoder.decode(s, StandardCharsets.UTF_8);
         } catch (IllegalArgumentException e) {
             return s;
+        }
+    }
+
+    /** 414 for a path and query longer than {@link #MAX_URI_CHARS}, 400 for more than {@link #MAX_QUERY_PARAMETERS} parameters. */
+    void checkLimits() throws ApiError {
+        if (uriChars > MAX_URI_CHARS) {
+            throw new ApiError(414, "the path and query are longer than " + MAX_URI_CHARS + " characters");
+        }
+        if (queryParameters > MAX_QUERY_PARAMETERS) {
+            throw new ApiError(400, "more than " + MAX_QUERY_PARAMETERS + " query parameters");
         }
     }
 

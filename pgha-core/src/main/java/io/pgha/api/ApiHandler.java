@@ -11,11 +11,14 @@ import io.pgha.ha.NodeState;
 import io.pgha.rest.RestApiConfig;
 import java.io.IOException;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,6 +28,9 @@ import org.slf4j.LoggerFactory;
  */
 final class ApiHandler implements HttpHandler {
     private static final Logger LOG = LoggerFactory.getLogger(ApiHandler.class);
+    /** How long a request other than a health check waits for one of the permits. */
+    static final Duration PERMIT_WAIT = Duration.ofSeconds(2);
+
     private static final Set<String> VIEWS =
             Set.of("/patroni", "/cluster", "/history", "/config", "/failsafe", "/metrics");
 
@@ -36,6 +42,9 @@ final class ApiHandler implements HttpHandler {
     private final Clock clock;
     private final String version;
     private final Instant startedAt;
+    private final Semaphore permits;
+    private final WriteGuard writeGuard;
+    private final Reloads reloads;
 
     ApiHandler(
             RestApiConfig config,
@@ -43,6 +52,7 @@ final class ApiHandler implements HttpHandler {
             AccessControl access,
             Switchover switchover,
             ScheduledExecutorService watchdog,
+            java.util.concurrent.Executor background,
             Clock clock,
             String version) {
         this.config = config;
@@ -53,6 +63,9 @@ final class ApiHandler implements HttpHandler {
         this.clock = clock;
         this.version = version;
         this.startedAt = clock.instant();
+        this.permits = new Semaphore(config.threadPoolSize(), true);
+        this.writeGuard = new WriteGuard(config);
+        this.reloads = new Reloads(node, background);
     }
 
     @Override
@@ -64,7 +77,14 @@ final class ApiHandler implements HttpHandler {
                 config.readTimeout().toMillis(),
                 watchdog);
         long start = System.nanoTime();
+        boolean permit = false;
         try {
+            if (!isHealthCheck(ex)) {
+                if (!permits.tryAcquire(PERMIT_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                    throw new ApiError(503, "the REST API is busy, try again", Map.of("Retry-After", "1"));
+                }
+                permit = true;
+            }
             route(ex);
         } catch (ApiError e) {
             answer(ex, e.status(), e.getMessage(), e.headers());
@@ -76,9 +96,24 @@ final class ApiHandler implements HttpHandler {
                     "{} {} from {}: connection problem: {}", ex.method, ex.path, http.getRemoteAddress(), e.toString());
             http.close();
         } catch (RuntimeException e) {
-            LOG.warn("Exception while processing {} {} from {}", ex.method, ex.path, http.getRemoteAddress(), e);
-            answer(ex, 500, "internal error: " + e, Map.of());
+            LOG.warn(
+                    "Exception while processing {} {} from {}",
+                    Json.loggable(ex.method),
+                    Json.loggable(ex.path),
+                    http.getRemoteAddress(),
+                    e);
+            answer(ex, 500, "internal error (see the node's log)", Map.of());
+        } catch (StackOverflowError e) {
+            LOG.warn(
+                    "Stack overflow while processing {} {} from {}",
+                    Json.loggable(ex.method),
+                    Json.loggable(ex.path),
+                    http.getRemoteAddress());
+            answer(ex, 400, "request too deeply nested", Map.of());
         } finally {
+            if (permit) {
+                permits.release();
+            }
             if (LOG.isDebugEnabled()) {
                 LOG.debug(
                         "API thread: {} - \"{} {}\" {} latency: {} ms",
@@ -89,6 +124,76 @@ final class ApiHandler implements HttpHandler {
                         (System.nanoTime() - start) / 1_000_000.0);
             }
         }
+    }
+
+    /**
+     * {@code POST /reload} off the API thread (a reload re-reads the file and may wait for
+     * PostgreSQL, which a clone can hold for long): requests coalesce, at most one reload runs and
+     * one more is pending, and the caller waits for it at most {@link #RELOAD_WAIT}.
+     */
+    static final class Reloads {
+        private final NodeControl node;
+        private final java.util.concurrent.Executor executor;
+        private final java.util.concurrent.atomic.AtomicBoolean pending =
+                new java.util.concurrent.atomic.AtomicBoolean();
+        private final java.util.concurrent.atomic.AtomicBoolean running =
+                new java.util.concurrent.atomic.AtomicBoolean();
+        private volatile java.util.concurrent.CompletableFuture<Void> current =
+                java.util.concurrent.CompletableFuture.completedFuture(null);
+
+        Reloads(NodeControl node, java.util.concurrent.Executor executor) {
+            this.node = node;
+            this.executor = executor;
+        }
+
+        /** Schedules a reload; true when none was running, false when it joined one (it runs after). */
+        boolean request() throws InterruptedException {
+            pending.set(true);
+            boolean started = running.compareAndSet(false, true);
+            if (started) {
+                java.util.concurrent.CompletableFuture<Void> f = new java.util.concurrent.CompletableFuture<>();
+                current = f;
+                executor.execute(() -> drain(f));
+            }
+            try {
+                current.get(RELOAD_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+                // still running (or failed, logged): the answer says scheduled, which is true
+            }
+            return started;
+        }
+
+        private void drain(java.util.concurrent.CompletableFuture<Void> done) {
+            try {
+                while (pending.getAndSet(false)) {
+                    try {
+                        node.reload();
+                    } catch (RuntimeException e) {
+                        LOG.warn("Reload failed", e);
+                    }
+                }
+            } finally {
+                running.set(false);
+                done.complete(null);
+                if (pending.get() && running.compareAndSet(false, true)) {
+                    java.util.concurrent.CompletableFuture<Void> f = new java.util.concurrent.CompletableFuture<>();
+                    current = f;
+                    executor.execute(() -> drain(f));
+                }
+            }
+        }
+    }
+
+    /** How long {@code POST /reload} waits for the reload before answering 202 anyway. */
+    static final Duration RELOAD_WAIT = Duration.ofSeconds(2);
+
+    /** A read of a health path: answered from memory, never waits for a permit. */
+    private static boolean isHealthCheck(ApiExchange ex) {
+        if (!ex.method.equals("GET") && !ex.method.equals("HEAD") && !ex.method.equals("OPTIONS")) {
+            return false;
+        }
+        String p = ex.path.length() > 1 && ex.path.endsWith("/") ? ex.path.substring(0, ex.path.length() - 1) : ex.path;
+        return HealthCheck.PATHS.contains(p) || p.equals("/liveness") || p.equals("/readiness");
     }
 
     private void answer(ApiExchange ex, int status, String message, Map<String, String> headers) {
@@ -129,6 +234,10 @@ final class ApiHandler implements HttpHandler {
     }
 
     private void route(ApiExchange ex) throws ApiError, IOException, InterruptedException {
+        ex.checkLimits();
+        if (WriteGuard.isWrite(ex.method)) {
+            writeGuard.check(ex.http.getRequestHeaders());
+        }
         String path =
                 ex.path.length() > 1 && ex.path.endsWith("/") ? ex.path.substring(0, ex.path.length() - 1) : ex.path;
         switch (ex.method) {
@@ -172,6 +281,9 @@ final class ApiHandler implements HttpHandler {
 
     private void read(ApiExchange ex, String path) throws ApiError, IOException {
         boolean codeOnly = !ex.method.equals("GET");
+        if (HealthCheck.PATHS.contains(path) || path.equals("/readiness")) {
+            HealthCheck.validate(ex.query);
+        }
         if (HealthCheck.PATHS.contains(path)) {
             NodeView v = view();
             int status = HealthCheck.status(v, path, ex.query);
@@ -243,6 +355,52 @@ final class ApiHandler implements HttpHandler {
         }
     }
 
+    /**
+     * {@code POST /failsafe} comes from the primary that the last {@code failsafe} key read names,
+     * with the api_url the key gives it, and not from a member other than the last leader seen; the
+     * body is Patroni's ({@code name}, {@code api_url}, {@code conn_url}, {@code slots}) or pgha's
+     * ({@code timeline} instead of {@code slots}) with the right types. 400 for a malformed body, 403
+     * for a sender the key does not name; nothing changes then.
+     */
+    private void checkFailsafeSender(Map<String, Object> body) throws ApiError {
+        if (!(body.get("name") instanceof String name) || name.isEmpty() || name.length() > 256) {
+            throw new ApiError(400, "failsafe: 'name' must be a member name");
+        }
+        if (!(body.get("api_url") instanceof String apiUrl) || apiUrl.length() > 2048) {
+            throw new ApiError(400, "failsafe: 'api_url' must be a URL");
+        }
+        Object connUrl = body.get("conn_url");
+        if (connUrl != null && !(connUrl instanceof String)) {
+            throw new ApiError(400, "failsafe: 'conn_url' must be a string");
+        }
+        Object slots = body.get("slots");
+        if (slots != null) {
+            if (!(slots instanceof Map<?, ?> m)
+                    || !m.values().stream().allMatch(x -> x instanceof Long || x instanceof Integer)) {
+                throw new ApiError(400, "failsafe: 'slots' must map slot names to LSNs");
+            }
+        }
+        Object timeline = body.get("timeline");
+        if (timeline != null && !(timeline instanceof Long || timeline instanceof Integer)) {
+            throw new ApiError(400, "failsafe: 'timeline' must be an integer");
+        }
+        ClusterState c = state().cluster();
+        Map<String, String> key = c == null ? null : c.failsafe();
+        if (key == null || !apiUrl.equals(key.get(name))) {
+            LOG.warn(
+                    "POST /failsafe from {} refused: not named with that api_url in the failsafe key",
+                    Json.loggable(name));
+            throw new ApiError(403, "failsafe: the sender is not named in the failsafe key");
+        }
+        if (c.leader() != null && !c.leader().name().equals(name)) {
+            LOG.warn(
+                    "POST /failsafe from {} refused: the leader is {}",
+                    name,
+                    c.leader().name());
+            throw new ApiError(403, "failsafe: the sender is not the leader");
+        }
+    }
+
     /** A fresh read, or the last snapshot when the DCS is out of reach (these views change rarely). */
     private ClusterState readOrCached() throws ApiError {
         try {
@@ -270,8 +428,7 @@ final class ApiHandler implements HttpHandler {
             }
             case "/reload" -> {
                 access.check(ex.http, true);
-                node.reload();
-                ex.text(202, "reload scheduled");
+                ex.text(202, reloads.request() ? "reload scheduled" : "reload scheduled (one is already running)");
             }
             case "/reinitialize" -> {
                 access.check(ex.http, true);
@@ -303,6 +460,7 @@ final class ApiHandler implements HttpHandler {
                     ex.text(500, "Running as a leader");
                     return;
                 }
+                checkFailsafeSender(body);
                 node.failsafeHeartbeat(body);
                 long lsn = v.pg == null ? 0 : v.pg.lastLsn();
                 ex.text(200, "Accepted", Map.of("lsn", String.valueOf(lsn)));

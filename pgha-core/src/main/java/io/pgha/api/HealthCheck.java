@@ -165,10 +165,31 @@ final class HealthCheck {
         return null;
     }
 
+    /**
+     * Rejects a query whose {@code ?lag=} is longer than {@link Units#MAX_LENGTH} characters or
+     * out of a long's range (400): Patroni computes {@code 1e300000000} in full, pgha refuses it.
+     */
+    static void validate(Map<String, String> query) throws ApiError {
+        String lag = query.get("lag");
+        if (lag == null) {
+            return;
+        }
+        try {
+            Units.bytes(lag);
+        } catch (Units.OutOfRange e) {
+            throw new ApiError(400, "lag: " + e.getMessage());
+        }
+    }
+
     /** {@code ?lag=}; as Patroni, a value that does not parse is no limit (the fallback). */
     private static long lagParameter(Map<String, String> query, long fallback) {
         String lag = query.get("lag");
-        Long parsed = lag == null ? null : Units.bytes(lag);
+        Long parsed;
+        try {
+            parsed = lag == null ? null : Units.bytes(lag);
+        } catch (Units.OutOfRange e) {
+            parsed = null; // validate() answered 400 before; a direct caller gets no limit
+        }
         return parsed == null ? fallback : parsed;
     }
 }

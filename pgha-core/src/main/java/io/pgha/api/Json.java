@@ -1,6 +1,8 @@
 package io.pgha.api;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -14,7 +16,18 @@ import java.util.Map;
 
 /** JSON in and out of the REST API, and the timestamp formats Patroni prints. Thread-safe. */
 final class Json {
-    private static final ObjectMapper MAPPER = new ObjectMapper()
+    /** The deepest nesting of objects and arrays accepted in a request body. */
+    static final int MAX_DEPTH = 32;
+    /** The longest string or number accepted in a request body (the body itself is capped). */
+    static final int MAX_TOKEN_CHARS = 64 * 1024;
+
+    private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
+                    .streamReadConstraints(StreamReadConstraints.builder()
+                            .maxNestingDepth(MAX_DEPTH)
+                            .maxNumberLength(100)
+                            .maxStringLength(MAX_TOKEN_CHARS)
+                            .build())
+                    .build())
             .configure(DeserializationFeature.USE_LONG_FOR_INTS, true)
             .configure(DeserializationFeature.FAIL_ON_TRAILING_TOKENS, true);
     private static final TypeReference<Object> ANY = new TypeReference<>() {};
@@ -43,6 +56,29 @@ final class Json {
                             + e.getLocation().getColumnNr();
             throw new ApiError(400, "malformed JSON body" + where + ": " + e.getOriginalMessage());
         }
+    }
+
+    /**
+     * A request's string as it may go into a log line: control characters (a forged line break)
+     * escaped as {@code \\uXXXX}, and cut at 100 characters.
+     */
+    static String loggable(Object value) {
+        if (value == null) {
+            return "null";
+        }
+        String s = value.toString();
+        StringBuilder b = new StringBuilder(Math.min(s.length(), 110));
+        for (int i = 0; i < s.length() && i < 100; i++) {
+            char c = s.charAt(i);
+            if (Character.isISOControl(c) || c == '\u2028' || c == '\u2029') {
+                b.append(String.format("\\u%04x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return s.length() > 100
+                ? b.append("...(").append(s.length()).append(" chars)").toString()
+                : b.toString();
     }
 
     /** Deep, mutable copy of a JSON object (maps and lists copied, leaves shared: they are immutable). */

@@ -16,12 +16,14 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import org.slf4j.Logger;
@@ -33,13 +35,23 @@ import org.slf4j.LoggerFactory;
  * through {@link NodeControl} and writes the DCS only through {@code NodeControl.dcs()}.
  *
  * <h2>Threads</h2>
- * Requests run on the server's own pool of {@link RestApiConfig#threadPoolSize()} daemon threads,
- * so a slow client holds one thread and never the others. A request body must arrive within
- * {@link RestApiConfig#readTimeout()} (408 otherwise) and fit in {@link RestApiConfig#maxBodyBytes()}
- * (413 otherwise). A client that stalls while sending its request line or headers is cut off by
- * the JDK server after {@code sun.net.httpserver.maxReqTime} seconds, which this class sets to 30
- * when the JVM has not set it (a JVM-wide property read once, when the first JDK HTTP server of the
- * process starts). A switchover call holds its thread while it waits for the outcome.
+ * The JDK's server reads a request's line and headers on the thread it hands the connection to,
+ * so a client that stalls while sending them holds that thread. Connections therefore get a thread
+ * each from an elastic pool of up to {@link #MAX_CONNECTION_THREADS} daemon threads (idle ones end
+ * after 30 s; beyond the cap a new connection is closed unread), and a request must arrive whole,
+ * line, headers and body, within {@code sun.net.httpserver.maxReqTime} seconds, which this class
+ * sets to {@link #MAX_REQUEST_SECONDS} when the JVM has not set it (a JVM-wide property read once,
+ * when the first JDK HTTP server of the process starts), and its headers within
+ * {@code sun.net.httpserver.maxReqHeaderSize} bytes (set to {@link #MAX_HEADER_BYTES} likewise).
+ * A request body must also arrive within {@link RestApiConfig#readTimeout()} (408 otherwise) and fit
+ * in {@link RestApiConfig#maxBodyBytes()} (413 otherwise).
+ *
+ * <p>Once read, the health checks ({@code /primary}, {@code /replica}, ..., {@code /liveness},
+ * {@code /readiness}) run at once: they read memory only. Every other request (views that read
+ * the DCS, writes) first takes one of {@link RestApiConfig#threadPoolSize()} permits, waiting at
+ * most {@link ApiHandler#PERMIT_WAIT} (503 otherwise), so a flood of expensive requests cannot
+ * take the CPU or the DCS from the health checks. A switchover call holds its permit while it
+ * waits for the outcome.
  *
  * <p>{@link #close()} stops listening, ends the worker threads and is idempotent.
  */
@@ -48,9 +60,21 @@ public final class RestApiServer implements Closeable {
     /** The pgha version reported as {@code patroni.version} and {@code patroni_version}. */
     static final String VERSION = versionFromManifest();
 
+    /** The most connections read or served at once; beyond, a new connection is closed unread. */
+    static final int MAX_CONNECTION_THREADS = 256;
+    /** The default of {@code sun.net.httpserver.maxReqTime}: seconds to receive a whole request. */
+    static final int MAX_REQUEST_SECONDS = 5;
+    /** The default of {@code sun.net.httpserver.maxReqHeaderSize}: bytes of request line and headers. */
+    static final int MAX_HEADER_BYTES = 16 * 1024;
+
+    private static final AtomicLong LAST_REFUSAL_LOG = new AtomicLong();
+
     static {
         if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
-            System.setProperty("sun.net.httpserver.maxReqTime", "30");
+            System.setProperty("sun.net.httpserver.maxReqTime", String.valueOf(MAX_REQUEST_SECONDS));
+        }
+        if (System.getProperty("sun.net.httpserver.maxReqHeaderSize") == null) {
+            System.setProperty("sun.net.httpserver.maxReqHeaderSize", String.valueOf(MAX_HEADER_BYTES));
         }
     }
 
@@ -125,11 +149,23 @@ public final class RestApiServer implements Closeable {
         int port = server.getAddress().getPort();
         ThreadPoolExecutor workers = new ThreadPoolExecutor(
                 config.threadPoolSize(),
-                config.threadPoolSize(),
+                Math.max(config.threadPoolSize(), MAX_CONNECTION_THREADS),
                 30,
                 TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(256),
-                daemon("pgha-restapi-" + port + "-"));
+                new SynchronousQueue<>(),
+                daemon("pgha-restapi-" + port + "-"),
+                (task, pool) -> {
+                    long now = System.nanoTime();
+                    long last = LAST_REFUSAL_LOG.get();
+                    if (now - last > TimeUnit.SECONDS.toNanos(10) && LAST_REFUSAL_LOG.compareAndSet(last, now)) {
+                        LOG.warn(
+                                "REST API on port {}: {} connections in progress, closing new ones unread"
+                                        + " (slow or flooding clients?)",
+                                port,
+                                pool.getActiveCount());
+                    }
+                    throw new RejectedExecutionException("REST API busy");
+                });
         workers.allowCoreThreadTimeOut(true);
         ExecutorService peerCalls = Executors.newCachedThreadPool(daemon("pgha-restapi-peer-" + port + "-"));
         ScheduledExecutorService watchdog =
@@ -139,7 +175,8 @@ public final class RestApiServer implements Closeable {
                 new Switchover(node, client, peerCalls, options.clock(), options.pollInterval(), options.pollBound());
         AccessControl access = new AccessControl(
                 config, () -> node.state() == null ? null : node.state().cluster());
-        server.createContext("/", new ApiHandler(config, node, access, switchover, watchdog, options.clock(), VERSION));
+        server.createContext(
+                "/", new ApiHandler(config, node, access, switchover, watchdog, peerCalls, options.clock(), VERSION));
         server.setExecutor(workers);
         server.start();
         String scheme = config.isTls() ? "https" : "http";
@@ -149,6 +186,14 @@ public final class RestApiServer implements Closeable {
         RestApiServer api =
                 new RestApiServer(server, workers, peerCalls, watchdog, scheme + "://" + hostPort + "/patroni");
         LOG.info("REST API listening on {}:{} ({}), api_url {}", config.listenHost(), port, scheme, api.url);
+        if (!config.hasAuthentication()) {
+            LOG.warn(
+                    "REST API writes need no credentials (restapi.authentication is not set){}: POST /switchover,"
+                            + " /failover, /restart, /reload, /reinitialize, PATCH and PUT /config, DELETE /switchover"
+                            + " and /restart are open to {}",
+                    config.allowlist().isEmpty() ? "" : " and are limited by restapi.allowlist only",
+                    config.allowlist().isEmpty() ? "anyone who can reach " + config.listenHost() + ":" + port : "it");
+        }
         return api;
     }
 
@@ -159,6 +204,11 @@ public final class RestApiServer implements Closeable {
     /** The bound address (with the real port when 0 was asked for). */
     public InetSocketAddress address() {
         return server.getAddress();
+    }
+
+    /** Worker threads busy now (reading a request or serving it): a test seam. */
+    int busyThreads() {
+        return workers.getActiveCount();
     }
 
     /** This member's {@code api_url}: {@code http(s)://<connect_address or listen>/patroni}. */

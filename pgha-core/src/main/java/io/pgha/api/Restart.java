@@ -15,6 +15,9 @@ import org.slf4j.LoggerFactory;
 final class Restart {
     private static final Logger LOG = LoggerFactory.getLogger(Restart.class);
 
+    /** The longest {@code timeout} accepted: a day. */
+    static final long MAX_TIMEOUT_SECONDS = 86_400;
+
     private Restart() {}
 
     static Answer post(NodeControl node, NodeView view, Map<String, Object> request, Clock clock)
@@ -61,8 +64,13 @@ final class Restart {
                     version = v.toString();
                 }
                 case "timeout" -> {
-                    Long seconds = Units.seconds(v);
-                    if (seconds == null || seconds <= 0) {
+                    Long seconds;
+                    try {
+                        seconds = Units.seconds(v);
+                    } catch (Units.OutOfRange ex) {
+                        seconds = null;
+                    }
+                    if (seconds == null || seconds <= 0 || seconds > MAX_TIMEOUT_SECONDS) {
                         return new Answer(400, "Timeout should be a positive number of seconds");
                     }
                     timeout = Duration.ofSeconds(seconds);
@@ -93,7 +101,7 @@ final class Restart {
             return new Answer(503, e.getMessage() == null ? "restart failed" : e.getMessage());
         } catch (RuntimeException e) {
             LOG.error("Exception during restart", e);
-            return new Answer(503, "restart failed: " + e);
+            return new Answer(503, "restart failed (see the node's log)");
         }
     }
 
@@ -123,11 +131,11 @@ final class Restart {
                 c[i] = Integer.parseInt(parts[i]);
             }
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("Invalid PostgreSQL version: " + version);
+            throw new IllegalArgumentException("Invalid PostgreSQL version: " + Json.loggable(version));
         }
         if (c.length < 2 || (c.length == 2 && c[0] < 10) || c.length > 3) {
             throw new IllegalArgumentException(
-                    "Invalid PostgreSQL version format: X.Y or X.Y.Z is accepted: " + version);
+                    "Invalid PostgreSQL version format: X.Y or X.Y.Z is accepted: " + Json.loggable(version));
         }
         return c.length == 2 ? c[0] * 10000 + c[1] : c[0] * 10000 + c[1] * 100 + c[2];
     }

@@ -39,6 +39,9 @@ final class Switchover {
     private static final Set<String> SHUTTING_DOWN =
             Set.of("stopping", "demoting", "stopped", "restarting", "starting");
 
+    /** The longest member name accepted in a request. */
+    static final int MAX_NAME_CHARS = 256;
+
     private final NodeControl node;
     private final PatroniClient client;
     private final ExecutorService executor;
@@ -72,7 +75,9 @@ final class Switchover {
         Object scheduledRaw = request.get("scheduled_at");
         if (scheduledRaw != null && !(scheduledRaw instanceof String)) {
             throw new ApiError(
-                    400, "'scheduled_at' must be an ISO 8601 timestamp string, got: " + Json.write(scheduledRaw));
+                    400,
+                    "'scheduled_at' must be an ISO 8601 timestamp string, got: "
+                            + Json.loggable(Json.write(scheduledRaw)));
         }
         String scheduledText = (String) scheduledRaw;
         ClusterState cluster = read();
@@ -81,9 +86,9 @@ final class Switchover {
         LOG.info(
                 "received {} request with leader={} candidate={} scheduled_at={}",
                 action,
-                leader,
-                candidate,
-                scheduledText);
+                Json.loggable(leader),
+                Json.loggable(candidate),
+                Json.loggable(scheduledText));
 
         int status = 400;
         String data = null;
@@ -176,7 +181,11 @@ final class Switchover {
             return null;
         }
         if (!(v instanceof String s)) {
-            throw new ApiError(400, "'" + key + "' must be a member name (a string), got: " + Json.write(v));
+            throw new ApiError(
+                    400, "'" + key + "' must be a member name (a string), got: " + Json.loggable(Json.write(v)));
+        }
+        if (s.length() > MAX_NAME_CHARS) {
+            throw new ApiError(400, "'" + key + "' is longer than " + MAX_NAME_CHARS + " characters");
         }
         return s.isEmpty() ? null : s;
     }
@@ -304,10 +313,23 @@ final class Switchover {
         return Character.toUpperCase(s.charAt(0)) + s.substring(1);
     }
 
-    /** Patroni's parse_schedule: 400 without a time zone, 422 in the past or unparsable. */
+    /**
+     * Patroni's parse_schedule: 400 without a time zone, 422 in the past or unparsable. Beyond
+     * Patroni: a text longer than {@link #MAX_CHARS} is 422 unread, and a time more than
+     * {@link #MAX_AHEAD} ahead is 400.
+     */
     record Schedule(Instant at, int status, String error) {
+        static final int MAX_CHARS = 64;
+        static final Duration MAX_AHEAD = Duration.ofDays(366);
+
         static Schedule parse(String text, String action, Instant now) {
             String t = text.trim();
+            if (t.length() > MAX_CHARS) {
+                return new Schedule(
+                        null,
+                        422,
+                        "Unable to parse scheduled timestamp. It should be in an unambiguous format, e.g. ISO 8601");
+            }
             if (!hasZone(t)) {
                 try {
                     DcsJson.parseTimestamp(t);
@@ -330,6 +352,10 @@ final class Switchover {
             }
             if (at.isBefore(now)) {
                 return new Schedule(null, 422, "Cannot schedule " + action + " in the past");
+            }
+            if (at.isAfter(now.plus(MAX_AHEAD))) {
+                return new Schedule(
+                        null, 400, "Cannot schedule " + action + " more than " + MAX_AHEAD.toDays() + " days ahead");
             }
             return new Schedule(at, 0, null);
         }

@@ -33,7 +33,9 @@ public interface NodeControl {
      * Restarts PostgreSQL now (blocking until done, returning whether it succeeded) or records a
      * scheduled restart (returning true at once).
      *
-     * @throws IllegalStateException when a restart is already scheduled, or in the paused state for a scheduled one
+     * @throws IllegalStateException when a restart is already scheduled, or in the paused state for a
+     *     scheduled one, or (an immediate one) when it has not finished within a bound and goes on: the
+     *     message says so, and the REST API answers it with 503
      */
     boolean restart(RestartRequest request) throws InterruptedException;
 

@@ -22,6 +22,8 @@ import org.slf4j.LoggerFactory;
  */
 final class OperatorRequests {
     private static final Logger LOG = LoggerFactory.getLogger(OperatorRequests.class);
+    /** The longest an operator's restart call waits for the outcome (Patroni's 120 s default timeout and 10 s). */
+    static final Duration MAX_RESTART_WAIT = Duration.ofSeconds(130);
 
     private final String name;
     private final PostgresController postgres;
@@ -87,9 +89,17 @@ final class OperatorRequests {
             return false;
         }
         Duration timeout = request.timeout() == null ? PostgresActions.PG_TIMEOUT : request.timeout();
+        // the caller (an API thread) waits at most MAX_RESTART_WAIT; the restart itself goes on
+        Duration wait =
+                timeout.plusSeconds(10).compareTo(MAX_RESTART_WAIT) < 0 ? timeout.plusSeconds(10) : MAX_RESTART_WAIT;
         try {
-            return runner.restartNow(timeout).get(timeout.plusSeconds(10).toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException | ExecutionException e) {
+            return runner.restartNow(timeout).get(wait.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            LOG.warn("[{}] restart not finished within {} s; it goes on", name, wait.toSeconds());
+            throw new IllegalStateException("restart not finished within " + wait.toSeconds()
+                    + " s; it is still in progress (GET /patroni shows its state)");
+        } catch (ExecutionException e) {
+            LOG.warn("[{}] restart failed: {}", name, String.valueOf(e.getCause()));
             return false;
         }
     }

@@ -3,12 +3,14 @@ package io.pgha.ha;
 import io.pgha.dcs.Member;
 import io.pgha.rest.PatroniClient;
 import io.pgha.rest.RestApiConfig;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The node's default way to reach the other members: {@link PatroniClient} as the engine's {@link
@@ -28,12 +30,20 @@ final class PeerAccess {
         return new PeerAccess(restApi == null ? PatroniClient.create() : PatroniClient.create(restApi));
     }
 
+    /** The longest wait for one call: its own timeout bounds it, this is the belt to those braces. */
+    private static long bound(Duration timeout) {
+        return timeout.toMillis() + 500;
+    }
+
     PeerProbe peerProbe() {
         return (members, timeout) -> {
             Map<String, CompletableFuture<Optional<Map<String, Object>>>> calls = new LinkedHashMap<>();
             for (Member m : members) {
                 if (m.apiUrl() != null) {
-                    calls.put(m.name(), CompletableFuture.supplyAsync(() -> client.getPatroni(m.apiUrl(), timeout)));
+                    calls.put(
+                            m.name(),
+                            CompletableFuture.supplyAsync(() -> client.getPatroni(m.apiUrl(), timeout))
+                                    .completeOnTimeout(Optional.empty(), bound(timeout), TimeUnit.MILLISECONDS));
                 }
             }
             Map<String, PeerStatus> result = new LinkedHashMap<>();
@@ -46,8 +56,10 @@ final class PeerAccess {
     FailsafeProbe failsafeProbe() {
         return (members, body, timeout) -> {
             Map<String, CompletableFuture<Boolean>> calls = new LinkedHashMap<>();
-            members.forEach((name, url) ->
-                    calls.put(name, CompletableFuture.supplyAsync(() -> client.postFailsafe(url, body, timeout))));
+            members.forEach((name, url) -> calls.put(
+                    name,
+                    CompletableFuture.supplyAsync(() -> client.postFailsafe(url, body, timeout))
+                            .completeOnTimeout(false, bound(timeout), TimeUnit.MILLISECONDS)));
             Set<String> agreed = new LinkedHashSet<>();
             calls.forEach((name, call) -> {
                 if (call.join()) {

@@ -99,8 +99,17 @@ public final class RestApiConfig {
             b.connectAddress(restapi.get("connect_address").toString());
         }
         Object auth = restapi.get("authentication");
+        if (auth == null && restapi.containsKey("authentication")) {
+            // an empty section reads as "protected" to a human and as "open" to Patroni: refuse it
+            throw new IllegalArgumentException("restapi.authentication is empty: give it username and password,"
+                    + " or remove the section to leave the write endpoints open");
+        }
         if (auth != null) {
-            if (!(auth instanceof Map<?, ?> a) || a.get("username") == null || a.get("password") == null) {
+            if (!(auth instanceof Map<?, ?> a)
+                    || a.get("username") == null
+                    || a.get("password") == null
+                    || a.get("username").toString().isEmpty()
+                    || a.get("password").toString().isEmpty()) {
                 throw new IllegalArgumentException("restapi.authentication must have username and password");
             }
             b.authentication(a.get("username").toString(), a.get("password").toString());
@@ -274,7 +283,7 @@ public final class RestApiConfig {
         private Map<String, String> httpsExtraHeaders = Map.of();
         private int threadPoolSize = 8;
         private int maxBodyBytes = 64 * 1024;
-        private Duration readTimeout = Duration.ofSeconds(10);
+        private Duration readTimeout = Duration.ofSeconds(5);
 
         private Builder() {}
 
@@ -360,7 +369,7 @@ public final class RestApiConfig {
             return this;
         }
 
-        /** How long a request body may take to arrive (default 10 s); a slower client gets 408. */
+        /** How long a request body may take to arrive (default 5 s); a slower client gets 408. */
         public Builder readTimeout(Duration timeout) {
             if (timeout == null || timeout.isNegative() || timeout.isZero()) {
                 throw new IllegalArgumentException("readTimeout must be positive, got: " + timeout);

@@ -52,6 +52,19 @@ abstract class ApiTestSupport {
 
     /** A cluster snapshot: pg0 leads, pg1 and pg2 are members, status optime given. */
     static ClusterState cluster(String leader, long optime, Map<String, Object> config, String syncStandbys) {
+        return clusterBuilder(leader, optime, config, syncStandbys).build();
+    }
+
+    /** A replica's state after it read the {@code failsafe} key that pg0, the leader, wrote. */
+    static NodeState withFailsafeKey(NodeState s, Map<String, Object> config) {
+        ClusterState c = clusterBuilder("pg0", 100 * States.MB, config, null)
+                .failsafe("{\"pg0\":\"http://127.0.0.1:8008/patroni\",\"pg1\":\"http://127.0.0.1:8009/patroni\"}")
+                .build();
+        return States.withCluster(s, c, config);
+    }
+
+    private static ClusterState.Builder clusterBuilder(
+            String leader, long optime, Map<String, Object> config, String syncStandbys) {
         ClusterState.Builder b = ClusterState.builder("batman");
         if (leader != null) {
             b.leader(leader, 1);
@@ -74,7 +87,7 @@ abstract class ApiTestSupport {
         if (syncStandbys != null) {
             b.sync("{\"leader\":\"" + leader + "\",\"sync_standby\":\"" + syncStandbys + "\"}", 5);
         }
-        return b.build();
+        return b;
     }
 
     static NodeState primary(Map<String, Object> config) {

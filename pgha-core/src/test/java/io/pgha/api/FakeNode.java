@@ -23,6 +23,10 @@ final class FakeNode implements NodeControl {
     volatile Runnable onWakeUp = () -> {};
     volatile Map<String, Map<String, Object>> extensions = Map.of();
     volatile boolean watchdogFailed;
+    /** Thrown by {@link #extensions()} (so by every view) when set: an unexpected failure inside the node. */
+    volatile RuntimeException viewFailure;
+    /** How long {@link #reload()} takes. */
+    volatile long reloadMillis;
 
     FakeNode(NodeState state, Dcs dcs) {
         this.state = state;
@@ -87,6 +91,13 @@ final class FakeNode implements NodeControl {
 
     @Override
     public void reload() {
+        if (reloadMillis > 0) {
+            try {
+                Thread.sleep(reloadMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         reloads.incrementAndGet();
     }
 
@@ -97,6 +108,9 @@ final class FakeNode implements NodeControl {
 
     @Override
     public Map<String, Map<String, Object>> extensions() {
+        if (viewFailure != null) {
+            throw viewFailure;
+        }
         return extensions;
     }
 }

@@ -92,4 +92,16 @@ class RestApiConfigTest {
             throw new IllegalStateException(e);
         }
     }
+
+    @Test
+    void anEmptyAuthenticationSectionIsAnError() {
+        java.util.Map<String, Object> section = new java.util.HashMap<>();
+        section.put("listen", "h:1");
+        section.put("authentication", null);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> RestApiConfig.fromPatroni(section))
+                .hasMessageContaining("restapi.authentication is empty");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> RestApiConfig.fromPatroni(java.util.Map.of(
+                        "listen", "h:1", "authentication", java.util.Map.of("username", "", "password", "x"))))
+                .hasMessageContaining("restapi.authentication");
+    }
 }

@@ -343,7 +343,9 @@ class WritesTest extends ApiTestSupport {
     @Test
     void failsafePostIsAcceptedByAReplicaAndRefusedByAPrimary() throws Exception {
         Map<String, Object> failsafe = Map.of("failsafe_mode", true);
-        FakeNode replica = new FakeNode(replica(100 * MB, 99 * MB, "streaming", failsafe, Map.of(), null), dcs("pg1"));
+        FakeNode replica = new FakeNode(
+                withFailsafeKey(replica(100 * MB, 99 * MB, "streaming", failsafe, Map.of(), null), failsafe),
+                dcs("pg1"));
         RestApiServer server = start(replica);
         PatroniClient client = PatroniClient.create();
         Map<String, Object> body = Map.of("name", "pg0", "api_url", "http://127.0.0.1:8008/patroni");

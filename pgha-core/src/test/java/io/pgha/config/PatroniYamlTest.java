@@ -377,4 +377,14 @@ class PatroniYamlTest {
                 Map.of());
         assertThat(y.warnings()).noneMatch(w -> w.contains("tags"));
     }
+
+    @Test
+    void anEmptyRestapiAuthenticationSectionIsAnError() throws Exception {
+        String text =
+                GOOD.replace("  authentication:\n    username: admin\n    password: secret\n", "  authentication:\n");
+        org.assertj.core.api.Assertions.assertThat(text).isNotEqualTo(GOOD);
+        PatroniYaml yaml = PatroniYaml.parse(text, "pg0.yml", Map.of());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> io.pgha.rest.RestApiConfig.fromPatroni(yaml.restapi()))
+                .hasMessageContaining("restapi.authentication is empty");
+    }
 }
