@@ -2,7 +2,6 @@ package io.pgha.postgres.local;
 
 import io.pgha.postgres.PostgresException;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.sql.Connection;
@@ -112,7 +111,7 @@ final class Bootstrap {
                     "cannot write initdb's password file in " + dir.runtimeDir() + ": " + e.getMessage(), e);
         } finally {
             try {
-                Files.deleteIfExists(pwfile);
+                dir.files().deleteIfExists(pwfile);
             } catch (IOException e) {
                 LOG.error("{}: cannot delete {}: {}", config.name(), pwfile, e.getMessage());
             }

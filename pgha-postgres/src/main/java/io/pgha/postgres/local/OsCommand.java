@@ -143,12 +143,18 @@ public final class OsCommand {
      * in postmaster.pid). {@code setsid} puts it in its own session, so a Ctrl-C meant for the JVM
      * does not shut PostgreSQL down; it does not fork here (a child of the JVM is no process group
      * leader), so the PID is the server's.
+     *
+     * <p>The log is opened (created with mode 0600 when missing) by a shell running as the
+     * PostgreSQL user, which then execs the server: the log lies in a directory that user controls,
+     * and root must not open a path there (a symlink would make it append to any root-owned file).
+     * The shell execs, so the PID is still the server's.
      */
     public Process launch(List<String> command, Path log) throws PostgresException {
         List<String> full = new ArrayList<>(List.of("setsid", "--wait"));
         full.addAll(user.commandPrefix());
+        full.addAll(List.of("/bin/sh", "-c", LAUNCH, "pgha", log.toString()));
         full.addAll(command);
-        ProcessBuilder pb = builder(full, Map.of()).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        ProcessBuilder pb = builder(full, Map.of()).redirectOutput(ProcessBuilder.Redirect.DISCARD);
         LOG.debug("starting {}", full);
         try {
             return pb.start();
@@ -156,6 +162,9 @@ public final class OsCommand {
             throw new PostgresException("cannot run " + command.get(0) + ": " + e.getMessage(), e);
         }
     }
+
+    /** Opens the log named by $1 as the user the shell runs as, then execs the rest of the arguments. */
+    private static final String LAUNCH = "umask 077; log=$1; shift; exec \"$@\" >> \"$log\" 2>&1";
 
     private ProcessBuilder builder(List<String> command, Map<String, String> env) {
         ProcessBuilder pb = new ProcessBuilder(command)
