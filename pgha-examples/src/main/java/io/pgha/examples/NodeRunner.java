@@ -219,9 +219,37 @@ final class NodeRunner implements Closeable {
         return 0;
     }
 
-    /** Where the fence's script and log live: a directory of this member's own under the temp dir. */
-    private static java.nio.file.Path fenceDir(String scope, String name) {
-        return java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "pgha-fence-" + scope + "-" + name);
+    /**
+     * Where the fence's script and log live: a private directory of this member's own (ShellFence
+     * creates it with mode 0700 and refuses one that is a symlink, another user's, or open to
+     * others). As root under {@code /run/pgha}, where no other user can make it first; otherwise
+     * under {@code $XDG_RUNTIME_DIR} when set, else under the temp dir. Scope and name are reduced
+     * to file-name characters: they come from the file and must not lead out of that directory.
+     */
+    static java.nio.file.Path fenceDir(String scope, String name, boolean root, String xdgRuntimeDir) {
+        String leaf = "pgha-fence-" + fileName(scope) + "-" + fileName(name);
+        if (root && java.nio.file.Files.isDirectory(java.nio.file.Path.of("/run"))) {
+            return java.nio.file.Path.of("/run", "pgha", leaf);
+        }
+        if (xdgRuntimeDir != null
+                && !xdgRuntimeDir.isBlank()
+                && java.nio.file.Files.isDirectory(java.nio.file.Path.of(xdgRuntimeDir))) {
+            return java.nio.file.Path.of(xdgRuntimeDir, leaf);
+        }
+        return java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), leaf);
+    }
+
+    private static String fileName(String s) {
+        String safe = s.replaceAll("[^A-Za-z0-9._-]", "_");
+        return safe.startsWith(".") ? "_" + safe.substring(1) : safe;
+    }
+
+    private static boolean runsAsRoot() {
+        try {
+            return ((Integer) java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self"), "unix:uid")) == 0;
+        } catch (IOException | RuntimeException e) {
+            return "root".equals(System.getProperty("user.name"));
+        }
     }
 
     /**
@@ -265,7 +293,9 @@ final class NodeRunner implements Closeable {
                 .postgres(postgres)
                 .restApi(apiConfig)
                 .fence(new io.pgha.postgres.fence.ShellFence(
-                        pgConfig.dataDir(), fenceDir(yaml.scope(), yaml.name()), watchdog(yaml)));
+                        pgConfig.dataDir(),
+                        fenceDir(yaml.scope(), yaml.name(), runsAsRoot(), System.getenv("XDG_RUNTIME_DIR")),
+                        watchdog(yaml)));
         Object callbacks = yaml.postgresql().get("callbacks");
         if (callbacks instanceof java.util.Map<?, ?> map && !map.isEmpty()) {
             @SuppressWarnings("unchecked")

@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * {@code setpriv} as {@code postgresql.run_as} when the JVM is root (PostgreSQL refuses to run as
  * root), as the JVM's own user otherwise. The child gets a clean environment: inherited {@code PG*}
  * variables could point a binary at another server or data directory. Its working directory is
- * {@code /} and its stdin empty. Every command line is logged at debug level, so none may hold a
+ * {@code /} and its stdin empty. Nor does it inherit the {@code PATRONI_*} variables, which may hold
+ * secrets ({@link #removeInheritedSecrets}). Every command line is logged at debug level, so none may hold a
  * password (pass them in a passfile or a 0600 temporary file).
  *
  * <p>Concurrency: immutable and thread-safe; any number of threads may run commands at once.
@@ -173,6 +174,7 @@ public final class OsCommand {
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         Map<String, String> environment = pb.environment();
         environment.keySet().removeIf(k -> k.startsWith("PG"));
+        removeInheritedSecrets(environment);
         if (user.home() != null) {
             environment.put("HOME", user.home());
         }
@@ -182,6 +184,17 @@ public final class OsCommand {
         }
         environment.putAll(env);
         return pb;
+    }
+
+    /**
+     * Removes from a child's environment what Patroni keeps from the postmaster's: the
+     * {@code PATRONI_*} variables (the configuration's overrides: passwords of the superuser, the
+     * replication user, the REST API and the DCS) and {@code KUBERNETES_*}. Patroni removes them
+     * from the postmaster's environment only; pgha from every PostgreSQL binary and tool it runs and
+     * from the fence, none of which reads them.
+     */
+    public static void removeInheritedSecrets(Map<String, String> environment) {
+        environment.keySet().removeIf(k -> k.startsWith("PATRONI_") || k.startsWith("KUBERNETES_"));
     }
 
     private static void kill(Process p) {
