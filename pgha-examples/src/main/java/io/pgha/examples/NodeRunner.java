@@ -252,6 +252,23 @@ final class NodeRunner implements Closeable {
         }
     }
 
+    /** Exit status of a runner whose HA loop died of an Error (EX_SOFTWARE). */
+    static final int FATAL_EXIT = 70;
+
+    /**
+     * The HA loop died (an OutOfMemoryError, a StackOverflowError: HaNode logged it): the process
+     * ends at once, without the shutdown hook (which would need the loop, and memory), so that the
+     * REST API stops answering with stale state, the fence stops a primary's PostgreSQL as for any
+     * agent death, and the other members see the member key expire. A supervisor restarts it.
+     */
+    private static void halt(Throwable e) {
+        try {
+            System.err.println("pgha: the HA loop died (" + e + "); exiting with status " + FATAL_EXIT);
+        } finally {
+            Runtime.getRuntime().halt(FATAL_EXIT);
+        }
+    }
+
     /**
      * The watchdog section; the fence feeds the device (docs/safety.md, "Linux watchdog"). Without a
      * section pgha uses none, where Patroni would try /dev/watchdog: say so when that device is there.
@@ -292,6 +309,7 @@ final class NodeRunner implements Closeable {
                 .dcs(dcs)
                 .postgres(postgres)
                 .restApi(apiConfig)
+                .onFatalError(NodeRunner::halt)
                 .fence(new io.pgha.postgres.fence.ShellFence(
                         pgConfig.dataDir(),
                         fenceDir(yaml.scope(), yaml.name(), runsAsRoot(), System.getenv("XDG_RUNTIME_DIR")),
