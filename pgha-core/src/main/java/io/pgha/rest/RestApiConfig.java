@@ -99,6 +99,12 @@ public final class RestApiConfig {
             b.connectAddress(restapi.get("connect_address").toString());
         }
         Object auth = restapi.get("authentication");
+        if (auth == null && restapi.containsKey("authentication")) {
+            // an empty section reads as "writes are protected" but protects nothing; Patroni 3.0.2
+            // fails on it too, with a traceback (TypeError formatting the credentials)
+            throw new IllegalArgumentException("restapi.authentication is empty: give it a username and a password,"
+                    + " or remove it to leave the REST API's writes open to every client that can reach it");
+        }
         if (auth != null) {
             if (!(auth instanceof Map<?, ?> a) || a.get("username") == null || a.get("password") == null) {
                 throw new IllegalArgumentException("restapi.authentication must have username and password");

@@ -12,6 +12,22 @@ import org.junit.jupiter.api.Test;
 class RestApiConfigTest {
 
     @Test
+    void anEmptyAuthenticationSectionIsAnError() {
+        Map<String, Object> section = new java.util.LinkedHashMap<>();
+        section.put("listen", "127.0.0.1:8008");
+        section.put("authentication", null); // "authentication:" with nothing under it
+        assertThatThrownBy(() -> RestApiConfig.fromPatroni(section))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("restapi.authentication is empty");
+        section.put("authentication", Map.of());
+        assertThatThrownBy(() -> RestApiConfig.fromPatroni(section))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("restapi.authentication");
+        section.remove("authentication");
+        assertThat(RestApiConfig.fromPatroni(section).hasAuthentication()).isFalse();
+    }
+
+    @Test
     void readsPatronisRestapiSection() {
         Map<String, Object> section = new java.util.LinkedHashMap<>();
         section.put("listen", "0.0.0.0:8008");

@@ -252,6 +252,31 @@ final class NodeRunner implements Closeable {
         }
     }
 
+    /** The REST API's write endpoints (methods and paths), named in the warning when they are open. */
+    static final String WRITE_ENDPOINTS = "PATCH/PUT /config, POST /switchover, POST /failover, POST /restart,"
+            + " POST /reload, POST /reinitialize, POST /failsafe, DELETE /switchover, DELETE /restart";
+
+    /**
+     * The warning logged at start when {@code restapi.authentication} is absent (writes then need
+     * no credentials, as in Patroni), naming the open write endpoints and who can reach them; null
+     * when authentication is set.
+     */
+    static String openWritesWarning(RestApiConfig api) {
+        if (api.hasAuthentication()) {
+            return null;
+        }
+        String who = api.allowlist().isEmpty()
+                ? "any client that can reach " + api.listenHost() + ":" + api.listenPort()
+                : "any client from restapi.allowlist " + api.allowlist();
+        String tls = api.verifyClient() == RestApiConfig.VerifyClient.REQUIRED
+                ? " holding a client certificate signed by restapi.cafile"
+                : "";
+        return "restapi.authentication is not set: the REST API's writes (" + WRITE_ENDPOINTS
+                + ") need no credentials, as in Patroni; " + who + tls
+                + " may switch over, restart or reconfigure the cluster. Set restapi.authentication"
+                + " (username, password) and an allowlist (docs/security.md)";
+    }
+
     /** Exit status of a runner whose HA loop died of an Error (EX_SOFTWARE). */
     static final int FATAL_EXIT = 70;
 
@@ -367,6 +392,10 @@ final class NodeRunner implements Closeable {
         }
         if (backups != null) {
             backups.start();
+        }
+        String openWrites = openWritesWarning(apiConfig);
+        if (openWrites != null) {
+            log().warn("{}", openWrites);
         }
         node.start();
         log().info(

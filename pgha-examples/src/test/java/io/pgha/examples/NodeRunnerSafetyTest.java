@@ -3,11 +3,12 @@ package io.pgha.examples;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Issue 19 item 3: where the runner puts the fence's directory. */
-class NodeRunnerFenceDirTest {
+/** Issue 19 items 3 and 4: where the runner puts the fence's directory; its warning on open writes. */
+class NodeRunnerSafetyTest {
 
     @Test
     void asRootUnderRunWhereNoOtherUserCanMakeItFirst() {
@@ -27,5 +28,18 @@ class NodeRunnerFenceDirTest {
         Path dir = NodeRunner.fenceDir("../../etc", "a/b", true, null);
         assertThat(dir.getParent()).isEqualTo(Path.of("/run/pgha"));
         assertThat(dir.getFileName().toString()).doesNotContain("/");
+    }
+
+    @Test
+    void warnsNamingTheOpenWriteEndpointsWhenThereIsNoAuthentication() {
+        io.pgha.rest.RestApiConfig open = io.pgha.rest.RestApiConfig.fromPatroni(Map.of("listen", "0.0.0.0:8008"));
+        assertThat(NodeRunner.openWritesWarning(open))
+                .contains("restapi.authentication is not set")
+                .contains("POST /switchover")
+                .contains("PATCH/PUT /config")
+                .contains("0.0.0.0:8008");
+        io.pgha.rest.RestApiConfig closed = io.pgha.rest.RestApiConfig.fromPatroni(
+                Map.of("listen", "0.0.0.0:8008", "authentication", Map.of("username", "u", "password", "p")));
+        assertThat(NodeRunner.openWritesWarning(closed)).isNull();
     }
 }
