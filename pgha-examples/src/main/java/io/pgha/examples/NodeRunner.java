@@ -223,18 +223,23 @@ final class NodeRunner implements Closeable {
      * Where the fence's script and log live: a private directory of this member's own (ShellFence
      * creates it with mode 0700 and refuses one that is a symlink, another user's, or open to
      * others). As root under {@code /run/pgha}, where no other user can make it first; otherwise
-     * under {@code $XDG_RUNTIME_DIR} when set, else under the temp dir. Scope and name are reduced
-     * to file-name characters: they come from the file and must not lead out of that directory.
+     * under the first of {@code $RUNTIME_DIRECTORY} (systemd's {@code RuntimeDirectory=}) and
+     * {@code $XDG_RUNTIME_DIR} that is set, else under the temp dir. Scope and name are reduced to
+     * file-name characters: they come from the file and must not lead out of that directory.
+     *
+     * @param runtimeDirs candidate parent directories in order of preference (null or blank
+     *     entries skipped; when one lists several, as systemd may, the first)
      */
-    static java.nio.file.Path fenceDir(String scope, String name, boolean root, String xdgRuntimeDir) {
+    static java.nio.file.Path fenceDir(String scope, String name, boolean root, String... runtimeDirs) {
         String leaf = "pgha-fence-" + fileName(scope) + "-" + fileName(name);
         if (root && java.nio.file.Files.isDirectory(java.nio.file.Path.of("/run"))) {
             return java.nio.file.Path.of("/run", "pgha", leaf);
         }
-        if (xdgRuntimeDir != null
-                && !xdgRuntimeDir.isBlank()
-                && java.nio.file.Files.isDirectory(java.nio.file.Path.of(xdgRuntimeDir))) {
-            return java.nio.file.Path.of(xdgRuntimeDir, leaf);
+        for (String d : runtimeDirs) {
+            String first = d == null ? "" : d.split(":")[0].strip();
+            if (!first.isEmpty() && java.nio.file.Files.isDirectory(java.nio.file.Path.of(first))) {
+                return java.nio.file.Path.of(first, leaf);
+            }
         }
         return java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), leaf);
     }
@@ -337,7 +342,12 @@ final class NodeRunner implements Closeable {
                 .onFatalError(NodeRunner::halt)
                 .fence(new io.pgha.postgres.fence.ShellFence(
                         pgConfig.dataDir(),
-                        fenceDir(yaml.scope(), yaml.name(), runsAsRoot(), System.getenv("XDG_RUNTIME_DIR")),
+                        fenceDir(
+                                yaml.scope(),
+                                yaml.name(),
+                                runsAsRoot(),
+                                System.getenv("RUNTIME_DIRECTORY"),
+                                System.getenv("XDG_RUNTIME_DIR")),
                         watchdog(yaml)));
         Object callbacks = yaml.postgresql().get("callbacks");
         if (callbacks instanceof java.util.Map<?, ?> map && !map.isEmpty()) {
