@@ -54,6 +54,16 @@ postmaster_pid() {
         *postgres*|*postmaster*) ;;
         *) return 1 ;;
     esac
+    # and it must be this data directory's postmaster: a postmaster works in its data directory
+    # (it changes into it at start), so a PID planted in postmaster.pid that names some other
+    # process, even one called postgres, is not signalled
+    local cwd data
+    cwd=$(readlink -f "/proc/$line/cwd" 2>/dev/null) || return 1
+    data=$(readlink -f "$DATA_DIR" 2>/dev/null) || return 1
+    if [ -z "$cwd" ] || [ "$cwd" != "$data" ]; then
+        log "postmaster.pid names process $line, which works in ${cwd:-?}, not in $data: not this data directory's postmaster" >&2
+        return 1
+    fi
     printf '%s' "$line"
 }
 
