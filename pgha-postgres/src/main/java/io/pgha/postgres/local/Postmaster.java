@@ -81,6 +81,14 @@ final class Postmaster {
     void start(Duration timeout) throws PostgresException {
         // created (0600) and appended to by the PostgreSQL user, never opened by root (OsCommand.launch)
         Path log = dir.path().resolve("log").resolve("pgha-postmaster.log");
+        try {
+            if (dir.files().rotate(log, MAX_LOG_BYTES)) {
+                LOG.info(
+                        "{}: {} was larger than {} MiB: renamed to {}.1", config.name(), log, MAX_LOG_BYTES >> 20, log);
+            }
+        } catch (IOException e) {
+            LOG.warn("{}: cannot rotate {}: {}", config.name(), log, e.getMessage());
+        }
         long secs = Math.max(1, timeout.toSeconds());
         LOG.info("{}: starting PostgreSQL ({}:{})", config.name(), config.listenAddresses(), config.port());
         long logStart = sizeOf(log);
@@ -230,6 +238,13 @@ final class Postmaster {
             return 0;
         }
     }
+
+    /**
+     * The size past which the postmaster's log is renamed to {@code pgha-postmaster.log.1} at the
+     * next start (one older file kept): PostgreSQL's own {@code logging_collector} is the way to
+     * rotate a long-running server's log.
+     */
+    static final long MAX_LOG_BYTES = 64L * 1024 * 1024;
 
     /** How much of the log a failed start reads: its last 64 KiB, never the whole file. */
     private static final int TAIL_BYTES = 64 * 1024;

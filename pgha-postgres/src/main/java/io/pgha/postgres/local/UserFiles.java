@@ -65,6 +65,8 @@ final class UserFiles {
             + "[ -f \"$1\" ] || { echo \"$1 is not a regular file\" >&2; exit 1; }\n"
             + "exec head -c \"$2\" -- \"$1\"\n";
     private static final String TAIL = "[ -f \"$1\" ] || exit 0\n" + "tail -c +\"$2\" -- \"$1\" | tail -c \"$3\"\n";
+    private static final String ROTATE = "[ -f \"$1\" ] || exit 0\n" + "s=$(stat -c %s -- \"$1\") || exit 1\n"
+            + "[ \"$s\" -le \"$2\" ] || mv -f -T -- \"$1\" \"$1.1\"\n";
     private static final String DELETE = "rm -f -- \"$1\"\n";
     private static final String MKDIR = "[ -d \"$1\" ] || mkdir -m 0700 -- \"$1\"\n";
     // -H: a data directory that is itself a symlink (set up by the administrator) is followed, no
@@ -172,6 +174,35 @@ final class UserFiles {
                 // until full or at the end
             }
             return new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8);
+        }
+    }
+
+    /**
+     * Renames {@code file} to {@code <file>.1} (replacing an older one) when it is larger than
+     * {@code maxBytes}: the postmaster's log, kept to about twice that between two starts.
+     *
+     * @return whether it was rotated
+     */
+    boolean rotate(Path file, long maxBytes) throws IOException {
+        Path old = file.resolveSibling(file.getFileName() + ".1");
+        if (asOtherUser()) {
+            long before = sizeNoFollow(file);
+            asUser("rotate " + file, ROTATE, null, file.toString(), String.valueOf(maxBytes));
+            return before > maxBytes && sizeNoFollow(file) < before;
+        }
+        if (!Files.isRegularFile(file) || Files.size(file) <= maxBytes) {
+            return false;
+        }
+        Files.move(file, old, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        return true;
+    }
+
+    private static long sizeNoFollow(Path file) {
+        try {
+            return Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+                    .size();
+        } catch (IOException e) {
+            return 0;
         }
     }
 

@@ -278,4 +278,24 @@ class RootModeFilesIT {
         assertThat(Files.isSymbolicLink(passfile)).isFalse();
         assertRootFilesUntouched();
     }
+
+    @Test
+    void aLargeLogIsRotatedAsThePostgresUserAndALinkIsNotFollowed() throws Exception {
+        Path logDir = Files.createDirectory(data.resolve("log"));
+        postgres.own(logDir, "rwx------");
+        Path log = logDir.resolve("pgha-postmaster.log");
+        Files.writeString(log, "x".repeat(2000));
+        postgres.own(log, "rw-------");
+        UserFiles files = new UserFiles(postgres);
+        assertThat(files.rotate(log, 4096)).isFalse();
+        assertThat(files.rotate(log, 1000)).isTrue();
+        assertThat(log).doesNotExist();
+        assertThat(logDir.resolve("pgha-postmaster.log.1")).hasContent("x".repeat(2000));
+        // a planted .1 link is replaced, not written through
+        plant(log, victim);
+        Files.delete(logDir.resolve("pgha-postmaster.log.1"));
+        plant(logDir.resolve("pgha-postmaster.log.1"), secret);
+        files.rotate(log, 0);
+        assertRootFilesUntouched();
+    }
 }
