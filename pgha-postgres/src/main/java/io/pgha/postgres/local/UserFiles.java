@@ -49,7 +49,6 @@ final class UserFiles {
     /** The most a read takes: postgresql.conf and pgha's files are a few KiB. */
     static final int MAX_READ = 4 * 1024 * 1024;
 
-    private static final long TIMEOUT_SECONDS = 60;
     private static final SecureRandom RANDOM = new SecureRandom();
 
     /** The exit code of {@link #READ} for a missing file. */
@@ -74,9 +73,16 @@ final class UserFiles {
     private static final String EMPTY = "[ -d \"$1\" ] || exit 0\n" + "exec find -H \"$1\" -mindepth 1 -delete\n";
 
     private final OsUser user;
+    /** How long one operation as the other user may take before it is killed. */
+    private final long timeoutSeconds;
 
     UserFiles(OsUser user) {
+        this(user, 60);
+    }
+
+    UserFiles(OsUser user, long timeoutSeconds) {
         this.user = user;
+        this.timeoutSeconds = timeoutSeconds;
     }
 
     /** Whether the operations run as another user than the JVM's (the JVM is root). */
@@ -91,10 +97,15 @@ final class UserFiles {
      */
     void write(Path target, String content) throws IOException {
         byte[] bytes = content.getBytes(StandardCharsets.UTF_8);
-        if (asOtherUser()) {
+        boolean rootsDirectory =
+                asOtherUser() && onlyRootCanChange(target.toAbsolutePath().getParent());
+        if (asOtherUser() && !rootsDirectory) {
             asUser("write " + target, WRITE, bytes, target.toString());
             return;
         }
+        // the JVM's own user, or root writing into a directory only root can change (a configured
+        // postgresql.pgpass in /etc/pgha/, say, which the PostgreSQL user cannot write): nobody
+        // else can plant anything there, so root writes the file itself and gives it to that user
         Path tmp = target.resolveSibling("." + target.getFileName() + ".pgha-" + randomHex());
         Set<OpenOption> options =
                 Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
@@ -107,6 +118,9 @@ final class UserFiles {
                     ch.write(buf);
                 }
             }
+            if (rootsDirectory) {
+                user.own(tmp, "rw-------");
+            }
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             moved = true;
         } finally {
@@ -114,6 +128,39 @@ final class UserFiles {
                 Files.deleteIfExists(tmp);
             }
         }
+    }
+
+    /**
+     * Whether only root can change what is in {@code dir}: it and every directory above it belong
+     * to root and are not writable by the group or others, except sticky ones ({@code /tmp}),
+     * where nobody else can rename or remove root's entries. A symlink on the way is checked as
+     * where it leads too.
+     */
+    static boolean onlyRootCanChange(Path dir) throws IOException {
+        Path p = dir.toAbsolutePath().normalize();
+        Path q = p.getRoot();
+        if (!rootOwnedAndClosed(q)) {
+            return false;
+        }
+        for (Path part : p) {
+            q = q.resolve(part);
+            if (Files.isSymbolicLink(q)) {
+                // the link's own directory was checked; now where it leads
+                return onlyRootCanChange(q.toRealPath()) && onlyRootCanChange(p.toRealPath());
+            }
+            if (!rootOwnedAndClosed(q)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean rootOwnedAndClosed(Path dir) throws IOException {
+        int uid = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        int mode = (Integer) Files.getAttribute(dir, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+        boolean othersWrite = (mode & 0022) != 0;
+        boolean sticky = (mode & 01000) != 0;
+        return uid == 0 && (!othersWrite || sticky);
     }
 
     /**
@@ -290,18 +337,27 @@ final class UserFiles {
             } catch (IOException e) {
                 // the script ended before reading it all (mktemp failed): its exit code and stderr say why
             }
+            // read on a thread of its own too: a FIFO planted where a file was expected must not
+            // block this thread beyond the timeout
             ByteArrayOutputStream out = new ByteArrayOutputStream();
-            copy(p.getInputStream(), out, maxOut);
-            if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+            Thread outReader = new Thread(() -> copy(p.getInputStream(), out, maxOut), "pgha-userfiles-out-" + p.pid());
+            outReader.setDaemon(true);
+            outReader.start();
+            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
-                throw new IOException("cannot " + what + ": did not finish within " + TIMEOUT_SECONDS + " s");
+                throw new IOException("cannot " + what + ": did not finish within " + timeoutSeconds + " s");
             }
+            outReader.join(5000);
             errReader.join(2000);
             String error;
             synchronized (err) {
                 error = err.toString(StandardCharsets.UTF_8).strip().replace('\n', ' ');
             }
-            return new Output(p.exitValue(), out.toByteArray(), error);
+            byte[] stdout;
+            synchronized (out) {
+                stdout = out.toByteArray();
+            }
+            return new Output(p.exitValue(), stdout, error);
         } catch (InterruptedException e) {
             p.destroyForcibly();
             Thread.currentThread().interrupt();

@@ -298,4 +298,42 @@ class RootModeFilesIT {
         files.rotate(log, 0);
         assertRootFilesUntouched();
     }
+
+    @Test
+    void aFifoPlantedAsPostgresqlConfIsAnErrorNotAHang() throws Exception {
+        Process p = new ProcessBuilder(
+                        "setpriv",
+                        "--reuid=" + postgres.uid(),
+                        "--regid=" + postgres.gid(),
+                        "--init-groups",
+                        "--",
+                        "mkfifo",
+                        data.resolve("postgresql.conf").toString())
+                .start();
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        UserFiles files = new UserFiles(postgres, 2);
+        assertTimeoutPreemptively(
+                Duration.ofSeconds(20),
+                () -> assertThatThrownBy(() -> files.read(data.resolve("postgresql.conf")))
+                        .isInstanceOf(IOException.class)
+                        .hasMessageContaining("postgresql.conf"));
+    }
+
+    @Test
+    void aPassfileConfiguredInADirectoryOnlyRootCanWriteIsWrittenByRootForPostgres() throws Exception {
+        Path etc = Files.createDirectory(base.resolve("etc-pgha"));
+        Files.setPosixFilePermissions(etc, PosixFilePermissions.fromString("rwxr-xr-x"));
+        assertThat(UserFiles.onlyRootCanChange(etc)).isTrue();
+        assertThat(UserFiles.onlyRootCanChange(data)).isFalse();
+        UserFiles files = new UserFiles(postgres);
+        Path passfile = etc.resolve("pgpass");
+        files.write(passfile, "*:*:*:replicator:secret\n");
+        assertThat(passfile).hasContent("*:*:*:replicator:secret");
+        assertThat(Files.getAttribute(passfile, "unix:uid")).isEqualTo(postgres.uid());
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(passfile)))
+                .isEqualTo("rw-------");
+        try (Stream<Path> s = Files.list(etc)) {
+            assertThat(s).containsExactly(passfile);
+        }
+    }
 }
