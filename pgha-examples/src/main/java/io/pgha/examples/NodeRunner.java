@@ -236,7 +236,7 @@ final class NodeRunner implements Closeable {
             return java.nio.file.Path.of("/run", "pgha", leaf);
         }
         for (String d : runtimeDirs) {
-            String first = d == null ? "" : d.split(":")[0].strip();
+            String first = d == null ? "" : (d.indexOf(':') < 0 ? d : d.substring(0, d.indexOf(':'))).strip();
             if (!first.isEmpty() && java.nio.file.Files.isDirectory(java.nio.file.Path.of(first))) {
                 return java.nio.file.Path.of(first, leaf);
             }

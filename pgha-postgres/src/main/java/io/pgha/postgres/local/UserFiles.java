@@ -55,22 +55,36 @@ final class UserFiles {
     private static final int MISSING = 3;
 
     // the scripts run as the PostgreSQL user, with the path as $1; no variable comes from elsewhere
-    private static final String WRITE = "umask 077\n"
-            + "d=$(dirname -- \"$1\") && b=$(basename -- \"$1\") || exit 1\n"
-            + "t=$(mktemp -- \"$d/.$b.pgha-XXXXXXXXXX\") || exit 1\n"
-            + "if cat > \"$t\" && mv -f -T -- \"$t\" \"$1\"; then exit 0; fi\n"
-            + "rm -f -- \"$t\"; exit 1\n";
-    private static final String READ = "if [ ! -e \"$1\" ] && [ ! -L \"$1\" ]; then exit " + MISSING + "; fi\n"
-            + "[ -f \"$1\" ] || { echo \"$1 is not a regular file\" >&2; exit 1; }\n"
-            + "exec head -c \"$2\" -- \"$1\"\n";
-    private static final String TAIL = "[ -f \"$1\" ] || exit 0\n" + "tail -c +\"$2\" -- \"$1\" | tail -c \"$3\"\n";
-    private static final String ROTATE = "[ -f \"$1\" ] || exit 0\n" + "s=$(stat -c %s -- \"$1\") || exit 1\n"
-            + "[ \"$s\" -le \"$2\" ] || mv -f -T -- \"$1\" \"$1.1\"\n";
+    private static final String WRITE = """
+            umask 077
+            d=$(dirname -- "$1") && b=$(basename -- "$1") || exit 1
+            t=$(mktemp -- "$d/.$b.pgha-XXXXXXXXXX") || exit 1
+            if cat > "$t" && mv -f -T -- "$t" "$1"; then exit 0; fi
+            rm -f -- "$t"; exit 1
+            """;
+    // exit 3: MISSING
+    private static final String READ = """
+            if [ ! -e "$1" ] && [ ! -L "$1" ]; then exit 3; fi
+            [ -f "$1" ] || { echo "$1 is not a regular file" >&2; exit 1; }
+            exec head -c "$2" -- "$1"
+            """;
+    private static final String TAIL = """
+            [ -f "$1" ] || exit 0
+            tail -c +"$2" -- "$1" | tail -c "$3"
+            """;
+    private static final String ROTATE = """
+            [ -f "$1" ] || exit 0
+            s=$(stat -c %s -- "$1") || exit 1
+            [ "$s" -le "$2" ] || mv -f -T -- "$1" "$1.1"
+            """;
     private static final String DELETE = "rm -f -- \"$1\"\n";
     private static final String MKDIR = "[ -d \"$1\" ] || mkdir -m 0700 -- \"$1\"\n";
     // -H: a data directory that is itself a symlink (set up by the administrator) is followed, no
     // link inside it is
-    private static final String EMPTY = "[ -d \"$1\" ] || exit 0\n" + "exec find -H \"$1\" -mindepth 1 -delete\n";
+    private static final String EMPTY = """
+            [ -d "$1" ] || exit 0
+            exec find -H "$1" -mindepth 1 -delete
+            """;
 
     private final OsUser user;
     /** How long one operation as the other user may take before it is killed. */
@@ -306,6 +320,7 @@ final class UserFiles {
         });
     }
 
+    @SuppressWarnings("ArrayRecordComponent") // private, read once: the array is never compared
     private record Output(int exitCode, byte[] stdout, String error) {}
 
     private void asUser(String what, String script, byte[] stdin, String... args) throws IOException {
