@@ -43,8 +43,9 @@ log() {
 
 postmaster_pid() {
     local line
-    [ -r "$DATA_DIR/postmaster.pid" ] || return 1
-    IFS= read -r line < "$DATA_DIR/postmaster.pid" || return 1
+    # a regular file, and only its first bytes: a link to a device or a FIFO must not hang the fence
+    [ -f "$DATA_DIR/postmaster.pid" ] && [ -r "$DATA_DIR/postmaster.pid" ] || return 1
+    line=$(head -c 32 -- "$DATA_DIR/postmaster.pid" 2>/dev/null | head -n 1)
     case "$line" in
         ''|*[!0-9]*) return 1 ;;
     esac

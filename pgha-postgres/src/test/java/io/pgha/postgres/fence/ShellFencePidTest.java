@@ -71,4 +71,13 @@ class ShellFencePidTest {
                 .as("the data directory's 'postmaster' was stopped")
                 .isFalse();
     }
+
+    @Test
+    void aPostmasterPidLinkedToAnEndlessDeviceDoesNotHangTheFence(@TempDir Path tmp) throws Exception {
+        Path data = Files.createDirectory(tmp.resolve("data"));
+        Files.createSymbolicLink(data.resolve("postmaster.pid"), Path.of("/dev/zero"));
+        fenceFires(data, tmp.resolve("work"));
+        assertThat(Files.readString(tmp.resolve("work").resolve("pgha-fence.log")))
+                .contains("no running postmaster");
+    }
 }
