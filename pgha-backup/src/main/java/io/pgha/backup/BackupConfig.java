@@ -438,13 +438,25 @@ public final class BackupConfig {
         if (!archive) {
             return Map.of();
         }
-        String base = pgbackrest + " --config=" + configFile() + " --stanza=" + stanza;
+        // PostgreSQL runs these through sh: a path with a space or a quote must stay one word
+        String base = commandWord(pgbackrest.toString()) + " " + commandWord("--config=" + configFile()) + " "
+                + commandWord("--stanza=" + stanza);
         Map<String, String> p = new LinkedHashMap<>();
         p.put("archive_mode", "on");
         p.put("archive_command", base + " archive-push %p");
         p.put("restore_command", base + " archive-get %f \"%p\"");
         p.put("wal_level", "replica");
         return p;
+    }
+
+    /**
+     * One word of an archive_command or restore_command: as it is when it holds only characters the
+     * shell leaves alone, else single-quoted for {@code sh}; and {@code %} doubled, since PostgreSQL
+     * reads {@code %p}, {@code %f} and {@code %%} in these commands before the shell sees them.
+     */
+    static String commandWord(String s) {
+        String word = s.matches("[A-Za-z0-9_./:=@+,-]+") ? s : "'" + s.replace("'", "'\\''") + "'";
+        return word.replace("%", "%%");
     }
 
     @Override

@@ -177,12 +177,36 @@ public final class PgBackRest {
 
     /** Writes {@code text} to {@code file} atomically, owned by PostgreSQL's OS user with {@code mode}. */
     void ownedFile(Path file, String text, String mode) throws IOException {
-        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
-        Files.deleteIfExists(tmp);
-        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        Files.writeString(tmp, text);
-        own(tmp, mode);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        // a random name, created exclusively (O_EXCL, no symlink followed) with mode 0600 and
+        // written through that one descriptor: the PostgreSQL user owns the directory, and as root
+        // pgha must never write through a name it could have planted
+        byte[] random = new byte[8];
+        new java.security.SecureRandom().nextBytes(random);
+        Path tmp = file.resolveSibling(
+                "." + file.getFileName() + ".pgha-" + java.util.HexFormat.of().formatHex(random));
+        boolean moved = false;
+        try {
+            try (java.nio.channels.SeekableByteChannel ch = Files.newByteChannel(
+                    tmp,
+                    java.util.Set.of(
+                            java.nio.file.StandardOpenOption.CREATE_NEW,
+                            java.nio.file.StandardOpenOption.WRITE,
+                            java.nio.file.LinkOption.NOFOLLOW_LINKS),
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+                java.nio.ByteBuffer buf =
+                        java.nio.ByteBuffer.wrap(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                while (buf.hasRemaining()) {
+                    ch.write(buf);
+                }
+            }
+            own(tmp, mode); // no symlink followed (OsUser.own)
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            moved = true;
+        } finally {
+            if (!moved) {
+                Files.deleteIfExists(tmp);
+            }
+        }
     }
 
     private void runOrThrow(List<String> command, Duration timeout, String what) throws BackupException {

@@ -172,11 +172,7 @@ public final class RestoreDrill {
             }
         } finally {
             stop(server);
-            try {
-                deleteTree(scratch);
-            } catch (IOException e) {
-                LOG.warn("could not remove the drill's scratch directory {}: {}", scratch, e.toString());
-            }
+            removeScratch(scratch);
         }
         DrillResult result =
                 new DrillResult(error == null, clock.instant(), label, size, restoreTime, verifyTime, checks, error);
@@ -294,6 +290,25 @@ public final class RestoreDrill {
     private static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
+        }
+    }
+
+    /**
+     * Removes the drill's restored copy as PostgreSQL's OS user (pgBackRest restored it as that
+     * user, into a directory it owns): a recursive delete as root in a tree another user can change
+     * meanwhile could be led, by a directory swapped for a symlink, to delete root's files.
+     */
+    private void removeScratch(Path scratch) {
+        if (!Files.exists(scratch, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try {
+            OsCommand.Result r = pgbackrest.run(List.of("rm", "-rf", "--", scratch.toString()), Duration.ofMinutes(30));
+            if (!r.ok()) {
+                LOG.warn("could not remove the drill's scratch directory {}: {}", scratch, r.tail());
+            }
+        } catch (BackupException e) {
+            LOG.warn("could not remove the drill's scratch directory {}: {}", scratch, e.getMessage());
         }
     }
 

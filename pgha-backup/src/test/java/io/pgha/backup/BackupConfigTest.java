@@ -122,4 +122,14 @@ class BackupConfigTest {
                         .value())
                 .isEqualTo("2026-11-22 22:30:00.000000+00:00");
     }
+
+    /** Issue 19 (low): a path with a space, a quote or a % stays one word of the shell command. */
+    @Test
+    void archiveCommandWordsAreShellQuoted() {
+        assertThat(BackupConfig.commandWord("/usr/bin/pgbackrest")).isEqualTo("/usr/bin/pgbackrest");
+        assertThat(BackupConfig.commandWord("--config=/srv/my backups/pg.conf"))
+                .isEqualTo("'--config=/srv/my backups/pg.conf'");
+        assertThat(BackupConfig.commandWord("/srv/it's;rm -rf ~/x")).isEqualTo("'/srv/it'\\''s;rm -rf ~/x'");
+        assertThat(BackupConfig.commandWord("/srv/100%/x")).isEqualTo("'/srv/100%%/x'");
+    }
 }

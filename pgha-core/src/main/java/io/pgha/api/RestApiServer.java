@@ -186,13 +186,9 @@ public final class RestApiServer implements Closeable {
         RestApiServer api =
                 new RestApiServer(server, workers, peerCalls, watchdog, scheme + "://" + hostPort + "/patroni");
         LOG.info("REST API listening on {}:{} ({}), api_url {}", config.listenHost(), port, scheme, api.url);
-        if (!config.hasAuthentication()) {
-            LOG.warn(
-                    "REST API writes need no credentials (restapi.authentication is not set){}: POST /switchover,"
-                            + " /failover, /restart, /reload, /reinitialize, PATCH and PUT /config, DELETE /switchover"
-                            + " and /restart are open to {}",
-                    config.allowlist().isEmpty() ? "" : " and are limited by restapi.allowlist only",
-                    config.allowlist().isEmpty() ? "anyone who can reach " + config.listenHost() + ":" + port : "it");
+        String openWrites = config.openWritesWarning();
+        if (openWrites != null) {
+            LOG.warn("{}", openWrites);
         }
         return api;
     }

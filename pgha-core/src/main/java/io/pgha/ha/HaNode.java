@@ -74,8 +74,10 @@ public final class HaNode implements NodeControl, Closeable {
     private final HaCycle cycle;
     private final AtomicReference<State> lifecycle = new AtomicReference<>(State.LATENT);
     private Thread loopThread;
+    private final java.util.function.Consumer<Throwable> fatalError;
 
     private HaNode(Builder b) {
+        this.fatalError = b.fatalError;
         this.config = Objects.requireNonNull(b.config, "config");
         this.tags = new AtomicReference<>(Tags.published(this.config.tags()));
         this.dcs = Objects.requireNonNull(b.dcs, "dcs");
@@ -148,6 +150,10 @@ public final class HaNode implements NodeControl, Closeable {
             throw new IllegalStateException("cannot start a node that is " + lifecycle.get());
         }
         loopThread = new Thread(this::loop, "pgha-" + config.name() + "-ha");
+        // a failing cycle is caught and logged in the loop: what ends the thread is an Error
+        // (OutOfMemoryError, StackOverflowError) or a bug, and a node whose loop is gone must not
+        // go on serving stale state
+        loopThread.setUncaughtExceptionHandler((t, e) -> fatal(t, e));
         loopThread.start();
     }
 
@@ -349,8 +355,31 @@ public final class HaNode implements NodeControl, Closeable {
         return r -> {
             Thread t = new Thread(r, "pgha-" + config.name() + "-" + role);
             t.setDaemon(true);
+            t.setUncaughtExceptionHandler((th, e) -> {
+                if (e instanceof VirtualMachineError) {
+                    fatal(th, e);
+                } else {
+                    LOG.error("[{}] {} failed", config.name(), th.getName(), e);
+                }
+            });
             return t;
         };
+    }
+
+    /** A thread of the node died of {@code e}: logged, then handed to the fatal-error handler. */
+    private void fatal(Thread t, Throwable e) {
+        try {
+            LOG.error(
+                    "[{}] {} died of {}: the HA loop cannot go on; the lock guard and the fence stop a primary"
+                            + " before its lock can expire",
+                    config.name(),
+                    t.getName(),
+                    e.toString(),
+                    e);
+        } catch (Throwable logging) { // after an OutOfMemoryError even logging may fail
+            // the handler below still runs
+        }
+        fatalError.accept(e);
     }
 
     /** Builds a node. Not thread-safe. */
@@ -369,8 +398,23 @@ public final class HaNode implements NodeControl, Closeable {
         private Executor eventExecutor;
         private boolean lockGuard = true;
         private Fence fence;
+        private java.util.function.Consumer<Throwable> fatalError = e -> {};
 
         private Builder() {}
+
+        /**
+         * What to do when the HA loop's thread dies (an {@link Error} such as OutOfMemoryError or
+         * StackOverflowError, which the loop does not catch), or another of the node's threads dies
+         * of a {@link VirtualMachineError}. The default only logs it: the lock guard and the fence
+         * still stop a primary before its lock expires, but the node no longer runs cycles while
+         * its REST API would keep answering. A program that owns its process should end it
+         * ({@code pgha run} halts the JVM with a non-zero status), so that the fence and the other
+         * members see a clean death.
+         */
+        public Builder onFatalError(java.util.function.Consumer<Throwable> v) {
+            fatalError = Objects.requireNonNull(v, "onFatalError");
+            return this;
+        }
 
         public Builder config(NodeConfig v) {
             config = v;

@@ -1,6 +1,9 @@
 package io.pgha.ha;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,12 +20,16 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The command line is split on whitespace (no shell, so nothing in it is interpreted); it runs
  * in its own process with its output logged, and is killed after {@code timeoutSeconds}. It runs
- * on the node's event thread, so a slow callback delays later callbacks but never the HA loop.
+ * on the node's event thread, so a slow callback delays later callbacks (at most {@code timeoutSeconds}
+ * each: its output is read on a thread of its own, so the timeout fires even when it hangs) but
+ * never the HA loop.
  */
 public final class PatroniCallbacks implements HaListener {
     private static final Logger LOG = LoggerFactory.getLogger(PatroniCallbacks.class);
     private static final Set<String> ACTIONS =
             Set.of("on_start", "on_stop", "on_restart", "on_reload", "on_role_change");
+    /** How much of a callback's output is logged. */
+    private static final int MAX_OUTPUT = 16 * 1024;
 
     private final Map<String, List<String>> commands = new LinkedHashMap<>();
     private final String scope;
@@ -94,28 +101,80 @@ public final class PatroniCallbacks implements HaListener {
         argv.add(action);
         argv.add(role);
         argv.add(scope);
+        Process p;
         try {
-            Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-            p.getOutputStream().close();
-            String output = new String(p.getInputStream().readAllBytes());
-            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                LOG.warn("callback {} did not finish within {} s and was killed", argv, timeoutSeconds);
-                return -1;
-            }
-            if (!output.isBlank()) {
-                LOG.info("callback {}: {}", argv, output.strip());
-            }
-            if (p.exitValue() != 0) {
-                LOG.warn("callback {} exited with {}", argv, p.exitValue());
-            }
-            return p.exitValue();
+            p = new ProcessBuilder(argv)
+                    .redirectErrorStream(true)
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .start();
         } catch (IOException e) {
             LOG.warn("callback {} could not run: {}", argv, e.getMessage());
             return -1;
+        }
+        // the output is read on a thread of its own: reading it here first would wait for the
+        // callback to close it, and a hung callback (or a child it left behind holding the pipe)
+        // would never let the timeout fire
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Thread reader = new Thread(() -> drain(p.getInputStream(), out), "pgha-callback-" + p.pid());
+        reader.setDaemon(true);
+        reader.start();
+        try {
+            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                killTree(p);
+                LOG.warn(
+                        "callback {} did not finish within {} s and was killed with its child processes; output: {}",
+                        argv,
+                        timeoutSeconds,
+                        text(out));
+                return -1;
+            }
+            // a child the callback left running may hold the pipe open: do not wait for it
+            reader.join(1000);
         } catch (InterruptedException e) {
+            killTree(p);
             Thread.currentThread().interrupt();
             return -1;
+        }
+        String output = text(out);
+        if (!output.isBlank()) {
+            LOG.info("callback {}: {}", argv, output.strip());
+        }
+        if (p.exitValue() != 0) {
+            LOG.warn("callback {} exited with {}", argv, p.exitValue());
+        }
+        return p.exitValue();
+    }
+
+    /** Kills the callback and every process it started (children first, so none is re-parented and missed). */
+    private static void killTree(Process p) {
+        java.util.List<ProcessHandle> tree = p.descendants().toList();
+        p.destroyForcibly();
+        tree.forEach(ProcessHandle::destroyForcibly);
+        try {
+            p.waitFor(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static String text(ByteArrayOutputStream out) {
+        synchronized (out) {
+            return out.toString(StandardCharsets.UTF_8);
+        }
+    }
+
+    /** Keeps the first {@link #MAX_OUTPUT} bytes of the callback's output and reads the rest away. */
+    private static void drain(InputStream in, ByteArrayOutputStream out) {
+        byte[] buf = new byte[8192];
+        try (in) {
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                synchronized (out) {
+                    out.write(buf, 0, Math.max(0, Math.min(n, MAX_OUTPUT - out.size())));
+                }
+            }
+        } catch (IOException ignored) {
+            // the callback ended or was killed
         }
     }
 }

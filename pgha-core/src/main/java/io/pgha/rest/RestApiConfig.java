@@ -100,9 +100,10 @@ public final class RestApiConfig {
         }
         Object auth = restapi.get("authentication");
         if (auth == null && restapi.containsKey("authentication")) {
-            // an empty section reads as "protected" to a human and as "open" to Patroni: refuse it
-            throw new IllegalArgumentException("restapi.authentication is empty: give it username and password,"
-                    + " or remove the section to leave the write endpoints open");
+            // an empty section reads as "writes are protected" but protects nothing; Patroni 3.0.2
+            // fails on it too, with a traceback (TypeError formatting the credentials)
+            throw new IllegalArgumentException("restapi.authentication is empty: give it a username and a password,"
+                    + " or remove it to leave the REST API's writes open to every client that can reach it");
         }
         if (auth != null) {
             if (!(auth instanceof Map<?, ?> a)
@@ -413,5 +414,28 @@ public final class RestApiConfig {
             }
             return new HostPort(host, port);
         }
+    }
+    /** The REST API's write endpoints (methods and paths), named in the warning when they are open. */
+    private static final String WRITE_ENDPOINTS = "PATCH/PUT /config, POST /switchover, POST /failover, POST /restart,"
+            + " POST /reload, POST /reinitialize, POST /failsafe, DELETE /switchover, DELETE /restart";
+
+    /**
+     * The warning logged at start when {@code restapi.authentication} is absent (writes then need
+     * no credentials, as in Patroni), naming the open write endpoints and who can reach them; null
+     * when authentication is set.
+     */
+    public String openWritesWarning() {
+        if (hasAuthentication()) {
+            return null;
+        }
+        String who = allowlist().isEmpty()
+                ? "any client that can reach " + listenHost() + ":" + listenPort()
+                : "any client from restapi.allowlist " + allowlist();
+        String tls =
+                verifyClient() == VerifyClient.REQUIRED ? " holding a client certificate signed by restapi.cafile" : "";
+        return "restapi.authentication is not set: the REST API's writes (" + WRITE_ENDPOINTS
+                + ") need no credentials, as in Patroni; " + who + tls
+                + " may switch over, restart or reconfigure the cluster. Set restapi.authentication"
+                + " (username, password) and an allowlist (docs/security.md)";
     }
 }

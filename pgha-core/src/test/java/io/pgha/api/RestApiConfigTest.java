@@ -12,6 +12,22 @@ import org.junit.jupiter.api.Test;
 class RestApiConfigTest {
 
     @Test
+    void anEmptyAuthenticationSectionIsAnError() {
+        Map<String, Object> section = new java.util.LinkedHashMap<>();
+        section.put("listen", "127.0.0.1:8008");
+        section.put("authentication", null); // "authentication:" with nothing under it
+        assertThatThrownBy(() -> RestApiConfig.fromPatroni(section))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("restapi.authentication is empty");
+        section.put("authentication", Map.of());
+        assertThatThrownBy(() -> RestApiConfig.fromPatroni(section))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("restapi.authentication");
+        section.remove("authentication");
+        assertThat(RestApiConfig.fromPatroni(section).hasAuthentication()).isFalse();
+    }
+
+    @Test
     void readsPatronisRestapiSection() {
         Map<String, Object> section = new java.util.LinkedHashMap<>();
         section.put("listen", "0.0.0.0:8008");
@@ -94,7 +110,7 @@ class RestApiConfigTest {
     }
 
     @Test
-    void anEmptyAuthenticationSectionIsAnError() {
+    void anEmptyOrBlankAuthenticationIsAnError() {
         java.util.Map<String, Object> section = new java.util.HashMap<>();
         section.put("listen", "h:1");
         section.put("authentication", null);
@@ -103,5 +119,18 @@ class RestApiConfigTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> RestApiConfig.fromPatroni(java.util.Map.of(
                         "listen", "h:1", "authentication", java.util.Map.of("username", "", "password", "x"))))
                 .hasMessageContaining("restapi.authentication");
+    }
+
+    @Test
+    void warnsNamingTheOpenWriteEndpointsWhenThereIsNoAuthentication() {
+        RestApiConfig open = RestApiConfig.fromPatroni(Map.of("listen", "0.0.0.0:8008"));
+        assertThat(open.openWritesWarning())
+                .contains("restapi.authentication is not set")
+                .contains("POST /switchover")
+                .contains("PATCH/PUT /config")
+                .contains("0.0.0.0:8008");
+        RestApiConfig closed = RestApiConfig.fromPatroni(
+                Map.of("listen", "0.0.0.0:8008", "authentication", Map.of("username", "u", "password", "p")));
+        assertThat(closed.openWritesWarning()).isNull();
     }
 }

@@ -136,6 +136,38 @@ class HaListenerTest {
     }
 
     @Test
+    void aHungCallbackIsKilledWithItsChildrenAtTheTimeoutAndLaterOnesRun(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("calls.txt");
+        Path childPid = dir.resolve("child.pid");
+        Path hung = dir.resolve("hung.sh");
+        // a child that holds the output pipe open, then a foreground sleep that never ends
+        Files.writeString(
+                hung, "#!/bin/sh\necho starting\nsleep 1000 &\necho $! > " + childPid + "\nexec sleep 1000\n");
+        Path ok = dir.resolve("ok.sh");
+        Files.writeString(ok, "#!/bin/sh\necho \"$@\" >> " + out + "\n");
+        for (Path script : List.of(hung, ok)) {
+            Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
+        }
+        PatroniCallbacks callbacks =
+                new PatroniCallbacks(Map.of("on_start", hung.toString(), "on_role_change", ok.toString()), "demo", 1);
+        long started = System.nanoTime();
+        int code = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                Duration.ofSeconds(20), () -> callbacks.run("on_start", "replica"));
+        assertThat(code).isEqualTo(-1);
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(15));
+        long child = Long.parseLong(Files.readString(childPid).strip());
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (ProcessHandle.of(child).map(ProcessHandle::isAlive).orElse(false) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertThat(ProcessHandle.of(child).map(ProcessHandle::isAlive).orElse(false))
+                .as("the callback's child process was killed")
+                .isFalse();
+        callbacks.roleChanged("replica", "primary");
+        assertThat(Files.readAllLines(out)).containsExactly("on_role_change primary demo");
+    }
+
+    @Test
     void anUnknownCallbackIsAClearError() {
         org.assertj.core.api.Assertions.assertThatThrownBy(
                         () -> new PatroniCallbacks(Map.of("on_promote", "x"), "demo", 5))

@@ -32,8 +32,12 @@ import java.util.stream.Collectors;
  */
 final class LocalCluster implements Closeable {
 
-    /** JVM flags that keep an idle runner small (measured in docs/benchmarks.md). */
+    /**
+     * JVM flags that keep an idle runner small (measured in docs/benchmarks.md), and end it at its
+     * first OutOfMemoryError, as bin/pgha does.
+     */
     static final List<String> RUNNER_JVM_FLAGS = List.of(
+            "-XX:+ExitOnOutOfMemoryError",
             "-XX:+UseSerialGC",
             "-Xss512k",
             "-Xms16m",

@@ -222,9 +222,59 @@ final class NodeRunner implements Closeable {
         return 0;
     }
 
-    /** Where the fence's script and log live: a directory of this member's own under the temp dir. */
-    private static java.nio.file.Path fenceDir(String scope, String name) {
-        return java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "pgha-fence-" + scope + "-" + name);
+    /**
+     * Where the fence's script and log live: a private directory of this member's own (ShellFence
+     * creates it with mode 0700 and refuses one that is a symlink, another user's, or open to
+     * others). As root under {@code /run/pgha}, where no other user can make it first; otherwise
+     * under the first of {@code $RUNTIME_DIRECTORY} (systemd's {@code RuntimeDirectory=}) and
+     * {@code $XDG_RUNTIME_DIR} that is set, else under the temp dir. Scope and name are reduced to
+     * file-name characters: they come from the file and must not lead out of that directory.
+     *
+     * @param runtimeDirs candidate parent directories in order of preference (null or blank
+     *     entries skipped; when one lists several, as systemd may, the first)
+     */
+    static java.nio.file.Path fenceDir(String scope, String name, boolean root, String... runtimeDirs) {
+        String leaf = "pgha-fence-" + fileName(scope) + "-" + fileName(name);
+        if (root && java.nio.file.Files.isDirectory(java.nio.file.Path.of("/run"))) {
+            return java.nio.file.Path.of("/run", "pgha", leaf);
+        }
+        for (String d : runtimeDirs) {
+            String first = d == null ? "" : (d.indexOf(':') < 0 ? d : d.substring(0, d.indexOf(':'))).strip();
+            if (!first.isEmpty() && java.nio.file.Files.isDirectory(java.nio.file.Path.of(first))) {
+                return java.nio.file.Path.of(first, leaf);
+            }
+        }
+        return java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), leaf);
+    }
+
+    private static String fileName(String s) {
+        String safe = s.replaceAll("[^A-Za-z0-9._-]", "_");
+        return safe.startsWith(".") ? "_" + safe.substring(1) : safe;
+    }
+
+    private static boolean runsAsRoot() {
+        try {
+            return ((Integer) java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self"), "unix:uid")) == 0;
+        } catch (IOException | RuntimeException e) {
+            return "root".equals(System.getProperty("user.name"));
+        }
+    }
+
+    /** Exit status of a runner whose HA loop died of an Error (EX_SOFTWARE). */
+    static final int FATAL_EXIT = 70;
+
+    /**
+     * The HA loop died (an OutOfMemoryError, a StackOverflowError: HaNode logged it): the process
+     * ends at once, without the shutdown hook (which would need the loop, and memory), so that the
+     * REST API stops answering with stale state, the fence stops a primary's PostgreSQL as for any
+     * agent death, and the other members see the member key expire. A supervisor restarts it.
+     */
+    private static void halt(Throwable e) {
+        try {
+            System.err.println("pgha: the HA loop died (" + e + "); exiting with status " + FATAL_EXIT);
+        } finally {
+            Runtime.getRuntime().halt(FATAL_EXIT);
+        }
     }
 
     /**
@@ -267,8 +317,16 @@ final class NodeRunner implements Closeable {
                 .dcs(dcs)
                 .postgres(postgres)
                 .restApi(apiConfig)
+                .onFatalError(NodeRunner::halt)
                 .fence(new io.pgha.postgres.fence.ShellFence(
-                        pgConfig.dataDir(), fenceDir(yaml.scope(), yaml.name()), watchdog(yaml)));
+                        pgConfig.dataDir(),
+                        fenceDir(
+                                yaml.scope(),
+                                yaml.name(),
+                                runsAsRoot(),
+                                System.getenv("RUNTIME_DIRECTORY"),
+                                System.getenv("XDG_RUNTIME_DIR")),
+                        watchdog(yaml)));
         Object callbacks = yaml.postgresql().get("callbacks");
         if (callbacks instanceof java.util.Map<?, ?> map && !map.isEmpty()) {
             @SuppressWarnings("unchecked")

@@ -54,6 +54,30 @@ class MainTest {
         assertThat(err()).contains("postgresql.data_dir must be a single value").contains("line 9");
     }
 
+    /** Issue 19 item 4: "authentication:" with nothing under it protects nothing; pgha refuses it. */
+    @Test
+    void runRefusesAnEmptyRestapiAuthenticationSection(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("node.yml");
+        Files.writeString(file, """
+                scope: s
+                name: n
+                restapi:
+                  listen: 127.0.0.1:8008
+                  authentication:
+                memory: {}
+                postgresql:
+                  listen: 127.0.0.1:5432
+                  data_dir: /tmp/pgha-maintest-never-created
+                  authentication:
+                    superuser: {username: postgres, password: su}
+                    replication: {username: replicator, password: re}
+                """);
+        assertThat(run("run", file.toString())).isEqualTo(2);
+        assertThat(err()).contains("restapi.authentication is empty");
+        assertThat(err().strip().lines()).hasSize(1);
+        assertThat(Path.of("/tmp/pgha-maintest-never-created")).doesNotExist();
+    }
+
     @Test
     void runLocatesAnErrorFoundByAModule(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("node.yml");

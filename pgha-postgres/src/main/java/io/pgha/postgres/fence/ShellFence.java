@@ -3,17 +3,24 @@ package io.pgha.postgres.fence;
 import io.pgha.config.DynamicConfig;
 import io.pgha.config.WatchdogConfig;
 import io.pgha.ha.Fence;
+import io.pgha.postgres.local.OsCommand;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,7 +72,9 @@ public final class ShellFence implements Fence {
      * A fence without a watchdog.
      *
      * @param dataDir the PostgreSQL data directory whose postmaster the fence stops
-     * @param workDir where the script and its log ({@code pgha-fence.log}) live; created if absent
+     * @param workDir where the script and its log ({@code pgha-fence.log}) live: a private directory
+     *     of this process, created with mode 0700 if absent, refused when it is not ({@link
+     *     #privateWorkDir})
      * @throws IllegalStateException when this host has no bash
      */
     public ShellFence(Path dataDir, Path workDir) {
@@ -244,7 +253,7 @@ public final class ShellFence implements Fence {
 
     private void start() {
         try {
-            Files.createDirectories(workDir);
+            privateWorkDir(workDir);
             Path script = workDir.resolve(SCRIPT);
             try (InputStream in = ShellFence.class.getResourceAsStream(SCRIPT)) {
                 if (in == null) {
@@ -260,13 +269,14 @@ public final class ShellFence implements Fence {
             ProcessBuilder pb = new ProcessBuilder(cmd)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()))
                     .redirectErrorStream(true);
+            OsCommand.removeInheritedSecrets(pb.environment());
             process = pb.start();
             channel = process.getOutputStream();
             armed = false;
             watchdogClosed(); // a new process holds no device
             LOG.info("started the fence for {} (pid {}, log {})", dataDir, process.pid(), logFile());
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot start the fence process for " + dataDir, e);
+            throw new UncheckedIOException("cannot start the fence process for " + dataDir + ": " + e.getMessage(), e);
         }
     }
 
@@ -286,6 +296,56 @@ public final class ShellFence implements Fence {
             watchdogClosed(); // closed by the kernel without the magic character: the next arm opens it again
         }
     }
+
+    /**
+     * Makes sure {@code dir} is this process's own private directory before a script is written
+     * there and run (as root, often): created with mode 0700 when missing (exclusively: one that
+     * appears meanwhile is checked like any other), and refused when it is a symlink, not a
+     * directory, owned by another user, or open to the group or others. A directory under
+     * {@code /tmp} with a predictable name could otherwise be made in advance by any local user,
+     * who would then replace the script the agent runs.
+     *
+     * @throws IOException naming the directory and what is wrong with it
+     */
+    static void privateWorkDir(Path dir) throws IOException {
+        Path parent = dir.getParent();
+        if (parent != null && !Files.isDirectory(parent)) {
+            Files.createDirectories(parent, PosixFilePermissions.asFileAttribute(PRIVATE));
+        }
+        try {
+            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PRIVATE));
+        } catch (FileAlreadyExistsException e) {
+            // made earlier, by us (a restart) or by someone else: the checks below tell
+        }
+        PosixFileAttributes attrs = Files.readAttributes(dir, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        String refuse = " (the fence runs a script from it; remove it, or fix it, and start again)";
+        if (attrs.isSymbolicLink()) {
+            throw new IOException("the fence directory " + dir + " is a symlink: refusing to use it" + refuse);
+        }
+        if (!attrs.isDirectory()) {
+            throw new IOException("the fence directory " + dir + " is not a directory" + refuse);
+        }
+        int owner = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        int self = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        if (owner != self) {
+            throw new IOException("the fence directory " + dir + " is owned by uid " + owner
+                    + ", not by this agent's uid " + self + ": refusing to use it" + refuse);
+        }
+        Set<PosixFilePermission> open = EnumSet.copyOf(attrs.permissions());
+        open.retainAll(EnumSet.of(
+                PosixFilePermission.GROUP_READ,
+                PosixFilePermission.GROUP_WRITE,
+                PosixFilePermission.GROUP_EXECUTE,
+                PosixFilePermission.OTHERS_READ,
+                PosixFilePermission.OTHERS_WRITE,
+                PosixFilePermission.OTHERS_EXECUTE));
+        if (!open.isEmpty()) {
+            throw new IOException("the fence directory " + dir + " has mode "
+                    + PosixFilePermissions.toString(attrs.permissions()) + ", it must be rwx------ (0700)" + refuse);
+        }
+    }
+
+    private static final Set<PosixFilePermission> PRIVATE = PosixFilePermissions.fromString("rwx------");
 
     private static String findBash() {
         for (String p : List.of("/bin/bash", "/usr/bin/bash", "/usr/local/bin/bash")) {

@@ -2,7 +2,6 @@ package io.pgha.postgres.local;
 
 import io.pgha.postgres.PostgresException;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.sql.Connection;
@@ -131,10 +130,10 @@ final class Bootstrap {
         try {
             // a promote trigger left in the copy would end recovery at once; without a recovery_conf
             // (and without keep_existing_recovery_conf) the copy starts as a primary
-            Files.deleteIfExists(dir.path().resolve("promote"));
+            dir.files().deleteIfExists(dir.path().resolve("promote"));
             if (recovery.isEmpty() && !LocalPostgresConfig.pythonTrue(options.get("keep_existing_recovery_conf"))) {
-                Files.deleteIfExists(dir.path().resolve("recovery.signal"));
-                Files.deleteIfExists(dir.standbySignal());
+                dir.files().deleteIfExists(dir.path().resolve("recovery.signal"));
+                dir.files().deleteIfExists(dir.standbySignal());
             }
         } catch (IOException e) {
             throw new PostgresException("cannot prepare the restored data directory: " + e.getMessage(), e);
@@ -222,7 +221,7 @@ final class Bootstrap {
             throw new PostgresException("cannot write post_bootstrap's passfile: " + e.getMessage(), e);
         } finally {
             try {
-                Files.deleteIfExists(pass);
+                dir.files().deleteIfExists(pass);
             } catch (IOException e) {
                 LOG.error("{}: cannot delete {}: {}", config.name(), pass, e.getMessage());
             }
@@ -260,7 +259,7 @@ final class Bootstrap {
                     "cannot write initdb's password file in " + dir.runtimeDir() + ": " + e.getMessage(), e);
         } finally {
             try {
-                Files.deleteIfExists(pwfile);
+                dir.files().deleteIfExists(pwfile);
             } catch (IOException e) {
                 LOG.error("{}: cannot delete {}: {}", config.name(), pwfile, e.getMessage());
             }

@@ -3,7 +3,6 @@ package io.pgha.postgres.local;
 import io.pgha.dcs.Member;
 import io.pgha.postgres.PostgresException;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -148,7 +147,7 @@ final class Clone {
         }
         try {
             // pg_basebackup copied the source's postmaster log (and managed files): this member writes its own
-            Files.deleteIfExists(dir.path().resolve("log").resolve("pgha-postmaster.log"));
+            dir.files().deleteIfExists(dir.path().resolve("log").resolve("pgha-postmaster.log"));
         } catch (IOException e) {
             LOG.debug("cannot remove the copied log: {}", e.getMessage());
         }

@@ -3,15 +3,10 @@ package io.pgha.postgres.local;
 import io.pgha.postgres.PostgresException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -42,9 +37,11 @@ final class DataDirectory {
     private final Path dir;
     private final Path runtimeDir;
     private final Path passfile;
+    private final UserFiles files;
 
     DataDirectory(LocalPostgresConfig config, Binaries bins, OsUser user, OsCommand exec) {
         this.config = config;
+        this.files = new UserFiles(user);
         this.bins = bins;
         this.user = user;
         this.exec = exec;
@@ -119,7 +116,8 @@ final class DataDirectory {
         Path version = dir.resolve("PG_VERSION");
         if (Files.isRegularFile(version)) {
             try {
-                String dataMajor = Files.readString(version).strip();
+                String text = files.read(version);
+                String dataMajor = text == null ? "" : text.strip();
                 if (binariesMajor > 0 && !String.valueOf(binariesMajor).equals(dataMajor)) {
                     throw new PostgresException("postgresql.data_dir " + dir + " holds a PostgreSQL " + dataMajor
                             + " cluster but postgresql.bin_dir " + bins.dir() + " has PostgreSQL " + binariesMajor);
@@ -227,49 +225,29 @@ final class DataDirectory {
 
     /**
      * Writes a file atomically (a reader sees the old content or the new, never half), owned by the
-     * PostgreSQL user, mode 0600.
+     * PostgreSQL user, mode 0600 from its creation ({@link UserFiles#write}).
      */
     void writeOwned(Path target, String content) throws IOException {
-        Path tmp = target.resolveSibling("." + target.getFileName() + ".pgha-tmp");
-        Files.deleteIfExists(tmp);
-        Files.writeString(tmp, content, StandardCharsets.UTF_8);
-        user.own(tmp, "rw-------");
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        files.write(target, content);
     }
 
-    /** Creates {@code path} when it is not a directory yet, and gives it to the PostgreSQL user with mode 0700. */
+    /** The file operations on paths the PostgreSQL user controls. */
+    UserFiles files() {
+        return files;
+    }
+
+    /** Creates {@code path} with mode 0700 as the PostgreSQL user when it is not a directory yet. */
     void ownedDirectory(Path path) throws IOException {
-        if (!Files.isDirectory(path)) {
-            Files.createDirectory(path);
-        }
-        user.own(path, "rwx------");
+        files.mkdir(path);
     }
 
-    /** Deletes everything inside the data directory (not the directory itself, which may be a mount point). */
+    /**
+     * Deletes everything inside the data directory (not the directory itself, which may be a mount
+     * point), as the PostgreSQL user when the JVM is root, following no symlink inside it.
+     */
     void empty() throws PostgresException {
-        if (!Files.isDirectory(dir)) {
-            return;
-        }
         try {
-            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.deleteIfExists(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
-                    if (!d.equals(dir)) {
-                        try {
-                            Files.deleteIfExists(d);
-                        } catch (DirectoryNotEmptyException e) {
-                            throw new IOException("cannot remove " + d + ": not empty", e);
-                        }
-                    }
-                    return FileVisitResult.CONTINUE;
-                }
-            });
+            files.empty(dir);
         } catch (NoSuchFileException e) {
             // already gone
         } catch (IOException e) {

@@ -2,7 +2,6 @@ package io.pgha.postgres.local;
 
 import io.pgha.postgres.PostgresException;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.slf4j.Logger;
@@ -82,7 +81,10 @@ final class ManagedFiles {
         Path data = dir.path();
         try {
             Path conf = data.resolve("postgresql.conf");
-            String current = Files.isRegularFile(conf) ? Files.readString(conf, StandardCharsets.UTF_8) : "";
+            // read (and written) as the PostgreSQL user when pgha is root: a symlink planted there
+            // must not make root disclose or replace a file of its own
+            String read = dir.files().read(conf);
+            String current = read == null ? "" : read;
             if (!ManagedConfig.hasInclude(current)) {
                 dir.writeOwned(conf, ManagedConfig.withInclude(current));
             }
@@ -177,14 +179,15 @@ final class ManagedFiles {
         dynamic = next;
         Path data = dir.path();
         try {
-            Path conf = data.resolve(ManagedConfig.CONF_FILE);
-            Path hba = data.resolve(ManagedConfig.HBA_FILE);
-            boolean same = Files.isRegularFile(conf)
-                    && Files.isRegularFile(hba)
-                    && Files.readString(conf, StandardCharsets.UTF_8).equals(confContent(upstreamConninfo))
-                    && Files.readString(hba, StandardCharsets.UTF_8).equals(hbaContent());
-            if (same || !Files.isRegularFile(data.resolve("PG_VERSION"))) {
-                return false; // nothing to change, or no cluster yet: the next start writes them
+            if (!Files.isRegularFile(data.resolve("PG_VERSION"))) {
+                return false; // no cluster yet: the next start writes them
+            }
+            String conf = dir.files().read(data.resolve(ManagedConfig.CONF_FILE));
+            String hba = dir.files().read(data.resolve(ManagedConfig.HBA_FILE));
+            boolean same =
+                    confContent(upstreamConninfo).equals(conf) && hbaContent().equals(hba);
+            if (same) {
+                return false; // nothing to change
             }
         } catch (IOException e) {
             dynamic = previous;
@@ -219,7 +222,8 @@ final class ManagedFiles {
             return;
         }
         try {
-            for (String line : Files.readAllLines(conf, StandardCharsets.UTF_8)) {
+            String text = dir.files().read(conf);
+            for (String line : text == null ? new String[0] : text.split("\n")) {
                 int eq = line.indexOf(" = ");
                 if (eq < 0 || line.startsWith("#")) {
                     continue;

@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * {@code setpriv} as {@code postgresql.run_as} when the JVM is root (PostgreSQL refuses to run as
  * root), as the JVM's own user otherwise. The child gets a clean environment: inherited {@code PG*}
  * variables could point a binary at another server or data directory. Its working directory is
- * {@code /} and its stdin empty. Every command line is logged at debug level, so none may hold a
+ * {@code /} and its stdin empty. Nor does it inherit the {@code PATRONI_*} variables, which may hold
+ * secrets ({@link #removeInheritedSecrets}). Every command line is logged at debug level, so none may hold a
  * password (pass them in a passfile or a 0600 temporary file).
  *
  * <p>Concurrency: immutable and thread-safe; any number of threads may run commands at once.
@@ -157,12 +158,18 @@ public final class OsCommand {
      * in postmaster.pid). {@code setsid} puts it in its own session, so a Ctrl-C meant for the JVM
      * does not shut PostgreSQL down; it does not fork here (a child of the JVM is no process group
      * leader), so the PID is the server's.
+     *
+     * <p>The log is opened (created with mode 0600 when missing) by a shell running as the
+     * PostgreSQL user, which then execs the server: the log lies in a directory that user controls,
+     * and root must not open a path there (a symlink would make it append to any root-owned file).
+     * The shell execs, so the PID is still the server's.
      */
     public Process launch(List<String> command, Path log) throws PostgresException {
         List<String> full = new ArrayList<>(List.of("setsid", "--wait"));
         full.addAll(user.commandPrefix());
+        full.addAll(List.of("/bin/sh", "-c", LAUNCH, "pgha", log.toString()));
         full.addAll(command);
-        ProcessBuilder pb = builder(full, Map.of()).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        ProcessBuilder pb = builder(full, Map.of()).redirectOutput(ProcessBuilder.Redirect.DISCARD);
         LOG.debug("starting {}", full);
         try {
             return pb.start();
@@ -171,6 +178,9 @@ public final class OsCommand {
         }
     }
 
+    /** Opens the log named by $1 as the user the shell runs as, then execs the rest of the arguments. */
+    private static final String LAUNCH = "umask 077; log=$1; shift; exec \"$@\" >> \"$log\" 2>&1";
+
     private ProcessBuilder builder(List<String> command, Map<String, String> env) {
         ProcessBuilder pb = new ProcessBuilder(command)
                 .directory(new File("/"))
@@ -178,6 +188,7 @@ public final class OsCommand {
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         Map<String, String> environment = pb.environment();
         environment.keySet().removeIf(k -> k.startsWith("PG"));
+        removeInheritedSecrets(environment);
         if (user.home() != null) {
             environment.put("HOME", user.home());
         }
@@ -187,6 +198,17 @@ public final class OsCommand {
         }
         environment.putAll(env);
         return pb;
+    }
+
+    /**
+     * Removes from a child's environment what Patroni keeps from the postmaster's: the
+     * {@code PATRONI_*} variables (the configuration's overrides: passwords of the superuser, the
+     * replication user, the REST API and the DCS) and {@code KUBERNETES_*}. Patroni removes them
+     * from the postmaster's environment only; pgha from every PostgreSQL binary and tool it runs and
+     * from the fence, none of which reads them.
+     */
+    public static void removeInheritedSecrets(Map<String, String> environment) {
+        environment.keySet().removeIf(k -> k.startsWith("PATRONI_") || k.startsWith("KUBERNETES_"));
     }
 
     private static void kill(Process p) {

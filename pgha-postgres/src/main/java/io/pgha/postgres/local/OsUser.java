@@ -3,9 +3,11 @@ package io.pgha.postgres.local;
 import io.pgha.postgres.PostgresException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
@@ -90,14 +92,27 @@ record OsUser(String name, int uid, int gid, String home, boolean switchUser) {
         return switchUser ? List.of("--reuid=" + uid, "--regid=" + gid, "--init-groups") : List.of();
     }
 
-    /** Gives {@code path} to this user (as root) and sets its mode; no-op on ownership when not root. */
+    /**
+     * Gives {@code path} to this user (as root) and sets its mode; no-op on ownership when not root.
+     * Follows no symlink: a symlink's own owner changes (lchown) and its mode is left, with no gap
+     * between a check and the change (the mode is set on a descriptor opened with O_NOFOLLOW).
+     */
     void own(Path path, String mode) throws IOException {
         if (switchUser) {
             Files.setAttribute(path, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
             Files.setAttribute(path, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
         }
-        if (mode != null && !Files.isSymbolicLink(path)) {
-            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString(mode));
+        if (mode != null) {
+            PosixFileAttributeView view =
+                    Files.getFileAttributeView(path, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+            try {
+                view.setPermissions(PosixFilePermissions.fromString(mode));
+            } catch (FileSystemException e) {
+                if (!Files.isSymbolicLink(path)) {
+                    throw e;
+                }
+                // a symlink (ELOOP on O_NOFOLLOW): its target is not ours to change
+            }
         }
     }
 

@@ -1,10 +1,12 @@
 package io.pgha.postgres.local;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 
 /**
@@ -14,17 +16,20 @@ import java.time.Instant;
  */
 record PidFile(long pid, Instant startTime, String status) {
 
+    /** postmaster.pid has eight short lines; what is read of it at most. */
+    private static final int MAX_SIZE = 4096;
+
     /** Reads {@code dataDir/postmaster.pid}; null when it is absent or unreadable. */
     static PidFile read(Path dataDir) {
-        String text;
-        try {
-            text = Files.readString(dataDir.resolve("postmaster.pid"), StandardCharsets.UTF_8);
-        } catch (NoSuchFileException e) {
-            return null;
+        // no symlink followed and a bounded read: the PostgreSQL user may plant a link to /dev/zero
+        byte[] head;
+        try (InputStream in = Files.newInputStream(
+                dataDir.resolve("postmaster.pid"), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            head = in.readNBytes(MAX_SIZE);
         } catch (IOException e) {
             return null;
         }
-        return parse(text);
+        return parse(new String(head, StandardCharsets.UTF_8));
     }
 
     static PidFile parse(String text) {

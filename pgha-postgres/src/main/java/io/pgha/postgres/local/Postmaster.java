@@ -5,9 +5,10 @@ import io.pgha.postgres.StopMode;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -78,14 +79,15 @@ final class Postmaster {
      * standby), or it exits, or {@code timeout} passes (then it is left starting).
      */
     void start(Duration timeout) throws PostgresException {
+        // created (0600) and appended to by the PostgreSQL user, never opened by root (OsCommand.launch)
         Path log = dir.path().resolve("log").resolve("pgha-postmaster.log");
         try {
-            if (!Files.exists(log)) {
-                Files.createFile(log);
+            if (dir.files().rotate(log, MAX_LOG_BYTES)) {
+                LOG.info(
+                        "{}: {} was larger than {} MiB: renamed to {}.1", config.name(), log, MAX_LOG_BYTES >> 20, log);
             }
-            user.own(log, "rw-------");
         } catch (IOException e) {
-            throw new PostgresException("cannot create the postmaster log " + log + ": " + e.getMessage(), e);
+            LOG.warn("{}: cannot rotate {}: {}", config.name(), log, e.getMessage());
         }
         long secs = Math.max(1, timeout.toSeconds());
         LOG.info("{}: starting PostgreSQL ({}:{})", config.name(), config.listenAddresses(), config.port());
@@ -107,6 +109,10 @@ final class Postmaster {
             if (!p.isAlive()) {
                 startedPids.remove(p.pid());
                 String logTail = tailFrom(log, logStart, 20);
+                if (p.exitValue() == 2 && logTail.isEmpty()) {
+                    throw new PostgresException("PostgreSQL in " + dir.path() + " could not start: " + user.describe()
+                            + " cannot append to its log " + log + " (exit code 2)");
+                }
                 if (logTail.contains("Address already in use")) {
                     throw new PostgresException("port " + config.port() + " (postgresql.listen) is already in use: "
                             + lastLines(logTail, 3));
@@ -223,20 +229,33 @@ final class Postmaster {
         }
     }
 
+    /** The log's size, from its attributes (no symlink followed); 0 when it has none yet. */
     private static long sizeOf(Path file) {
         try {
-            return Files.size(file);
+            return Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+                    .size();
         } catch (IOException e) {
             return 0;
         }
     }
 
-    /** The last {@code lines} lines written to {@code file} after byte offset {@code from}. */
-    private static String tailFrom(Path file, long from, int lines) {
+    /**
+     * The size past which the postmaster's log is renamed to {@code pgha-postmaster.log.1} at the
+     * next start (one older file kept): PostgreSQL's own {@code logging_collector} is the way to
+     * rotate a long-running server's log.
+     */
+    static final long MAX_LOG_BYTES = 64L * 1024 * 1024;
+
+    /** How much of the log a failed start reads: its last 64 KiB, never the whole file. */
+    private static final int TAIL_BYTES = 64 * 1024;
+
+    /**
+     * The last {@code lines} lines written to {@code file} after byte offset {@code from}, read as
+     * the PostgreSQL user when pgha is root, and at most the last 64 KiB of them.
+     */
+    private String tailFrom(Path file, long from, int lines) {
         try {
-            byte[] all = Files.readAllBytes(file);
-            int start = (int) Math.min(Math.max(0, from), all.length);
-            String text = new String(all, start, all.length - start, StandardCharsets.UTF_8);
+            String text = dir.files().tail(file, from, TAIL_BYTES);
             String[] l = text.split("\n");
             return String.join("\n", Arrays.copyOfRange(l, Math.max(0, l.length - lines), l.length));
         } catch (IOException e) {

@@ -5,7 +5,6 @@ import io.pgha.postgres.PostgresException;
 import io.pgha.postgres.PostgresStatus;
 import io.pgha.postgres.StopMode;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -265,8 +264,8 @@ final class Rewind {
         }
         LOG.info("{}: state '{}': crash recovery in single-user mode before pg_rewind", config.name(), cd.state());
         try {
-            Files.deleteIfExists(dir.standbySignal());
-            Files.deleteIfExists(dir.path().resolve("recovery.signal"));
+            dir.files().deleteIfExists(dir.standbySignal());
+            dir.files().deleteIfExists(dir.path().resolve("recovery.signal"));
         } catch (IOException e) {
             throw new PostgresException("cannot move standby.signal away in " + dir.path() + ": " + e.getMessage(), e);
         }

@@ -43,8 +43,9 @@ log() {
 
 postmaster_pid() {
     local line
-    [ -r "$DATA_DIR/postmaster.pid" ] || return 1
-    IFS= read -r line < "$DATA_DIR/postmaster.pid" || return 1
+    # a regular file, and only its first bytes: a link to a device or a FIFO must not hang the fence
+    [ -f "$DATA_DIR/postmaster.pid" ] && [ -r "$DATA_DIR/postmaster.pid" ] || return 1
+    line=$(head -c 32 -- "$DATA_DIR/postmaster.pid" 2>/dev/null | head -n 1)
     case "$line" in
         ''|*[!0-9]*) return 1 ;;
     esac
@@ -54,6 +55,16 @@ postmaster_pid() {
         *postgres*|*postmaster*) ;;
         *) return 1 ;;
     esac
+    # and it must be this data directory's postmaster: a postmaster works in its data directory
+    # (it changes into it at start), so a PID planted in postmaster.pid that names some other
+    # process, even one called postgres, is not signalled
+    local cwd data
+    cwd=$(readlink -f "/proc/$line/cwd" 2>/dev/null) || return 1
+    data=$(readlink -f "$DATA_DIR" 2>/dev/null) || return 1
+    if [ -z "$cwd" ] || [ "$cwd" != "$data" ]; then
+        log "postmaster.pid names process $line, which works in ${cwd:-?}, not in $data: not this data directory's postmaster" >&2
+        return 1
+    fi
     printf '%s' "$line"
 }
 

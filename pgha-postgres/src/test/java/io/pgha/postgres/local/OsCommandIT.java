@@ -69,6 +69,39 @@ class OsCommandIT {
         assertThat(os.run(List.of("true"), T).ok()).isTrue();
     }
 
+    /**
+     * Issue 19 item 7: the agent's PATRONI_* variables (passwords given as environment overrides)
+     * and KUBERNETES_* do not reach the commands it runs, as Patroni keeps them from the postmaster.
+     * An agent JVM with such variables runs a command that prints what it inherited.
+     */
+    @Test
+    void patroniAndKubernetesVariablesDoNotReachTheCommands() throws Exception {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        ProcessBuilder pb = new ProcessBuilder(
+                        java,
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        CommandAgentMain.class.getName(),
+                        "postgres",
+                        "-",
+                        "/bin/sh",
+                        "-c",
+                        "env | grep -E '^(PATRONI_|KUBERNETES_|KEEP_)' | sort | tr '\\n' ' '")
+                .redirectErrorStream(true);
+        pb.environment().put("PATRONI_SUPERUSER_PASSWORD", "su-secret");
+        pb.environment().put("PATRONI_RESTAPI_PASSWORD", "api-secret");
+        pb.environment().put("KUBERNETES_SERVICE_HOST", "10.0.0.1");
+        pb.environment().put("KEEP_ME", "kept");
+        Process agent = pb.start();
+        agents.add(agent);
+        String out = new String(agent.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(agent.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(out)
+                .contains("exited 0: KEEP_ME=kept")
+                .doesNotContain("secret")
+                .doesNotContain("KUBERNETES_");
+    }
+
     @Test
     void keepsTheTailOfALongOutput() throws Exception {
         OsCommand.Result r = OsCommand.forUser("postgres")
