@@ -56,7 +56,6 @@ final class SideBySide implements AutoCloseable {
     static final Path PSQL = Path.of("/usr/lib/postgresql/15/bin/psql");
     static final Duration T = Duration.ofSeconds(90);
 
-    final Implementation impl;
     final Path dir;
     final String scope;
     final List<Member> members = new ArrayList<>();
@@ -65,8 +64,9 @@ final class SideBySide implements AutoCloseable {
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
-    /** One member: its YAML file, ports, data directory and agent process. */
+    /** One member: what runs it, its YAML file, ports, data directory and agent process. */
     static final class Member {
+        final Implementation impl;
         final String name;
         final Path yaml;
         final int pgPort;
@@ -74,7 +74,8 @@ final class SideBySide implements AutoCloseable {
         final Path dataDir;
         Process agent;
 
-        Member(String name, Path yaml, int pgPort, int restPort, Path dataDir) {
+        Member(Implementation impl, String name, Path yaml, int pgPort, int restPort, Path dataDir) {
+            this.impl = impl;
             this.name = name;
             this.yaml = yaml;
             this.pgPort = pgPort;
@@ -87,8 +88,7 @@ final class SideBySide implements AutoCloseable {
         }
     }
 
-    private SideBySide(Implementation impl, Path dir, String scope, LocalDcs dcs) {
-        this.impl = impl;
+    private SideBySide(Path dir, String scope, LocalDcs dcs) {
         this.dir = dir;
         this.scope = scope;
         this.dcs = dcs;
@@ -114,20 +114,33 @@ final class SideBySide implements AutoCloseable {
 
     /** etcd, and the two members' files; nothing of the agents runs yet. */
     static SideBySide create(Implementation impl) throws IOException {
+        return create(List.of(impl, impl), "etcd3", Map.of());
+    }
+
+    /**
+     * A DCS ({@code etcd3} or {@code zookeeper}) and one member's file per entry of
+     * {@code perMember}, run by that implementation: a mixed cluster when they differ.
+     * {@code tags} are the members' extra tags by name.
+     */
+    static SideBySide create(List<Implementation> perMember, String dcsType, Map<String, Map<String, String>> tags)
+            throws IOException {
         ensureSocketDirectory();
-        Path dir = Files.createTempDirectory("pgha-side-by-side-" + impl.name().toLowerCase() + "-");
+        String label = perMember.stream().distinct().count() > 1
+                ? "mixed"
+                : perMember.get(0).name().toLowerCase(java.util.Locale.ROOT);
+        Path dir = Files.createTempDirectory("pgha-side-by-side-" + label + "-");
         open(dir);
         Ports ports = new Ports();
-        LocalDcs dcs = LocalDcs.start("etcd3", dir, ports);
-        SideBySide s = new SideBySide(impl, dir, "batman", dcs);
+        LocalDcs dcs = LocalDcs.start(dcsType, dir, ports);
+        SideBySide s = new SideBySide(dir, "batman", dcs);
         try {
             Path jar = dir.resolve("pgha.jar");
-            if (impl == Implementation.PGHA) {
+            if (perMember.contains(Implementation.PGHA)) {
                 // a copy the postgres user can read, wherever the build tree is
                 Files.copy(E2eCluster.JAR, jar, StandardCopyOption.REPLACE_EXISTING);
                 Files.setPosixFilePermissions(jar, PosixFilePermissions.fromString("rw-r--r--"));
             }
-            for (int i = 0; i < 2; i++) {
+            for (int i = 0; i < perMember.size(); i++) {
                 String name = "postgresql" + i;
                 Path home = dir.resolve(name);
                 Files.createDirectories(home);
@@ -135,9 +148,9 @@ final class SideBySide implements AutoCloseable {
                 int pg = ports.next();
                 int rest = ports.next();
                 Path yaml = home.resolve(name + ".yml");
-                Member m = new Member(name, yaml, pg, rest, home.resolve("data"));
+                Member m = new Member(perMember.get(i), name, yaml, pg, rest, home.resolve("data"));
                 s.members.add(m);
-                s.writeYaml(m, Map.of());
+                s.writeYaml(m, Map.of(), tags.getOrDefault(name, Map.of()));
                 chownToPostgres(home);
             }
             return s;
@@ -159,8 +172,14 @@ final class SideBySide implements AutoCloseable {
 
     /** As {@link #writeYaml(Member, Map)}, with {@code extraTags} added under {@code tags}. */
     void writeYaml(Member m, Map<String, String> localParameters, Map<String, String> extraTags) throws IOException {
+        Map<String, String> allTags = new java.util.LinkedHashMap<>();
+        allTags.put("nofailover", "false");
+        allTags.put("noloadbalance", "false");
+        allTags.put("clonefrom", "false");
+        allTags.put("nosync", "false");
+        allTags.putAll(extraTags);
         StringBuilder tags = new StringBuilder();
-        extraTags.forEach(
+        allTags.forEach(
                 (k, v) -> tags.append("  ").append(k).append(": ").append(v).append('\n'));
         StringBuilder params = new StringBuilder();
         localParameters.forEach(
@@ -173,8 +192,7 @@ final class SideBySide implements AutoCloseable {
                 + "  listen: 127.0.0.1:" + m.restPort + "\n"
                 + "  connect_address: 127.0.0.1:" + m.restPort + "\n"
                 + "\n"
-                + "etcd3:\n"
-                + "  hosts: " + dcs.endpoint() + "\n"
+                + dcs.yamlSection()
                 + "\n"
                 + "bootstrap:\n"
                 + "  dcs:\n"
@@ -213,10 +231,6 @@ final class SideBySide implements AutoCloseable {
                 + "  - host replication replicator 127.0.0.1/32 md5\n"
                 + "\n"
                 + "tags:\n"
-                + "  nofailover: false\n"
-                + "  noloadbalance: false\n"
-                + "  clonefrom: false\n"
-                + "  nosync: false\n"
                 + tags;
         Files.writeString(m.yaml, yaml, StandardCharsets.UTF_8);
         chownToPostgres(m.yaml);
@@ -228,7 +242,7 @@ final class SideBySide implements AutoCloseable {
         if (isRoot()) {
             cmd.addAll(List.of("/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"));
         }
-        cmd.addAll(impl.command(m.yaml, dir.resolve("pgha.jar")));
+        cmd.addAll(m.impl.command(m.yaml, dir.resolve("pgha.jar")));
         ProcessBuilder pb = new ProcessBuilder(LocalCluster.detached(cmd.toArray(String[]::new)))
                 .directory(m.yaml.getParent().toFile())
                 .redirectErrorStream(true)
@@ -292,6 +306,24 @@ final class SideBySide implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(PATRONICTL.toString(), "-c", m.yaml.toString()));
         cmd.addAll(List.of(args));
         return run(cmd);
+    }
+
+    /** {@code pgha ctl -c <member's file> args...} (the runner's patronictl), its output; fails on a non-zero exit. */
+    String pghaCtl(Member m, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(LocalCluster.jarLauncher(E2eCluster.JAR));
+        cmd.addAll(List.of("ctl", "-c", m.yaml.toString()));
+        cmd.addAll(List.of(args));
+        return run(cmd);
+    }
+
+    /** SIGKILL to the member's agent and everything in its process group, as a crash of the host's agent. */
+    void killAgent(Member m) throws IOException, InterruptedException {
+        Process p = m.agent;
+        if (p != null) {
+            run(List.of("/bin/kill", "-KILL", "--", "-" + p.pid()));
+            p.waitFor(10, TimeUnit.SECONDS);
+            m.agent = null;
+        }
     }
 
     /** The status of {@code GET <path>} on the member's REST API, 0 when it does not answer. */

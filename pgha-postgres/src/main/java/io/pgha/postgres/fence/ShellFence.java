@@ -339,9 +339,17 @@ public final class ShellFence implements Fence {
                 PosixFilePermission.OTHERS_READ,
                 PosixFilePermission.OTHERS_WRITE,
                 PosixFilePermission.OTHERS_EXECUTE));
-        if (!open.isEmpty()) {
+        if (open.contains(PosixFilePermission.GROUP_WRITE) || open.contains(PosixFilePermission.OTHERS_WRITE)) {
             throw new IOException("the fence directory " + dir + " has mode "
                     + PosixFilePermissions.toString(attrs.permissions()) + ", it must be rwx------ (0700)" + refuse);
+        }
+        if (!open.isEmpty()) {
+            // ours, and nobody else could write in it (an earlier pgha made it 0755): only close it
+            LOG.info(
+                    "the fence directory {} had mode {}: setting rwx------",
+                    dir,
+                    PosixFilePermissions.toString(attrs.permissions()));
+            Files.setPosixFilePermissions(dir, PRIVATE);
         }
     }
 

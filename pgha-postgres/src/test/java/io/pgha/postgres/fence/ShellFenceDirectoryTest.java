@@ -49,6 +49,18 @@ class ShellFenceDirectoryTest {
     }
 
     @Test
+    void closesItsOwnDirectoryThatAnEarlierVersionLeftReadableButNotWritableByOthers(@TempDir Path tmp)
+            throws Exception {
+        // pgha before the fence directory was private made it 0755: an upgrade must not refuse it
+        Path work = Files.createDirectory(tmp.resolve("pgha-fence-demo-m1"));
+        Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxr-xr-x"));
+        startIn(tmp, work);
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(work)))
+                .isEqualTo("rwx------");
+        assertThat(work.resolve(ShellFence.SCRIPT)).exists();
+    }
+
+    @Test
     void refusesASymlink(@TempDir Path tmp) throws Exception {
         Path target = Files.createDirectory(tmp.resolve("elsewhere"));
         Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwx------"));
