@@ -221,6 +221,11 @@ public final class DynamicConfig {
         return Tags.isTrue(raw.get("check_timeline"));
     }
 
+    /** Patroni's {@code max_timelines_history}: how many entries the {@code history} key keeps (0: all). */
+    public long maxTimelinesHistory() {
+        return longValue("max_timelines_history", 0L);
+    }
+
     @SuppressWarnings("unchecked")
     public Map<String, Object> postgresql() {
         Object pg = raw.get("postgresql");

@@ -115,6 +115,15 @@ public final class ClusterState {
         return sync;
     }
 
+    /**
+     * Patroni's {@code Cluster.timeline}: the timeline the cluster is on as its {@code history}
+     * tells (the last entry's timeline + 1), 0 when there is no history yet.
+     */
+    public long timeline() {
+        List<HistoryEntry> h = history();
+        return h.isEmpty() ? 0 : h.get(h.size() - 1).timeline() + 1;
+    }
+
     public List<HistoryEntry> history() {
         return history;
     }

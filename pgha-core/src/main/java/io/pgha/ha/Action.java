@@ -189,7 +189,12 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
      * Promote the running replica (we hold the lock). {@code timeline} and {@code lsn}: where it was
      * when the engine decided, for the {@code history} entry of the timeline it leaves.
      */
-    record Promote(long timeline, long lsn) implements Long {}
+    record Promote(long timeline, long lsn, long keepHistory) implements Long {
+        /** Patroni's {@code max_timelines_history}: 0 keeps every {@code history} entry. */
+        Promote(long timeline, long lsn) {
+            this(timeline, lsn, 0);
+        }
+    }
 
     /** Why a primary stops being one, for the listeners ({@code aboutToDemote}). */
     enum DemoteCause {

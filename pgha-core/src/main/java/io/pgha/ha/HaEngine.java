@@ -478,7 +478,7 @@ final class HaEngine {
             a.add(new Action.SetSynchronousStandbyNames(
                     in.config().isSynchronousModeStrict() ? SyncStandbys.ANY_STANDBY : ""));
         }
-        a.add(new Action.Promote(pg.timeline(), pg.lastLsn()));
+        a.add(new Action.Promote(pg.timeline(), pg.lastLsn(), in.config().maxTimelinesHistory()));
         return new Decision(a, reason, null);
     }
 

@@ -91,6 +91,11 @@ final class HealthiestNode {
             return "my wal position " + mine + " is behind the last known leader position " + optime
                     + " by more than maximum_lag_on_failover (" + maxLag + ")";
         }
+        long clusterTimeline = c.timeline();
+        if (in.config().checkTimeline() && !pg.isPrimary() && clusterTimeline > 0 && pg.timeline() < clusterTimeline) {
+            // Patroni's check_timeline: a replica still on an older timeline missed the last promotion
+            return "my timeline " + pg.timeline() + " is behind the last known cluster timeline " + clusterTimeline;
+        }
         int myPriority = Tags.failoverPriority(in.tags());
         for (PeerStatus p : in.peers().values()) {
             if (p.name().equals(in.name())) {

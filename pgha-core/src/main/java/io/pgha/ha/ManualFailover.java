@@ -60,6 +60,9 @@ final class ManualFailover {
                     && !p.isPrimary()
                     && !p.noFailover()
                     && myLsn - p.walPosition() <= maxLag;
+            if (ok && in.config().checkTimeline() && c.timeline() > 0 && p.timeline() < c.timeline()) {
+                ok = false; // Patroni's check_timeline: behind the cluster's timeline
+            }
             if (ok && !HealthiestNode.isSyncStandby(in, c, m.name())) {
                 ok = false;
             }

@@ -225,6 +225,12 @@ final class PostgresActions {
                     "no recovery target specified",
                     DcsJson.formatTimestamp(clock.instant()),
                     config.name()));
+            long keep = p.keepHistory();
+            if (keep > 0 && history.size() > keep) {
+                // Patroni's max_timelines_history: the newest entries only
+                history = new ArrayList<>(
+                        history.subList(history.size() - (int) Math.min(keep, history.size()), history.size()));
+            }
             dcs.writeHistory(history);
             PostgresStatus after = postgres.status();
             dcs.writeStatus(new ClusterStatus(after.writeLsn(), Map.of(), List.of()));

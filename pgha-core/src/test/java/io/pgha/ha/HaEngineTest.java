@@ -141,6 +141,15 @@ class HaEngineTest {
             return this;
         }
 
+        C history(long... timelines) {
+            List<io.pgha.dcs.HistoryEntry> h = new ArrayList<>();
+            for (long t : timelines) {
+                h.add(new io.pgha.dcs.HistoryEntry(t, 1000 * t, "no recovery target specified", null, "pg0"));
+            }
+            b.history(h, v++);
+            return this;
+        }
+
         C noInitialize() {
             b.initialize(null, -1);
             return this;
@@ -625,6 +634,31 @@ class HaEngineTest {
                             .reinitializeRequested(true)),
                     "reinitializing from leader 'pg0'",
                     Action.Reinitialize.class);
+        }
+    }
+
+    @Nested
+    class CheckTimeline {
+        final DynamicConfig checking = DynamicConfig.from(Map.of("check_timeline", true));
+
+        @Test
+        void aReplicaBehindTheClustersTimelineDoesNotRaceWhenCheckTimelineIsOn() {
+            // the cluster is on timeline 3 (history ends with 2); replica(...) is on timeline 2
+            HaInput.Builder b = in("pg1")
+                    .cluster(new C().member("pg1").history(1, 2).build())
+                    .postgres(replica(1000));
+            expect(decide(b), "I am the healthiest node", Action.AcquireLock.class);
+            expect(decide(b.config(checking)), "my timeline 2 is behind the last known cluster timeline 3");
+        }
+
+        @Test
+        void theNewLeaderKeepsOnlyMaxTimelinesHistoryEntries() {
+            Decision d = decide(in("pg1")
+                    .config(DynamicConfig.from(Map.of("max_timelines_history", 2)))
+                    .cluster(new C().leader("pg1").member("pg1").build())
+                    .postgres(replica(5)));
+            Action.Promote p = (Action.Promote) d.actions().get(d.actions().size() - 1);
+            assertThat(p.keepHistory()).isEqualTo(2);
         }
     }
 
