@@ -390,6 +390,8 @@ final class NodeRunner implements Closeable {
                         pgConfig.connUrl(),
                         yaml.dcsType());
         self[0] = new NodeRunner(file, node, api, postgres, backups);
+        // Type=notify units (packaging/systemd/pgha.service): ready once the member runs
+        SystemdNotify.ready(System.getenv(), "member " + yaml.name() + " of cluster " + yaml.scope() + " running");
         return self[0];
     }
 
@@ -492,6 +494,7 @@ final class NodeRunner implements Closeable {
     @Override
     public void close() {
         log().info("stopping member {}", node.name());
+        SystemdNotify.stopping(System.getenv());
         closeQuietly(backups);
         boolean paused = node.state().isPaused();
         node.close();
