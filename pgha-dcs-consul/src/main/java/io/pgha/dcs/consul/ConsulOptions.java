@@ -18,9 +18,9 @@ import java.util.TreeSet;
  * {@code token} (ACL token), {@code verify} (verify the server certificate, default true),
  * {@code cacert}, {@code cert}, {@code key} (PEM files), {@code dc}, {@code consistency}
  * (default, consistent, stale), {@code checks} (session health checks, default none) and
- * {@code register_service} (only {@code false}: pgha does not register a Consul service yet).
- * {@code service_tags}, {@code service_check_interval} and {@code service_check_tls_server_name}
- * only matter with {@code register_service} and are accepted and ignored without it.
+ * {@code register_service} (the member registers a Consul service named after the scope, see
+ * {@link ConsulService}) with {@code service_tags}, {@code service_check_interval} (default 5s)
+ * and {@code service_check_tls_server_name}.
  */
 record ConsulOptions(
         String scheme,
@@ -33,7 +33,11 @@ record ConsulOptions(
         String key,
         String dc,
         String consistency,
-        List<String> checks) {
+        List<String> checks,
+        boolean registerService,
+        List<String> serviceTags,
+        String serviceCheckInterval,
+        String serviceCheckTlsServerName) {
 
     static final String DEFAULT_HOST = "127.0.0.1";
     static final int DEFAULT_PORT = 8500;
@@ -58,6 +62,7 @@ record ConsulOptions(
 
     ConsulOptions {
         checks = List.copyOf(checks);
+        serviceTags = List.copyOf(serviceTags);
     }
 
     /** The agent's base URL, e.g. {@code http://127.0.0.1:8500}, for requests and error messages. */
@@ -79,10 +84,7 @@ record ConsulOptions(
             throw new IllegalArgumentException(
                     "consul: unknown key(s) " + unknown + "; supported: " + new TreeSet<>(KNOWN));
         }
-        if (bool(o, "register_service", false)) {
-            throw new IllegalArgumentException("consul.register_service: true is not supported by pgha-dcs-consul "
-                    + "(register the service with the Consul agent's own configuration); remove it or set it to false");
-        }
+        boolean registerService = bool(o, "register_service", false);
 
         String scheme = str(o, "scheme", "http").toLowerCase(Locale.ROOT);
         String host = DEFAULT_HOST;
@@ -159,6 +161,19 @@ record ConsulOptions(
             }
         }
 
+        List<String> serviceTags = new ArrayList<>();
+        Object st = o.get("service_tags");
+        if (st instanceof List<?> l) {
+            l.forEach(x -> serviceTags.add(String.valueOf(x)));
+        } else if (st != null) {
+            throw new IllegalArgumentException("consul.service_tags: expected a list, got '" + st + "'");
+        }
+        String interval = str(o, "service_check_interval", "5s");
+        if (!interval.matches("\\d+(\\.\\d+)?(ns|us|µs|ms|s|m|h)")) {
+            throw new IllegalArgumentException(
+                    "consul.service_check_interval: expected a duration such as 5s, got '" + interval + "'");
+        }
+
         String cert = str(o, "cert", null);
         String key = str(o, "key", null);
         if (key != null && cert == null) {
@@ -175,7 +190,11 @@ record ConsulOptions(
                 key,
                 str(o, "dc", null),
                 consistency,
-                checks);
+                checks,
+                registerService,
+                serviceTags,
+                interval,
+                str(o, "service_check_tls_server_name", null));
     }
 
     private static int parsePort(String key, String text, String whole) {

@@ -81,6 +81,9 @@ final class ConsulStore implements ClusterStore {
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private final ConsulSession session;
+    /** Patroni's register_service; null when off. */
+    private final ConsulService service;
+
     private volatile ChangeListener listener;
     private volatile ConsulWatch watch;
 
@@ -95,6 +98,14 @@ final class ConsulStore implements ClusterStore {
         this.consul = client(t / 4, t / 2, t / 4);
         this.kv = consul.keyValueClient();
         this.raw = new RawConsul(options, tls, Duration.ofMillis(t));
+        this.service = options.registerService()
+                ? new ConsulService(
+                        raw,
+                        settings.scope(),
+                        settings.name(),
+                        options,
+                        settings.ttl().toSeconds())
+                : null;
         this.session = new ConsulSession(settings, options, consul.sessionClient(), raw, new ConsulSession.Keys() {
             @Override
             public Optional<Value> get(String key) throws DcsException {
@@ -271,6 +282,9 @@ final class ConsulStore implements ClusterStore {
 
     @Override
     public void putOnSession(String key, String value) throws DcsException {
+        if (service != null) {
+            service.update(value); // the member record: role, state and addresses (Patroni's touch_member)
+        }
         if (putWithSession(key, value)) {
             return;
         }

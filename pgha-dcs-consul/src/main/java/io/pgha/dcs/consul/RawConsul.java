@@ -80,6 +80,23 @@ final class RawConsul {
         return id.toString();
     }
 
+    /** {@code PUT /v1/agent/service/register} with Consul's service definition (Patroni's register_service). */
+    void registerService(Map<String, Object> definition) throws IOException, InterruptedException {
+        HttpRequest.Builder req = HttpRequest.newBuilder(uri("/v1/agent/service/register", null))
+                .timeout(timeout)
+                .header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(definition)));
+        send(req);
+    }
+
+    /** {@code PUT /v1/agent/service/deregister/<id>}. */
+    void deregisterService(String id) throws IOException, InterruptedException {
+        HttpRequest.Builder req = HttpRequest.newBuilder(uri("/v1/agent/service/deregister/" + id, null))
+                .timeout(timeout)
+                .PUT(HttpRequest.BodyPublishers.noBody());
+        send(req);
+    }
+
     private HttpResponse<String> send(HttpRequest.Builder req) throws IOException, InterruptedException {
         if (options.token() != null) {
             req.header("X-Consul-Token", options.token());

@@ -454,10 +454,47 @@ class ConsulDcsTest {
     }
 
     @Test
+    void registerServiceRegistersTheMemberAsPatroniDoesAndFollowsItsRole() throws Exception {
+        Dcs a = connect(
+                "a",
+                Duration.ofSeconds(4),
+                Map.of(
+                        "register_service",
+                        true,
+                        "service_tags",
+                        java.util.List.of("dc1"),
+                        "service_check_interval",
+                        "3s"));
+        Map<String, Object> data = new java.util.LinkedHashMap<>();
+        data.put("conn_url", "postgres://10.0.0.5:5432/postgres");
+        data.put("api_url", "http://10.0.0.5:8008/patroni");
+        data.put("state", "running");
+        data.put("role", "master");
+        a.touchMember(data);
+        Map<String, Object> s = consul.services().get(SCOPE + "/a");
+        assertThat(s).isNotNull();
+        assertThat(s.get("Name")).isEqualTo(ConsulService.serviceName(SCOPE));
+        assertThat(s.get("Address")).isEqualTo("10.0.0.5");
+        assertThat(s.get("Port")).isEqualTo(5432);
+        assertThat(s.get("Tags")).isEqualTo(java.util.List.of("dc1", "master", "primary"));
+        assertThat(s.get("Check").toString())
+                .contains("http://10.0.0.5:8008/master")
+                .contains("3s")
+                .contains("40s");
+        data.put("role", "replica");
+        a.touchMember(data);
+        assertThat(consul.services().get(SCOPE + "/a").get("Tags")).isEqualTo(java.util.List.of("dc1", "replica"));
+        data.put("state", "stopped");
+        a.touchMember(data);
+        assertThat(consul.services()).doesNotContainKey(SCOPE + "/a");
+        assertThat(ConsulService.serviceName("My_Cluster.1")).isEqualTo("my-cluster-1");
+    }
+
+    @Test
     void badOptionsNameTheirKey() {
-        assertThatThrownBy(() -> connect("a", Duration.ofSeconds(4), Map.of("register_service", true)))
+        assertThatThrownBy(() -> connect("a", Duration.ofSeconds(4), Map.of("service_check_interval", "soon")))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("register_service");
+                .hasMessageContaining("service_check_interval");
         assertThatThrownBy(() -> connect("a", Duration.ofSeconds(4), Map.of("hots", "x")))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("hots");

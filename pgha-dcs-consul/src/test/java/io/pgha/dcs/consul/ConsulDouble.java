@@ -80,6 +80,9 @@ final class ConsulDouble implements Closeable {
     private final TreeMap<String, Entry> kv = new TreeMap<>();
     private final Map<String, Long> tombstones = new HashMap<>();
     private final Map<String, Session> sessions = new LinkedHashMap<>();
+    /** The agent's services by ID, as registered ({@code PUT /v1/agent/service/register}). */
+    private final Map<String, Map<String, Object>> services = new LinkedHashMap<>();
+
     private final Map<String, Long> lockDelayUntil = new HashMap<>();
     private Duration sessionTtlMin = Duration.ofSeconds(10);
     private double ttlMultiplier = 2.0;
@@ -325,6 +328,26 @@ final class ConsulDouble implements Closeable {
                     sessions.values().forEach(s -> out.add(info(s)));
                 }
                 sendJson(ex, 200, out);
+            } else if (path.equals("/v1/agent/service/register") && method.equals("PUT")) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> def = new com.fasterxml.jackson.databind.ObjectMapper()
+                        .readValue(ex.getRequestBody().readAllBytes(), Map.class);
+                Object name = def.get("Name");
+                if (name == null) {
+                    send(ex, 400, "Missing service name");
+                    return;
+                }
+                synchronized (lock) {
+                    services.put(String.valueOf(def.getOrDefault("ID", name)), def);
+                }
+                send(ex, 200, "");
+            } else if (path.startsWith("/v1/agent/service/deregister/") && method.equals("PUT")) {
+                String id = URLDecoder.decode(
+                        path.substring("/v1/agent/service/deregister/".length()), StandardCharsets.UTF_8);
+                synchronized (lock) {
+                    services.remove(id);
+                }
+                send(ex, 200, "");
             } else {
                 send(ex, 404, "no handler for " + method + " " + path + " in the Consul double");
             }
@@ -727,6 +750,13 @@ final class ConsulDouble implements Closeable {
             throw new IllegalArgumentException("time: invalid duration \"" + text + "\"");
         }
         return total;
+    }
+
+    /** The agent's registered services by ID (copies). */
+    Map<String, Map<String, Object>> services() {
+        synchronized (lock) {
+            return new LinkedHashMap<>(services);
+        }
     }
 
     private static void send(HttpExchange ex, int code, String body) throws IOException {

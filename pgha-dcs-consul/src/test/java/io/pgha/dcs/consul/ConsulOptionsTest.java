@@ -79,8 +79,10 @@ class ConsulOptionsTest {
                 .hasMessageContaining("eventual");
         assertThatThrownBy(() -> ConsulOptions.parse(Map.of("verify", "maybe"))).hasMessageContaining("consul.verify");
         assertThatThrownBy(() -> ConsulOptions.parse(Map.of("key", "/k.pem"))).hasMessageContaining("consul.key");
-        assertThatThrownBy(() -> ConsulOptions.parse(Map.of("register_service", "yes")))
+        assertThatThrownBy(() -> ConsulOptions.parse(Map.of("register_service", "sometimes")))
                 .hasMessageContaining("consul.register_service");
+        assertThatThrownBy(() -> ConsulOptions.parse(Map.of("service_tags", "a,b")))
+                .hasMessageContaining("consul.service_tags");
         assertThatThrownBy(() -> ConsulOptions.parse(Map.of("hosts", "a:1")))
                 .hasMessageContaining("hosts")
                 .hasMessageContaining("unknown");
