@@ -221,10 +221,28 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
      * names whom to follow at once (a switchover in pause, where no later cycle starts PostgreSQL: as
      * Patroni's graceful demote, which restarts the old primary as a replica itself).
      */
-    record Demote(StopMode mode, boolean checkpointFirst, boolean releaseLock, DemoteCause cause, Member rejoin)
+    record Demote(
+            StopMode mode,
+            boolean checkpointFirst,
+            boolean releaseLock,
+            DemoteCause cause,
+            Member rejoin,
+            java.time.Duration stopTimeout)
             implements Long {
+        Demote(StopMode mode, boolean checkpointFirst, boolean releaseLock, DemoteCause cause, Member rejoin) {
+            this(mode, checkpointFirst, releaseLock, cause, rejoin, null);
+        }
+
         Demote(StopMode mode, boolean checkpointFirst, boolean releaseLock, DemoteCause cause) {
             this(mode, checkpointFirst, releaseLock, cause, null);
+        }
+
+        /**
+         * Patroni's {@code primary_stop_timeout} (synchronous mode only): a stop still running after
+         * it is cut short by an immediate stop; the demote's stop is bounded by it.
+         */
+        Demote withStopTimeout(java.time.Duration timeout) {
+            return new Demote(mode, checkpointFirst, releaseLock, cause, rejoin, timeout);
         }
 
         Demote(StopMode mode, boolean checkpointFirst, boolean releaseLock) {

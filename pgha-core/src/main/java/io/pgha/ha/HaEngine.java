@@ -574,6 +574,12 @@ final class HaEngine {
         return Decision.of(reason, new Action.Follow(leader, true));
     }
 
+    /** Patroni's primary_stop_timeout, in synchronous mode only: the graceful stop's bound. */
+    static Action.Demote boundStop(HaInput in, Action.Demote d) {
+        Duration t = in.config() == null ? Duration.ZERO : in.config().primaryStopTimeout();
+        return in.config() != null && in.config().isSynchronousMode() && !t.isZero() ? d.withStopTimeout(t) : d;
+    }
+
     // ---- the agent shuts down ----------------------------------------------------------------------
 
     /**
@@ -594,7 +600,7 @@ final class HaEngine {
         if (leader && pg.isRunning()) {
             return Decision.of(
                     "shutting down: stopping the primary and releasing the leader lock",
-                    new Action.Demote(StopMode.FAST, true, true, Action.DemoteCause.SHUTDOWN));
+                    boundStop(in, new Action.Demote(StopMode.FAST, true, true, Action.DemoteCause.SHUTDOWN)));
         }
         if (leader) {
             List<Action> a = new ArrayList<>();

@@ -86,7 +86,8 @@ final class ManualFailover {
         Member rejoin = paused ? c.member(f.member()).orElse(null) : null;
         List<Action> a = List.of(
                 new Action.RenewLock(),
-                new Action.Demote(StopMode.FAST, true, true, Action.DemoteCause.SWITCHOVER, rejoin));
+                HaEngine.boundStop(
+                        in, new Action.Demote(StopMode.FAST, true, true, Action.DemoteCause.SWITCHOVER, rejoin)));
         return new Decision(
                 a,
                 "manual failover: demoting myself in favour of "

@@ -241,7 +241,20 @@ final class PostgresActions {
 
     private void demote(Action.Demote d) throws PostgresException, DcsException {
         events.fire(l -> l.aboutToDemote(d.cause().words()));
-        postgres.stop(d.mode(), d.checkpointFirst(), PG_TIMEOUT);
+        if (d.stopTimeout() != null) {
+            try {
+                postgres.stop(d.mode(), d.checkpointFirst(), d.stopTimeout());
+            } catch (PostgresException e) {
+                // Patroni's primary_stop_timeout: the stop took too long, end it at once
+                LOG.warn(
+                        "[{}] the primary did not stop within primary_stop_timeout ({} s): stopping it immediately",
+                        config.name(),
+                        d.stopTimeout().toSeconds());
+                postgres.stop(StopMode.IMMEDIATE, false, PG_TIMEOUT);
+            }
+        } else {
+            postgres.stop(d.mode(), d.checkpointFirst(), PG_TIMEOUT);
+        }
         following = null;
         events.fire(l -> l.postgresStopped("primary"));
         if (d.releaseLock()) {

@@ -652,6 +652,23 @@ class HaEngineTest {
         }
 
         @Test
+        void inSynchronousModeTheGracefulStopIsBoundedByPrimaryStopTimeout() {
+            Map<String, Object> cfg = Map.of("synchronous_mode", true, "primary_stop_timeout", 7);
+            Decision d = engine.decideShutdown(in("pg0")
+                    .config(DynamicConfig.from(cfg))
+                    .postgres(primary(5))
+                    .lockValidUntil(NOW.plusSeconds(20))
+                    .build());
+            assertThat(((Action.Demote) d.actions().get(0)).stopTimeout()).isEqualTo(Duration.ofSeconds(7));
+            Decision async = engine.decideShutdown(in("pg0")
+                    .config(DynamicConfig.from(Map.of("primary_stop_timeout", 7)))
+                    .postgres(primary(5))
+                    .lockValidUntil(NOW.plusSeconds(20))
+                    .build());
+            assertThat(((Action.Demote) async.actions().get(0)).stopTimeout()).isNull();
+        }
+
+        @Test
         void theNewLeaderKeepsOnlyMaxTimelinesHistoryEntries() {
             Decision d = decide(in("pg1")
                     .config(DynamicConfig.from(Map.of("max_timelines_history", 2)))
