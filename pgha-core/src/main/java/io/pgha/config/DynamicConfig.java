@@ -42,9 +42,11 @@ public final class DynamicConfig {
 
     private DynamicConfig(Map<String, Object> raw) {
         this.raw = Collections.unmodifiableMap(new LinkedHashMap<>(raw));
-        int t = Math.max(2, intValue("ttl", DEFAULT_TTL));
-        int lw = Math.max(1, intValue("loop_wait", DEFAULT_LOOP_WAIT));
-        int rt = Math.max(1, intValue("retry_timeout", DEFAULT_RETRY_TIMEOUT));
+        // bounded as the validator bounds them, for a config that was never validated: no sum below overflows
+        int max = DynamicConfigValidator.MAX_SECONDS;
+        int t = Math.min(max, Math.max(2, intValue("ttl", DEFAULT_TTL)));
+        int lw = Math.min(max, Math.max(1, intValue("loop_wait", DEFAULT_LOOP_WAIT)));
+        int rt = Math.min(max, Math.max(1, intValue("retry_timeout", DEFAULT_RETRY_TIMEOUT)));
         if (lw + 2 * rt > t) {
             int adjustedRt = Math.max(1, (t - lw) / 2);
             int adjustedLw = lw;
@@ -168,11 +170,12 @@ public final class DynamicConfig {
         Object v = raw.containsKey("primary_start_timeout")
                 ? raw.get("primary_start_timeout")
                 : raw.get("master_start_timeout");
-        return Duration.ofSeconds(v == null ? DEFAULT_PRIMARY_START_TIMEOUT : toLong(v, DEFAULT_PRIMARY_START_TIMEOUT));
+        return Duration.ofSeconds(
+                boundedSeconds(v == null ? DEFAULT_PRIMARY_START_TIMEOUT : toLong(v, DEFAULT_PRIMARY_START_TIMEOUT)));
     }
 
     public Duration primaryStopTimeout() {
-        return Duration.ofSeconds(longValue("primary_stop_timeout", 0L));
+        return Duration.ofSeconds(boundedSeconds(longValue("primary_stop_timeout", 0L)));
     }
 
     /** Backoff before a leader race when the lock just vanished (Patroni 4's primary_race_backoff, seconds). */
@@ -181,8 +184,16 @@ public final class DynamicConfig {
         if (v == null) {
             return Duration.ZERO;
         }
-        double seconds = v instanceof Number n ? n.doubleValue() : Double.parseDouble(v.toString());
-        return Duration.ofMillis((long) (seconds * 1000));
+        double seconds;
+        try {
+            seconds = v instanceof Number n ? n.doubleValue() : Double.parseDouble(v.toString());
+        } catch (NumberFormatException e) {
+            return Duration.ZERO;
+        }
+        if (Double.isNaN(seconds) || seconds <= 0) {
+            return Duration.ZERO;
+        }
+        return Duration.ofMillis((long) (Math.min(seconds, DynamicConfigValidator.MAX_SECONDS) * 1000));
     }
 
     public boolean isPaused() {
@@ -257,24 +268,40 @@ public final class DynamicConfig {
         return v == null || Tags.isTrue(v);
     }
 
+    /** Seconds within 0 and {@link DynamicConfigValidator#MAX_SECONDS}, so that their milliseconds never overflow. */
+    private static long boundedSeconds(long seconds) {
+        return Math.max(0, Math.min(DynamicConfigValidator.MAX_SECONDS, seconds));
+    }
+
+    /** The value as an int, saturated at the int range (never wrapped: 2147483648 is not -2147483648). */
     public int intValue(String key, int fallback) {
-        return (int) toLong(raw.get(key), fallback);
+        long v = toLong(raw.get(key), fallback);
+        return (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, v));
     }
 
     public long longValue(String key, long fallback) {
         return toLong(raw.get(key), fallback);
     }
 
+    /** A number or a string holding an integer, saturated at the long range; the fallback otherwise. */
     private static long toLong(Object v, long fallback) {
+        if (v instanceof java.math.BigInteger b) {
+            return b.bitLength() < 64 ? b.longValue() : b.signum() > 0 ? Long.MAX_VALUE : Long.MIN_VALUE;
+        }
+        if (v instanceof java.math.BigDecimal || v instanceof Double || v instanceof Float) {
+            double d = ((Number) v).doubleValue();
+            // a double's longValue saturates; NaN has no value
+            return Double.isNaN(d) ? fallback : (long) d;
+        }
         if (v instanceof Number n) {
             return n.longValue();
         }
         if (v instanceof String s) {
-            try {
-                return Long.parseLong(s.trim());
-            } catch (NumberFormatException e) {
+            String t = s.trim();
+            if (!t.matches("[+-]?\\d{1,30}")) {
                 return fallback;
             }
+            return toLong(new java.math.BigInteger(t), fallback);
         }
         return fallback;
     }

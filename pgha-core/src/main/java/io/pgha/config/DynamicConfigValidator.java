@@ -27,6 +27,12 @@ public final class DynamicConfigValidator {
     public static final int MIN_TTL = 10;
 
     /**
+     * The largest time in seconds (ttl, loop_wait, timeouts): about 24 days, the most whose
+     * milliseconds still fit an int, so that no value wraps around to a small one.
+     */
+    public static final int MAX_SECONDS = Integer.MAX_VALUE / 1000;
+
+    /**
      * One value that breaks its rule.
      *
      * @param path the key, one element per level ({@code [postgresql, use_pg_rewind]}); a
@@ -59,7 +65,7 @@ public final class DynamicConfigValidator {
 
     private record IntRule(long min, long max) implements Rule {}
 
-    private record NumberRule(double min) implements Rule {}
+    private record NumberRule(double min, double max) implements Rule {}
 
     private record BoolRule() implements Rule {}
 
@@ -101,6 +107,8 @@ public final class DynamicConfigValidator {
 
     private static SectionRule root() {
         long max = Long.MAX_VALUE;
+        IntRule seconds = ints(0, MAX_SECONDS);
+        IntRule count = ints(0, Integer.MAX_VALUE);
         IntRule pgCount = ints(0, 262143);
         SectionRule parameters = section(
                 "max_connections", ints(1, 262143),
@@ -117,7 +125,7 @@ public final class DynamicConfigValidator {
                 "parameters", parameters,
                 "pg_hba", new TypeRule(Type.STRING_LIST),
                 "pg_ident", new TypeRule(Type.STRING_LIST),
-                "pg_ctl_timeout", NON_NEGATIVE);
+                "pg_ctl_timeout", seconds);
         SectionRule standbyCluster = section(
                 "host", STRING,
                 "port", ints(1, 65535),
@@ -127,23 +135,23 @@ public final class DynamicConfigValidator {
                 "archive_cleanup_command", STRING,
                 "recovery_min_apply_delay", new TypeRule(Type.SCALAR));
         return section(
-                "ttl", ints(MIN_TTL, max),
-                "loop_wait", ints(1, max),
-                "retry_timeout", ints(3, max),
+                "ttl", ints(MIN_TTL, MAX_SECONDS),
+                "loop_wait", ints(1, MAX_SECONDS),
+                "retry_timeout", ints(3, MAX_SECONDS),
                 "maximum_lag_on_failover", NON_NEGATIVE,
                 "maximum_lag_on_syncnode", ints(-1, max),
-                "primary_start_timeout", NON_NEGATIVE,
-                "master_start_timeout", NON_NEGATIVE,
-                "primary_stop_timeout", NON_NEGATIVE,
-                "master_stop_timeout", NON_NEGATIVE,
-                "primary_race_backoff", new NumberRule(0),
+                "primary_start_timeout", seconds,
+                "master_start_timeout", seconds,
+                "primary_stop_timeout", seconds,
+                "master_stop_timeout", seconds,
+                "primary_race_backoff", new NumberRule(0, MAX_SECONDS),
                 "synchronous_mode", new EnumRule(Set.of("quorum"), "true, false or quorum"),
                 "synchronous_mode_strict", BOOL,
-                "synchronous_node_count", ints(1, max),
+                "synchronous_node_count", ints(1, Integer.MAX_VALUE),
                 "failsafe_mode", BOOL,
                 "check_timeline", BOOL,
-                "max_timelines_history", NON_NEGATIVE,
-                "member_slots_ttl", NON_NEGATIVE,
+                "max_timelines_history", count,
+                "member_slots_ttl", seconds,
                 "pause", BOOL,
                 "postgresql", postgresql,
                 "standby_cluster", standbyCluster,
@@ -175,10 +183,12 @@ public final class DynamicConfigValidator {
     private static void check(List<String> path, Object v, Rule rule, List<Problem> out) {
         String expected;
         if (rule instanceof IntRule r) {
-            expected = inRange(v, r) ? null : intExpected(r);
+            expected = inRange(v, r) ? null : intExpected(r, v);
         } else if (rule instanceof NumberRule r) {
             Double n = number(v);
-            expected = n != null && n >= r.min() ? null : "a number >= 0";
+            expected = n != null && n >= r.min() && n <= r.max()
+                    ? null
+                    : n != null && n > r.max() ? "a number from 0 to " + MAX_SECONDS : "a number >= 0";
         } else if (rule instanceof EnumRule r) {
             boolean word = v instanceof String s && r.words().contains(s.trim().toLowerCase(Locale.ROOT));
             expected = bool(v) != null || word ? null : r.expected();
@@ -231,8 +241,10 @@ public final class DynamicConfigValidator {
         };
     }
 
-    private static String intExpected(IntRule r) {
-        if (r.max() == Long.MAX_VALUE) {
+    private static String intExpected(IntRule r, Object v) {
+        BigInteger n = integer(v);
+        boolean tooBig = n != null && n.compareTo(BigInteger.valueOf(r.max())) > 0;
+        if (r.max() == Long.MAX_VALUE || (!tooBig && r.max() >= MAX_SECONDS)) {
             return "an integer >= " + r.min();
         }
         return "an integer from " + r.min() + " to " + r.max();

@@ -72,6 +72,13 @@ public final class PatroniYaml {
     /** Reads a file with the given environment's overrides. */
     public static PatroniYaml load(Path file, Map<String, String> env) throws IOException {
         Objects.requireNonNull(file, "file");
+        long size = Files.size(file);
+        if (size > PatroniYamlTree.MAX_CHARS * 4L) {
+            throw new PatroniYamlException(
+                    file.toString(),
+                    List.of("the file has " + size + " bytes, more than a Patroni configuration can ("
+                            + PatroniYamlTree.MAX_CHARS + " characters)"));
+        }
         String text = Files.readString(file, StandardCharsets.UTF_8);
         return parse(text, file.toString(), env);
     }

@@ -73,7 +73,18 @@ final class PatroniYamlEnv {
             k.put("POSTGRESQL_" + s.toUpperCase(Locale.ROOT), "postgresql." + s);
         }
         for (String user : List.of("superuser", "replication", "rewind")) {
-            for (String s : List.of("username", "password", "sslmode", "sslkey", "sslcert", "sslrootcert")) {
+            for (String s : List.of(
+                    "username",
+                    "password",
+                    "sslmode",
+                    "sslkey",
+                    "sslcert",
+                    "sslrootcert",
+                    "sslpassword",
+                    "sslcrl",
+                    "sslcrldir",
+                    "gssencmode",
+                    "channel_binding")) {
                 k.put(
                         user.toUpperCase(Locale.ROOT) + "_" + s.toUpperCase(Locale.ROOT),
                         "postgresql.authentication." + user + "." + s);

@@ -63,30 +63,29 @@ final class PatroniYamlSchema {
         Spec map = of(Kind.MAP);
         Spec list = of(Kind.LIST);
         Spec credentials = section("username", str, "password", str);
-        Spec sslIgnored = ignored("pgha's own connections use the username and password only");
         Spec pgUser = section(
                 "username",
                 str,
                 "password",
                 str,
                 "sslmode",
-                sslIgnored,
+                str,
                 "sslkey",
-                sslIgnored,
+                str,
                 "sslcert",
-                sslIgnored,
+                str,
                 "sslrootcert",
-                sslIgnored,
+                str,
                 "sslpassword",
-                sslIgnored,
+                str,
                 "sslcrl",
-                sslIgnored,
+                str,
                 "sslcrldir",
-                sslIgnored,
+                str,
                 "gssencmode",
-                sslIgnored,
+                str,
                 "channel_binding",
-                sslIgnored);
+                str);
         Spec dcsSection = map;
         return section(
                         "scope",
@@ -173,13 +172,7 @@ final class PatroniYamlSchema {
                                 "pgpass",
                                 str,
                                 "authentication",
-                                section(
-                                        "superuser",
-                                        pgUser,
-                                        "replication",
-                                        pgUser,
-                                        "rewind",
-                                        ignored("pg_rewind connects as the superuser")),
+                                section("superuser", pgUser, "replication", pgUser, "rewind", pgUser),
                                 "parameters",
                                 map,
                                 "pg_hba",

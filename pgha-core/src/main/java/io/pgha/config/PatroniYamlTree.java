@@ -58,7 +58,40 @@ final class PatroniYamlTree {
         }
     }
 
-    private static final YAMLFactory YAML = new YAMLFactory();
+    /** The largest document read: a Patroni file is a few kilobytes. */
+    static final int MAX_CHARS = 1 << 20;
+
+    /** How deep mappings and lists may nest: Patroni's deepest key is five levels down. */
+    static final int MAX_DEPTH = 64;
+
+    private static final YAMLFactory YAML = yamlFactory();
+
+    /**
+     * snakeyaml's and Jackson's limits set for a small configuration file: no document over
+     * {@link #MAX_CHARS}, no nesting over {@link #MAX_DEPTH}, no number over 100 digits, few
+     * aliases (Jackson's streaming parser never expands them: an alias reads as its anchor's name,
+     * so "billion laughs" stays small either way).
+     */
+    private static YAMLFactory yamlFactory() {
+        org.yaml.snakeyaml.LoaderOptions loader = new org.yaml.snakeyaml.LoaderOptions();
+        loader.setCodePointLimit(MAX_CHARS);
+        loader.setNestingDepthLimit(MAX_DEPTH);
+        loader.setMaxAliasesForCollections(50);
+        loader.setAllowRecursiveKeys(false);
+        YAMLFactory f = YAMLFactory.builder()
+                .loaderOptions(loader)
+                // the builder starts without the parser's default features: an empty value (authentication:) is null,
+                // as with new YAMLFactory()
+                .enable(com.fasterxml.jackson.dataformat.yaml.YAMLParser.Feature.EMPTY_STRING_AS_NULL)
+                .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                        .maxNestingDepth(MAX_DEPTH)
+                        .maxNumberLength(100)
+                        .maxStringLength(MAX_CHARS)
+                        .maxDocumentLength(MAX_CHARS)
+                        .build())
+                .build();
+        return f;
+    }
 
     private PatroniYamlTree() {}
 
@@ -68,6 +101,11 @@ final class PatroniYamlTree {
      * @param problems receives syntax problems and duplicate keys, each with its line
      */
     static Node parse(String text, List<String> problems) {
+        if (text.length() > MAX_CHARS) {
+            problems.add("the file has " + text.length() + " characters, more than " + MAX_CHARS
+                    + " (a Patroni configuration is a few kilobytes)");
+            return null;
+        }
         try (JsonParser p = YAML.createParser(text)) {
             JsonToken first = p.nextToken();
             if (first == null) {
@@ -79,7 +117,8 @@ final class PatroniYamlTree {
                 return null;
             }
             return read(p, "", "line 1", problems);
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
+            // snakeyaml's own limits (YAMLException, a RuntimeException) as well as Jackson's
             JsonLocation loc =
                     e instanceof com.fasterxml.jackson.core.JsonProcessingException jpe ? jpe.getLocation() : null;
             String msg = e.getMessage() == null ? e.toString() : e.getMessage().split("\n", 2)[0];

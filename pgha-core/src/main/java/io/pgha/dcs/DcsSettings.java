@@ -26,7 +26,18 @@ public record DcsSettings(
         namespace = normalizeNamespace(namespace);
         ttl = ttl == null ? Duration.ofSeconds(30) : ttl;
         retryTimeout = retryTimeout == null ? Duration.ofSeconds(10) : retryTimeout;
-        options = options == null ? Map.of() : Map.copyOf(options);
+        // a key given with no value (hosts: ~) is as if absent
+        options = options == null ? Map.of() : withoutNulls(options);
+    }
+
+    private static Map<String, Object> withoutNulls(Map<String, Object> options) {
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        options.forEach((k, v) -> {
+            if (k != null && v != null) {
+                m.put(k, v);
+            }
+        });
+        return java.util.Collections.unmodifiableMap(m);
     }
 
     /** The key prefix of the cluster, {@code /service/<scope>/}. */

@@ -89,6 +89,58 @@ class DynamicConfigValidatorTest {
     }
 
     @Test
+    void noValueWrapsAroundTheIntRange() {
+        for (String key : List.of(
+                "ttl",
+                "loop_wait",
+                "retry_timeout",
+                "primary_start_timeout",
+                "master_start_timeout",
+                "primary_stop_timeout",
+                "master_stop_timeout",
+                "member_slots_ttl",
+                "synchronous_node_count",
+                "max_timelines_history",
+                "postgresql.pg_ctl_timeout")) {
+            for (Object big : List.of(
+                    2147483648L, "2147483648", new java.math.BigInteger("99999999999999999999999"), Long.MAX_VALUE)) {
+                assertThat(DynamicConfigValidator.validate(config(key, big)))
+                        .as(key + ": " + big)
+                        .extracting(DynamicConfigValidator.Problem::key)
+                        .containsExactly(key);
+            }
+        }
+        assertThat(DynamicConfigValidator.validate(Map.of("ttl", 2147483648L)))
+                .extracting(DynamicConfigValidator.Problem::message)
+                .containsExactly("ttl must be an integer from 10 to 2147483, found 2147483648");
+        assertThat(DynamicConfigValidator.validate(Map.of("primary_race_backoff", 1e300)))
+                .extracting(DynamicConfigValidator.Problem::key)
+                .containsExactly("primary_race_backoff");
+        assertThat(DynamicConfigValidator.validate(Map.of("ttl", 2147483, "loop_wait", 10, "retry_timeout", 10)))
+                .isEmpty();
+    }
+
+    @Test
+    void anUnvalidatedConfigSaturatesInsteadOfWrapping() {
+        // 2^31 as an int is -2^31: it used to become ttl 2 s
+        DynamicConfig c = DynamicConfig.from(Map.of("ttl", 2147483648L, "loop_wait", 10, "retry_timeout", 10));
+        assertThat(c.ttl()).isEqualTo(java.time.Duration.ofSeconds(DynamicConfigValidator.MAX_SECONDS));
+        DynamicConfig huge = DynamicConfig.from(Map.of(
+                "ttl",
+                new java.math.BigInteger("18446744073709551626"),
+                "synchronous_node_count",
+                "4294967297",
+                "primary_stop_timeout",
+                Long.MAX_VALUE,
+                "primary_race_backoff",
+                1e300));
+        assertThat(huge.ttl().getSeconds()).isEqualTo(DynamicConfigValidator.MAX_SECONDS);
+        assertThat(huge.intValue("synchronous_node_count", 1)).isEqualTo(Integer.MAX_VALUE);
+        assertThat(huge.primaryStopTimeout().toMillis()).isEqualTo(DynamicConfigValidator.MAX_SECONDS * 1000L);
+        assertThat(huge.primaryRaceBackoff().toMillis()).isEqualTo(DynamicConfigValidator.MAX_SECONDS * 1000L);
+    }
+
+    @Test
     void messagesNameTheKeyTheRuleAndTheValue() {
         assertThat(DynamicConfigValidator.validate(Map.of("ttl", "abc")))
                 .extracting(DynamicConfigValidator.Problem::message)

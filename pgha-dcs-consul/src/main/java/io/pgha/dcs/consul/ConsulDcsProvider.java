@@ -33,6 +33,10 @@ public final class ConsulDcsProvider implements DcsProvider {
     @Override
     public Dcs create(DcsSettings settings) throws DcsException {
         ConsulOptions options = ConsulOptions.parse(settings.options());
+        String warning = options.cleartextCredentialsWarning();
+        if (warning != null) {
+            org.slf4j.LoggerFactory.getLogger(ConsulDcsProvider.class).warn("{}", warning);
+        }
         PatroniLayout layout = PatroniLayout.withoutLeadingSlash(settings);
         return new PatroniDcs(settings.name(), layout, new ConsulStore(settings, options));
     }

@@ -10,6 +10,22 @@ import org.junit.jupiter.api.Test;
 class ConsulOptionsTest {
 
     @Test
+    void warnsWhenTheTokenWouldCrossTheNetworkInClear() {
+        assertThat(ConsulOptions.parse(Map.of("host", "10.0.0.9:8500", "token", "t0ken"))
+                        .cleartextCredentialsWarning())
+                .contains("plain http", "http://10.0.0.9:8500")
+                .doesNotContain("t0ken");
+        assertThat(ConsulOptions.parse(Map.of("token", "t0ken")).cleartextCredentialsWarning())
+                .as("the local agent")
+                .isNull();
+        assertThat(ConsulOptions.parse(Map.of("url", "https://10.0.0.9:8501", "token", "t0ken"))
+                        .cleartextCredentialsWarning())
+                .isNull();
+        assertThat(ConsulOptions.parse(Map.of("host", "10.0.0.9:8500")).cleartextCredentialsWarning())
+                .isNull();
+    }
+
+    @Test
     void defaultsArePatronis() {
         ConsulOptions o = ConsulOptions.parse(Map.of());
         assertThat(o.baseUrl()).isEqualTo("http://127.0.0.1:8500");

@@ -33,6 +33,10 @@ public final class EtcdDcsProvider implements DcsProvider {
     @Override
     public Dcs create(DcsSettings settings) throws DcsException {
         EtcdOptions options = EtcdOptions.parse(settings.options());
+        String warning = options.cleartextCredentialsWarning();
+        if (warning != null) {
+            org.slf4j.LoggerFactory.getLogger(EtcdDcsProvider.class).warn("{}", warning);
+        }
         PatroniLayout layout = PatroniLayout.of(settings);
         return new PatroniDcs(settings.name(), layout, new EtcdStore(settings, options));
     }

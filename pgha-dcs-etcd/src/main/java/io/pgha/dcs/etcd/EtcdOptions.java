@@ -107,6 +107,31 @@ record EtcdOptions(
         return new EtcdOptions(endpoints, tls, username, password, cacert, cert, key);
     }
 
+    /**
+     * The warning to log at start when the username and password would cross the network in
+     * clear (plain http to an endpoint that is not loopback); null otherwise.
+     */
+    String cleartextCredentialsWarning() {
+        if (username == null || tls || endpoints.stream().allMatch(u -> isLoopback(u.getHost()))) {
+            return null;
+        }
+        return "etcd3: the username and password go to " + describeEndpoints()
+                + " over plain http: anyone on the network path can read them and take the cluster's keys;"
+                + " use https (protocol: https, cacert)";
+    }
+
+    /** A literal loopback host (no name lookup): localhost, 127.0.0.0/8, ::1. */
+    static boolean isLoopback(String host) {
+        String h = host == null ? "" : host.trim().toLowerCase(java.util.Locale.ROOT);
+        if (h.startsWith("[") && h.endsWith("]")) {
+            h = h.substring(1, h.length() - 1);
+        }
+        return h.equals("localhost")
+                || h.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}")
+                || h.equals("::1")
+                || h.equals("0:0:0:0:0:0:0:1");
+    }
+
     /** The endpoints as one readable string, for error messages. */
     String describeEndpoints() {
         StringBuilder sb = new StringBuilder();

@@ -18,6 +18,21 @@ import org.junit.jupiter.api.io.TempDir;
 class EtcdOptionsTest {
 
     @Test
+    void warnsWhenCredentialsWouldCrossTheNetworkInClear() {
+        String w = EtcdOptions.parse(Map.of("hosts", "10.0.0.1:2379,10.0.0.2:2379", "username", "u", "password", "p"))
+                .cleartextCredentialsWarning();
+        assertThat(w).contains("plain http", "http://10.0.0.1:2379").doesNotContain("p\"");
+        assertThat(EtcdOptions.parse(Map.of("hosts", "10.0.0.1:2379")).cleartextCredentialsWarning())
+                .isNull();
+        assertThat(EtcdOptions.parse(Map.of("url", "https://10.0.0.1:2379", "username", "u", "password", "p"))
+                        .cleartextCredentialsWarning())
+                .isNull();
+        assertThat(EtcdOptions.parse(Map.of("hosts", "127.0.0.1:2379,localhost:2380", "username", "u", "password", "p"))
+                        .cleartextCredentialsWarning())
+                .isNull();
+    }
+
+    @Test
     void defaultsToLocalEtcd() {
         EtcdOptions o = EtcdOptions.parse(Map.of());
         assertThat(o.endpoints()).containsExactly(URI.create("http://127.0.0.1:2379"));

@@ -3,6 +3,7 @@ package io.pgha.dcs.zookeeper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
@@ -87,15 +88,41 @@ record ZooKeeperOptions(
     }
 
     /**
-     * The ZooKeeper client configuration these options ask for. With TLS, a separate key file is
-     * joined with the certificate into one PEM file (owner-only, deleted at exit), because the
-     * ZooKeeper client reads the key and the certificate chain from a single key store file.
+     * The ZooKeeper client configuration these options ask for, and the private directory of the
+     * key material it points to (null when there is none). With TLS, a separate key file is joined
+     * with the certificate into one PEM file, because the ZooKeeper client reads the key and the
+     * certificate chain from a single key store file, on every connection: the file lives in a
+     * fresh directory only its owner can enter (0700; the file 0600, created exclusively), for as
+     * long as the client does; {@link ClientSetup#deleteKeyMaterial} removes both when the client
+     * is closed (and the JVM's exit, should it not be).
      */
+    record ClientSetup(ZKClientConfig config, Path keyMaterialDir) {
+
+        /** Deletes the joined key store and its directory; nothing when there are none. */
+        void deleteKeyMaterial() throws IOException {
+            if (keyMaterialDir == null) {
+                return;
+            }
+            try (var files = Files.list(keyMaterialDir)) {
+                for (Path f : (Iterable<Path>) files::iterator) {
+                    Files.deleteIfExists(f);
+                }
+            }
+            Files.deleteIfExists(keyMaterialDir);
+        }
+    }
+
+    /** The client configuration alone (tests); a joined key store it makes is left to the JVM's exit. */
     ZKClientConfig clientConfig() {
+        return clientSetup().config();
+    }
+
+    ClientSetup clientSetup() {
         ZKClientConfig config = new ZKClientConfig();
         if (!useSsl) {
-            return config;
+            return new ClientSetup(config, null);
         }
+        Path keyMaterialDir = null;
         config.setProperty(ZKClientConfig.SECURE_CLIENT, "true");
         config.setProperty(ZKClientConfig.ZOOKEEPER_CLIENT_CNXN_SOCKET, "org.apache.zookeeper.ClientCnxnSocketNetty");
         try (ClientX509Util x509 = new ClientX509Util()) {
@@ -104,7 +131,13 @@ record ZooKeeperOptions(
                 config.setProperty(x509.getSslTruststoreTypeProperty(), "PEM");
             }
             if (cert != null) {
-                Path keyStore = key == null || key.equals(cert) ? cert : joinedKeyStore(cert, key);
+                Path keyStore;
+                if (key == null || key.equals(cert)) {
+                    keyStore = cert;
+                } else {
+                    keyMaterialDir = privateDirectory();
+                    keyStore = joinedKeyStore(keyMaterialDir, cert, key);
+                }
                 config.setProperty(x509.getSslKeystoreLocationProperty(), keyStore.toString());
                 config.setProperty(x509.getSslKeystoreTypeProperty(), "PEM");
                 if (keyPassword != null) {
@@ -115,19 +148,30 @@ record ZooKeeperOptions(
                 config.setProperty(x509.getSslHostnameVerificationEnabledProperty(), "false");
             }
         }
-        return config;
+        return new ClientSetup(config, keyMaterialDir);
     }
 
-    private static Path joinedKeyStore(Path cert, Path key) {
+    private static Path privateDirectory() {
         try {
-            Path joined = Files.createTempFile(
-                    "pgha-zk-keystore",
-                    ".pem",
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            joined.toFile().deleteOnExit();
+            Path dir = Files.createTempDirectory(
+                    "pgha-zk-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            // deleteOnExit runs in reverse order: the file registered after it goes first
+            dir.toFile().deleteOnExit();
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a private directory for zookeeper's joined key store", e);
+        }
+    }
+
+    private static Path joinedKeyStore(Path dir, Path cert, Path key) {
+        Path joined = dir.resolve("keystore.pem");
+        try {
             String pem = Files.readString(key).strip() + "\n"
                     + Files.readString(cert).strip() + "\n";
-            Files.writeString(joined, pem);
+            Files.createFile(
+                    joined, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            joined.toFile().deleteOnExit();
+            Files.writeString(joined, pem, java.nio.file.StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
             return joined;
         } catch (IOException e) {
             throw new UncheckedIOException(

@@ -7,6 +7,7 @@ import io.pgha.dcs.spi.ChangeListener;
 import io.pgha.dcs.spi.ClusterStore;
 import io.pgha.dcs.spi.StoredTree;
 import io.pgha.dcs.spi.StoredValue;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -74,11 +75,13 @@ final class ZooKeeperStore implements ClusterStore {
 
     private volatile ChangeListener listener;
     private volatile boolean closed;
+    private final ZooKeeperOptions.ClientSetup clientSetup;
 
     ZooKeeperStore(DcsSettings settings, ZooKeeperOptions options) {
         this.member = settings.name();
         this.ensemble = options.connectString();
         Duration ttl = checkTtl(settings.ttl());
+        this.clientSetup = options.clientSetup();
         int retryMillis = (int) Math.max(
                 1000, Math.min(Integer.MAX_VALUE, settings.retryTimeout().toMillis()));
         // one attempt waits up to connectionTimeout for a connection; attempts go on for the rest of
@@ -90,7 +93,7 @@ final class ZooKeeperStore implements ClusterStore {
                 .sessionTimeoutMs((int) Math.min(Integer.MAX_VALUE, ttl.toMillis()))
                 .connectionTimeoutMs(connectionMillis)
                 .retryPolicy(retryPolicy)
-                .zkClientConfig(options.clientConfig());
+                .zkClientConfig(clientSetup.config());
         if (!options.acls().isEmpty()) {
             builder.aclProvider(new FixedAclProvider(options.acls()));
         }
@@ -462,6 +465,12 @@ final class ZooKeeperStore implements ClusterStore {
             client.close();
         } catch (RuntimeException e) {
             log.warn("{}: closing the ZooKeeper client failed: {}", member, e.toString());
+        }
+        try {
+            clientSetup.deleteKeyMaterial();
+        } catch (IOException | RuntimeException e) {
+            log.warn(
+                    "{}: cannot delete the joined ZooKeeper key store {}: {}", member, clientSetup.keyMaterialDir(), e);
         }
     }
 

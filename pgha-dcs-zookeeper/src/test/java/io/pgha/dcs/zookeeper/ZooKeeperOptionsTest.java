@@ -99,6 +99,43 @@ class ZooKeeperOptionsTest {
     }
 
     @Test
+    void theJoinedKeyStoreIsPrivateAndGoneWhenTheClientCloses(@TempDir Path dir) throws Exception {
+        Path cert =
+                Files.writeString(dir.resolve("c.pem"), "-----BEGIN CERTIFICATE-----\nC\n-----END CERTIFICATE-----\n");
+        Path key =
+                Files.writeString(dir.resolve("c.key"), "-----BEGIN PRIVATE KEY-----\nK\n-----END PRIVATE KEY-----\n");
+        ZooKeeperOptions o = ZooKeeperOptions.parse(
+                Map.of("hosts", "127.0.0.1:1", "use_ssl", true, "cert", cert.toString(), "key", key.toString()));
+        ZooKeeperOptions.ClientSetup setup = o.clientSetup();
+        Path joined = Path.of(setup.config().getProperty("zookeeper.ssl.keyStore.location"));
+        assertThat(joined.getParent()).isEqualTo(setup.keyMaterialDir());
+        assertThat(java.nio.file.Files.getPosixFilePermissions(
+                        setup.keyMaterialDir(), java.nio.file.LinkOption.NOFOLLOW_LINKS))
+                .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        assertThat(java.nio.file.Files.getPosixFilePermissions(joined, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+                .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        setup.deleteKeyMaterial();
+        assertThat(setup.keyMaterialDir()).doesNotExist();
+
+        // the store deletes its own when it is closed
+        ZooKeeperStore store = new ZooKeeperStore(
+                new io.pgha.dcs.DcsSettings(null, "batman", "pg0", java.time.Duration.ofSeconds(30), null, Map.of()),
+                o);
+        java.lang.reflect.Field f = ZooKeeperStore.class.getDeclaredField("clientSetup");
+        f.setAccessible(true);
+        Path storeDir = ((ZooKeeperOptions.ClientSetup) f.get(store)).keyMaterialDir();
+        assertThat(storeDir.resolve("keystore.pem")).exists();
+        store.close();
+        assertThat(storeDir).doesNotExist();
+    }
+
+    @Test
+    void withoutASeparateKeyNothingIsWritten() throws Exception {
+        assertThat(ZooKeeperOptions.parse(Map.of("hosts", "zk1")).clientSetup().keyMaterialDir())
+                .isNull();
+    }
+
+    @Test
     void tlsFilesWithoutUseSslOrUnreadableAreRejected(@TempDir Path dir) throws Exception {
         Path ca = Files.writeString(dir.resolve("ca.pem"), "x");
         assertThatThrownBy(() -> ZooKeeperOptions.parse(Map.of("hosts", "zk1", "cacert", ca.toString())))

@@ -126,26 +126,33 @@ final class MemberTable {
         boolean appendPort =
                 withHost.stream().anyMatch(r -> r.port() != null && r.port() != 5432) || hosts.size() < withHost.size();
         boolean machine = Set.of("json", "yaml", "yml", "tsv").contains(fmt);
+        // json and yaml escape what they write; a table or tsv shows DCS strings with their control characters escaped
+        boolean escape = !Set.of("json", "yaml", "yml").contains(fmt);
         List<List<Object>> rows = new ArrayList<>();
         for (Row r : members) {
             List<Object> row = new ArrayList<>();
             row.add(name);
-            row.add(r.name());
+            row.add(shown(r.name(), escape));
             String host = r.host() == null ? "" : r.host();
             if (appendPort && r.host() != null && r.port() != null) {
                 host = host + ":" + r.port();
             }
-            row.add(host);
+            row.add(shown(host, escape));
             row.add(title(r.role()));
-            row.add(r.state());
-            row.add(r.timeline() == null ? "" : r.timeline());
+            row.add(shown(r.state(), escape));
+            row.add(
+                    r.timeline() == null
+                            ? ""
+                            : escape && !(r.timeline() instanceof Number)
+                                    ? shown(String.valueOf(r.timeline()), true)
+                                    : r.timeline());
             Object lag = r.lag();
             row.add(lag instanceof Long l ? (Object) Math.round(l / 1024.0 / 1024.0) : lag == null ? "" : lag);
             if (pending) {
                 row.add(r.pendingRestart() ? "*" : "");
             }
             if (scheduled) {
-                row.add(r.scheduledRestart() == null ? "" : r.scheduledRestart());
+                row.add(r.scheduledRestart() == null ? "" : shown(r.scheduledRestart(), escape));
             }
             if (tags) {
                 if (r.tags().isEmpty()) {
@@ -153,9 +160,9 @@ final class MemberTable {
                 } else if (machine && !fmt.equals("tsv")) {
                     row.add(r.tags());
                 } else if (fmt.equals("tsv")) {
-                    row.add(Output.json(r.tags()));
+                    row.add(Output.visible(Output.json(r.tags()), false));
                 } else {
-                    row.add(Output.yaml(r.tags()).strip());
+                    row.add(Output.visible(Output.yaml(r.tags()).strip(), true));
                 }
             }
             rows.add(row);
@@ -185,10 +192,11 @@ final class MemberTable {
             StringBuilder s = new StringBuilder("Switchover scheduled at: ")
                     .append(f.scheduledAt().atOffset(ZoneOffset.UTC));
             if (f.leader() != null) {
-                s.append('\n').append(String.format(Locale.ROOT, "%24s: %s", "from", f.leader()));
+                s.append('\n')
+                        .append(String.format(Locale.ROOT, "%24s: %s", "from", Output.visible(f.leader(), false)));
             }
             if (f.member() != null) {
-                s.append('\n').append(String.format(Locale.ROOT, "%24s: %s", "to", f.member()));
+                s.append('\n').append(String.format(Locale.ROOT, "%24s: %s", "to", Output.visible(f.member(), false)));
             }
             info.add(s.toString());
         }
@@ -256,6 +264,10 @@ final class MemberTable {
             sb.append(word.isEmpty() ? word : Character.toUpperCase(word.charAt(0)) + word.substring(1));
         }
         return sb.toString();
+    }
+
+    private static String shown(String s, boolean escape) {
+        return escape ? Output.visible(s, false) : s;
     }
 
     private static String nz(String s) {

@@ -141,6 +141,50 @@ final class Output {
         return sb.toString();
     }
 
+    /**
+     * {@code s} safe to print on a terminal: control characters (C0, DEL, C1: ANSI escapes, carriage
+     * returns, bells), bidirectional overrides and other format characters shown as {@code \\n},
+     * {@code \\t}, {@code \\r}, {@code \\e}, or {@code \\u009b}, and a backslash as {@code \\\\} so that
+     * none of these can be faked. Strings from the DCS (member names, tags, URLs, states) are
+     * written by whoever holds DCS credentials; printed raw they could rewrite what an operator sees.
+     *
+     * @param keepNewlines whether {@code \\n} stays a line break (a multi-line cell)
+     */
+    static String visible(String s, boolean keepNewlines) {
+        if (s == null) {
+            return null;
+        }
+        StringBuilder sb = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            String rep = null;
+            if (c == '\\') {
+                rep = "\\\\";
+            } else if (c == '\n') {
+                rep = keepNewlines ? null : "\\n";
+            } else if (c == '\t') {
+                rep = "\\t";
+            } else if (c == '\r') {
+                rep = "\\r";
+            } else if (c == 0x1b) {
+                rep = "\\e";
+            } else if (Character.isISOControl(c) || Character.getType(c) == Character.FORMAT) {
+                rep = String.format(java.util.Locale.ROOT, "\\u%04x", (int) c);
+            }
+            if (rep != null && sb == null) {
+                sb = new StringBuilder(s.length() + 16).append(s, 0, i);
+            }
+            if (sb != null) {
+                if (rep != null) {
+                    sb.append(rep);
+                } else {
+                    sb.append(c);
+                }
+            }
+        }
+        return sb == null ? s : sb.toString();
+    }
+
     static String json(Object value) {
         try {
             return JSON.writeValueAsString(value);

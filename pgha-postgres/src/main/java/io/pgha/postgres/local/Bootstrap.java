@@ -79,6 +79,7 @@ final class Bootstrap {
                 postmaster.start(OsCommand.SHORT.multipliedBy(5));
                 try (Connection c = Sql.local(config)) {
                     createReplicationUser(c);
+                    createRewindUser(c);
                 }
             }
             postBootstrap();
@@ -144,6 +145,7 @@ final class Bootstrap {
         try (Connection c = Sql.local(config)) {
             setSuperuserPassword(c);
             createReplicationUser(c);
+            createRewindUser(c);
         }
         files.write(null);
         postmaster.reload();
@@ -275,24 +277,57 @@ final class Bootstrap {
         if (config.replicationUser().equals(config.superuser())) {
             return;
         }
+        createOrUpdateRole(c, config.replicationUser(), config.replicationPassword(), "REPLICATION LOGIN");
+        LOG.info("{}: replication user {} ready", config.name(), config.replicationUser());
+    }
+
+    /** The functions pg_rewind calls on its source, granted to a rewind user that is not a superuser. */
+    static final List<String> REWIND_FUNCTIONS = List.of(
+            "pg_catalog.pg_ls_dir(text, boolean, boolean)",
+            "pg_catalog.pg_stat_file(text, boolean)",
+            "pg_catalog.pg_read_binary_file(text)",
+            "pg_catalog.pg_read_binary_file(text, bigint, bigint, boolean)");
+
+    /**
+     * As Patroni's post_bootstrap: a rewind user other than the superuser (authentication.rewind)
+     * is created with LOGIN and its password, and may execute the functions pg_rewind needs.
+     */
+    private void createRewindUser(Connection c) throws SQLException {
+        if (!config.separateRewindUser()) {
+            return;
+        }
+        if (!config.rewindUser().equals(config.replicationUser())) {
+            createOrUpdateRole(c, config.rewindUser(), config.rewindPassword(), "LOGIN");
+        }
+        try (Statement st = c.createStatement()) {
+            for (String f : REWIND_FUNCTIONS) {
+                st.execute("GRANT EXECUTE ON FUNCTION " + f + " TO " + Sql.ident(config.rewindUser()));
+            }
+        }
+        LOG.info("{}: rewind user {} ready", config.name(), config.rewindUser());
+    }
+
+    /**
+     * Creates (or updates) a role. The password goes to the server as a SCRAM verifier computed
+     * here (pgjdbc's alterUserPassword), and statement logging is off for the session, so neither
+     * the password nor its verifier reach the server log.
+     */
+    private static void createOrUpdateRole(Connection c, String role, String password, String options)
+            throws SQLException {
         try (Statement st = c.createStatement()) {
             st.execute("SET log_statement = 'none'");
             st.execute("SET log_min_duration_statement = -1");
             st.execute("SET log_min_error_statement = 'panic'");
             boolean exists;
             try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ?")) {
-                ps.setString(1, config.replicationUser());
+                ps.setString(1, role);
                 try (ResultSet rs = ps.executeQuery()) {
                     exists = rs.next();
                 }
             }
-            st.execute((exists ? "ALTER" : "CREATE") + " ROLE " + Sql.ident(config.replicationUser())
-                    + " WITH REPLICATION LOGIN");
+            st.execute((exists ? "ALTER" : "CREATE") + " ROLE " + Sql.ident(role) + " WITH " + options);
         }
-        c.unwrap(PGConnection.class)
-                .alterUserPassword(
-                        config.replicationUser(), config.replicationPassword().toCharArray(), "scram-sha-256");
-        LOG.info("{}: replication user {} ready", config.name(), config.replicationUser());
+        c.unwrap(PGConnection.class).alterUserPassword(role, password.toCharArray(), "scram-sha-256");
     }
 
     private static byte[] randomBytes(int n) {

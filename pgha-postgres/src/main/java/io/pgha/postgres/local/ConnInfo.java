@@ -24,23 +24,28 @@ final class ConnInfo {
     }
 
     /** The conninfo of a replica or pg_rewind connecting to {@code upstream} as {@code user}. */
-    static ConnInfo to(HostPort upstream, String user, String passfile, String applicationName) {
-        return new ConnInfo()
+    static ConnInfo to(HostPort upstream, String user, String passfile, String applicationName, ClientSsl ssl) {
+        return ssl.applyTo(new ConnInfo()
                 .set("host", upstream.host())
                 .set("port", upstream.port())
                 .set("user", user)
                 .set("passfile", passfile)
-                .set("application_name", applicationName)
-                .set("sslmode", "prefer");
+                .set("application_name", applicationName));
     }
 
     /**
      * This member's replication connection to {@code upstream} (primary_conninfo, pg_basebackup):
      * the replication user, its password from {@code passfile}, the member name as application_name
-     * (what synchronous_standby_names and pg_stat_replication know it by).
+     * (what synchronous_standby_names and pg_stat_replication know it by), authentication.replication's
+     * TLS settings.
      */
     static ConnInfo replication(LocalPostgresConfig config, Path passfile, Member upstream) throws PostgresException {
-        return to(HostPort.of(upstream), config.replicationUser(), passfile.toString(), config.name());
+        return to(
+                HostPort.of(upstream),
+                config.replicationUser(),
+                passfile.toString(),
+                config.name(),
+                config.replicationSsl());
     }
 
     static String quote(String value) {

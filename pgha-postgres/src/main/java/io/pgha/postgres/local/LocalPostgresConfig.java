@@ -29,6 +29,11 @@ public final class LocalPostgresConfig {
     private final String superuserPassword;
     private final String replicationUser;
     private final String replicationPassword;
+    private final ClientSsl superuserSsl;
+    private final ClientSsl replicationSsl;
+    private final String rewindUser;
+    private final String rewindPassword;
+    private final ClientSsl rewindSsl;
     private final Map<String, String> parameters;
     private final Map<String, String> localParameters;
     private final List<String> pgHba;
@@ -72,6 +77,18 @@ public final class LocalPostgresConfig {
         this.superuserPassword = requireText(b.superuserPassword, "postgresql.authentication.superuser.password");
         this.replicationUser = requireText(b.replicationUser, "postgresql.authentication.replication.username");
         this.replicationPassword = requireText(b.replicationPassword, "postgresql.authentication.replication.password");
+        this.superuserSsl = b.superuserSsl;
+        this.replicationSsl = b.replicationSsl;
+        if (b.rewindUser == null) {
+            // as Patroni: without authentication.rewind, pg_rewind connects as the superuser
+            this.rewindUser = superuser;
+            this.rewindPassword = superuserPassword;
+            this.rewindSsl = b.rewindSsl != null ? b.rewindSsl : superuserSsl;
+        } else {
+            this.rewindUser = requireText(b.rewindUser, "postgresql.authentication.rewind.username");
+            this.rewindPassword = requireText(b.rewindPassword, "postgresql.authentication.rewind.password");
+            this.rewindSsl = b.rewindSsl != null ? b.rewindSsl : ClientSsl.DEFAULT;
+        }
         Map<String, String> merged = new LinkedHashMap<>(b.bootstrapParameters);
         merged.putAll(b.parameters);
         this.parameters = Collections.unmodifiableMap(ManagedConfig.userParameters(merged));
@@ -213,6 +230,35 @@ public final class LocalPostgresConfig {
         return replicationPassword;
     }
 
+    /** The TLS settings of pgha's superuser connections (postgresql.authentication.superuser). */
+    public ClientSsl superuserSsl() {
+        return superuserSsl;
+    }
+
+    /** The TLS settings of replication connections (postgresql.authentication.replication). */
+    public ClientSsl replicationSsl() {
+        return replicationSsl;
+    }
+
+    /** The user pg_rewind connects as: authentication.rewind's, else the superuser. */
+    public String rewindUser() {
+        return rewindUser;
+    }
+
+    String rewindPassword() {
+        return rewindPassword;
+    }
+
+    /** Whether pg_rewind has a user of its own, which bootstrap creates with the grants it needs. */
+    public boolean separateRewindUser() {
+        return !rewindUser.equals(superuser);
+    }
+
+    /** The TLS settings of pg_rewind's source connection (authentication.rewind's, else the superuser's). */
+    public ClientSsl rewindSsl() {
+        return rewindSsl;
+    }
+
     /**
      * The parameters PostgreSQL starts with before the cluster's dynamic configuration is known:
      * {@code bootstrap.dcs.postgresql.parameters}, then {@code postgresql.parameters} over them.
@@ -344,6 +390,11 @@ public final class LocalPostgresConfig {
         private String superuserPassword;
         private String replicationUser;
         private String replicationPassword;
+        private ClientSsl superuserSsl = ClientSsl.DEFAULT;
+        private ClientSsl replicationSsl = ClientSsl.DEFAULT;
+        private String rewindUser;
+        private String rewindPassword;
+        private ClientSsl rewindSsl;
         private final Map<String, String> parameters = new LinkedHashMap<>();
         private final Map<String, String> bootstrapParameters = new LinkedHashMap<>();
         private final List<String> pgHba = new ArrayList<>();
@@ -410,6 +461,28 @@ public final class LocalPostgresConfig {
         public Builder replication(String username, String password) {
             this.replicationUser = username;
             this.replicationPassword = password;
+            return this;
+        }
+
+        /** Patroni's postgresql.authentication.rewind: the user pg_rewind connects as (default: the superuser). */
+        public Builder rewind(String username, String password) {
+            this.rewindUser = username;
+            this.rewindPassword = password;
+            return this;
+        }
+
+        public Builder superuserSsl(ClientSsl ssl) {
+            this.superuserSsl = java.util.Objects.requireNonNull(ssl, "ssl");
+            return this;
+        }
+
+        public Builder replicationSsl(ClientSsl ssl) {
+            this.replicationSsl = java.util.Objects.requireNonNull(ssl, "ssl");
+            return this;
+        }
+
+        public Builder rewindSsl(ClientSsl ssl) {
+            this.rewindSsl = ssl;
             return this;
         }
 

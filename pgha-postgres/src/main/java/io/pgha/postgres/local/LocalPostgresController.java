@@ -242,6 +242,15 @@ public final class LocalPostgresController implements PostgresController {
                 "postgresql.authentication.replication.password",
                 now.replicationPassword(),
                 next.replicationPassword());
+        check(needRestart, "postgresql.authentication.rewind", now.rewindUser(), next.rewindUser());
+        check(needRestart, "postgresql.authentication.rewind.password", now.rewindPassword(), next.rewindPassword());
+        check(needRestart, "postgresql.authentication.superuser TLS keys", now.superuserSsl(), next.superuserSsl());
+        check(
+                needRestart,
+                "postgresql.authentication.replication TLS keys",
+                now.replicationSsl(),
+                next.replicationSsl());
+        check(needRestart, "postgresql.authentication.rewind TLS keys", now.rewindSsl(), next.rewindSsl());
         check(needRestart, "postgresql.run_as", now.runAs(), next.runAs());
         check(needRestart, "postgresql.pgpass", now.pgpass(), next.pgpass());
         act(true, () -> files.reconfigure(next));

@@ -275,6 +275,14 @@ final class ManagedConfig {
                     .append(pgpassEscape(config.superuserPassword()))
                     .append('\n');
         }
+        if (config.separateRewindUser() && !config.rewindUser().equals(config.replicationUser())) {
+            // pg_rewind's source connection (authentication.rewind)
+            sb.append("*:*:*:")
+                    .append(pgpassEscape(config.rewindUser()))
+                    .append(':')
+                    .append(pgpassEscape(config.rewindPassword()))
+                    .append('\n');
+        }
         return sb.toString();
     }
 

@@ -59,6 +59,15 @@ final class PatroniPostgresSection {
         b.replication(
                 string(repl, "username", "postgresql.authentication.replication.username"),
                 string(repl, "password", "postgresql.authentication.replication.password"));
+        b.superuserSsl(ClientSsl.fromPatroni(su, "postgresql.authentication.superuser"));
+        b.replicationSsl(ClientSsl.fromPatroni(repl, "postgresql.authentication.replication"));
+        if (auth.get("rewind") != null) {
+            Map<String, ?> rw = map(auth, "rewind", "postgresql.authentication.rewind");
+            b.rewind(
+                    string(rw, "username", "postgresql.authentication.rewind.username"),
+                    string(rw, "password", "postgresql.authentication.rewind.password"));
+            b.rewindSsl(ClientSsl.fromPatroni(rw, "postgresql.authentication.rewind"));
+        }
 
         Map<String, ?> dcs = bootstrap == null ? Map.of() : map(bootstrap, "dcs", "bootstrap.dcs");
         Map<String, ?> dcsPostgresql = map(dcs, "postgresql", "bootstrap.dcs.postgresql");

@@ -143,6 +143,7 @@ final class Rewind {
                         config.port(),
                         config.replicationUser(),
                         config.replicationPassword(),
+                        config.replicationSsl(),
                         Sql.TIMEOUT_SECONDS);
                 Statement st = c.createStatement();
                 ResultSet rs = st.executeQuery("IDENTIFY_SYSTEM")) {
@@ -220,16 +221,7 @@ final class Rewind {
     private boolean rewindStopped(Member leader, HostPort hp) throws PostgresException {
         ensureCleanShutdown();
         ensureCheckpointedOn(leader, hp);
-        String source = new ConnInfo()
-                .set("host", hp.host())
-                .set("port", hp.port())
-                .set("user", config.superuser())
-                .set("dbname", "postgres")
-                .set("passfile", dir.passfile().toString())
-                .set("connect_timeout", 10)
-                .set("application_name", config.name() + "_rewind")
-                .set("sslmode", "prefer")
-                .toString();
+        String source = sourceConninfo(config, hp, dir.passfile().toString());
         LOG.info("{}: pg_rewind from {} ({})", config.name(), leader.name(), leader.connUrl());
         OsCommand.Result r = exec.run(
                 List.of(
@@ -245,6 +237,23 @@ final class Rewind {
         LOG.info("{}: pg_rewind done: {}", config.name(), r.tail());
         files.write(ConnInfo.replication(config, dir.passfile(), leader).toString());
         return true;
+    }
+
+    /**
+     * pg_rewind's {@code --source-server}: authentication.rewind's user (the superuser without one)
+     * and TLS settings, the password from the passfile (never on the command line).
+     */
+    static String sourceConninfo(LocalPostgresConfig config, HostPort hp, String passfile) {
+        return config.rewindSsl()
+                .applyTo(new ConnInfo()
+                        .set("host", hp.host())
+                        .set("port", hp.port())
+                        .set("user", config.rewindUser())
+                        .set("dbname", "postgres")
+                        .set("passfile", passfile)
+                        .set("connect_timeout", 10)
+                        .set("application_name", config.name() + "_rewind"))
+                .toString();
     }
 
     /**

@@ -26,7 +26,13 @@ final class Sql {
 
     /** The superuser's connection to the server at {@code at}: this member's, or another member's. */
     static Connection superuser(LocalPostgresConfig config, HostPort at) throws SQLException {
-        return connect(at.host(), at.port(), config.superuser(), config.superuserPassword(), TIMEOUT_SECONDS);
+        return connect(
+                at.host(),
+                at.port(),
+                config.superuser(),
+                config.superuserPassword(),
+                config.superuserSsl(),
+                TIMEOUT_SECONDS);
     }
 
     /** Whether the server on {@code st}'s connection is in recovery (a standby). */
@@ -42,9 +48,9 @@ final class Sql {
     }
 
     /** A connection with short connect and login timeouts; queries set their own timeouts. */
-    static Connection connect(String host, int port, String user, String password, int timeoutSeconds)
+    static Connection connect(String host, int port, String user, String password, ClientSsl ssl, int timeoutSeconds)
             throws SQLException {
-        Properties p = properties(user, password, timeoutSeconds);
+        Properties p = properties(user, password, ssl, timeoutSeconds);
         p.setProperty("tcpKeepAlive", "true");
         return open(host, port, p);
     }
@@ -53,23 +59,24 @@ final class Sql {
      * A physical replication connection ({@code replication=true}): only replication commands such
      * as {@code IDENTIFY_SYSTEM}, in the simple query protocol.
      */
-    static Connection connectReplication(String host, int port, String user, String password, int timeoutSeconds)
+    static Connection connectReplication(
+            String host, int port, String user, String password, ClientSsl ssl, int timeoutSeconds)
             throws SQLException {
-        Properties p = properties(user, password, timeoutSeconds);
+        Properties p = properties(user, password, ssl, timeoutSeconds);
         p.setProperty("replication", "true");
         p.setProperty("assumeMinServerVersion", "9.4");
         p.setProperty("preferQueryMode", "simple");
         return open(host, port, p);
     }
 
-    private static Properties properties(String user, String password, int timeoutSeconds) {
+    static Properties properties(String user, String password, ClientSsl ssl, int timeoutSeconds) {
         Properties p = new Properties();
         p.setProperty("user", user);
         p.setProperty("password", password);
         p.setProperty("ApplicationName", "pgha");
         p.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
         p.setProperty("loginTimeout", String.valueOf(timeoutSeconds));
-        p.setProperty("sslmode", "prefer");
+        ssl.applyTo(p);
         return p;
     }
 

@@ -10,7 +10,12 @@ class ConnInfoTest {
 
     @Test
     void buildsAReplicaConninfo() {
-        String ci = ConnInfo.to(new HostPort("10.0.0.2", 5433), "replicator", "/tmp/pgha-101-ab/pgpass", "node-1")
+        String ci = ConnInfo.to(
+                        new HostPort("10.0.0.2", 5433),
+                        "replicator",
+                        "/tmp/pgha-101-ab/pgpass",
+                        "node-1",
+                        ClientSsl.DEFAULT)
                 .toString();
         assertThat(ci)
                 .isEqualTo("host=10.0.0.2 port=5433 user=replicator passfile=/tmp/pgha-101-ab/pgpass "

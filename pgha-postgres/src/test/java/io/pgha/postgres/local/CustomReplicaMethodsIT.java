@@ -246,7 +246,7 @@ class CustomReplicaMethodsIT {
         replicas.add(c);
         c.bootstrap();
         assertThat(c.status().isPrimary()).isTrue();
-        try (var conn = Sql.connect("127.0.0.1", template.port(), "postgres", "zalando2", 10);
+        try (var conn = Sql.connect("127.0.0.1", template.port(), "postgres", "zalando2", ClientSsl.DEFAULT, 10);
                 var st = conn.createStatement();
                 var rs = st.executeQuery("SELECT count(*) FILTER (WHERE v = 4), pg_is_in_recovery() FROM t")) {
             rs.next();

@@ -31,7 +31,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * One cluster of three members on real PostgreSQL, walked through a member's life: bootstrap,
- * slots, clone, promote, follow without restart, rewind of a diverged former primary, a second
+ * slots, clone, promote, follow without restart, rewind of a diverged former primary (as a
+ * rewind user that is not a superuser), a second
  * failover, and a crash. The steps build on each other, so they run in order on one cluster
  * (which keeps the module's test time short).
  */
@@ -52,9 +53,12 @@ class LocalPostgresControllerIT {
     void setUp() throws Exception {
         PgTestSupport.assumePostgres();
         base = PgTestSupport.baseDir("pgha-it-");
-        a = open(PgTestSupport.config("a", base).build());
-        b = open(PgTestSupport.config("b", base).build());
-        c = open(PgTestSupport.config("c-1.example", base).build());
+        // pg_rewind runs as a rewind user of its own (Patroni's authentication.rewind), not the superuser
+        a = open(PgTestSupport.config("a", base).rewind("rewinder", "rw:pass").build());
+        b = open(PgTestSupport.config("b", base).rewind("rewinder", "rw:pass").build());
+        c = open(PgTestSupport.config("c-1.example", base)
+                .rewind("rewinder", "rw:pass")
+                .build());
     }
 
     private LocalPostgresController open(LocalPostgresConfig cfg) throws PostgresException {
@@ -89,6 +93,8 @@ class LocalPostgresControllerIT {
         assertThat(column(a.config(), "SHOW data_checksums")).containsExactly("on");
         assertThat(column(a.config(), "SELECT rolreplication::text FROM pg_roles WHERE rolname = 'replicator'"))
                 .containsExactly("true");
+        assertThat(column(a.config(), "SELECT rolsuper::text FROM pg_roles WHERE rolname = 'rewinder'"))
+                .containsExactly("false");
 
         Path data = a.config().dataDir();
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(data)))

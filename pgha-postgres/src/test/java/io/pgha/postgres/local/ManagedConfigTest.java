@@ -53,7 +53,11 @@ class ManagedConfigTest {
         assertThat(primary).doesNotContain("su:pw");
 
         String conninfo = ConnInfo.to(
-                        new HostPort("10.0.0.1", 5432), c.replicationUser(), "/tmp/pgha-1/pgpass", c.name())
+                        new HostPort("10.0.0.1", 5432),
+                        c.replicationUser(),
+                        "/tmp/pgha-1/pgpass",
+                        c.name(),
+                        ClientSsl.DEFAULT)
                 .toString();
         String replica = ManagedConfig.render(
                 c,

@@ -54,7 +54,7 @@ final class PgTestSupport {
     }
 
     static Connection connect(LocalPostgresConfig c) throws SQLException {
-        return Sql.connect("127.0.0.1", c.port(), c.superuser(), SU_PASSWORD, 10);
+        return Sql.connect("127.0.0.1", c.port(), c.superuser(), SU_PASSWORD, ClientSsl.DEFAULT, 10);
     }
 
     static void exec(LocalPostgresConfig c, String sql) throws SQLException {
