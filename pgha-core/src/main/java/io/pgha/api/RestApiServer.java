@@ -62,6 +62,13 @@ public final class RestApiServer implements Closeable {
 
     /** The most connections read or served at once; beyond, a new connection is closed unread. */
     static final int MAX_CONNECTION_THREADS = 256;
+    /**
+     * Connections the kernel queues before they are accepted (capped by {@code net.core.somaxconn}).
+     * With a short queue, a connection flood makes the kernel drop the SYN of a load balancer's
+     * health check, which the client resends only after a second: the check then fails for a
+     * reason that has nothing to do with this node. Measured by {@code HostileLoadSideBySideIT}.
+     */
+    static final int LISTEN_BACKLOG = 4096;
     /** The default of {@code sun.net.httpserver.maxReqTime}: seconds to receive a whole request. */
     static final int MAX_REQUEST_SECONDS = 5;
     /** The default of {@code sun.net.httpserver.maxReqHeaderSize}: bytes of request line and headers. */
@@ -121,7 +128,7 @@ public final class RestApiServer implements Closeable {
         try {
             if (config.isTls()) {
                 SSLContext ctx = config.serverSslContext();
-                HttpsServer https = HttpsServer.create(bind, 64);
+                HttpsServer https = HttpsServer.create(bind, LISTEN_BACKLOG);
                 RestApiConfig.VerifyClient verify = config.verifyClient();
                 https.setHttpsConfigurator(new HttpsConfigurator(ctx) {
                     @Override
@@ -136,7 +143,7 @@ public final class RestApiServer implements Closeable {
                 });
                 server = https;
             } else {
-                server = HttpServer.create(bind, 64);
+                server = HttpServer.create(bind, LISTEN_BACKLOG);
             }
         } catch (GeneralSecurityException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
