@@ -29,9 +29,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The primary's agent (a JVM of its own, {@link SafetyAgentMain}, with the out-of-process fence) is
- * killed (-9) or frozen (SIGSTOP) while a client writes, on real etcd and PostgreSQL with
- * synchronous mode on: the old primary stops taking writes before the new one takes any, and every
- * write acknowledged by the old primary is on the new one.
+ * killed (-9) or frozen (SIGSTOP) while a client writes, on real etcd and PostgreSQL: the old
+ * primary stops taking writes before the new one takes any, and every write acknowledged by the old
+ * primary is on the new one. The JVM alone with synchronous mode on; then, with asynchronous
+ * replication (issue 16), the agent together with every process it started except PostgreSQL, which
+ * the fence survives because it is none of them.
  */
 class SafetyAgentKillIT {
     private static final Duration T = Duration.ofSeconds(150);
@@ -41,13 +43,24 @@ class SafetyAgentKillIT {
     private Path base;
     private final List<Process> agents = new ArrayList<>();
     private final List<Path> dataDirs = new ArrayList<>();
-    private Process frozen;
+    private final List<Long> frozen = new ArrayList<>();
+
+    /** What happens to the primary's agent. */
+    private enum Fault {
+        KILL_JVM,
+        STOP_JVM,
+        KILL_TREE,
+        STOP_TREE;
+
+        boolean freezes() {
+            return this == STOP_JVM || this == STOP_TREE;
+        }
+    }
 
     @AfterEach
     void tearDown() throws Exception {
-        if (frozen != null) {
-            signal("CONT", frozen.pid());
-        }
+        frozen.forEach(pid -> signal("CONT", pid));
+        frozen.clear();
         stopAgents(agents, dataDirs);
         if (etcd != null) {
             etcd.close();
@@ -57,15 +70,25 @@ class SafetyAgentKillIT {
 
     @Test
     void killNineOfThePrimarysAgent() throws Exception {
-        run(false);
+        run(Fault.KILL_JVM, true);
     }
 
     @Test
     void sigstopOfThePrimarysAgent() throws Exception {
-        run(true);
+        run(Fault.STOP_JVM, true);
     }
 
-    private void run(boolean freeze) throws Exception {
+    @Test
+    void killNineOfThePrimarysAgentAndEverythingItStartedButPostgres() throws Exception {
+        run(Fault.KILL_TREE, false);
+    }
+
+    @Test
+    void sigstopOfThePrimarysAgentAndEverythingItStartedButPostgres() throws Exception {
+        run(Fault.STOP_TREE, false);
+    }
+
+    private void run(Fault fault, boolean sync) throws Exception {
         assumeTrue(EtcdServer.isInstalled(), EtcdServer.MISSING);
         assumeTrue(Files.isExecutable(Path.of("/bin/bash")), "bash is missing (the fence)");
         assumePostgres();
@@ -73,16 +96,16 @@ class SafetyAgentKillIT {
         base = traversableTempDir("pgha-safety-kill-");
         int pgA = freePort();
         int pgB = freePort();
-        Process a = agent("a", pgA);
+        Process a = agent("a", pgA, sync);
         await("a to be a primary", T, () -> !inRecovery(pgA));
         exec(pgA, "CREATE TABLE t (id int primary key)");
-        agent("b", pgB);
+        agent("b", pgB, sync);
+        String state = sync ? "sync" : "async";
         await(
-                "b to be the synchronous standby",
+                "b to stream as a " + state + " standby",
                 T,
-                () -> "sync"
-                        .equals(scalar(
-                                pgA, "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'b'")));
+                () -> state.equals(
+                        scalar(pgA, "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'b'")));
         Thread.sleep(4000); // a cycle or two (loop_wait 1 s) for the sync key to name b
 
         // a client writes to a, one row per commit, and records every acknowledged one
@@ -110,12 +133,14 @@ class SafetyAgentKillIT {
         Thread.sleep(1500);
         assertThat(acked).as("the client writes before the fault").isNotEmpty();
 
-        if (freeze) {
-            frozen = a;
-            signal("STOP", a.pid());
-        } else {
-            a.destroyForcibly(); // SIGKILL
+        List<Long> victims = fault == Fault.KILL_JVM || fault == Fault.STOP_JVM ? List.of(a.pid()) : treeButPostgres(a);
+        long fence = Long.parseLong(
+                Files.readString(base.resolve("a-fence/pgha-fence.pid")).strip());
+        assertThat(victims).as("the fence is not among what the agent started").doesNotContain(fence);
+        if (fault.freezes()) {
+            frozen.addAll(victims);
         }
+        victims.forEach(pid -> signal(fault.freezes() ? "STOP" : "KILL", pid));
         // b takes over once the lock expired; poll it often to see when it first takes writes
         Instant bPrimary = null;
         Instant deadline = Instant.now().plus(T);
@@ -157,10 +182,35 @@ class SafetyAgentKillIT {
         }
         assertThat(onB).containsAll(acked);
         assertThat(Files.readString(base.resolve("a-fence/pgha-fence.log")))
-                .contains(freeze ? "did not renew the deadline" : "channel closed");
+                .contains(fault.freezes() ? "did not renew the deadline" : "channel closed");
     }
 
-    private Process agent(String name, int pgPort) throws Exception {
+    /**
+     * The agent and every process it started, PostgreSQL's (and what they started) excepted: what a
+     * freeze or kill of the agent's service, session or process group would take with it.
+     */
+    private static List<Long> treeButPostgres(Process agent) {
+        List<Long> pids = new ArrayList<>(List.of(agent.pid()));
+        agent.toHandle().children().forEach(c -> addUnlessPostgres(c, pids));
+        return pids;
+    }
+
+    private static void addUnlessPostgres(ProcessHandle p, List<Long> pids) {
+        String comm;
+        try {
+            comm = Files.readString(Path.of("/proc", Long.toString(p.pid()), "comm"))
+                    .strip();
+        } catch (java.io.IOException e) {
+            return; // gone
+        }
+        if (comm.equals("postgres") || comm.equals("postmaster")) {
+            return;
+        }
+        pids.add(p.pid());
+        p.children().forEach(c -> addUnlessPostgres(c, pids));
+    }
+
+    private Process agent(String name, int pgPort, boolean sync) throws Exception {
         Path data = base.resolve(name);
         dataDirs.add(data);
         Path log = base.resolve(name + "-agent.log");
@@ -175,7 +225,7 @@ class SafetyAgentKillIT {
                         Integer.toString(pgPort),
                         Integer.toString(freePort()),
                         etcd.hostPort(),
-                        "true")
+                        Boolean.toString(sync))
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
                 .start();

@@ -26,13 +26,22 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A {@link Fence} that is a small bash process ({@code pgha-fence.sh}) outside the JVM, started in its
- * own session ({@code setsid}) so that it outlives the agent. The agent feeds it over a pipe (the
- * process's standard input): {@code ARM <ms>} each time the lock is proven, {@code DISARM} when it is
- * not the leader, {@code EXIT} on a clean close. When a deadline passes unfed, or the pipe closes
- * while armed (the JVM died), the script stops PostgreSQL with an immediate shutdown (SIGQUIT to the
- * postmaster of {@code postmaster.pid}), unless the data directory is a replica's
- * ({@code standby.signal}).
+ * A {@link Fence} that is a small bash process ({@code pgha-fence.sh}) outside the agent's reach: it is
+ * started detached ({@code setsid -f}), so it is no descendant of the agent (reparented at once), in a
+ * session and process group of its own. Freezing (SIGSTOP) or killing (SIGKILL) the agent together
+ * with its process group, its session or every process it started leaves the fence running, and the
+ * fence then acts. The agent feeds it over a named pipe in the fence's private directory
+ * ({@code pgha-fence.channel}; a pipe to a child would tie the fence to a child's life):
+ * {@code ARM <ms>} each time the lock is proven, {@code DISARM} when it is not the leader,
+ * {@code EXIT} on a clean close. When a deadline passes unfed, or the pipe closes while armed (the
+ * JVM died), the script stops PostgreSQL with a fast shutdown (SIGINT to the postmaster of
+ * {@code postmaster.pid}: no commit is acknowledged from then on, and the walsenders send what was
+ * written to the standbys before they exit), an immediate one (SIGQUIT) 3 s later if needed, unless
+ * the data directory is a replica's ({@code standby.signal}).
+ *
+ * <p>What it does not survive: a freeze of a whole cgroup that holds it too (systemd's
+ * {@code systemctl freeze}, a frozen container), a suspended host or VM. The watchdog below covers
+ * those where the host has one.
  *
  * <p>The process is started on the first {@link #arm}, so replicas never run one, and started again
  * on the next arm if it died. Its output goes to a log file (never to a pipe: a write to a pipe whose
@@ -54,12 +63,17 @@ public final class ShellFence implements Fence {
     private static final Logger LOG = LoggerFactory.getLogger(ShellFence.class);
     static final String SCRIPT = "pgha-fence.sh";
     static final String STATE = "pgha-watchdog.state";
+    static final String CHANNEL = "pgha-fence.channel";
+    static final String PID_FILE = "pgha-fence.pid";
+    /** How long a starting fence may take to make its channel. */
+    private static final long START_TIMEOUT_MS = 10_000;
+
     private static final long ANSWER_TIMEOUT_MS = 5000;
 
     private final Path dataDir;
     private final Path workDir;
     private final String shell;
-    private Process process;
+    private ProcessHandle process;
     private OutputStream channel;
     private final LinuxWatchdog watchdog;
     private boolean armed;
@@ -106,7 +120,11 @@ public final class ShellFence implements Fence {
 
     /** The fence process's PID, or -1 when none runs. */
     public synchronized long pid() {
-        return process != null && process.isAlive() ? process.pid() : -1;
+        return running() ? process.pid() : -1;
+    }
+
+    private boolean running() {
+        return process != null && process.isAlive() && channel != null;
     }
 
     /** Whether the fence holds the watchdog device open (and so feeds it on every arm). */
@@ -120,7 +138,7 @@ public final class ShellFence implements Fence {
             return;
         }
         long ms = Math.max(0, within.toMillis());
-        if (process == null || !process.isAlive()) {
+        if (!running()) {
             start();
         }
         if (watchdog != null) {
@@ -146,7 +164,7 @@ public final class ShellFence implements Fence {
         if (config != null) {
             dynamic = config;
         }
-        if (!closed && (process == null || !process.isAlive())) {
+        if (!closed && !running()) {
             // start the (disarmed) process ahead of the first arm: taking the lock should not wait for
             // a shell to start, it sat in a switchover's write gap (about 50 ms)
             try {
@@ -241,14 +259,20 @@ public final class ShellFence implements Fence {
         } catch (IOException e) {
             // the fence is gone already
         }
-        try {
-            if (!process.waitFor(5, TimeUnit.SECONDS)) {
-                LOG.warn("the fence (pid {}) did not exit after EXIT", process.pid());
+        ProcessHandle fence = process;
+        if (fence != null) {
+            try {
+                fence.onExit().get(5, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                LOG.warn("the fence (pid {}) did not exit after EXIT", fence.pid());
+            } catch (java.util.concurrent.ExecutionException e) {
+                // gone already
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
         process = null;
+        channel = null;
     }
 
     private void start() {
@@ -262,21 +286,128 @@ public final class ShellFence implements Fence {
                 Files.write(script, in.readAllBytes());
             }
             Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
-            String stateFile = workDir.resolve(STATE).toString();
-            List<String> cmd = Files.isExecutable(Path.of("/usr/bin/setsid"))
-                    ? List.of("/usr/bin/setsid", shell, script.toString(), dataDir.toString(), stateFile)
-                    : List.of(shell, script.toString(), dataDir.toString(), stateFile);
-            ProcessBuilder pb = new ProcessBuilder(cmd)
+            Path pidFile = workDir.resolve(PID_FILE);
+            Path channelPath = workDir.resolve(CHANNEL);
+            Files.deleteIfExists(pidFile);
+            List<String> fence = List.of(
+                    shell,
+                    script.toString(),
+                    dataDir.toString(),
+                    workDir.resolve(STATE).toString(),
+                    channelPath.toString(),
+                    pidFile.toString());
+            ProcessBuilder pb = new ProcessBuilder(detached(shell, fence))
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()))
                     .redirectErrorStream(true);
             OsCommand.removeInheritedSecrets(pb.environment());
-            process = pb.start();
-            channel = process.getOutputStream();
+            Process launcher = pb.start();
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(START_TIMEOUT_MS);
+            if (!launcher.waitFor(START_TIMEOUT_MS, TimeUnit.MILLISECONDS) || launcher.exitValue() != 0) {
+                launcher.destroyForcibly();
+                throw new IOException("the launcher of the fence failed (see " + logFile() + ")");
+            }
+            ProcessHandle started = awaitPid(pidFile, deadline);
+            channel = openChannel(channelPath, started, deadline);
+            process = started;
             armed = false;
             watchdogClosed(); // a new process holds no device
-            LOG.info("started the fence for {} (pid {}, log {})", dataDir, process.pid(), logFile());
+            send("HELLO");
+            LOG.info("started the fence for {} (pid {}, detached, log {})", dataDir, started.pid(), logFile());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start the fence process for " + dataDir + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UncheckedIOException(
+                    "cannot start the fence process for " + dataDir + ": interrupted",
+                    new java.io.InterruptedIOException());
+        }
+    }
+
+    /**
+     * {@code command} started so that it ends up no descendant of this JVM: {@code setsid -f} forks
+     * it into a new session and exits at once, so the fence is reparented (to init or the nearest
+     * subreaper). Without setsid(1), a shell puts it in the background and exits (reparented too,
+     * but left in the agent's session).
+     */
+    static List<String> detached(String shell, List<String> command) {
+        List<String> cmd = new java.util.ArrayList<>();
+        if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
+            cmd.addAll(List.of("/usr/bin/setsid", "-f"));
+            cmd.addAll(command);
+        } else {
+            cmd.addAll(List.of(shell, "-c", "set -m; \"$@\" & exit 0", "pgha-fence-launcher"));
+            cmd.addAll(command);
+        }
+        return cmd;
+    }
+
+    /** The fence's process, once its PID file names a live process (it writes it first thing). */
+    private ProcessHandle awaitPid(Path pidFile, long deadline) throws IOException, InterruptedException {
+        while (System.nanoTime() < deadline) {
+            if (Files.isRegularFile(pidFile, LinkOption.NOFOLLOW_LINKS)) {
+                String text =
+                        Files.readString(pidFile, StandardCharsets.US_ASCII).strip();
+                if (text.matches("[0-9]{1,10}")) {
+                    java.util.Optional<ProcessHandle> h = ProcessHandle.of(Long.parseLong(text));
+                    if (h.isPresent() && h.get().isAlive()) {
+                        return h.get();
+                    }
+                    throw new IOException("the fence exited at start (see " + logFile() + ")");
+                }
+            }
+            Thread.sleep(10);
+        }
+        throw new IOException("the fence did not start within " + START_TIMEOUT_MS + " ms (see " + logFile() + ")");
+    }
+
+    /**
+     * Opens the fence's named pipe for writing. The fence holds it open for reading already (it
+     * opens it before it waits for HELLO), so the open does not block, unless the fence died in
+     * between: the open then runs on a helper thread, given up at the deadline.
+     */
+    private OutputStream openChannel(Path path, ProcessHandle fence, long deadline)
+            throws IOException, InterruptedException {
+        while (System.nanoTime() < deadline && !isFifo(path)) {
+            if (!fence.isAlive()) {
+                throw new IOException("the fence exited before it made its channel (see " + logFile() + ")");
+            }
+            Thread.sleep(10);
+        }
+        if (!isFifo(path)) {
+            throw new IOException("the fence made no channel " + path + " within " + START_TIMEOUT_MS + " ms");
+        }
+        java.util.concurrent.CompletableFuture<OutputStream> open =
+                java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return Files.newOutputStream(path, java.nio.file.StandardOpenOption.WRITE);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                });
+        try {
+            return open.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            // nobody reads: a reader of our own lets the stuck open return, then both are closed
+            try (InputStream unblock = Files.newInputStream(path)) {
+                open.join().close();
+            } catch (RuntimeException | IOException ignored) {
+                // gone either way
+            }
+            throw new IOException("the fence did not open its channel " + path);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IOException("cannot open the fence's channel " + path + ": "
+                    + e.getCause().getMessage());
+        }
+    }
+
+    /** A named pipe, not a symlink: the directory is private, this checks what is in it all the same. */
+    private static boolean isFifo(Path path) {
+        try {
+            PosixFileAttributes a = Files.readAttributes(path, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            return a.isOther() && !a.isSymbolicLink();
+        } catch (IOException e) {
+            return false;
         }
     }
 

@@ -1,8 +1,14 @@
 # pgha fence: stops the local PostgreSQL primary when the pgha agent stops feeding it.
 #
-# Usage: bash pgha-fence.sh DATA_DIR [STATE_FILE]
+# Usage: bash pgha-fence.sh DATA_DIR [STATE_FILE [CHANNEL PID_FILE]]
 #
-# The agent writes one command a line on this process's standard input (a pipe from the agent):
+# The agent writes one command a line on the channel: this process's standard input (a pipe from
+# the agent), or, with CHANNEL, a named pipe this script creates there. With a named pipe the agent
+# starts the fence detached (setsid -f): it is then no descendant of the agent, in a session and
+# process group of its own, so that freezing or killing the agent together with everything it
+# started leaves the fence running. The script writes its PID to PID_FILE first, then makes the
+# pipe, and waits up to 10 s for the agent's HELLO on it (else it ends: the agent is gone).
+# Commands:
 #   ARM <ms>   stop PostgreSQL unless another command arrives within <ms> milliseconds; feeds the
 #              watchdog when one is open
 #   DISARM     never stop PostgreSQL until armed again (this member is not, or no longer, the leader);
@@ -25,13 +31,22 @@
 # treats the same), so if PostgreSQL could not be stopped, or this process is frozen too, the kernel
 # resets the host when the watchdog's timeout passes.
 #
-# Stopping is PostgreSQL's immediate shutdown: SIGQUIT to the postmaster named in postmaster.pid
-# (its children quit at once, without a checkpoint); SIGKILL when it is still there 5 s later.
+# Stopping is PostgreSQL's fast shutdown first: SIGINT to the postmaster named in postmaster.pid,
+# which at once refuses connections and terminates every client backend (no commit is acknowledged
+# from then on), writes a shutdown checkpoint, and keeps its walsenders until they have sent the
+# WAL written so far to the standbys still connected: with asynchronous replication, the commits
+# acknowledged just before the fence acted reach the replica that takes over (an immediate shutdown
+# cut them off). When it is still running FAST_TENTHS tenths of a second later (a stuck checkpoint),
+# the immediate shutdown: SIGQUIT (its children quit at once); SIGKILL when it is still there 5 s
+# after that.
 # Needs only bash (for read -t with a fractional timeout) and the kernel's /proc.
 
 set -u
-DATA_DIR=${1:?usage: pgha-fence.sh DATA_DIR [STATE_FILE]}
+DATA_DIR=${1:?usage: pgha-fence.sh DATA_DIR [STATE_FILE [CHANNEL PID_FILE]]}
 STATE_FILE=${2:-}
+CHANNEL=${3:-}
+PID_FILE=${4:-}
+FAST_TENTHS=30
 armed=0
 timeout_s=
 wdfd=
@@ -78,7 +93,13 @@ fence() {
         log "$why; no running postmaster in $DATA_DIR"
         return
     fi
-    log "$why: stopping PostgreSQL (postmaster $pid) with an immediate shutdown"
+    log "$why: stopping PostgreSQL (postmaster $pid) with a fast shutdown"
+    kill -INT "$pid" 2>/dev/null
+    for i in $(seq 1 "$FAST_TENTHS"); do
+        kill -0 "$pid" 2>/dev/null || { log "PostgreSQL stopped"; return; }
+        sleep 0.1
+    done
+    log "postmaster $pid still running $((FAST_TENTHS / 10)) s after SIGINT: immediate shutdown (SIGQUIT)"
     kill -QUIT "$pid" 2>/dev/null
     for i in 1 2 3 4 5 6 7 8 9 10; do
         kill -0 "$pid" 2>/dev/null || { log "PostgreSQL stopped"; return; }
@@ -136,6 +157,34 @@ watchdog_close() {
     log "watchdog $wddev closed ($1)"
 }
 
+# the named pipe: opened for reading and writing first (which never blocks), then for reading
+# alone; the extra writer is closed once the agent said HELLO, so that from then on the agent's
+# end closing (its death) is an end of input here, as with a plain pipe
+open_channel() {
+    printf '%s\n' "$$" > "$PID_FILE.tmp" && mv -f "$PID_FILE.tmp" "$PID_FILE" || exit 1
+    rm -f -- "$CHANNEL"
+    mkfifo -m 600 -- "$CHANNEL" || { log "cannot make the channel $CHANNEL"; exit 1; }
+    exec 3<>"$CHANNEL"
+    exec 0<"$CHANNEL"
+    local hello
+    if ! read -r -t 10 hello || [ "$hello" != HELLO ]; then
+        log "the agent did not open the channel within 10 s: exiting"
+        exit 0
+    fi
+    exec 3>&-
+}
+
+# the pipe and the PID file go with this process, unless a newer fence has taken the names over
+remove_channel() {
+    [ -n "$CHANNEL" ] || return 0
+    [ "$(head -c 32 -- "$PID_FILE" 2>/dev/null)" = "$$" ] || return 0
+    rm -f -- "$CHANNEL" "$PID_FILE"
+}
+
+if [ -n "$CHANNEL" ]; then
+    trap remove_channel EXIT
+    open_channel
+fi
 log "started for $DATA_DIR"
 while :; do
     if [ "$armed" = 1 ]; then

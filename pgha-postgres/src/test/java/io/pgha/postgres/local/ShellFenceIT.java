@@ -23,7 +23,8 @@ import org.junit.jupiter.api.TestInstance;
 
 /**
  * The out-of-process fence on a real primary: an unfed deadline and the death (kill -9) or freeze
- * (SIGSTOP) of the agent's JVM stop PostgreSQL; a fed or disarmed fence, a clean close and a replica's
+ * (SIGSTOP) of the agent's JVM, or of the agent with every process it started, stop PostgreSQL (the
+ * fence is no descendant of the agent, in a session and process group of its own); a fed or disarmed fence, a clean close and a replica's
  * data directory leave it running. The "agent" of the kill and freeze tests is {@link FenceAgentMain}
  * in a JVM of its own.
  */
@@ -134,6 +135,59 @@ class ShellFenceIT {
         PgTestSupport.await(
                 "the fence to stop PostgreSQL", T, () -> !pg.status().isRunning());
         assertThat(Files.readString(work("frozen").resolve("pgha-fence.log"))).contains("did not renew the deadline");
+    }
+
+    @Test
+    void theFenceIsNoDescendantOfTheAgentAndHasASessionAndGroupOfItsOwn() throws Exception {
+        Process agent = startAgent("detached", 60_000);
+        long fence = fencePids.get(fencePids.size() - 1);
+        assertThat(agent.toHandle().descendants().map(ProcessHandle::pid))
+                .as("the agent's descendants")
+                .doesNotContain(fence);
+        assertThat(stat(fence).session()).isNotEqualTo(stat(agent.pid()).session());
+        assertThat(stat(fence).group()).isNotEqualTo(stat(agent.pid()).group());
+    }
+
+    @Test
+    void freezingTheAgentWithEverythingItStartedStopsThePrimaryWhenTheDeadlinePasses() throws Exception {
+        Process agent = startAgent("tree-frozen", 2000);
+        Thread.sleep(1500);
+        List<Long> tree = tree(agent);
+        tree.forEach(pid -> signal("STOP", pid));
+        try {
+            PgTestSupport.await(
+                    "the fence to stop PostgreSQL", T, () -> !pg.status().isRunning());
+            assertThat(Files.readString(work("tree-frozen").resolve("pgha-fence.log")))
+                    .contains("did not renew the deadline");
+        } finally {
+            tree.forEach(pid -> signal("CONT", pid));
+        }
+    }
+
+    @Test
+    void killingTheAgentWithEverythingItStartedStopsThePrimaryAtOnce() throws Exception {
+        Process agent = startAgent("tree-killed", 60_000);
+        tree(agent).forEach(pid -> signal("KILL", pid));
+        PgTestSupport.await(
+                "the fence to stop PostgreSQL", T, () -> !pg.status().isRunning());
+        assertThat(Files.readString(work("tree-killed").resolve("pgha-fence.log")))
+                .contains("channel closed");
+    }
+
+    /** The agent and every process it started, the agent first. */
+    private static List<Long> tree(Process agent) {
+        List<Long> pids = new ArrayList<>(List.of(agent.pid()));
+        agent.toHandle().descendants().forEach(h -> pids.add(h.pid()));
+        return pids;
+    }
+
+    private record Stat(long group, long session) {}
+
+    /** The process group and session of {@code pid}, from /proc/<pid>/stat (fields 5 and 6). */
+    private static Stat stat(long pid) throws Exception {
+        String text = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+        String[] after = text.substring(text.lastIndexOf(')') + 2).split(" ");
+        return new Stat(Long.parseLong(after[2]), Long.parseLong(after[3]));
     }
 
     @Test
