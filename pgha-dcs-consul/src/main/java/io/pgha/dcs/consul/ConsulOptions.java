@@ -1,5 +1,6 @@
 package io.pgha.dcs.consul;
 
+import io.pgha.dcs.spi.LoopbackHosts;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.ArrayList;
@@ -80,24 +81,12 @@ record ConsulOptions(
      * http to an agent that is not on loopback); null otherwise.
      */
     String cleartextCredentialsWarning() {
-        if (token == null || token.isEmpty() || https() || isLoopback(host)) {
+        if (token == null || token.isEmpty() || https() || LoopbackHosts.isLoopback(host)) {
             return null;
         }
         return "consul: the ACL token goes to " + baseUrl()
                 + " over plain http: anyone on the network path can read it and take the cluster's keys;"
                 + " use https (scheme: https, cacert) or a local agent";
-    }
-
-    /** A literal loopback host (no name lookup): localhost, 127.0.0.0/8, ::1. */
-    static boolean isLoopback(String host) {
-        String h = host == null ? "" : host.trim().toLowerCase(java.util.Locale.ROOT);
-        if (h.startsWith("[") && h.endsWith("]")) {
-            h = h.substring(1, h.length() - 1);
-        }
-        return h.equals("localhost")
-                || h.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}")
-                || h.equals("::1")
-                || h.equals("0:0:0:0:0:0:0:1");
     }
 
     /** Parses the section; an {@link IllegalArgumentException} names the offending key and value. */

@@ -1,5 +1,6 @@
 package io.pgha.dcs.etcd;
 
+import io.pgha.dcs.spi.LoopbackHosts;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -112,24 +113,12 @@ record EtcdOptions(
      * clear (plain http to an endpoint that is not loopback); null otherwise.
      */
     String cleartextCredentialsWarning() {
-        if (username == null || tls || endpoints.stream().allMatch(u -> isLoopback(u.getHost()))) {
+        if (username == null || tls || endpoints.stream().allMatch(u -> LoopbackHosts.isLoopback(u.getHost()))) {
             return null;
         }
         return "etcd3: the username and password go to " + describeEndpoints()
                 + " over plain http: anyone on the network path can read them and take the cluster's keys;"
                 + " use https (protocol: https, cacert)";
-    }
-
-    /** A literal loopback host (no name lookup): localhost, 127.0.0.0/8, ::1. */
-    static boolean isLoopback(String host) {
-        String h = host == null ? "" : host.trim().toLowerCase(java.util.Locale.ROOT);
-        if (h.startsWith("[") && h.endsWith("]")) {
-            h = h.substring(1, h.length() - 1);
-        }
-        return h.equals("localhost")
-                || h.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}")
-                || h.equals("::1")
-                || h.equals("0:0:0:0:0:0:0:1");
     }
 
     /** The endpoints as one readable string, for error messages. */
