@@ -1,9 +1,9 @@
 package io.pgha.ha;
 
-import java.io.ByteArrayOutputStream;
+import io.pgha.process.ProcessOutput;
+import io.pgha.process.ShellWords;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,7 +18,10 @@ import org.slf4j.LoggerFactory;
  * {@code on_start}, {@code on_stop}, {@code on_restart}, {@code on_reload}, {@code on_role_change}
  * names a command that runs as {@code <command> <action> <role> <scope>} when the event happens.
  *
- * <p>The command line is split on whitespace (no shell, so nothing in it is interpreted); it runs
+ * <p>The command line is split into words as Patroni splits it, with {@code shlex.split}
+ * ({@link ShellWords}: quotes and backslashes group words; no shell runs, so nothing in it is
+ * expanded); a line that cannot be split (an unclosed quote) is refused at construction, where
+ * Patroni would log the error at each event. It runs
  * in its own process with its output logged, and is killed after {@code timeoutSeconds}. It runs
  * on the node's event thread, so a slow callback delays later callbacks (at most {@code timeoutSeconds}
  * each: its output is read on a thread of its own, so the timeout fires even when it hangs) but
@@ -38,7 +41,8 @@ public final class PatroniCallbacks implements HaListener {
 
     /**
      * @param callbacks action name to command line, as in Patroni's YAML
-     * @throws IllegalArgumentException for an unknown action, naming it
+     * @throws IllegalArgumentException for an unknown action or a command line with an unclosed
+     *     quote or a trailing backslash, naming the action
      */
     public PatroniCallbacks(Map<String, ?> callbacks, String scope, long timeoutSeconds) {
         this.scope = scope;
@@ -49,7 +53,11 @@ public final class PatroniCallbacks implements HaListener {
                         "postgresql.callbacks." + action + ": unknown callback (known: " + ACTIONS + ")");
             }
             if (cmd != null && !cmd.toString().isBlank()) {
-                commands.put(action, List.of(cmd.toString().trim().split("\\s+")));
+                try {
+                    commands.put(action, List.copyOf(ShellWords.split(cmd.toString())));
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("postgresql.callbacks." + action + ": " + e.getMessage(), e);
+                }
             }
         });
     }
@@ -111,13 +119,8 @@ public final class PatroniCallbacks implements HaListener {
             LOG.warn("callback {} could not run: {}", argv, e.getMessage());
             return -1;
         }
-        // the output is read on a thread of its own: reading it here first would wait for the
-        // callback to close it, and a hung callback (or a child it left behind holding the pipe)
-        // would never let the timeout fire
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Thread reader = new Thread(() -> drain(p.getInputStream(), out), "pgha-callback-" + p.pid());
-        reader.setDaemon(true);
-        reader.start();
+        // read on a thread of its own, so that a hung callback cannot keep the timeout from firing
+        ProcessOutput out = ProcessOutput.keepHead(p, MAX_OUTPUT, "pgha-callback-" + p.pid());
         try {
             if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
                 killTree(p);
@@ -125,17 +128,17 @@ public final class PatroniCallbacks implements HaListener {
                         "callback {} did not finish within {} s and was killed with its child processes; output: {}",
                         argv,
                         timeoutSeconds,
-                        text(out));
+                        out.text());
                 return -1;
             }
             // a child the callback left running may hold the pipe open: do not wait for it
-            reader.join(1000);
+            out.awaitEnd(Duration.ofSeconds(1));
         } catch (InterruptedException e) {
             killTree(p);
             Thread.currentThread().interrupt();
             return -1;
         }
-        String output = text(out);
+        String output = out.text();
         if (!output.isBlank()) {
             LOG.info("callback {}: {}", argv, output.strip());
         }
@@ -154,27 +157,6 @@ public final class PatroniCallbacks implements HaListener {
             p.waitFor(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    private static String text(ByteArrayOutputStream out) {
-        synchronized (out) {
-            return out.toString(StandardCharsets.UTF_8);
-        }
-    }
-
-    /** Keeps the first {@link #MAX_OUTPUT} bytes of the callback's output and reads the rest away. */
-    private static void drain(InputStream in, ByteArrayOutputStream out) {
-        byte[] buf = new byte[8192];
-        try (in) {
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                synchronized (out) {
-                    out.write(buf, 0, Math.max(0, Math.min(n, MAX_OUTPUT - out.size())));
-                }
-            }
-        } catch (IOException ignored) {
-            // the callback ended or was killed
         }
     }
 }

@@ -1,6 +1,7 @@
 package io.pgha.postgres.local;
 
 import io.pgha.postgres.PostgresException;
+import io.pgha.process.ShellWords;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.security.SecureRandom;

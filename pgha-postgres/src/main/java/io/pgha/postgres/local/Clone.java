@@ -2,6 +2,7 @@ package io.pgha.postgres.local;
 
 import io.pgha.dcs.Member;
 import io.pgha.postgres.PostgresException;
+import io.pgha.process.ShellWords;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

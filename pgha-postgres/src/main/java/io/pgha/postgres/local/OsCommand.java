@@ -1,11 +1,9 @@
 package io.pgha.postgres.local;
 
 import io.pgha.postgres.PostgresException;
-import java.io.ByteArrayOutputStream;
+import io.pgha.process.ProcessOutput;
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -127,25 +125,22 @@ public final class OsCommand {
         } catch (IOException e) {
             throw new PostgresException("cannot run " + name + ": " + e.getMessage(), e);
         }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Thread reader = new Thread(() -> drain(p.getInputStream(), out), "pgha-exec-" + p.pid());
-        reader.setDaemon(true);
-        reader.start();
+        ProcessOutput out = ProcessOutput.keepTail(p, MAX_OUTPUT, "pgha-exec-" + p.pid());
         try {
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 kill(p);
                 p.waitFor(10, TimeUnit.SECONDS);
-                reader.join(2000);
+                out.awaitEnd(Duration.ofSeconds(2));
                 throw new PostgresException(describe(command) + " did not finish within " + timeout.toSeconds()
-                        + "s and was killed; output: " + text(out));
+                        + "s and was killed; output: " + out.text());
             }
-            reader.join(10_000);
+            out.awaitEnd(Duration.ofSeconds(10));
         } catch (InterruptedException e) {
             kill(p);
             Thread.currentThread().interrupt();
             throw new PostgresException("interrupted while running " + describe(command), e);
         }
-        Result r = new Result(p.exitValue(), text(out));
+        Result r = new Result(p.exitValue(), out.text());
         LOG.debug("{} exited with {}", name, r.exitCode());
         return r;
     }
@@ -219,33 +214,5 @@ public final class OsCommand {
     /** The binary and, when there is more, the last argument (pgBackRest's subcommand, a database). */
     private static String describe(List<String> command) {
         return command.size() > 1 ? command.get(0) + " ... " + command.get(command.size() - 1) : command.get(0);
-    }
-
-    private static String text(ByteArrayOutputStream out) {
-        synchronized (out) {
-            return out.toString(StandardCharsets.UTF_8);
-        }
-    }
-
-    private static void drain(InputStream in, ByteArrayOutputStream out) {
-        byte[] buf = new byte[8192];
-        try (in) {
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                synchronized (out) {
-                    if (out.size() + n > MAX_OUTPUT) {
-                        // keep the tail: the end of a failed command's output says why
-                        byte[] all = out.toByteArray();
-                        int keep = Math.max(0, Math.min(all.length, MAX_OUTPUT - n));
-                        out.reset();
-                        out.write(all, all.length - keep, keep);
-                    }
-                    int skip = Math.max(0, n - MAX_OUTPUT);
-                    out.write(buf, skip, n - skip);
-                }
-            }
-        } catch (IOException ignored) {
-            // the process ended or was killed; what was read is kept
-        }
     }
 }

@@ -1,21 +1,22 @@
-package io.pgha.postgres.local;
+package io.pgha.process;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * A command line split into words as a POSIX shell splits it, without running a shell (Python's
- * {@code shlex.split}, which Patroni uses for {@code create_replica_methods} and
- * {@code bootstrap.method} commands): whitespace separates words, single quotes keep everything,
+ * {@code shlex.split}, which Patroni uses for {@code create_replica_methods},
+ * {@code bootstrap.method}, {@code post_bootstrap} and {@code postgresql.callbacks} commands):
+ * whitespace separates words, single quotes keep everything,
  * double quotes keep everything but a backslash before {@code " \ $ `}, a backslash outside quotes
  * keeps the next character. Nothing is expanded.
  */
-final class ShellWords {
+public final class ShellWords {
 
     private ShellWords() {}
 
     /** @throws IllegalArgumentException on an unclosed quote or a trailing backslash */
-    static List<String> split(String line) {
+    public static List<String> split(String line) {
         List<String> words = new ArrayList<>();
         StringBuilder word = new StringBuilder();
         boolean inWord = false;
