@@ -1,7 +1,6 @@
 package io.pgha.postgres.local;
 
 import io.pgha.postgres.PostgresException;
-import io.pgha.process.ShellWords;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -103,12 +102,8 @@ final class Bootstrap {
     private void customBootstrap() throws PostgresException, SQLException {
         String method = config.bootstrapMethod();
         Map<String, Object> options = config.bootstrapMethodOptions();
-        List<String> cmd;
-        try {
-            cmd = new ArrayList<>(ShellWords.split(options.get("command").toString()));
-        } catch (IllegalArgumentException e) {
-            throw new PostgresException("bootstrap." + method + ".command: " + e.getMessage(), e);
-        }
+        List<String> cmd = OsCommand.userCommandWords(
+                "bootstrap." + method + ".command", options.get("command").toString());
         if (!LocalPostgresConfig.pythonTrue(options.get("no_params"))) {
             cmd.add("--scope=" + (config.scope() == null ? "" : config.scope()));
             cmd.add("--datadir=" + dir.path());
@@ -196,12 +191,7 @@ final class Bootstrap {
         if (post == null) {
             return;
         }
-        List<String> cmd;
-        try {
-            cmd = new ArrayList<>(ShellWords.split(post));
-        } catch (IllegalArgumentException e) {
-            throw new PostgresException("bootstrap.post_bootstrap: " + e.getMessage(), e);
-        }
+        List<String> cmd = OsCommand.userCommandWords("bootstrap.post_bootstrap", post);
         HostPort local = new HostPort(config.listen().localConnectHost(), config.port());
         cmd.add("host=" + local.host() + " port=" + local.port() + " user=" + ConnInfo.quote(config.superuser())
                 + " dbname=postgres");

@@ -2,7 +2,6 @@ package io.pgha.postgres.local;
 
 import io.pgha.dcs.Member;
 import io.pgha.postgres.PostgresException;
-import io.pgha.process.ShellWords;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -184,12 +183,8 @@ final class Clone {
     /** Patroni's command line for a custom method: the command's words, then {@code --key=value}s. */
     List<String> command(String method, Map<String, Object> options, Member source) throws PostgresException {
         Object cmd = options.get("command");
-        List<String> words;
-        try {
-            words = new ArrayList<>(ShellWords.split(cmd == null ? method : cmd.toString()));
-        } catch (IllegalArgumentException e) {
-            throw new PostgresException("postgresql." + method + ".command: " + e.getMessage(), e);
-        }
+        List<String> words =
+                OsCommand.userCommandWords("postgresql." + method + ".command", cmd == null ? method : cmd.toString());
         if (words.isEmpty()) {
             throw new PostgresException("postgresql." + method + ".command is empty");
         }

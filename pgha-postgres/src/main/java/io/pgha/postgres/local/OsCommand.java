@@ -2,6 +2,7 @@ package io.pgha.postgres.local;
 
 import io.pgha.postgres.PostgresException;
 import io.pgha.process.ProcessOutput;
+import io.pgha.process.ShellWords;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -109,6 +110,23 @@ public final class OsCommand {
      */
     Result runUserCommand(List<String> command, Duration timeout, Map<String, String> env) throws PostgresException {
         return run(command, timeout, env, new File(System.getProperty("user.dir", "/")));
+    }
+
+    /**
+     * The words of a command line from the user's configuration, split as Patroni splits it
+     * ({@code shlex.split}, see {@link ShellWords}), in a list the caller may append Patroni's
+     * arguments to.
+     *
+     * @param key the configuration key the line comes from, named in the error
+     * @throws PostgresException naming {@code key} when the line has an unclosed quote or a
+     *     trailing backslash
+     */
+    static List<String> userCommandWords(String key, String line) throws PostgresException {
+        try {
+            return new ArrayList<>(ShellWords.split(line));
+        } catch (IllegalArgumentException e) {
+            throw new PostgresException(key + ": " + e.getMessage(), e);
+        }
     }
 
     private Result run(List<String> command, Duration timeout, Map<String, String> env, File workingDir)
