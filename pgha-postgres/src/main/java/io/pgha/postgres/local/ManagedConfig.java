@@ -109,12 +109,7 @@ final class ManagedConfig {
             String primaryConninfo,
             String slotName,
             String synchronousStandbyNames) {
-        Map<String, String> p = defaults();
-        if (!facts.defaultSocketUsable()) {
-            p.put("unix_socket_directories", socketDir.toString());
-        }
-        p.putAll(parameters);
-        convertWalKeep(p, parameters, facts.majorVersion());
+        Map<String, String> p = fileParameters(parameters, facts, socketDir);
         StringBuilder sb = new StringBuilder();
         sb.append("# Written by pgha for member '")
                 .append(config.name().replace("\n", " "))
@@ -148,6 +143,21 @@ final class ManagedConfig {
             });
         }
         return sb.toString();
+    }
+
+    /**
+     * The parameters {@link #render} writes before pgha's own settings, in its order: Patroni's
+     * {@link #defaults}, {@code unix_socket_directories} when the compiled-in directory is not
+     * usable, then {@code parameters} over them, with {@link #convertWalKeep} applied.
+     */
+    static Map<String, String> fileParameters(Map<String, String> parameters, ServerFacts facts, Path socketDir) {
+        Map<String, String> p = defaults();
+        if (!facts.defaultSocketUsable()) {
+            p.put("unix_socket_directories", socketDir.toString());
+        }
+        p.putAll(parameters);
+        convertWalKeep(p, parameters, facts.majorVersion());
+        return p;
     }
 
     /**

@@ -4,6 +4,8 @@ import io.pgha.postgres.PostgresException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -109,34 +111,21 @@ final class ManagedFiles {
      * cluster may know another password, which the bootstrap then sets. {@link #write} puts the
      * member's own files back.
      */
-    void writeForCustomBootstrap(java.util.Map<String, String> recoveryConf) throws PostgresException {
+    void writeForCustomBootstrap(Map<String, String> recoveryConf) throws PostgresException {
         write(null);
         Path data = dir.path();
-        StringBuilder conf = new StringBuilder(confContent(null));
+        Map<String, String> parameters = effectiveParameters();
+        StringBuilder conf = new StringBuilder(confContent(null, parameters));
         conf.append("\n# the custom bootstrap's recovery_conf, until its recovery ends\n");
         recoveryConf.forEach((k, v) ->
                 conf.append(k).append(" = ").append(ManagedConfig.quote(v)).append('\n'));
-        // a standby must not run with less than its source recorded in pg_control (PostgreSQL aborts
-        // the recovery): as Patroni, the restored copy's values are the floor of the first start
         ControlData cd = dir.controlData();
         if (cd != null) {
-            String rendered = confContent(null);
-            String[][] floors = {
-                {"max_connections", "max_connections setting"},
-                {"max_worker_processes", "max_worker_processes setting"},
-                {"max_wal_senders", "max_wal_senders setting"},
-                {"max_prepared_transactions", "max_prepared_xacts setting"},
-                {"max_locks_per_transaction", "max_locks_per_xact setting"}
-            };
-            for (String[] f : floors) {
-                String v = cd.get(f[1]);
-                if (v != null && v.matches("\\d+")) {
-                    conf.append(f[0])
+            pgControlFloors(cd, ManagedConfig.fileParameters(parameters, facts, dir.runtimeDir()))
+                    .forEach((k, v) -> conf.append(k)
                             .append(" = ")
-                            .append(ManagedConfig.quote(atLeast(v, rendered, f[0])))
-                            .append('\n');
-                }
-            }
+                            .append(ManagedConfig.quote(v))
+                            .append('\n'));
         }
         String su = config.superuser().replace("\"", "\"\"");
         String hba = "# pgha: custom bootstrap in progress, the superuser only\n"
@@ -155,18 +144,38 @@ final class ManagedFiles {
         }
     }
 
-    /** The larger of {@code floor} and the number {@code conf} sets {@code key} to (its last line). */
-    private static String atLeast(String floor, String conf, String key) {
-        long best = Long.parseLong(floor);
-        for (String line : conf.split("\n")) {
-            if (line.startsWith(key + " = '") && line.endsWith("'")) {
-                String v = line.substring(key.length() + 4, line.length() - 1);
-                if (v.matches("\\d+")) {
-                    best = Math.max(best, Long.parseLong(v));
-                }
+    /** Each parameter a standby may not set below its source, and the pg_controldata field that records it. */
+    private static final String[][] PG_CONTROL_FIELDS = {
+        {"max_connections", "max_connections setting"},
+        {"max_worker_processes", "max_worker_processes setting"},
+        {"max_wal_senders", "max_wal_senders setting"},
+        {"max_prepared_transactions", "max_prepared_xacts setting"},
+        {"max_locks_per_transaction", "max_locks_per_xact setting"}
+    };
+
+    /**
+     * The settings the first start after a custom bootstrap needs after the file's own: a standby
+     * must not run with less than its source recorded in pg_control (PostgreSQL aborts the
+     * recovery), so, as Patroni, each of those parameters is the larger of the restored copy's
+     * value and the number the file sets it to ({@code fileParameters}, as {@link
+     * ManagedConfig#fileParameters} gives them). A parameter pg_control holds no number for is left
+     * out.
+     */
+    static Map<String, String> pgControlFloors(ControlData controlData, Map<String, String> fileParameters) {
+        Map<String, String> floors = new LinkedHashMap<>();
+        for (String[] f : PG_CONTROL_FIELDS) {
+            String recorded = controlData.get(f[1]);
+            if (recorded == null || !recorded.matches("\\d+")) {
+                continue;
             }
+            long floor = Long.parseLong(recorded);
+            String set = fileParameters.get(f[0]);
+            if (set != null && set.matches("\\d+")) {
+                floor = Math.max(floor, Long.parseLong(set));
+            }
+            floors.put(f[0], Long.toString(floor));
         }
-        return Long.toString(best);
+        return floors;
     }
 
     /**
@@ -197,11 +206,20 @@ final class ManagedFiles {
         return true;
     }
 
-    private String confContent(String conninfo) {
+    /** The member's parameters, merged with the cluster's dynamic ones once the node passed them on. */
+    private Map<String, String> effectiveParameters() {
         DynamicPostgres d = dynamic;
+        return d == null ? config.parameters() : d.effectiveParameters(config);
+    }
+
+    private String confContent(String conninfo) {
+        return confContent(conninfo, effectiveParameters());
+    }
+
+    private String confContent(String conninfo, Map<String, String> parameters) {
         return ManagedConfig.render(
                 config,
-                d == null ? config.parameters() : d.effectiveParameters(config),
+                parameters,
                 facts,
                 dir.runtimeDir(),
                 dir.path().resolve(ManagedConfig.HBA_FILE),
