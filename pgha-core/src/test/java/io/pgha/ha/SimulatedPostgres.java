@@ -484,15 +484,7 @@ public final class SimulatedPostgres implements PostgresController {
     @Override
     public void start(Member leader, Duration timeout) throws PostgresException {
         synchronized (net) {
-            if (!hasData) {
-                throw new PostgresException("no data directory");
-            }
-            startAttempts++;
-            if (failNextStart || failStarts > 0) {
-                failNextStart = false;
-                failStarts = Math.max(0, failStarts - 1);
-                throw new PostgresException("simulated start failure");
-            }
+            beginStart();
             running = true;
             if (leader == null) {
                 if (!primary) {
@@ -511,19 +503,28 @@ public final class SimulatedPostgres implements PostgresController {
     @Override
     public void startStandby(Duration timeout) throws PostgresException {
         synchronized (net) {
-            if (!hasData) {
-                throw new PostgresException("no data directory");
-            }
-            startAttempts++;
-            if (failNextStart || failStarts > 0) {
-                failNextStart = false;
-                failStarts = Math.max(0, failStarts - 1);
-                throw new PostgresException("simulated start failure");
-            }
+            beginStart();
             running = true;
             primary = false;
             upstream = null;
             actions.add("start standby");
+        }
+    }
+
+    /**
+     * The part of {@link #start} and {@link #startStandby} before the server runs: no data directory
+     * fails (uncounted), then the attempt is counted and fails when a failure was injected
+     * ({@link #failNextStart()}, {@link #failStarts(int)}). Caller holds the lock.
+     */
+    private void beginStart() throws PostgresException {
+        if (!hasData) {
+            throw new PostgresException("no data directory");
+        }
+        startAttempts++;
+        if (failNextStart || failStarts > 0) {
+            failNextStart = false;
+            failStarts = Math.max(0, failStarts - 1);
+            throw new PostgresException("simulated start failure");
         }
     }
 
