@@ -53,6 +53,16 @@ public interface Dcs extends Closeable {
      */
     boolean renewLeader() throws DcsException;
 
+    /**
+     * Takes over the leader key that {@code holder} holds at {@code expectedVersion}: deletes it only
+     * if it is still exactly that (compare-and-set on the version read), then creates it with this
+     * member's name on this member's TTL as {@link #acquireLeader} does. For a leader whose agent and
+     * PostgreSQL are known to be gone: the old holder's next renewal finds another name (or none)
+     * and fails, so a live old agent demotes and never promotes again. Returns whether this member
+     * now holds the lock (false: the key changed meanwhile, or another member took it first).
+     */
+    boolean takeOverLeader(String holder, long expectedVersion) throws DcsException;
+
     /** Deletes the leader key only if it holds this member's name. */
     boolean releaseLeader() throws DcsException;
 

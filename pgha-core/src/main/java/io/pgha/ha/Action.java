@@ -29,11 +29,12 @@ import java.util.Set;
 sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
 
     /** Asks the node for one more input; the engine decides again with the answer. */
-    sealed interface Inquiry extends Action permits ProbePeers, CallFailsafe, CheckDivergence {}
+    sealed interface Inquiry extends Action permits ProbePeers, CallFailsafe, CheckDivergence, ConfirmLeaderGone {}
 
     /** Runs on the HA loop's thread, in order. */
     sealed interface Short extends Action
             permits AcquireLock,
+                    TakeOverLock,
                     RenewLock,
                     ReleaseLock,
                     ClaimInitialize,
@@ -91,10 +92,24 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
      */
     record CheckDivergence(Member leader) implements Inquiry {}
 
+    /**
+     * Try the leader's REST API and PostgreSQL ports once more: the {@link LeaderWatch} saw both
+     * refuse; the answer is {@link HaInput#leaderGone} confirmed, or none when either answers or
+     * does not answer at all.
+     */
+    record ConfirmLeaderGone(Member leader) implements Inquiry {}
+
     // ---- short actions ---------------------------------------------------------------------------
 
     /** Take the leader lock if it is free. */
     record AcquireLock() implements Short {}
+
+    /**
+     * Take over the leader key that {@code holder} held at {@code version} (its agent and PostgreSQL
+     * are gone from a live host): replace it with this member's, only if it is still exactly as read
+     * ({@link io.pgha.dcs.Dcs#takeOverLeader}). A live old agent then only loses its next renewal.
+     */
+    record TakeOverLock(String holder, long version) implements Short {}
 
     /** Extend the lock we hold; failure means it is lost. */
     record RenewLock() implements Short {}

@@ -115,6 +115,21 @@ final class ActionRunner {
             LOG.info("[{}] acquired the leader lock", config.name());
             // decide again at once: a replica that won the race promotes in this same cycle
             return last ? Outcome.RERUN : Outcome.DONE;
+        } else if (a instanceof Action.TakeOverLock t) {
+            Instant at = clock.instant();
+            if (!dcs.takeOverLeader(t.holder(), t.version())) {
+                LOG.info(
+                        "[{}] could not take over the leader lock of {}: it changed meanwhile",
+                        config.name(),
+                        t.holder());
+                return Outcome.RERUN;
+            }
+            lease.proven(at);
+            LOG.warn(
+                    "[{}] took over the leader lock of {}, whose agent and PostgreSQL are gone",
+                    config.name(),
+                    t.holder());
+            return last ? Outcome.RERUN : Outcome.DONE;
         } else if (a instanceof Action.RenewLock) {
             Instant t = clock.instant();
             if (!dcs.renewLeader()) {

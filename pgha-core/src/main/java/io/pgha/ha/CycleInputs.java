@@ -36,6 +36,7 @@ final class CycleInputs {
     private final PostgresController postgres;
     private final Clock clock;
     private final Lease lease;
+    private final LeaderWatch leaderWatch;
 
     private volatile DynamicConfig dynamicConfig;
     private volatile DynamicConfig memberConfig;
@@ -62,7 +63,9 @@ final class CycleInputs {
             Dcs dcs,
             PostgresController postgres,
             Clock clock,
-            Lease lease) {
+            Lease lease,
+            LeaderWatch leaderWatch) {
+        this.leaderWatch = leaderWatch;
         this.tags = tags;
         this.config = config;
         this.dcs = dcs;
@@ -152,6 +155,7 @@ final class CycleInputs {
                 calledAt != null && cfg.isFailsafeMode() && !pg.isPrimary() ? calledAt.plus(cfg.ttl()) : null;
         trackSynchronousStandbyNames(pg);
         watchdogFailed = !lease.fenceHealthy(cfg);
+        leaderWatch.watch(cluster, pg, cfg);
         return HaInput.builder(config.name())
                 .tags(tags.get())
                 .cluster(cluster)
@@ -170,7 +174,8 @@ final class CycleInputs {
                 .lastFailsafeKey(lastFailsafeKey)
                 .failsafeLeaderUntil(failsafeLeaderUntil)
                 .syncReadyLsn(syncReadyLsn)
-                .watchdogFailed(watchdogFailed);
+                .watchdogFailed(watchdogFailed)
+                .leaderGone(leaderWatch.suspicion());
     }
 
     /**

@@ -526,6 +526,10 @@ final class HaEngine {
             return Decision.of("no action. I am (" + in.name() + "), a secondary, and the leader (" + leaderName
                     + ") has not published its member record yet");
         }
+        Decision crashed = leaderGone(in, c, leader.get());
+        if (crashed != null) {
+            return crashed;
+        }
         if (in.reinitializeRequested()) {
             return Decision.of(
                     "reinitializing from leader '" + leaderName + "'", new Action.Reinitialize(leader.get()));
@@ -548,6 +552,38 @@ final class HaEngine {
         }
         return Decision.of(
                 "no action. I am (" + in.name() + "), a secondary, and following a leader (" + leaderName + ")");
+    }
+
+    /**
+     * A confirmed crash (rows 36a–36c): the leader's REST API and PostgreSQL both refused connections
+     * from a live host, twice between cycles and again now. Its agent cannot renew the lock and its
+     * PostgreSQL takes no writes, so the healthiest replica need not wait for the ttl: it takes the
+     * lock over as it was read (a live old agent then only loses its next renewal) and promotes.
+     * Null when the leader is not suspected or the suspicion is about another lock.
+     */
+    private Decision leaderGone(HaInput in, ClusterState c, Member leader) {
+        HaInput.LeaderGone gone = in.leaderGone();
+        if (gone == null
+                || !gone.leader().equals(leader.name())
+                || gone.lockVersion() != c.leader().version()) {
+            return null;
+        }
+        String what = "the leader (" + leader.name() + ") refuses connections on its REST API and PostgreSQL ports";
+        if (!gone.confirmed()) {
+            return Decision.of(what + ": checking again", new Action.ConfirmLeaderGone(leader));
+        }
+        if (!in.peersAsked()) {
+            return Decision.of(
+                    what + ": asking the other members for their status", new Action.ProbePeers(peersToAsk(in, c)));
+        }
+        String unhealthy = HealthiestNode.whyNotHealthiest(in, c);
+        if (unhealthy != null) {
+            return Decision.of(what + ", but I am not the healthiest node: " + unhealthy);
+        }
+        return Decision.of(
+                what + ": its agent and PostgreSQL are gone from a live host; I am the healthiest node,"
+                        + " taking over its lock",
+                new Action.TakeOverLock(leader.name(), c.leader().version()));
     }
 
     /**

@@ -50,6 +50,9 @@ import java.util.Objects;
  *     this node must not take the lock or promote
  * @param divergence the result of this cycle's divergence check against a leader
  *     ({@link Action.CheckDivergence}); null: not checked
+ * @param leaderGone a leader whose REST API and PostgreSQL ports refused connections from a live host
+ *     ({@link LeaderWatch}): suspected between cycles, {@code confirmed} once re-checked in this
+ *     cycle ({@link Action.ConfirmLeaderGone}); null: no such leader
  * @param rewindFailedFrom the leader a pg_rewind of this data directory last failed against (null: none
  *     since the last successful start)
  */
@@ -79,6 +82,7 @@ record HaInput(
         long syncReadyLsn,
         boolean watchdogFailed,
         Divergence divergence,
+        LeaderGone leaderGone,
         String rewindFailedFrom) {
 
     /** Whether a primary cut off from the DCS called the members of the failsafe key in this cycle. */
@@ -98,6 +102,12 @@ record HaInput(
      * @param diverged this data directory's history left the leader's
      */
     record Divergence(String leader, boolean diverged) {}
+
+    /**
+     * The leader {@code leader}, holding the lock at {@code lockVersion}, refused connections on both
+     * its REST API and PostgreSQL ports; {@code confirmed}: again at this cycle's re-check.
+     */
+    record LeaderGone(String leader, long lockVersion, boolean confirmed) {}
 
     HaInput {
         Objects.requireNonNull(name, "name");
@@ -146,6 +156,7 @@ record HaInput(
         b.syncReadyLsn = syncReadyLsn;
         b.watchdogFailed = watchdogFailed;
         b.divergence = divergence;
+        b.leaderGone = leaderGone;
         b.rewindFailedFrom = rewindFailedFrom;
         return b;
     }
@@ -177,6 +188,7 @@ record HaInput(
         private long syncReadyLsn;
         private boolean watchdogFailed;
         private Divergence divergence;
+        private LeaderGone leaderGone;
         private String rewindFailedFrom;
 
         private Builder(String name) {
@@ -305,6 +317,11 @@ record HaInput(
             return this;
         }
 
+        Builder leaderGone(LeaderGone v) {
+            leaderGone = v;
+            return this;
+        }
+
         Builder rewindFailedFrom(String v) {
             rewindFailedFrom = v;
             return this;
@@ -343,6 +360,7 @@ record HaInput(
                     syncReadyLsn,
                     watchdogFailed,
                     divergence,
+                    leaderGone,
                     rewindFailedFrom);
         }
     }

@@ -67,6 +67,7 @@ public final class HaNode implements NodeControl, Closeable {
     private final NodeEvents events;
     private final Lease lease;
     private final CycleInputs inputs;
+    private final LeaderWatch leaderWatch;
     private final Inquiries inquiries;
     private final ActionRunner runner;
     private final OperatorRequests requests;
@@ -92,7 +93,9 @@ public final class HaNode implements NodeControl, Closeable {
         AtomicReference<CycleInputs> inputsRef = new AtomicReference<>();
         this.lease =
                 new Lease(config.name(), clock, postgres, () -> inputsRef.get().dynamicConfig(), b.fence, b.lockGuard);
-        this.inputs = new CycleInputs(config, tags::get, dcs, postgres, clock, lease);
+        this.leaderWatch = new LeaderWatch(
+                config.name(), b.endpointProbe != null ? b.endpointProbe : EndpointProbe.tcp(), clock, dcs::wakeUp);
+        this.inputs = new CycleInputs(config, tags::get, dcs, postgres, clock, lease, leaderWatch);
         inputsRef.set(inputs);
         PeerAccess peers = b.peerAccess();
         this.inquiries = new Inquiries(
@@ -101,7 +104,8 @@ public final class HaNode implements NodeControl, Closeable {
                 b.peerProbe != null ? b.peerProbe : peers.peerProbe(),
                 b.failsafeProbe != null ? b.failsafeProbe : peers.failsafeProbe(),
                 clock,
-                lease);
+                lease,
+                leaderWatch);
         this.requests = new OperatorRequests(config.name(), postgres, dcs, events);
         this.runner = new ActionRunner(
                 config, dcs, postgres, clock, lease, actionExecutor, events, requests::reinitializeStarted);
@@ -155,6 +159,7 @@ public final class HaNode implements NodeControl, Closeable {
         // go on serving stale state
         loopThread.setUncaughtExceptionHandler((t, e) -> fatal(t, e));
         loopThread.start();
+        leaderWatch.start();
     }
 
     public State lifecycle() {
@@ -283,6 +288,11 @@ public final class HaNode implements NodeControl, Closeable {
         lease.fenceIfDue();
     }
 
+    /** For the simulation, which runs no watch thread: one look at the leader's ports. */
+    void checkLeader() {
+        leaderWatch.checkOnce();
+    }
+
     /** For tests: the probe a primary cut off from the DCS calls the members with. */
     FailsafeProbe failsafeProbe() {
         return inquiries.failsafeProbe();
@@ -301,6 +311,7 @@ public final class HaNode implements NodeControl, Closeable {
         if (before == State.CLOSED) {
             return;
         }
+        leaderWatch.close();
         if (loopThread != null) {
             dcs.wakeUp();
             loopThread.interrupt();
@@ -391,6 +402,7 @@ public final class HaNode implements NodeControl, Closeable {
         private PostgresController postgres;
         private PeerProbe peerProbe;
         private FailsafeProbe failsafeProbe;
+        private EndpointProbe endpointProbe;
         private RestApiConfig restApi;
         private Clock clock;
         private final List<HaListener> listeners = new ArrayList<>();
@@ -512,6 +524,12 @@ public final class HaNode implements NodeControl, Closeable {
 
         Builder eventExecutor(Executor v) {
             eventExecutor = v;
+            return this;
+        }
+
+        /** For tests and the simulation: how the leader's ports are tried (default: TCP). */
+        Builder endpointProbe(EndpointProbe v) {
+            endpointProbe = v;
             return this;
         }
 

@@ -34,6 +34,7 @@ final class Inquiries {
     private final FailsafeProbe failsafeProbe;
     private final Clock clock;
     private final Lease lease;
+    private final LeaderWatch leaderWatch;
 
     Inquiries(
             NodeConfig config,
@@ -41,7 +42,9 @@ final class Inquiries {
             PeerProbe peerProbe,
             FailsafeProbe failsafeProbe,
             Clock clock,
-            Lease lease) {
+            Lease lease,
+            LeaderWatch leaderWatch) {
+        this.leaderWatch = leaderWatch;
         this.config = config;
         this.postgres = postgres;
         this.peerProbe = peerProbe;
@@ -66,6 +69,18 @@ final class Inquiries {
         } else if (inquiry instanceof Action.CallFailsafe f) {
             return in.toBuilder()
                     .failsafeConfirmed(callFailsafe(f.members(), in))
+                    .build();
+        } else if (inquiry instanceof Action.ConfirmLeaderGone g) {
+            HaInput.LeaderGone seen = in.leaderGone();
+            boolean gone = seen != null && leaderWatch.bothRefuse(g.leader());
+            if (seen != null && !gone) {
+                LOG.info(
+                        "[{}] the leader ({}) answers again: no takeover",
+                        config.name(),
+                        g.leader().name());
+            }
+            return in.toBuilder()
+                    .leaderGone(gone ? new HaInput.LeaderGone(seen.leader(), seen.lockVersion(), true) : null)
                     .build();
         } else if (inquiry instanceof Action.CheckDivergence d) {
             try {

@@ -38,6 +38,11 @@ public class ForwardingDcs implements Dcs {
     }
 
     @Override
+    public boolean takeOverLeader(String holder, long expectedVersion) throws DcsException {
+        return d.takeOverLeader(holder, expectedVersion);
+    }
+
+    @Override
     public boolean renewLeader() throws DcsException {
         return d.renewLeader();
     }

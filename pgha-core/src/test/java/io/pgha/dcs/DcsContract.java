@@ -212,6 +212,38 @@ public abstract class DcsContract {
     }
 
     /**
+     * A replica takes over the lock of a leader whose agent is gone before the ttl ends, by
+     * compare-and-set on the key as read: the old holder's renewal then fails, and a takeover with a
+     * stale version, or naming another holder, changes nothing.
+     */
+    @Test
+    void takeOverReplacesTheLockAsReadAndTheOldHolderCannotRenewIt() throws Exception {
+        String scope = newScope();
+        Dcs a = member(scope, "a");
+        Dcs b = member(scope, "b");
+        Dcs c = member(scope, "c");
+        assertThat(a.acquireLeader()).isTrue();
+        io.pgha.dcs.Leader held = b.read().leader();
+        assertThat(b.takeOverLeader("c", held.version()))
+                .as("naming another holder")
+                .isFalse();
+        assertThat(b.takeOverLeader("a", held.version() + 1000))
+                .as("a version never read")
+                .isFalse();
+        assertThat(b.read().isLeader("a")).isTrue();
+
+        assertThat(b.takeOverLeader("a", held.version())).isTrue();
+        assertThat(c.read().leader().name()).isEqualTo("b");
+        assertThat(a.renewLeader()).as("the old holder's renewal").isFalse();
+        assertThat(c.read().leader().name()).isEqualTo("b");
+        assertThat(c.takeOverLeader("a", held.version()))
+                .as("a second takeover of the same old lock")
+                .isFalse();
+        assertThat(b.renewLeader()).as("the new holder renews").isTrue();
+        assertThat(c.read().leader().name()).isEqualTo("b");
+    }
+
+    /**
      * The agent of the leader is killed and started again while its PostgreSQL runs on as primary:
      * the new process (a new {@link Dcs} for the same member name) finds the leader key still
      * holding its name, under the dead client's session/lease. Like Patroni, it takes the key over

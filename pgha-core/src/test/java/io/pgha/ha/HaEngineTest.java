@@ -1138,4 +1138,74 @@ class HaEngineTest {
         assertThat(DynamicConfig.DEFAULTS.maximumLagOnFailover()).isEqualTo(1048576L);
         assertThat(DynamicConfig.DEFAULTS.primaryStartTimeout()).isEqualTo(Duration.ofMinutes(5));
     }
+
+    /** Rows 36a–36c: the leader's agent and PostgreSQL gone from a live host (connections refused). */
+    @Nested
+    class LeaderGoneFromALiveHost {
+        private final ClusterState cluster = new C()
+                .leader("pg0")
+                .primaryMember("pg0")
+                .member("pg1")
+                .member("pg2")
+                .build();
+        private final long lockVersion = cluster.leader().version();
+
+        private HaInput.Builder replicaOf(HaInput.LeaderGone gone) {
+            return in("pg1")
+                    .cluster(cluster)
+                    .postgres(replica(1000))
+                    .following("pg0")
+                    .leaderGone(gone);
+        }
+
+        @Test
+        void aSuspicionIsCheckedAgainFirst() {
+            Decision d = decide(replicaOf(new HaInput.LeaderGone("pg0", lockVersion, false)));
+            assertThat(d.inquiry()).isInstanceOf(Action.ConfirmLeaderGone.class);
+            assertThat(d.reason()).contains("refuses connections").contains("checking again");
+        }
+
+        @Test
+        void confirmedTheOthersAreAskedThenTheHealthiestTakesTheLockOverAsRead() {
+            HaInput.LeaderGone gone = new HaInput.LeaderGone("pg0", lockVersion, true);
+            Decision ask = decide(replicaOf(gone).peersAsked(false));
+            assertThat(ask.inquiry()).isInstanceOf(Action.ProbePeers.class);
+            Decision d = decide(replicaOf(gone).peers(Map.of("pg2", peer("pg2", "replica", 900))));
+            expect(d, "taking over its lock", Action.TakeOverLock.class);
+            assertThat(d.actions().get(0)).isEqualTo(new Action.TakeOverLock("pg0", lockVersion));
+        }
+
+        @Test
+        void aReplicaThatIsNotTheHealthiestLeavesItToTheOther() {
+            Decision d = decide(replicaOf(new HaInput.LeaderGone("pg0", lockVersion, true))
+                    .peers(Map.of("pg2", peer("pg2", "replica", 2000))));
+            expect(d, "but I am not the healthiest node: pg2 is ahead of me");
+        }
+
+        @Test
+        void aReplicaTaggedNofailoverNeverTakesOver() {
+            Decision d = decide(
+                    replicaOf(new HaInput.LeaderGone("pg0", lockVersion, true)).tags(Map.of("nofailover", true)));
+            expect(d, "but I am not the healthiest node: I am tagged nofailover");
+        }
+
+        @Test
+        void aSuspicionAboutAnotherLockIsIgnored() {
+            // the lock was renewed or taken since the watch saw the ports refuse
+            expect(
+                    decide(replicaOf(new HaInput.LeaderGone("pg0", lockVersion - 1, true))),
+                    "no action. I am (pg1), a secondary, and following a leader (pg0)");
+            expect(
+                    decide(replicaOf(new HaInput.LeaderGone("pg9", lockVersion, true))),
+                    "no action. I am (pg1), a secondary, and following a leader (pg0)");
+        }
+
+        @Test
+        void inPauseNothingHappens() {
+            Decision d = decide(replicaOf(new HaInput.LeaderGone("pg0", lockVersion, true))
+                    .config(DynamicConfig.from(Map.of("pause", true))));
+            assertThat(d.reason()).startsWith("PAUSE");
+            assertThat(d.actions()).isEmpty();
+        }
+    }
 }

@@ -85,6 +85,23 @@ public final class PatroniDcs implements Dcs {
     }
 
     @Override
+    public boolean takeOverLeader(String holder, long expectedVersion) throws DcsException {
+        return write(() -> {
+            // the holder is checked as well as the version: a znode's version restarts at 0 when the
+            // key is created again, so on ZooKeeper the version alone could name a newer leader's key
+            // (the cluster's tree, read as the cycle reads it: a store reads trees, not single keys)
+            StoredValue now = store.readTree(layout.prefix()).values().stream()
+                    .filter(v -> v.key().equals(leaderKey))
+                    .findFirst()
+                    .orElse(null);
+            if (now == null || !holder.equals(now.value()) || now.version() != expectedVersion) {
+                return false; // renewed, released or taken meanwhile: the ordinary race decides
+            }
+            return store.delete(leaderKey, expectedVersion) && store.acquireLock(leaderKey, member);
+        });
+    }
+
+    @Override
     public boolean renewLeader() throws DcsException {
         // a write too: the store may move the key onto a new session
         return write(() -> store.renewLock(leaderKey, member));
