@@ -33,13 +33,18 @@ import org.junit.jupiter.api.Test;
  * primary stops taking writes before the new one takes any, and every write acknowledged by the old
  * primary is on the new one. The JVM alone with synchronous mode on; then, with asynchronous
  * replication (issue 16), the agent together with every process it started except PostgreSQL, which
- * the fence survives because it is none of them.
+ * the fence survives because it is none of them, on etcd and on ZooKeeper.
  */
 class SafetyAgentKillIT {
     private static final Duration T = Duration.ofSeconds(150);
     private static final String LOCAL = "127.0.0.1";
 
     private EtcdServer etcd;
+    private org.apache.curator.test.TestingServer zookeeper;
+    /** The DCS the agents of the current test use: {@code etcd3} or {@code zookeeper}, and where. */
+    private String dcsType;
+
+    private String dcsHostPort;
     private Path base;
     private final List<Process> agents = new ArrayList<>();
     private final List<Path> dataDirs = new ArrayList<>();
@@ -62,6 +67,9 @@ class SafetyAgentKillIT {
         frozen.forEach(pid -> signal("CONT", pid));
         frozen.clear();
         stopAgents(agents, dataDirs);
+        if (zookeeper != null) {
+            zookeeper.close();
+        }
         if (etcd != null) {
             etcd.close();
         }
@@ -88,11 +96,33 @@ class SafetyAgentKillIT {
         run(Fault.STOP_TREE, false);
     }
 
+    @Test
+    void onZooKeeperKillNineOfThePrimarysAgentAndEverythingItStartedButPostgres() throws Exception {
+        run(Fault.KILL_TREE, false, "zookeeper");
+    }
+
+    @Test
+    void onZooKeeperSigstopOfThePrimarysAgentAndEverythingItStartedButPostgres() throws Exception {
+        run(Fault.STOP_TREE, false, "zookeeper");
+    }
+
     private void run(Fault fault, boolean sync) throws Exception {
-        assumeTrue(EtcdServer.isInstalled(), EtcdServer.MISSING);
+        run(fault, sync, "etcd3");
+    }
+
+    private void run(Fault fault, boolean sync, String dcs) throws Exception {
+        assumeTrue(!dcs.equals("etcd3") || EtcdServer.isInstalled(), EtcdServer.MISSING);
         assumeTrue(Files.isExecutable(Path.of("/bin/bash")), "bash is missing (the fence)");
         assumePostgres();
-        etcd = EtcdServer.start();
+        dcsType = dcs;
+        if (dcs.equals("zookeeper")) {
+            // curator-test's in-process server (no ZooKeeper package needed), as RunnerZooKeeperIT
+            zookeeper = new org.apache.curator.test.TestingServer(freePort(), true);
+            dcsHostPort = "127.0.0.1:" + zookeeper.getPort();
+        } else {
+            etcd = EtcdServer.start();
+            dcsHostPort = etcd.hostPort();
+        }
         base = traversableTempDir("pgha-safety-kill-");
         int pgA = freePort();
         int pgB = freePort();
@@ -224,8 +254,9 @@ class SafetyAgentKillIT {
                         data.toString(),
                         Integer.toString(pgPort),
                         Integer.toString(freePort()),
-                        etcd.hostPort(),
-                        Boolean.toString(sync))
+                        dcsHostPort,
+                        Boolean.toString(sync),
+                        dcsType)
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
                 .start();

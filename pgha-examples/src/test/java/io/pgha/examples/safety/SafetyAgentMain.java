@@ -14,7 +14,8 @@ import java.util.Map;
 /**
  * One pgha agent in a JVM of its own, for {@link SafetyAgentKillIT}: HaNode on etcd with
  * LocalPostgresController, the REST API and the out-of-process fence. Arguments: name, data
- * directory, PostgreSQL port, REST API port, etcd host:port, synchronous mode (true/false). Prints
+ * directory, PostgreSQL port, REST API port, the DCS's host:port, synchronous mode (true/false),
+ * and optionally the DCS type ({@code etcd3}, the default, or {@code zookeeper}). Prints
  * "started" once the node runs; the test kills (-9) or freezes (SIGSTOP) it.
  */
 public final class SafetyAgentMain {
@@ -27,6 +28,7 @@ public final class SafetyAgentMain {
         int apiPort = Integer.parseInt(args[3]);
         String etcd = args[4];
         boolean sync = Boolean.parseBoolean(args[5]);
+        String dcsType = args.length > 6 ? args[6] : "etcd3";
         LocalPostgresConfig cfg = LocalPostgresConfig.builder()
                 .name(name)
                 .dataDir(dataDir)
@@ -51,7 +53,7 @@ public final class SafetyAgentMain {
                 .build();
         HaNode node = HaNode.builder()
                 .config(nc)
-                .dcs("etcd3", Map.of("hosts", etcd))
+                .dcs(dcsType, Map.of("hosts", etcd))
                 .postgres(pg)
                 .fence(new ShellFence(dataDir, dataDir.resolveSibling(name + "-fence")))
                 .build();
