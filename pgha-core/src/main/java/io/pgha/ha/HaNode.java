@@ -42,7 +42,8 @@ import org.slf4j.LoggerFactory;
  * <h2>Threads</h2>
  * The HA loop runs on {@code pgha-<name>-ha}; long PostgreSQL actions (bootstrap, clone, start,
  * promote, demote, rewind) on {@code pgha-<name>-action}, so that the loop keeps renewing the lock
- * while they run; listeners on {@code pgha-<name>-events}; the lock guard on its own timer. One
+ * while they run; listeners on {@code pgha-<name>-events}; the lock guard on its own timer; a
+ * replica's watch on its leader's ports ({@link LeaderWatch}) on {@code pgha-<name>-leader-watch}. One
  * failing cycle is logged and never ends the loop. Every public method is safe from any thread.
  */
 public final class HaNode implements NodeControl, Closeable {
