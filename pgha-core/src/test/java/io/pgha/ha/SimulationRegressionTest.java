@@ -37,7 +37,9 @@ class SimulationRegressionTest {
      * to a candidate outside the key), 424 (a member outside the key, ahead, blocked the others).
      * Issue 16's: quorum commit 114582670 (a former primary back after a newer leader took
      * acknowledged writes and left before moving the key, its voter out of sight: the key's leader is
-     * no longer exempt once the history records a later timeline).
+     * no longer exempt once the history records a later timeline). Later engine changes moved that
+     * seed's schedule (it runs clean with the fix reverted), so {@link
+     * #theQuorumKeysFormerLeaderWaitsForAVoteOnceALaterTimelineBegan} replays it by hand.
      */
     @ParameterizedTest(name = "{0}")
     @ValueSource(
@@ -75,6 +77,88 @@ class SimulationRegressionTest {
             assertThat(lost).as("acknowledged writes lost under a valid lock").isZero();
             if (fence) {
                 assertThat(r.dualPrimaryTotal()).isZero();
+            }
+        } finally {
+            SimLogs.restore(quiet);
+        }
+    }
+
+    /**
+     * Issue 16's seed 114582670 by hand (later engine changes moved that seed's schedule: it runs
+     * clean even with the fix reverted): the key's leader pg0 dies; pg1 wins the lock with pg2's
+     * vote, promotes with {@code ANY 1 (pg0,pg2)} and takes a write pg2 acknowledges, then dies
+     * before moving the key. pg2, which alone holds that write, is cut off from the DCS until its
+     * member key lapses. pg0 comes back, still the key's leader with a primary's data directory and
+     * nobody ahead in sight: the history's timeline 1 entry says it no longer has every acknowledged
+     * commit, so it waits for a vote instead of taking the lock and dropping the write.
+     */
+    @Test
+    void theQuorumKeysFormerLeaderWaitsForAVoteOnceALaterTimelineBegan() {
+        Object quiet = SimLogs.silence();
+        try {
+            SimCluster sim = new SimCluster(
+                    "quorum-former-leader",
+                    java.util.Map.of("ttl", 10, "loop_wait", 2, "retry_timeout", 3, "synchronous_mode", "quorum"));
+            sim.start("pg0");
+            assertThat(sim.runUntil(
+                            () -> "pg0".equals(sim.leader()) && sim.pg("pg0").isRunningPrimary(),
+                            Duration.ofSeconds(30)))
+                    .isTrue();
+            sim.start("pg1");
+            sim.start("pg2");
+            assertThat(sim.runUntil(
+                            () -> {
+                                io.pgha.dcs.SyncState key = sim.cluster().sync();
+                                return key != null
+                                        && "pg0".equals(key.leader())
+                                        && key.syncStandbys().equals(java.util.List.of("pg1", "pg2"))
+                                        && Integer.valueOf(1).equals(key.quorum());
+                            },
+                            Duration.ofSeconds(60)))
+                    .as("pg0 leads with quorum 1 of pg1,pg2: %s", sim.trace())
+                    .isTrue();
+            sim.killNode("pg0");
+            // pg1 and pg2 are level: the first to race wins; call the winner "promoted"
+            assertThat(sim.runUntil(
+                            () -> sim.leader() != null && sim.pg(sim.leader()).isRunningPrimary(),
+                            Duration.ofSeconds(60)))
+                    .as("%s", sim.trace())
+                    .isTrue();
+            String promoted = sim.leader();
+            String voter = promoted.equals("pg1") ? "pg2" : "pg1";
+            // freeze the new leader before its next cycle moves the key: the key still names pg0
+            sim.pause(promoted);
+            assertThat(sim.cluster().sync().leader()).isEqualTo("pg0");
+            assertThat(sim.runUntil(
+                            () -> sim.isStreamingReplica(voter)
+                                    && promoted.equals(sim.pg(voter).upstream()),
+                            Duration.ofSeconds(10)))
+                    .as("%s follows %s: %s", voter, promoted, sim.trace())
+                    .isTrue();
+            assertThat(sim.pg(promoted).write(100))
+                    .as("acknowledged by %s", voter)
+                    .isTrue();
+            long timeline = sim.pg(promoted).timelineUid();
+            long position = sim.pg(promoted).lsn();
+            assertThat(sim.pg(voter).contains(timeline, position)).isTrue();
+            sim.killNode(promoted);
+            sim.store.partition(voter, true);
+            sim.runFor(sim.ttl().plusSeconds(2)); // the lock and the voter's member key lapse
+            assertThat(sim.cluster().member(voter)).isEmpty();
+            assertThat(sim.cluster().history()).isNotEmpty();
+            sim.start("pg0");
+            sim.runFor(Duration.ofSeconds(20));
+            assertThat(sim.leader())
+                    .as("pg0 may not lead without the write %s acknowledged: %s", voter, sim.trace())
+                    .isNotEqualTo("pg0");
+            // once the voter is back, whoever leads has the write
+            sim.store.partition(voter, false);
+            boolean led = sim.runUntil(
+                    () -> sim.leader() != null && sim.pg(sim.leader()).isRunningPrimary(), Duration.ofSeconds(120));
+            if (led) {
+                assertThat(sim.pg(sim.leader()).contains(timeline, position))
+                        .as("%s", sim.trace())
+                        .isTrue();
             }
         } finally {
             SimLogs.restore(quiet);
