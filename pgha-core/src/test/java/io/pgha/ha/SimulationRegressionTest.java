@@ -41,7 +41,9 @@ class SimulationRegressionTest {
      * seed's schedule (it runs clean with the fix reverted), so {@link
      * #theQuorumKeysFormerLeaderWaitsForAVoteOnceALaterTimelineBegan} replays it by hand. Strict
      * quorum with the fence 1366440224 (the same loss where the new leader's promotion took seconds
-     * and the DCS went down before it wrote the history entry afterwards: the entry now comes first).
+     * and the DCS went down before it wrote the history entry afterwards: the entry now comes first);
+     * failsafe mode 1366440196 (the primary called the members of the key as last read, not as it had
+     * just written it: {@link #aFailsafePrimaryCallsTheMembersOfTheKeyItWroteLast}).
      */
     @ParameterizedTest(name = "{0}")
     @ValueSource(
@@ -54,7 +56,8 @@ class SimulationRegressionTest {
                 "quorum-strict-fence:1366440224",
                 "failsafe:65",
                 "failsafe:107",
-                "failsafe:424"
+                "failsafe:424",
+                "failsafe:1366440196"
             })
     void issue9SeedsRunClean(String mode) {
         String[] p = mode.split(":", -1);
@@ -169,6 +172,54 @@ class SimulationRegressionTest {
         } finally {
             SimLogs.restore(quiet);
         }
+    }
+
+    /**
+     * Seed 1366440196 (failsafe mode with the fence) by hand: the leader adds a member that just
+     * joined to the {@code failsafe} key and is cut off from the DCS before its next read. It must
+     * call that member too: it used to call the members of the key as last read, so the newcomer
+     * promised nothing and, named in the key, took the lock when the old one lapsed while the cut-off
+     * primary ran on (two primaries for 38 s).
+     */
+    @Test
+    void aFailsafePrimaryCallsTheMembersOfTheKeyItWroteLast() {
+        Object quiet = SimLogs.silence();
+        try {
+            SimCluster sim = new SimCluster(
+                    "failsafe-newcomer",
+                    java.util.Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10, "failsafe_mode", true));
+            sim.start("pg0");
+            assertThat(sim.runUntil(
+                            () -> "pg0".equals(sim.leader()) && sim.pg("pg0").isRunningPrimary(),
+                            Duration.ofSeconds(60)))
+                    .isTrue();
+            sim.start("pg1");
+            assertThat(sim.runUntil(() -> inFailsafeKey(sim, "pg1"), Duration.ofSeconds(60)))
+                    .as("%s", sim.trace())
+                    .isTrue();
+            sim.start("pg2");
+            assertThat(sim.runUntil(() -> inFailsafeKey(sim, "pg2"), Duration.ofSeconds(60)))
+                    .as("%s", sim.trace())
+                    .isTrue();
+            sim.store.partition("pg0", true); // before pg0 reads the key it just wrote
+            assertThat(sim.runUntil(
+                            () -> sim.trace().stream().anyMatch(l -> l.contains("pg0 failsafe call")),
+                            Duration.ofSeconds(60)))
+                    .as("%s", sim.trace())
+                    .isTrue();
+            String call = sim.trace().stream()
+                    .filter(l -> l.contains("pg0 failsafe call"))
+                    .findFirst()
+                    .orElseThrow();
+            assertThat(call).as("%s", sim.trace()).contains("pg1").contains("pg2");
+        } finally {
+            SimLogs.restore(quiet);
+        }
+    }
+
+    private static boolean inFailsafeKey(SimCluster sim, String member) {
+        java.util.Map<String, String> key = sim.cluster().failsafe();
+        return key != null && key.containsKey(member);
     }
 
     /** One seed is one run: the same seed twice gives the same trace, event for event. */
