@@ -868,6 +868,42 @@ class HaEngineTest {
         }
 
         @Test
+        void inSynchronousModeAMemberTheSyncKeyDoesNotNameIsNoRival() {
+            // simulation seed 2074573013: pg2, a former primary with diverged WAL past everyone's,
+            // could not race (not a synchronous standby) and pg3, the only one that could, deferred
+            // to it for good; Patroni compares only with the members of the sync key
+            expect(
+                    decide(in("pg3")
+                            .config(DynamicConfig.from(Map.of("synchronous_mode", true)))
+                            .cluster(new C()
+                                    .member("pg1")
+                                    .member("pg2")
+                                    .member("pg3")
+                                    .sync("pg1", "pg3")
+                                    .build())
+                            .postgres(replica(1000))
+                            .peers(Map.of("pg1", peer("pg1", "replica", 900), "pg2", peer("pg2", "replica", 2000)))),
+                    "I am the healthiest node",
+                    Action.AcquireLock.class);
+        }
+
+        @Test
+        void theFormerLeaderOfASwitchoverRacesWhenTheOthersAreOutsideTheFailsafeKey() {
+            // simulation seed 2586808329: the others were missing from the failsafe key, so none of
+            // them could race, while the former leader stood aside for them
+            HaEngineTest.C c = new C().member("pg1").member("pg2").member("pg3").failover("pg1", null, null);
+            c.b.failsafe("{\"pg1\":\"http://pg1:8008/patroni\"}");
+            expect(
+                    decide(in("pg1")
+                            .config(DynamicConfig.from(Map.of("failsafe_mode", true)))
+                            .cluster(c.build())
+                            .postgres(replica(1000))
+                            .peers(Map.of("pg2", peer("pg2", "replica", 900), "pg3", peer("pg3", "replica", 900)))),
+                    "I am the healthiest node",
+                    Action.AcquireLock.class);
+        }
+
+        @Test
         void aFormerLeaderAheadOfEveryoneDoesNotBlockTheSwitchoverRace() {
             // simulation seed 110: the former leader declines the race and must not be the rival
             // that makes every other member decline too
