@@ -1,6 +1,7 @@
 package io.pgha.ha;
 
 import io.pgha.dcs.Failover;
+import io.pgha.dcs.HistoryEntry;
 import io.pgha.dcs.Member;
 import io.pgha.dcs.SyncState;
 import io.pgha.postgres.StopMode;
@@ -43,6 +44,7 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
                     WriteStatus,
                     WriteSync,
                     WriteFailsafe,
+                    WriteHistory,
                     SetSynchronousStandbyNames,
                     ClearFailover,
                     SyncSlots,
@@ -135,6 +137,17 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
      */
     record WriteSync(SyncState state, long expectedVersion) implements Short {}
 
+    /**
+     * Write the {@code history} key as given. A lock holder about to promote records the timeline it
+     * leaves before {@link Promote}: if the write fails, the decision ends there and PostgreSQL never
+     * accepts a write on a timeline the DCS does not know of (quorum commit's race reads it).
+     */
+    record WriteHistory(List<HistoryEntry> history) implements Short {
+        public WriteHistory {
+            history = List.copyOf(history);
+        }
+    }
+
     /** The leader writes the {@code failsafe} key (member name to api_url); null deletes it. */
     record WriteFailsafe(Map<String, String> members) implements Short {}
 
@@ -201,15 +214,10 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
     record StartReplica(Member leader, Preparation preparation, boolean leaderIsPrimary) implements Long {}
 
     /**
-     * Promote the running replica (we hold the lock). {@code timeline} and {@code lsn}: where it was
-     * when the engine decided, for the {@code history} entry of the timeline it leaves.
+     * Promote the running replica (we hold the lock; the {@code history} entry of the timeline it
+     * leaves is written before, by {@link WriteHistory}).
      */
-    record Promote(long timeline, long lsn, long keepHistory) implements Long {
-        /** Patroni's {@code max_timelines_history}: 0 keeps every {@code history} entry. */
-        Promote(long timeline, long lsn) {
-            this(timeline, lsn, 0);
-        }
-    }
+    record Promote() implements Long {}
 
     /** Why a primary stops being one, for the listeners ({@code aboutToDemote}). */
     enum DemoteCause {

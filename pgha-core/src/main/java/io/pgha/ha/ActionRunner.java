@@ -158,6 +158,8 @@ final class ActionRunner {
             }
         } else if (a instanceof Action.WriteFailsafe w) {
             dcs.writeFailsafe(w.members());
+        } else if (a instanceof Action.WriteHistory h) {
+            dcs.writeHistory(h.history());
         } else if (a instanceof Action.SetSynchronousStandbyNames s) {
             postgres.setSynchronousStandbyNames(s.value());
         } else if (a instanceof Action.ClearFailover c) {

@@ -96,6 +96,26 @@ final class CycleInputs {
         return watchdogFailed;
     }
 
+    /**
+     * The leader is about to write the {@code failsafe} key: until the write is confirmed the DCS may
+     * hold either value (an answer lost on the way back), so a primary cut off from the DCS must
+     * reach the members of both (Patroni keeps the value it wrote, {@code _last_failsafe}).
+     */
+    void failsafeKeyWriting(Map<String, String> written) {
+        if (written != null) {
+            Map<String, String> either = new java.util.LinkedHashMap<>(written);
+            if (lastFailsafeKey != null) {
+                either.putAll(lastFailsafeKey);
+            }
+            lastFailsafeKey = either;
+        }
+    }
+
+    /** The {@code failsafe} key write succeeded: the DCS holds {@code written} (null: deleted). */
+    void failsafeKeyWritten(Map<String, String> written) {
+        lastFailsafeKey = written;
+    }
+
     /** Failsafe mode: a primary cut off from the DCS called this member (a REST API thread). */
     void failsafeCalled() {
         if (dynamicConfig.isFailsafeMode()) {

@@ -155,7 +155,16 @@ final class HaCycle {
                     runner.startLong(l);
                     return ActionRunner.Outcome.DONE;
                 }
+                if (a instanceof Action.WriteFailsafe w) {
+                    // whom this primary calls once cut off from the DCS is the key the DCS holds, not
+                    // the one last read (seed 1366440196: a member that had just joined, added by this
+                    // write, was never called, promised nothing and took the lock while it ran on)
+                    inputs.failsafeKeyWriting(w.members());
+                }
                 ActionRunner.Outcome o = runner.runShort((Action.Short) a, i == actions.size() - 1);
+                if (o == ActionRunner.Outcome.DONE && a instanceof Action.WriteFailsafe w) {
+                    inputs.failsafeKeyWritten(w.members());
+                }
                 if (o != ActionRunner.Outcome.DONE) {
                     return o;
                 }

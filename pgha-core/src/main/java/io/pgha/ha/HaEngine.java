@@ -3,7 +3,9 @@ package io.pgha.ha;
 import io.pgha.config.DynamicConfig;
 import io.pgha.dcs.ClusterState;
 import io.pgha.dcs.Dcs;
+import io.pgha.dcs.DcsJson;
 import io.pgha.dcs.Failover;
+import io.pgha.dcs.HistoryEntry;
 import io.pgha.dcs.Member;
 import io.pgha.dcs.SyncState;
 import io.pgha.dcs.Tags;
@@ -478,8 +480,35 @@ final class HaEngine {
             a.add(new Action.SetSynchronousStandbyNames(
                     in.config().isSynchronousModeStrict() ? SyncStandbys.ANY_STANDBY : ""));
         }
-        a.add(new Action.Promote(pg.timeline(), pg.lastLsn(), in.config().maxTimelinesHistory()));
+        // the DCS learns of the new timeline before PostgreSQL can accept a write on it: a former
+        // quorum leader whose voters are out of sight would otherwise take the lock without votes
+        // and drop the commits acknowledged here (seed 1366440224: this promotion took 6 s, the DCS
+        // went down meanwhile and a history written afterwards never got there)
+        a.add(new Action.WriteHistory(historyWithPromotion(in, c)));
+        a.add(new Action.Promote());
         return new Decision(a, reason, null);
+    }
+
+    /**
+     * The {@code history} key with the entry of the timeline this replica leaves by promoting (at its
+     * position now), replacing the entry of an earlier attempt at the same promotion, and trimmed to
+     * Patroni's {@code max_timelines_history} (0 keeps every entry).
+     */
+    private static List<HistoryEntry> historyWithPromotion(HaInput in, ClusterState c) {
+        PostgresStatus pg = in.postgres();
+        List<HistoryEntry> history = new ArrayList<>(c.history());
+        history.removeIf(h -> h.timeline() == pg.timeline());
+        history.add(new HistoryEntry(
+                pg.timeline(),
+                pg.lastLsn(),
+                "no recovery target specified",
+                DcsJson.formatTimestamp(in.now()),
+                in.name()));
+        long keep = in.config().maxTimelinesHistory();
+        if (keep > 0 && history.size() > keep) {
+            history = new ArrayList<>(history.subList(history.size() - (int) keep, history.size()));
+        }
+        return history;
     }
 
     /**

@@ -104,8 +104,14 @@ final class HealthiestNode {
             if (p.isPrimary()) {
                 return "primary (" + p.name() + ") is still alive";
             }
-            // a member outside the failsafe key may not lead: being ahead, it would block everyone (seed 424)
-            if (p.noFailover() || p.name().equals(formerLeader) || outsideFailsafeKey(in, c, p.name())) {
+            // a member outside the failsafe key may not lead: being ahead, it would block everyone (seed
+            // 424); so in synchronous mode a member the sync key does not name, which Patroni leaves out
+            // of the comparison too (seed 2074573013: a former primary's diverged WAL kept the only
+            // synchronous standby deferring to it, while it could not race: no leader for good)
+            if (p.noFailover()
+                    || p.name().equals(formerLeader)
+                    || outsideFailsafeKey(in, c, p.name())
+                    || (syncOnly && !quorum && !maySyncPromote(in, c, p.name()))) {
                 continue;
             }
             if (p.walPosition() > mine) {
@@ -175,7 +181,9 @@ final class HealthiestNode {
             if (m.name().equals(in.name()) || !m.isRunning() || m.noFailover()) {
                 continue;
             }
-            if (!isSyncStandby(in, c, m.name())) {
+            // a member outside the failsafe key cannot race either: the former leader standing aside for
+            // it would leave the cluster without a leader (seed 2586808329)
+            if (!isSyncStandby(in, c, m.name()) || outsideFailsafeKey(in, c, m.name())) {
                 continue;
             }
             candidates++;

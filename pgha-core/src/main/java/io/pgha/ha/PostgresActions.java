@@ -5,8 +5,6 @@ import io.pgha.dcs.ClusterState;
 import io.pgha.dcs.ClusterStatus;
 import io.pgha.dcs.Dcs;
 import io.pgha.dcs.DcsException;
-import io.pgha.dcs.DcsJson;
-import io.pgha.dcs.HistoryEntry;
 import io.pgha.dcs.Member;
 import io.pgha.postgres.PostgresController;
 import io.pgha.postgres.PostgresException;
@@ -15,7 +13,6 @@ import io.pgha.postgres.StopMode;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -114,8 +111,8 @@ final class PostgresActions {
             events.fire(l -> l.postgresStarted("primary"));
         } else if (a instanceof Action.StartReplica s) {
             startReplica(s);
-        } else if (a instanceof Action.Promote p) {
-            promote(p);
+        } else if (a instanceof Action.Promote) {
+            promote();
         } else if (a instanceof Action.Demote d) {
             demote(d);
         } else if (a instanceof Action.Reinitialize r) {
@@ -213,29 +210,15 @@ final class PostgresActions {
         events.fire(l -> l.postgresStarted("replica"));
     }
 
-    private void promote(Action.Promote p) throws PostgresException {
+    /** The {@code history} entry was written before (the engine's {@link Action.WriteHistory}). */
+    private void promote() throws PostgresException {
         postgres.promote(PG_TIMEOUT);
         following = null;
         try {
-            ClusterState cluster = dcs.read();
-            List<HistoryEntry> history = new ArrayList<>(cluster.history());
-            history.add(new HistoryEntry(
-                    p.timeline(),
-                    p.lsn(),
-                    "no recovery target specified",
-                    DcsJson.formatTimestamp(clock.instant()),
-                    config.name()));
-            long keep = p.keepHistory();
-            if (keep > 0 && history.size() > keep) {
-                // Patroni's max_timelines_history: the newest entries only
-                history = new ArrayList<>(
-                        history.subList(history.size() - (int) Math.min(keep, history.size()), history.size()));
-            }
-            dcs.writeHistory(history);
             PostgresStatus after = postgres.status();
             dcs.writeStatus(new ClusterStatus(after.writeLsn(), Map.of(), List.of()));
         } catch (DcsException e) {
-            LOG.warn("[{}] promoted, but could not record history: {}", config.name(), e.getMessage());
+            LOG.warn("[{}] promoted, but could not record the position: {}", config.name(), e.getMessage());
         }
     }
 

@@ -470,6 +470,7 @@ class HaEngineTest {
                     "PAUSE: manual failover: promoting self as the candidate",
                     Action.RenewLock.class,
                     Action.ClearFailover.class,
+                    Action.WriteHistory.class,
                     Action.Promote.class);
         }
 
@@ -671,11 +672,51 @@ class HaEngineTest {
         @Test
         void theNewLeaderKeepsOnlyMaxTimelinesHistoryEntries() {
             Decision d = decide(in("pg1")
-                    .config(DynamicConfig.from(Map.of("max_timelines_history", 2)))
-                    .cluster(new C().leader("pg1").member("pg1").build())
+                    .config(DynamicConfig.from(Map.of("max_timelines_history", 1)))
+                    .cluster(new C().leader("pg1").member("pg1").history(1).build())
+                    .postgres(replica(5))); // on timeline 2
+            Action.WriteHistory h =
+                    (Action.WriteHistory) d.actions().get(d.actions().size() - 2);
+            assertThat(h.history())
+                    .extracting(io.pgha.dcs.HistoryEntry::timeline)
+                    .containsExactly(2L);
+        }
+
+        /**
+         * Seed 1366440224 (strict quorum with the fence): the new leader's promotion took seconds, the
+         * DCS went down meanwhile, and the history entry written after {@code pg_ctl promote} never
+         * got there. Its commits were acknowledged by a voter whose member key then lapsed, and the
+         * key's former leader, seeing no later timeline anywhere, took the lock without votes. The
+         * entry is now written first, as its own action: when that write fails the decision ends
+         * before {@code Promote}.
+         */
+        @Test
+        void theNewLeaderRecordsTheTimelineItLeavesBeforePromoting() {
+            Decision d = decide(in("pg1")
+                    .cluster(new C().leader("pg1").member("pg1").history(1).build())
                     .postgres(replica(5)));
-            Action.Promote p = (Action.Promote) d.actions().get(d.actions().size() - 1);
-            assertThat(p.keepHistory()).isEqualTo(2);
+            List<Action> a = d.actions();
+            assertThat(a.get(a.size() - 1)).isEqualTo(new Action.Promote());
+            Action.WriteHistory h = (Action.WriteHistory) a.get(a.size() - 2);
+            io.pgha.dcs.HistoryEntry left = h.history().get(h.history().size() - 1);
+            assertThat(h.history()).hasSize(2);
+            assertThat(h.history().get(0).timeline()).isEqualTo(1L);
+            assertThat(left.timeline()).isEqualTo(replica(5).timeline());
+            assertThat(left.lsn()).isEqualTo(replica(5).lastLsn());
+            assertThat(left.newLeader()).isEqualTo("pg1");
+            // a second attempt at the same promotion replaces its entry instead of adding another
+            Decision again = decide(in("pg1")
+                    .cluster(new C()
+                            .leader("pg1")
+                            .member("pg1")
+                            .history(1, replica(5).timeline())
+                            .build())
+                    .postgres(replica(5)));
+            Action.WriteHistory h2 =
+                    (Action.WriteHistory) again.actions().get(again.actions().size() - 2);
+            assertThat(h2.history())
+                    .extracting(io.pgha.dcs.HistoryEntry::timeline)
+                    .containsExactly(1L, replica(5).timeline());
         }
     }
 
@@ -827,6 +868,42 @@ class HaEngineTest {
         }
 
         @Test
+        void inSynchronousModeAMemberTheSyncKeyDoesNotNameIsNoRival() {
+            // simulation seed 2074573013: pg2, a former primary with diverged WAL past everyone's,
+            // could not race (not a synchronous standby) and pg3, the only one that could, deferred
+            // to it for good; Patroni compares only with the members of the sync key
+            expect(
+                    decide(in("pg3")
+                            .config(DynamicConfig.from(Map.of("synchronous_mode", true)))
+                            .cluster(new C()
+                                    .member("pg1")
+                                    .member("pg2")
+                                    .member("pg3")
+                                    .sync("pg1", "pg3")
+                                    .build())
+                            .postgres(replica(1000))
+                            .peers(Map.of("pg1", peer("pg1", "replica", 900), "pg2", peer("pg2", "replica", 2000)))),
+                    "I am the healthiest node",
+                    Action.AcquireLock.class);
+        }
+
+        @Test
+        void theFormerLeaderOfASwitchoverRacesWhenTheOthersAreOutsideTheFailsafeKey() {
+            // simulation seed 2586808329: the others were missing from the failsafe key, so none of
+            // them could race, while the former leader stood aside for them
+            HaEngineTest.C c = new C().member("pg1").member("pg2").member("pg3").failover("pg1", null, null);
+            c.b.failsafe("{\"pg1\":\"http://pg1:8008/patroni\"}");
+            expect(
+                    decide(in("pg1")
+                            .config(DynamicConfig.from(Map.of("failsafe_mode", true)))
+                            .cluster(c.build())
+                            .postgres(replica(1000))
+                            .peers(Map.of("pg2", peer("pg2", "replica", 900), "pg3", peer("pg3", "replica", 900)))),
+                    "I am the healthiest node",
+                    Action.AcquireLock.class);
+        }
+
+        @Test
         void aFormerLeaderAheadOfEveryoneDoesNotBlockTheSwitchoverRace() {
             // simulation seed 110: the former leader declines the race and must not be the rival
             // that makes every other member decline too
@@ -916,6 +993,7 @@ class HaEngineTest {
                             .postgres(replica(5))),
                     "promoted self to leader because I had the session lock",
                     Action.RenewLock.class,
+                    Action.WriteHistory.class,
                     Action.Promote.class);
         }
 
@@ -932,6 +1010,7 @@ class HaEngineTest {
                     "promoted self",
                     Action.RenewLock.class,
                     Action.ClearFailover.class,
+                    Action.WriteHistory.class,
                     Action.Promote.class);
         }
 

@@ -183,6 +183,28 @@ class QuorumCommitTest {
                 .contains("0 of the 1");
     }
 
+    /**
+     * Issue 16 (seed 114582670 before the fix): pg0 led timeline 1 with quorum 1 of pg2,pg3 (ANY 1);
+     * pg2 won the lock, promoted to timeline 2 with ANY 1 (pg0,pg3), took writes pg3 acknowledged and
+     * left before moving the key. pg3, which holds those writes, is out of sight (its member key
+     * lapsed while it was cut off from the DCS). pg0 comes back: still a primary's data directory,
+     * still the key's leader, nobody ahead in sight, but it no longer has every acknowledged commit.
+     */
+    @Test
+    void theRace_theKeysLeaderNeedsVotesOnceTheHistoryRecordsALaterTimeline() {
+        String key = "{\"leader\":\"pg0\",\"sync_standby\":\"pg2,pg3\",\"quorum\":1}";
+        HaEngineTest.C promotedSince = new HaEngineTest.C().member("pg0").history(1);
+        promotedSince.b.sync(key, 77);
+        PeerStatus formerPrimary = peer("pg0", 1, 1000);
+        assertThat(QuorumCommit.whyNoQuorum(formerPrimary, true, promotedSince.build(), List.of()))
+                .contains("pg0 has 0 of the 1 votes needed");
+        // entries for timelines before its own are its own past: pg0 was promoted to timeline 2 itself
+        HaEngineTest.C itsOwnPromotion = new HaEngineTest.C().member("pg0").history(1);
+        itsOwnPromotion.b.sync(key, 77);
+        assertThat(QuorumCommit.whyNoQuorum(peer("pg0", 2, 1000), true, itsOwnPromotion.build(), List.of()))
+                .isNull();
+    }
+
     private static PeerStatus peer(String name, long timeline, long lsn) {
         return new PeerStatus(name, "replica", "running", lsn, timeline, false, 1);
     }

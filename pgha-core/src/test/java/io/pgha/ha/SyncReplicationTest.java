@@ -246,6 +246,7 @@ class SyncReplicationTest {
                         Action.RenewLock.class,
                         Action.WriteSync.class,
                         Action.SetSynchronousStandbyNames.class,
+                        Action.WriteHistory.class,
                         Action.Promote.class);
         assertThat(d.actions().get(1)).isEqualTo(new Action.WriteSync(new SyncState("pg0", List.of(), null, 0), 77));
         assertThat(d.actions().get(2)).isEqualTo(new Action.SetSynchronousStandbyNames("*"));
