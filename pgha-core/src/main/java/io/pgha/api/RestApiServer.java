@@ -4,6 +4,7 @@ import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsParameters;
 import com.sun.net.httpserver.HttpsServer;
+import io.pgha.PghaVersion;
 import io.pgha.ha.NodeControl;
 import io.pgha.rest.PatroniClient;
 import io.pgha.rest.RestApiConfig;
@@ -57,8 +58,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class RestApiServer implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(RestApiServer.class);
-    /** The pgha version reported as {@code patroni.version} and {@code patroni_version}. */
-    static final String VERSION = versionFromManifest();
+    /**
+     * The pgha version reported as {@code patroni.version} and {@code patroni_version}: the form
+     * Patroni parses, as in the member key (PghaVersion).
+     */
+    static final String VERSION = PghaVersion.patroniVersion();
 
     /** The most connections read or served at once; beyond, a new connection is closed unread. */
     static final int MAX_CONNECTION_THREADS = 256;
@@ -239,12 +243,5 @@ public final class RestApiServer implements Closeable {
             t.setDaemon(true);
             return t;
         };
-    }
-
-    private static String versionFromManifest() {
-        String v = RestApiServer.class.getPackage() == null
-                ? null
-                : RestApiServer.class.getPackage().getImplementationVersion();
-        return v == null ? "0.1.0" : v;
     }
 }

@@ -47,7 +47,7 @@ public final class Tags {
         return false;
     }
 
-    /** As Patroni 3.2+: an explicit nofailover wins; otherwise failover_priority <= 0 means no failover. */
+    /** As Patroni 3.2+: an explicit nofailover wins; otherwise {@code failover_priority <= 0} means no failover. */
     public static boolean noFailover(Map<String, Object> tags) {
         if (tags.containsKey(NOFAILOVER)) {
             return isTrue(tags.get(NOFAILOVER));

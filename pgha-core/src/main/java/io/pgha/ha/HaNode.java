@@ -1,5 +1,6 @@
 package io.pgha.ha;
 
+import io.pgha.PghaVersion;
 import io.pgha.config.DynamicConfig;
 import io.pgha.config.NodeConfig;
 import io.pgha.dcs.Dcs;
@@ -250,7 +251,7 @@ public final class HaNode implements NodeControl, Closeable {
     // ---- the loop --------------------------------------------------------------------------------
 
     private void loop() {
-        LOG.info("pgha {} starting: member {} of cluster {}", MemberRecord.VERSION, config.name(), config.scope());
+        LOG.info("pgha {} starting: member {} of cluster {}", PghaVersion.version(), config.name(), config.scope());
         while (lifecycle.get() == State.STARTED && !runner.shutdownRequested()) {
             Decision d;
             try {

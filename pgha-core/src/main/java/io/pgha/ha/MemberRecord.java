@@ -1,5 +1,6 @@
 package io.pgha.ha;
 
+import io.pgha.PghaVersion;
 import io.pgha.config.DynamicConfig;
 import io.pgha.config.NodeConfig;
 import io.pgha.dcs.ClusterState;
@@ -22,7 +23,8 @@ import org.slf4j.LoggerFactory;
  */
 final class MemberRecord {
     private static final Logger LOG = LoggerFactory.getLogger(MemberRecord.class);
-    static final String VERSION = "0.1.0";
+    /** The {@code version} field of the member key: the form Patroni parses (PghaVersion). */
+    static final String VERSION = PghaVersion.patroniVersion();
 
     private final NodeConfig config;
     private final java.util.function.Supplier<Map<String, Object>> tags;

@@ -1,5 +1,6 @@
 package io.pgha.examples;
 
+import io.pgha.PghaVersion;
 import java.io.PrintStream;
 import java.util.Arrays;
 
@@ -62,8 +63,7 @@ public final class Main {
     }
 
     static String version() {
-        String v = Main.class.getPackage().getImplementationVersion();
-        return v == null ? "0.1.0-SNAPSHOT" : v;
+        return PghaVersion.version();
     }
 
     /** The control CLI ({@code io.pgha.examples.ctl.Ctl}); its own log lines only at WARNING and above. */
