@@ -290,9 +290,13 @@ public final class HaNode implements NodeControl, Closeable {
         lease.fenceIfDue();
     }
 
-    /** For the simulation, which runs no watch thread: one look at the leader's ports. */
-    void checkLeader() {
+    /**
+     * For the simulation, which runs no watch thread: one look at the leader's ports; whether a
+     * suspicion stands afterwards (the thread would have woken the loop).
+     */
+    boolean checkLeader() {
         leaderWatch.checkOnce();
+        return leaderWatch.suspicion() != null;
     }
 
     /** For tests: the probe a primary cut off from the DCS calls the members with. */

@@ -34,6 +34,10 @@ public final class SimCluster {
     private final Map<String, Instant> nextRun = new LinkedHashMap<>();
     private final Set<String> unreachableApi = ConcurrentHashMap.newKeySet();
     private final Set<String> restCut = new java.util.TreeSet<>();
+    // hosts that are down (a node lost with its host): their ports time out instead of refusing
+    private final Set<String> hostDown = new java.util.TreeSet<>();
+    // when each running agent's LeaderWatch looks at its leader's ports next (every 500 ms)
+    private final Map<String, Instant> nextWatch = new LinkedHashMap<>();
     private final Map<String, HaNode> paused = new LinkedHashMap<>();
     private final Set<String> guardAfterCycle = new java.util.TreeSet<>();
     // the out-of-process fences (issue 9), by member, when enabled: they outlive paused and killed agents
@@ -88,6 +92,7 @@ public final class SimCluster {
                 .postgres(net.node(name))
                 .clock(clock)
                 .peerProbe((members, timeout) -> probe(name, members))
+                .endpointProbe((host, port, timeout) -> reach(name, host, port))
                 .failsafeProbe((members, body, timeout) -> failsafeCall(name, members.keySet(), body))
                 .actionExecutor(actionDelays == null ? Runnable::run : task -> deferAction(name, task))
                 .eventExecutor(Runnable::run)
@@ -96,6 +101,8 @@ public final class SimCluster {
                 .build();
         nodes.put(name, node);
         nextRun.put(name, clock.instant());
+        nextWatch.put(name, clock.instant().plus(LeaderWatch.INTERVAL));
+        hostDown.remove(name); // a node started again runs on a host that is up
         return node;
     }
 
@@ -123,6 +130,7 @@ public final class SimCluster {
         nodes.remove(name);
         paused.remove(name);
         nextRun.remove(name);
+        nextWatch.remove(name);
         trace("kill agent " + name);
         if (fences.containsKey(name)) {
             fences.get(name).agentDied();
@@ -139,6 +147,7 @@ public final class SimCluster {
         if (n != null) {
             paused.put(name, n);
             nextRun.remove(name);
+            nextWatch.remove(name);
             trace("pause agent " + name);
         }
     }
@@ -157,6 +166,7 @@ public final class SimCluster {
         if (n != null) {
             nodes.put(name, n);
             nextRun.put(name, clock.instant());
+            nextWatch.put(name, clock.instant());
             if (!guardFirst) {
                 guardAfterCycle.add(name);
             }
@@ -232,10 +242,23 @@ public final class SimCluster {
         traceEnabled = enabled;
     }
 
-    /** The agent and its postmaster die together (a node lost). */
+    /**
+     * The agent and its postmaster die together on a host that stays up (kill -9, the OOM killer):
+     * their ports refuse connections.
+     */
     public void killNode(String name) {
         killAgent(name);
         net.node(name).crash();
+    }
+
+    /**
+     * The node is lost with its host (power, kernel panic): agent and postmaster gone, and nothing
+     * answers on its ports (connections time out) until it is started again.
+     */
+    public void loseHost(String name) {
+        killNode(name);
+        hostDown.add(name);
+        trace("host of " + name + " down: its ports do not answer");
     }
 
     /** A clean shutdown of the agent (SIGTERM): PostgreSQL stops and a leader releases its lock. */
@@ -245,6 +268,7 @@ public final class SimCluster {
             n = paused.remove(name);
         }
         nextRun.remove(name);
+        nextWatch.remove(name);
         // a clean shutdown waits for the action in progress
         for (PendingAction p : new ArrayList<>(pendingActions)) {
             if (p.node().equals(name)) {
@@ -320,6 +344,11 @@ public final class SimCluster {
         if (a != null && (at == null || a.at().isBefore(at))) {
             at = a.at();
         }
+        for (Instant w : nextWatch.values()) {
+            if (at == null || w.isBefore(at)) {
+                at = w;
+            }
+        }
         return at;
     }
 
@@ -367,6 +396,21 @@ public final class SimCluster {
                 trace(e.getKey() + ": lock guard fires (lock proven until "
                         + e.getValue().lockValidUntil() + "): stopping PostgreSQL");
                 e.getValue().fence();
+            }
+        }
+        for (Map.Entry<String, Instant> e : nextWatch.entrySet()) {
+            if (e.getValue().isAfter(now)) {
+                continue;
+            }
+            e.setValue(now.plus(LeaderWatch.INTERVAL));
+            HaNode n = nodes.get(e.getKey());
+            if (n != null && n.checkLeader()) {
+                // the watch's thread wakes the loop
+                Instant soon = now.plusMillis(10);
+                if (nextRun.containsKey(e.getKey()) && nextRun.get(e.getKey()).isAfter(soon)) {
+                    nextRun.put(e.getKey(), soon);
+                    trace(e.getKey() + ": the leader's REST API and PostgreSQL ports refuse connections");
+                }
             }
         }
         PendingAction action = nextAction();
@@ -513,6 +557,29 @@ public final class SimCluster {
             trace(from + " failsafe call: " + agreed + " of " + members + " agreed");
         }
         return agreed;
+    }
+
+    /**
+     * A TCP connection from {@code from} to a member's port, as the network would answer it: a host
+     * that is down or a cut link does not answer; a live host refuses a port nobody listens on. The
+     * REST API port (8008) listens while the agent runs or is frozen (a stopped process's socket
+     * still accepts), PostgreSQL's (5432) while the postmaster runs.
+     */
+    private EndpointProbe.Reach reach(String from, String host, int port) {
+        String pair = from.compareTo(host) < 0 ? from + "|" + host : host + "|" + from;
+        SimulatedPostgres pg = net.node(host);
+        if (pg == null || hostDown.contains(host) || restCut.contains(pair) || !net.linked(from, host)) {
+            return EndpointProbe.Reach.UNREACHABLE;
+        }
+        if (port == 8008) {
+            if (unreachableApi.contains(host)) {
+                return EndpointProbe.Reach.UNREACHABLE;
+            }
+            return nodes.containsKey(host) || paused.containsKey(host)
+                    ? EndpointProbe.Reach.ANSWERS
+                    : EndpointProbe.Reach.REFUSED;
+        }
+        return pg.isRunning() ? EndpointProbe.Reach.ANSWERS : EndpointProbe.Reach.REFUSED;
     }
 
     private Map<String, PeerStatus> probe(String from, List<Member> members) {

@@ -242,8 +242,14 @@ final class Simulation {
                     later(d, "restart agent " + n, () -> restart(n));
                 });
             case 1 ->
-                fault(at, "kill node", pick, n -> {
-                    sim.killNode(n);
+                // half on a host that stays up (its ports refuse: the confirmed-crash takeover), half
+                // with the host (its ports time out: the ttl); decided by a draw made anyway
+                fault(at, (pick2 & 1) == 0 ? "kill node" : "lose host", pick, n -> {
+                    if ((pick2 & 1) == 0) {
+                        sim.killNode(n);
+                    } else {
+                        sim.loseHost(n);
+                    }
                     later(d, "restart node " + n, () -> restart(n));
                 });
             case 2 ->

@@ -292,4 +292,49 @@ class SimulationRegressionTest {
                 .isTrue();
         assertThat(sim.pg("pg1").actions()).contains("rewind from pg2");
     }
+
+    /**
+     * Issue 16, failover on a confirmed crash, in simulated time: the leader's agent and postmaster
+     * killed on a host that stays up (their ports refuse) — a replica leads within a few seconds,
+     * long before the ttl; the same node lost with its host (its ports time out) — nobody takes the
+     * lock before the ttl ends. Frozen (its REST socket still accepts) — the same.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"crash on a live host", "host lost", "agent frozen"})
+    void aConfirmedCrashFailsOverBeforeTheTtlAndNothingElseDoes(String fault) {
+        Object quiet = SimLogs.silence();
+        try {
+            SimCluster sim = new SimCluster(
+                    "confirmed-crash", java.util.Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10));
+            sim.setFencing(true);
+            sim.start("pg0");
+            assertThat(sim.runUntil(
+                            () -> "pg0".equals(sim.leader()) && sim.pg("pg0").isRunningPrimary(),
+                            Duration.ofSeconds(60)))
+                    .isTrue();
+            sim.start("pg1");
+            sim.start("pg2");
+            sim.runFor(Duration.ofSeconds(30));
+            java.time.Instant t0 = sim.clock.instant();
+            switch (fault) {
+                case "crash on a live host" -> sim.killNode("pg0");
+                case "host lost" -> sim.loseHost("pg0");
+                default -> sim.pause("pg0");
+            }
+            boolean newLeader = sim.runUntil(
+                    () -> sim.leader() != null
+                            && !"pg0".equals(sim.leader())
+                            && sim.pg(sim.leader()).isRunningPrimary(),
+                    Duration.ofSeconds(90));
+            assertThat(newLeader).as(String.join("\n", sim.trace())).isTrue();
+            Duration took = Duration.between(t0, sim.clock.instant());
+            if (fault.equals("crash on a live host")) {
+                assertThat(took).as(String.join("\n", sim.trace())).isLessThan(Duration.ofSeconds(5));
+            } else {
+                assertThat(took).as(String.join("\n", sim.trace())).isGreaterThan(Duration.ofSeconds(20));
+            }
+        } finally {
+            SimLogs.restore(quiet);
+        }
+    }
 }
