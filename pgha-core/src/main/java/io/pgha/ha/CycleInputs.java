@@ -44,6 +44,7 @@ final class CycleInputs {
     private volatile Instant failsafeCalledAt;
     private volatile boolean watchdogFailed;
     // loop thread only
+    private Instant startedAt;
     private Instant primaryDownSince;
     private Duration appliedTtl;
     private Duration appliedRetryTimeout;
@@ -160,6 +161,9 @@ final class CycleInputs {
                 lease.lost();
             }
         }
+        if (startedAt == null) {
+            startedAt = now;
+        }
         DynamicConfig cfg = dynamicConfig;
         PostgresStatus pg = postgres.status();
         boolean empty = postgres.isDataDirectoryEmpty();
@@ -195,6 +199,7 @@ final class CycleInputs {
                 .failsafeLeaderUntil(failsafeLeaderUntil)
                 .syncReadyLsn(syncReadyLsn)
                 .watchdogFailed(watchdogFailed)
+                .agentStartedAt(startedAt)
                 .leaderGone(leaderWatch.suspicion());
     }
 

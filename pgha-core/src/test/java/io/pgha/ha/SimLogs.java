@@ -17,6 +17,7 @@ final class SimLogs {
     private static final List<Class<?>> NOISY = List.of(
             HaNode.class,
             HaCycle.class,
+            LeaderWatch.class,
             CycleInputs.class,
             Inquiries.class,
             ActionRunner.class,
