@@ -280,7 +280,7 @@ final class PatroniYamlSchema {
                 "traceback_level",
                 notUsed,
                 "format",
-                str,
+                of(Kind.STRING_OR_LIST), // a list of attribute names for type json, as Patroni 3.2+
                 "dateformat",
                 str,
                 "type",
@@ -298,7 +298,7 @@ final class PatroniYamlSchema {
                 "loggers",
                 of(Kind.MAP),
                 "static_fields",
-                notUsed,
+                of(Kind.MAP),
                 "deduplicate_heartbeat_logs",
                 notUsed);
     }

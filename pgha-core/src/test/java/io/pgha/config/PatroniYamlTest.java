@@ -193,6 +193,28 @@ class PatroniYamlTest {
     }
 
     @Test
+    void aJsonLogSectionWithAListFormatAndStaticFieldsIsRead() {
+        String log = """
+
+                log:
+                  type: json
+                  format:
+                    - asctime: '@timestamp'
+                    - levelname
+                    - message
+                  static_fields:
+                    app: pgha
+                """;
+        PatroniYaml y = PatroniYaml.parse(GOOD + log, "pg0.yml", Map.of());
+        assertThat(y.warnings()).noneSatisfy(w -> assertThat(w).contains("log."));
+        assertThat(y.log().get("format")).isEqualTo(List.of(Map.of("asctime", "@timestamp"), "levelname", "message"));
+        assertThat(y.log().get("static_fields")).isEqualTo(Map.of("app", "pgha"));
+        assertThatThrownBy(() ->
+                        PatroniYaml.parse(GOOD + log.replace("\n    app: pgha", " app=pgha"), "pg0.yml", Map.of()))
+                .hasMessageContaining("log.static_fields must be a mapping");
+    }
+
+    @Test
     void wrongTypesAndMissingKeysAreErrorsNamingKeyAndLine() {
         String text = """
                 scope: batman

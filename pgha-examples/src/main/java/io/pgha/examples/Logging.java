@@ -2,25 +2,27 @@ package io.pgha.examples;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.JsonEncoder;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.OutputStreamAppender;
 import ch.qos.logback.core.encoder.Encoder;
+import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import ch.qos.logback.core.rolling.FixedWindowRollingPolicy;
 import ch.qos.logback.core.rolling.RollingFileAppender;
 import ch.qos.logback.core.rolling.SizeBasedTriggeringPolicy;
 import ch.qos.logback.core.util.FileSize;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.slf4j.LoggerFactory;
 
 /**
  * The runner's log, on Logback, from Patroni's {@code log} section: {@code level}, {@code format}
- * and {@code dateformat} (Python's logging format, translated), {@code type: json}, {@code dir}
+ * and {@code dateformat} (Python's logging format, translated), {@code type: json} with {@code
+ * static_fields} (Patroni's keys: {@link PatroniJsonLayout}), {@code dir}
  * with {@code file_size} and {@code file_num} (a rotated {@code patroni.log} instead of stderr, as
  * Patroni's RotatingFileHandler), {@code loggers} (a level per logger name). Without a
  * {@code format}: one line per event with the time, the level, the thread (the HA threads are
@@ -79,9 +81,24 @@ final class Logging {
         String dateformat = section.get("dateformat") == null
                 ? null
                 : section.get("dateformat").toString();
-        String pattern = section.get("format") == null
-                ? (showThread ? PGHA_PATTERN : PGHA_PATTERN.replace("[%thread] ", ""))
-                : pythonFormat(section.get("format").toString(), dateformat);
+        Object format = section.get("format");
+        String pattern = null;
+        PatroniJsonLayout json = null;
+        if (type.equals("json")) {
+            // checked here, before the reset, so a bad value leaves the running log alone
+            List<PatroniJsonLayout.Field> fields = PatroniJsonLayout.fields(format);
+            Map<String, String> renames = PatroniJsonLayout.renames(fields);
+            json = new PatroniJsonLayout(
+                    fields, PatroniJsonLayout.staticFields(section.get("static_fields"), renames), renames, dateformat);
+        } else if (format instanceof List<?> || format instanceof Map<?, ?>) {
+            // Patroni warns and falls back to its default format; a list only means something for json
+            throw new IllegalArgumentException(
+                    "log.format must be a string with log.type plain (a list needs log.type json)");
+        } else {
+            pattern = format == null
+                    ? (showThread ? PGHA_PATTERN : PGHA_PATTERN.replace("[%thread] ", ""))
+                    : pythonFormat(format.toString(), dateformat);
+        }
         Object dir = section.get("dir");
         long fileSize = number(section.get("file_size"), DEFAULT_FILE_SIZE, "log.file_size");
         long fileNum = number(section.get("file_num"), DEFAULT_FILE_NUM, "log.file_num");
@@ -99,7 +116,7 @@ final class Logging {
             return; // another SLF4J provider was chosen by the embedding: leave it alone
         }
         ctx.reset();
-        Encoder<ILoggingEvent> encoder = encoder(ctx, type, pattern);
+        Encoder<ILoggingEvent> encoder = encoder(ctx, json, pattern);
         OutputStreamAppender<ILoggingEvent> appender;
         if (dir != null && !dir.toString().isBlank()) {
             RollingFileAppender<ILoggingEvent> file = new RollingFileAppender<>();
@@ -149,12 +166,16 @@ final class Logging {
                                 : java.util.logging.Level.WARNING);
     }
 
-    private static Encoder<ILoggingEvent> encoder(LoggerContext ctx, String type, String pattern) {
-        if (type.equals("json")) {
-            JsonEncoder json = new JsonEncoder();
+    private static Encoder<ILoggingEvent> encoder(LoggerContext ctx, PatroniJsonLayout json, String pattern) {
+        if (json != null) {
             json.setContext(ctx);
             json.start();
-            return json;
+            LayoutWrappingEncoder<ILoggingEvent> encoder = new LayoutWrappingEncoder<>();
+            encoder.setContext(ctx);
+            encoder.setCharset(java.nio.charset.StandardCharsets.UTF_8);
+            encoder.setLayout(json);
+            encoder.start();
+            return encoder;
         }
         PatternLayoutEncoder layout = new PatternLayoutEncoder();
         layout.setContext(ctx);
