@@ -213,6 +213,18 @@ class SafetyAgentKillIT {
         assertThat(onB).containsAll(acked);
         assertThat(Files.readString(base.resolve("a-fence/pgha-fence.log")))
                 .contains(fault.freezes() ? "did not renew the deadline" : "channel closed");
+        if (fault == Fault.STOP_TREE) {
+            // thawed, the old agent finds its lock gone and its PostgreSQL stopped by its fence: the
+            // cluster heals with it as b's replica
+            frozen.forEach(pid -> signal("CONT", pid));
+            frozen.clear();
+            await(
+                    "a, thawed, to stream from b",
+                    T,
+                    () -> "streaming"
+                            .equals(scalar(pgB, "SELECT state FROM pg_stat_replication WHERE application_name = 'a'")));
+            assertThat(inRecovery(pgA)).as("a is a replica again").isTrue();
+        }
     }
 
     /**
