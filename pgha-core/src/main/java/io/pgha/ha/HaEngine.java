@@ -467,6 +467,10 @@ final class HaEngine {
         if (ManualFailover.effective(c) != null) {
             a.add(new Action.ClearFailover(c.failover()));
         }
+        Member former = formerPrimaryToFence(in, c);
+        if (former != null) {
+            a.add(new Action.FenceFormerPrimary(former));
+        }
         if (QuorumCommit.isRequested(in.config())) {
             // Patroni 4: wait for enough of the former quorum that the key it wrote stays true; the
             // key moves to this node once it is primary (QuorumCommit.plan)
@@ -487,6 +491,27 @@ final class HaEngine {
         a.add(new Action.WriteHistory(historyWithPromotion(in, c)));
         a.add(new Action.Promote());
         return new Decision(a, reason, null);
+    }
+
+    /**
+     * The former primary to fence before this promotion (rows 26a–26b), or null. Only a promotion
+     * that follows a lapsed lock fences: in a switchover or manual failover (a {@code failover} key)
+     * the former primary stepped down itself, and in pause the operator owns every PostgreSQL. The
+     * former leader is the one this node saw last ({@link HaInput#formerLeader}), since its member
+     * key has usually lapsed with its session by now. The controller leaves a replica alone, so a
+     * former leader that has long rejoined as one costs a connection; after a takeover of a crashed
+     * leader's lock (row 36b) its PostgreSQL refused connections already, and refuses this one too.
+     */
+    private static Member formerPrimaryToFence(HaInput in, ClusterState c) {
+        Member former = in.formerLeader();
+        if (former == null
+                || former.name().equals(in.name())
+                || former.connUrl() == null
+                || in.config().isPaused()
+                || ManualFailover.effective(c) != null) {
+            return null;
+        }
+        return former;
     }
 
     /**
