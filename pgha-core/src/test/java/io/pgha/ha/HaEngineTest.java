@@ -996,8 +996,8 @@ class HaEngineTest {
         }
 
         @Test
-        void aSwitchoverOrManualFailoverFencesNobody() {
-            // the former primary stepped down itself (it demoted, then released the lock)
+        void aSwitchoverOrManualFailoverFencesTooSinceItsLeaderMayHaveFrozenInstead() {
+            // a leader that stepped down is stopped or in recovery: the controller leaves it alone
             expect(
                     decide(winnerAfterALapsedLock()
                             .cluster(new C()
@@ -1008,6 +1008,7 @@ class HaEngineTest {
                     "promoted self",
                     Action.RenewLock.class,
                     Action.ClearFailover.class,
+                    Action.FenceFormerPrimary.class,
                     Action.WriteHistory.class,
                     Action.Promote.class);
             expect(
@@ -1020,6 +1021,7 @@ class HaEngineTest {
                     "promoted self",
                     Action.RenewLock.class,
                     Action.ClearFailover.class,
+                    Action.FenceFormerPrimary.class,
                     Action.WriteHistory.class,
                     Action.Promote.class);
         }
