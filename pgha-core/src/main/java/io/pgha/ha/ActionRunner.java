@@ -192,7 +192,8 @@ final class ActionRunner {
 
     /**
      * The candidate-side fence, recorded: a WARN line (and {@link HaListener#formerPrimaryFenced})
-     * when the former primary was fenced, the reason when it was not. Never fails the decision: the
+     * when the former primary was fenced or fencing it failed, an INFO line when there was nothing
+     * to fence or nobody answered. Never fails the decision: the
      * promotion that follows goes on whatever comes of it.
      */
     private void fenceFormerPrimary(Member former) {
@@ -216,7 +217,8 @@ final class ActionRunner {
             case NOT_A_PRIMARY ->
                 LOG.info("[{}] the former primary {} answers as a replica: nothing to fence", config.name(), who);
             case UNREACHABLE ->
-                LOG.warn(
+                // INFO: the usual case after a crash, and after a switchover, whose former leader stopped
+                LOG.info(
                         "[{}] could not reach the former primary {} to fence it ({}); relying on its own fence and"
                                 + " the ttl",
                         config.name(),
