@@ -46,6 +46,7 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
                     WriteFailsafe,
                     WriteHistory,
                     SetSynchronousStandbyNames,
+                    FenceFormerPrimary,
                     ClearFailover,
                     SyncSlots,
                     Follow,
@@ -153,6 +154,15 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
 
     /** Set {@code synchronous_standby_names} on the local PostgreSQL and reload ("" for none). */
     record SetSynchronousStandbyNames(String value) implements Short {}
+
+    /**
+     * The candidate-side fence: before promoting because the former primary's lock lapsed, make its
+     * PostgreSQL, if it still answers as a primary, stop acknowledging commits
+     * ({@link io.pgha.postgres.PostgresController#fenceFormerPrimary}). Whatever comes of it, the
+     * decision goes on: it is defence in depth; the former primary's own fence and the ttl are the
+     * guarantee.
+     */
+    record FenceFormerPrimary(Member former) implements Short {}
 
     /** Delete the {@code failover} key (compare-and-set on its version). */
     record ClearFailover(Failover failover) implements Short {}

@@ -4,6 +4,8 @@ import io.pgha.config.NodeConfig;
 import io.pgha.dcs.ClusterStatus;
 import io.pgha.dcs.Dcs;
 import io.pgha.dcs.DcsException;
+import io.pgha.dcs.Member;
+import io.pgha.postgres.FenceResult;
 import io.pgha.postgres.PostgresController;
 import io.pgha.postgres.PostgresException;
 import java.time.Clock;
@@ -50,6 +52,7 @@ final class ActionRunner {
     private final Lease lease;
     private final Executor executor;
     private final PostgresActions pgActions;
+    private final NodeEvents events;
     private volatile CompletableFuture<Void> current;
     private volatile String currentName;
     private volatile boolean shutdownRequested;
@@ -69,6 +72,7 @@ final class ActionRunner {
         this.clock = clock;
         this.lease = lease;
         this.executor = executor;
+        this.events = events;
         this.pgActions = new PostgresActions(config, dcs, postgres, clock, lease, events, reinitializeStarted);
     }
 
@@ -162,6 +166,8 @@ final class ActionRunner {
             dcs.writeHistory(h.history());
         } else if (a instanceof Action.SetSynchronousStandbyNames s) {
             postgres.setSynchronousStandbyNames(s.value());
+        } else if (a instanceof Action.FenceFormerPrimary f) {
+            fenceFormerPrimary(f.former());
         } else if (a instanceof Action.ClearFailover c) {
             dcs.writeFailover(null, c.failover().version());
         } else if (a instanceof Action.SyncSlots s) {
@@ -182,6 +188,51 @@ final class ActionRunner {
             throw new IllegalStateException("unhandled action " + a);
         }
         return Outcome.DONE;
+    }
+
+    /**
+     * The candidate-side fence, recorded: a WARN line (and {@link HaListener#formerPrimaryFenced})
+     * when the former primary was fenced or fencing it failed, an INFO line when there was nothing
+     * to fence or nobody answered. Never fails the decision: the
+     * promotion that follows goes on whatever comes of it.
+     */
+    private void fenceFormerPrimary(Member former) {
+        FenceResult r;
+        try {
+            r = postgres.fenceFormerPrimary(former, config.name());
+        } catch (RuntimeException e) {
+            r = new FenceResult(FenceResult.Outcome.FAILED, e.toString());
+        }
+        String who = former.name() + " (" + former.connUrl() + ")";
+        switch (r.outcome()) {
+            case FENCED -> {
+                LOG.warn(
+                        "[{}] fenced the former primary {} before promoting: its PostgreSQL still answered as a"
+                                + " primary and acknowledges no commit any more; {}",
+                        config.name(),
+                        who,
+                        r.detail());
+                events.fire(l -> l.formerPrimaryFenced(former.name()));
+            }
+            case NOT_A_PRIMARY ->
+                LOG.info("[{}] the former primary {} answers as a replica: nothing to fence", config.name(), who);
+            case UNREACHABLE ->
+                // INFO: the usual case after a crash, and after a switchover, whose former leader stopped
+                LOG.info(
+                        "[{}] could not reach the former primary {} to fence it ({}); relying on its own fence and"
+                                + " the ttl",
+                        config.name(),
+                        who,
+                        r.detail());
+            case FAILED ->
+                LOG.warn(
+                        "[{}] fencing the former primary {} failed ({}); relying on its own fence and the ttl",
+                        config.name(),
+                        who,
+                        r.detail());
+            case NOT_SUPPORTED ->
+                LOG.debug("[{}] not fencing the former primary {}: {}", config.name(), who, r.detail());
+        }
     }
 
     /** Starts a long action on the action executor. */

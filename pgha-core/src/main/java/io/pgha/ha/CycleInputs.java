@@ -5,6 +5,7 @@ import io.pgha.config.NodeConfig;
 import io.pgha.dcs.ClusterState;
 import io.pgha.dcs.Dcs;
 import io.pgha.dcs.DcsException;
+import io.pgha.dcs.Member;
 import io.pgha.postgres.PostgresController;
 import io.pgha.postgres.PostgresStatus;
 import java.time.Clock;
@@ -21,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * Gathers a cycle's input: the DCS snapshot, the dynamic configuration it carries (applied to the
  * DCS session's ttl), the local PostgreSQL status, and what the node remembers from cycle to cycle
  * (when a primary went down under our lock, the last failsafe key, when the local primary's
- * synchronous standby list changed, a failsafe primary's last call). It decides nothing.
+ * synchronous standby list changed, a failsafe primary's last call, the last other member seen
+ * leading). It decides nothing.
  *
  * <p>Threading: {@link #read} runs on the loop thread, which alone owns the remembered fields;
  * {@link #dynamicConfig}, {@link #dcsLastSeen} and {@link #watchdogFailed} are read from any thread;
@@ -52,6 +54,11 @@ final class CycleInputs {
     private String syncNamesSeen;
     private long syncReadyLsn;
     private Map<String, Object> configSeen;
+    /**
+     * The last other member seen leading the cluster, kept after its key lapsed: the former primary a
+     * promotion fences first ({@link HaInput#formerLeader}).
+     */
+    private Member formerLeader;
     /** "key=value" of each rejected DCS config value already logged, while it stays there. */
     private final Set<String> rejectedLogged = new HashSet<>();
 
@@ -178,6 +185,7 @@ final class CycleInputs {
         Instant failsafeLeaderUntil =
                 calledAt != null && cfg.isFailsafeMode() && !pg.isPrimary() ? calledAt.plus(cfg.ttl()) : null;
         trackSynchronousStandbyNames(pg);
+        trackFormerLeader(cluster, pg);
         watchdogFailed = !lease.fenceHealthy(cfg);
         leaderWatch.watch(cluster, pg, cfg);
         return HaInput.builder(config.name())
@@ -200,7 +208,8 @@ final class CycleInputs {
                 .syncReadyLsn(syncReadyLsn)
                 .watchdogFailed(watchdogFailed)
                 .agentStartedAt(startedAt)
-                .leaderGone(leaderWatch.suspicion());
+                .leaderGone(leaderWatch.suspicion())
+                .formerLeader(formerLeader);
     }
 
     /**
@@ -248,6 +257,24 @@ final class CycleInputs {
                 LOG.warn("could not apply ttl {} to the DCS session: {}", ttl, e.getMessage());
             }
         }
+    }
+
+    /**
+     * Remembers the record of the leader while another member leads (with the address of its
+     * PostgreSQL), and keeps it once the leader key is gone, so that a promotion after its lock
+     * lapsed knows whom to fence; forgets it once this node leads as a primary itself.
+     */
+    private void trackFormerLeader(ClusterState cluster, PostgresStatus pg) {
+        if (cluster == null || !cluster.hasLeader()) {
+            return;
+        }
+        if (cluster.isLeader(config.name())) {
+            if (pg.isPrimary() && pg.isRunning()) {
+                formerLeader = null;
+            }
+            return;
+        }
+        cluster.leaderMember().filter(m -> m.connUrl() != null).ifPresent(m -> formerLeader = m);
     }
 
     /**

@@ -467,6 +467,10 @@ final class HaEngine {
         if (ManualFailover.effective(c) != null) {
             a.add(new Action.ClearFailover(c.failover()));
         }
+        Member former = formerPrimaryToFence(in);
+        if (former != null) {
+            a.add(new Action.FenceFormerPrimary(former));
+        }
         if (QuorumCommit.isRequested(in.config())) {
             // Patroni 4: wait for enough of the former quorum that the key it wrote stays true; the
             // key moves to this node once it is primary (QuorumCommit.plan)
@@ -487,6 +491,31 @@ final class HaEngine {
         a.add(new Action.WriteHistory(historyWithPromotion(in, c)));
         a.add(new Action.Promote());
         return new Decision(a, reason, null);
+    }
+
+    /**
+     * The former primary to fence before this promotion (rows 26a–26b), or null: the leader this
+     * node saw last ({@link HaInput#formerLeader}), since its member key has usually lapsed with its
+     * session by now. Not in pause, where the operator owns every PostgreSQL.
+     *
+     * <p>A {@code failover} key does not spare it. The engine cannot tell a lock released from one
+     * that lapsed: the former leader of a switchover stopped its PostgreSQL before it released the
+     * lock, so the fence finds it refusing connections or back in recovery and leaves it alone; but
+     * a switchover or failover whose leader froze instead lets the lock lapse like any other, and
+     * its PostgreSQL runs on (simulation seed 127: a failover request while the leader's agent was
+     * frozen left two primaries taking writes for 30 s when the key spared it). Likewise after the
+     * takeover of a crashed leader's lock (row 36b): its PostgreSQL refused connections already and
+     * refuses this one too.
+     */
+    private static Member formerPrimaryToFence(HaInput in) {
+        Member former = in.formerLeader();
+        if (former == null
+                || former.name().equals(in.name())
+                || former.connUrl() == null
+                || in.config().isPaused()) {
+            return null;
+        }
+        return former;
     }
 
     /**

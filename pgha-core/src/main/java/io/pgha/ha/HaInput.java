@@ -2,6 +2,7 @@ package io.pgha.ha;
 
 import io.pgha.config.DynamicConfig;
 import io.pgha.dcs.ClusterState;
+import io.pgha.dcs.Member;
 import io.pgha.postgres.PostgresStatus;
 import java.time.Instant;
 import java.util.Map;
@@ -57,6 +58,10 @@ import java.util.Objects;
  *     cycle ({@link Action.ConfirmLeaderGone}); null: no such leader
  * @param rewindFailedFrom the leader a pg_rewind of this data directory last failed against (null: none
  *     since the last successful start)
+ * @param formerLeader the record of the last other member this node saw leading the cluster, kept
+ *     after its key lapsed with its session (its {@code conn_url} says where the former primary's
+ *     PostgreSQL listens); null when none was seen, or since this node itself runs as the leader's
+ *     primary
  */
 record HaInput(
         String name,
@@ -86,7 +91,8 @@ record HaInput(
         Divergence divergence,
         Instant agentStartedAt,
         LeaderGone leaderGone,
-        String rewindFailedFrom) {
+        String rewindFailedFrom,
+        Member formerLeader) {
 
     /** Whether a primary cut off from the DCS called the members of the failsafe key in this cycle. */
     enum FailsafeRound {
@@ -162,6 +168,7 @@ record HaInput(
         b.agentStartedAt = agentStartedAt;
         b.leaderGone = leaderGone;
         b.rewindFailedFrom = rewindFailedFrom;
+        b.formerLeader = formerLeader;
         return b;
     }
 
@@ -195,6 +202,7 @@ record HaInput(
         private Instant agentStartedAt;
         private LeaderGone leaderGone;
         private String rewindFailedFrom;
+        private Member formerLeader;
 
         private Builder(String name) {
             this.name = name;
@@ -337,6 +345,11 @@ record HaInput(
             return this;
         }
 
+        Builder formerLeader(Member v) {
+            formerLeader = v;
+            return this;
+        }
+
         /** Failsafe mode: the members of the last failsafe key all agreed in this cycle (or not). */
         Builder failsafeConfirmed(boolean v) {
             failsafeRound = v ? FailsafeRound.CONFIRMED : FailsafeRound.REFUSED;
@@ -372,7 +385,8 @@ record HaInput(
                     divergence,
                     agentStartedAt,
                     leaderGone,
-                    rewindFailedFrom);
+                    rewindFailedFrom,
+                    formerLeader);
         }
     }
 }

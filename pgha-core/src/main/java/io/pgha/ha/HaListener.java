@@ -30,6 +30,13 @@ public interface HaListener {
      */
     default void aboutToDemote(String reason) {}
 
+    /**
+     * Before promoting this node, the HA loop made the former primary's PostgreSQL, still answering
+     * as a primary after its lock lapsed, stop acknowledging commits (the candidate-side fence,
+     * docs/safety.md): its agent or its own fence had not stopped it.
+     */
+    default void formerPrimaryFenced(String formerPrimary) {}
+
     /** PostgreSQL was started (Patroni's on_start), in {@code role}. */
     default void postgresStarted(String role) {}
 

@@ -102,6 +102,21 @@ public interface PostgresController extends Closeable {
         return false;
     }
 
+    /**
+     * The candidate-side fence (docs/safety.md): before this member promotes because the former
+     * primary's lock lapsed, makes that member's PostgreSQL, if it still answers and runs out of
+     * recovery, stop acknowledging commits and drop its clients, leaving nothing behind on its disk.
+     * Bounded by short timeouts (a few seconds in all); never throws: every failure is an outcome,
+     * and the promotion goes on whatever it is (the old side's fence and the ttl remain the
+     * guarantee). The default does nothing: {@link FenceResult#notSupported()}.
+     *
+     * @param former the former primary's member record ({@code conn_url} says where it listens)
+     * @param fencedBy this member's name, recorded in the value that fences it
+     */
+    default FenceResult fenceFormerPrimary(Member former, String fencedBy) {
+        return FenceResult.notSupported();
+    }
+
     /** Sets {@code synchronous_standby_names} and reloads; null or "" turns synchronous replication off. */
     void setSynchronousStandbyNames(String value) throws PostgresException;
 

@@ -952,6 +952,122 @@ class HaEngineTest {
         }
     }
 
+    /** Rows 26a–26b: the candidate-side fence before a promotion that follows a lapsed lock. */
+    @Nested
+    class FencingTheFormerPrimary {
+        private final io.pgha.dcs.Member formerPrimary = new io.pgha.dcs.Member(
+                "pg0",
+                5,
+                Map.of("conn_url", "postgres://10.0.0.1:5432/postgres", "api_url", "http://10.0.0.1:8008/patroni"));
+
+        /** pg1 won the free lock after pg0's lapsed; pg0's member key lapsed with it. */
+        private HaInput.Builder winnerAfterALapsedLock() {
+            return in("pg1")
+                    .cluster(new C().leader("pg1").member("pg1").build())
+                    .postgres(replica(5))
+                    .following("pg0")
+                    .formerLeader(formerPrimary);
+        }
+
+        @Test
+        void theFormerPrimaryIsFencedBeforeThePromotion() {
+            Decision d = decide(winnerAfterALapsedLock());
+            expect(
+                    d,
+                    "promoted self to leader because I had the session lock",
+                    Action.RenewLock.class,
+                    Action.FenceFormerPrimary.class,
+                    Action.WriteHistory.class,
+                    Action.Promote.class);
+            assertThat(d.actions().get(1)).isEqualTo(new Action.FenceFormerPrimary(formerPrimary));
+        }
+
+        @Test
+        void inSynchronousModeTheFenceComesBeforeTheSyncKeyMoves() {
+            expect(
+                    decide(winnerAfterALapsedLock().config(DynamicConfig.from(Map.of("synchronous_mode", true)))),
+                    "promoted self",
+                    Action.RenewLock.class,
+                    Action.FenceFormerPrimary.class,
+                    Action.WriteSync.class,
+                    Action.SetSynchronousStandbyNames.class,
+                    Action.WriteHistory.class,
+                    Action.Promote.class);
+        }
+
+        @Test
+        void aSwitchoverOrManualFailoverFencesTooSinceItsLeaderMayHaveFrozenInstead() {
+            // a leader that stepped down is stopped or in recovery: the controller leaves it alone
+            expect(
+                    decide(winnerAfterALapsedLock()
+                            .cluster(new C()
+                                    .leader("pg1")
+                                    .member("pg1")
+                                    .failover("pg0", "pg1", null)
+                                    .build())),
+                    "promoted self",
+                    Action.RenewLock.class,
+                    Action.ClearFailover.class,
+                    Action.FenceFormerPrimary.class,
+                    Action.WriteHistory.class,
+                    Action.Promote.class);
+            expect(
+                    decide(winnerAfterALapsedLock()
+                            .cluster(new C()
+                                    .leader("pg1")
+                                    .member("pg1")
+                                    .failover(null, "pg1", null)
+                                    .build())),
+                    "promoted self",
+                    Action.RenewLock.class,
+                    Action.ClearFailover.class,
+                    Action.FenceFormerPrimary.class,
+                    Action.WriteHistory.class,
+                    Action.Promote.class);
+        }
+
+        @Test
+        void inPauseTheCandidateFencesNobody() {
+            expect(
+                    decide(winnerAfterALapsedLock()
+                            .config(DynamicConfig.from(Map.of("pause", true)))
+                            .cluster(new C()
+                                    .leader("pg1")
+                                    .member("pg1")
+                                    .failover("pg0", "pg1", null)
+                                    .build())),
+                    "PAUSE: manual failover: promoting self as the candidate",
+                    Action.RenewLock.class,
+                    Action.ClearFailover.class,
+                    Action.WriteHistory.class,
+                    Action.Promote.class);
+        }
+
+        @Test
+        void noFormerLeaderKnownOrItWasThisNodeFencesNobody() {
+            expect(
+                    decide(winnerAfterALapsedLock().formerLeader(null)),
+                    "promoted self",
+                    Action.RenewLock.class,
+                    Action.WriteHistory.class,
+                    Action.Promote.class);
+            expect(
+                    decide(winnerAfterALapsedLock()
+                            .formerLeader(new io.pgha.dcs.Member(
+                                    "pg1", 5, Map.of("conn_url", "postgres://10.0.0.2:5432/postgres")))),
+                    "promoted self",
+                    Action.RenewLock.class,
+                    Action.WriteHistory.class,
+                    Action.Promote.class);
+            expect(
+                    decide(winnerAfterALapsedLock().formerLeader(new io.pgha.dcs.Member("pg0", 5, Map.of()))),
+                    "promoted self",
+                    Action.RenewLock.class,
+                    Action.WriteHistory.class,
+                    Action.Promote.class);
+        }
+    }
+
     @Nested
     class TheLeader {
         @Test

@@ -1,6 +1,7 @@
 package io.pgha.ha;
 
 import io.pgha.dcs.Member;
+import io.pgha.postgres.FenceResult;
 import io.pgha.postgres.PostgresController;
 import io.pgha.postgres.PostgresException;
 import io.pgha.postgres.PostgresStatus;
@@ -100,6 +101,12 @@ public final class SimulatedPostgres implements PostgresController {
     private int failStarts;
     private int startAttempts;
     private boolean catchingUp;
+    /**
+     * Fenced by a candidate ({@link #fenceFormerPrimary}): synchronous_standby_names names a standby
+     * that never comes, in memory only, until the server stops or restarts.
+     */
+    private boolean fenced;
+
     private final List<String> actions = new ArrayList<>();
 
     private SimulatedPostgres(Network net, String name) {
@@ -125,6 +132,9 @@ public final class SimulatedPostgres implements PostgresController {
                 return false;
             }
             lsn += bytes;
+            if (fenced) {
+                return false; // written here, waits for a standby that never comes: never acknowledged
+            }
             // synchronous replication: acknowledged only once enough named standbys flushed it
             List<SimulatedPostgres> sync = syncStandbys();
             if (sync == null) {
@@ -199,6 +209,7 @@ public final class SimulatedPostgres implements PostgresController {
     public void crash() {
         synchronized (net) {
             running = false;
+            fenced = false;
             actions.add("crash");
         }
     }
@@ -239,6 +250,13 @@ public final class SimulatedPostgres implements PostgresController {
     public boolean isRunningPrimary() {
         synchronized (net) {
             return running && primary;
+        }
+    }
+
+    /** A running primary that a candidate fenced: it acknowledges no write until it stops or restarts. */
+    public boolean isFenced() {
+        synchronized (net) {
+            return running && primary && fenced;
         }
     }
 
@@ -545,6 +563,7 @@ public final class SimulatedPostgres implements PostgresController {
                     }
                 }
                 running = false;
+                fenced = false; // the fencing value lived in memory only
                 actions.add("stop " + mode.name().toLowerCase(Locale.ROOT));
             }
         }
@@ -639,12 +658,35 @@ public final class SimulatedPostgres implements PostgresController {
     public void restart(Duration timeout) {
         synchronized (net) {
             running = true;
+            fenced = false;
             actions.add("restart");
         }
     }
 
     @Override
     public void reload() {}
+
+    /**
+     * The candidate-side fence as LocalPostgresController's: a former primary that runs and can be
+     * reached (the replication link between the two is not cut) stops acknowledging writes until it
+     * stops or restarts; a replica is left alone; a stopped or cut-off one is unreachable.
+     */
+    @Override
+    public FenceResult fenceFormerPrimary(Member former, String fencedBy) {
+        synchronized (net) {
+            SimulatedPostgres target = net.nodes.get(former.name());
+            if (target == null || target == this || !target.running || !net.linked(name, former.name())) {
+                return new FenceResult(FenceResult.Outcome.UNREACHABLE, former.name() + " does not answer");
+            }
+            if (!target.primary) {
+                return new FenceResult(FenceResult.Outcome.NOT_A_PRIMARY, former.name() + " is in recovery");
+            }
+            target.fenced = true;
+            target.actions.add("fenced by " + fencedBy);
+            actions.add("fence " + former.name());
+            return new FenceResult(FenceResult.Outcome.FENCED, former.name() + " fenced");
+        }
+    }
 
     @Override
     public void setSynchronousStandbyNames(String value) {

@@ -582,7 +582,9 @@ final class Simulation {
     /** Checked after every event. */
     private void check() {
         Instant now = sim.clock.instant();
-        List<String> primaries = sim.primaries();
+        List<String> primaries = new ArrayList<>(sim.primaries());
+        // a primary fenced by a candidate takes writes but acknowledges none (issue 16 point 2)
+        primaries.removeIf(p -> sim.pg(p).isFenced());
         // invariant 1: two nodes that believe they hold the lock, both accepting writes
         List<String> believers = new ArrayList<>();
         for (String p : primaries) {

@@ -1,6 +1,7 @@
 package io.pgha.postgres.local;
 
 import io.pgha.dcs.Member;
+import io.pgha.postgres.FenceResult;
 import io.pgha.postgres.PostgresController;
 import io.pgha.postgres.PostgresException;
 import io.pgha.postgres.PostgresStatus;
@@ -21,7 +22,9 @@ import org.slf4j.LoggerFactory;
  * <p>What it writes into the data directory: {@code postgresql.pgha.conf} (its settings, included
  * once from the end of postgresql.conf), {@code pgha.hba.conf} (named by {@code hba_file}),
  * {@code standby.signal} on a replica, and the postmaster's log under {@code log/}. It never
- * edits the user's settings, runs no ALTER SYSTEM, and never removes a data directory unless
+ * edits the user's settings, runs no ALTER SYSTEM on its own server (the candidate-side fence runs
+ * one on a former primary's and puts postgresql.auto.conf back, {@link FormerPrimaryFence}), and
+ * never removes a data directory unless
  * {@link #removeDataDirectory()} is called (or a bootstrap or clone into an empty directory
  * failed, which leaves the directory empty again).
  *
@@ -55,6 +58,7 @@ public final class LocalPostgresController implements PostgresController {
     private final Rewind rewind;
     private final Roles roles;
     private final Replication replication;
+    private final FormerPrimaryFence formerPrimaryFence;
     private final ReentrantLock actions = new ReentrantLock();
     private volatile boolean closed;
 
@@ -83,6 +87,7 @@ public final class LocalPostgresController implements PostgresController {
         this.rewind = new Rewind(config, dir, files, postmaster, status, bins, exec);
         this.roles = new Roles(config, dir, files, postmaster, rewind);
         this.replication = new Replication(config, dir, files, postmaster);
+        this.formerPrimaryFence = new FormerPrimaryFence(config);
         LOG.info("{}: PostgreSQL {} as {}, data directory {}", config.name(), bins.dir(), user.describe(), dir.path());
     }
 
@@ -285,6 +290,15 @@ public final class LocalPostgresController implements PostgresController {
     public void setSynchronousStandbyNames(String value) throws PostgresException {
         String v = Replication.checkSynchronousStandbyNames(value);
         act(true, () -> replication.setSynchronousStandbyNames(v));
+    }
+
+    /**
+     * Fences another member's PostgreSQL ({@link FormerPrimaryFence}); takes no action lock, since it
+     * changes nothing of the local server, and never throws.
+     */
+    @Override
+    public FenceResult fenceFormerPrimary(Member former, String fencedBy) {
+        return formerPrimaryFence.fence(former, fencedBy);
     }
 
     @Override
