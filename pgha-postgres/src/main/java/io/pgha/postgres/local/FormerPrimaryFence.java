@@ -57,7 +57,12 @@ final class FormerPrimaryFence {
         return v.length() > 63 ? v.substring(0, 63) : v;
     }
 
-    FenceResult fence(Member former, String fencedBy) {
+    /**
+     * Fences {@code former} for {@code fencedBy}, only when the server there is a primary of the
+     * cluster whose system identifier is {@code systemIdentifier} (null: not checked): the former
+     * leader's remembered address may belong to another cluster's server by now.
+     */
+    FenceResult fence(Member former, String fencedBy, String systemIdentifier) {
         HostPort at;
         try {
             at = HostPort.of(former);
@@ -78,6 +83,19 @@ final class FormerPrimaryFence {
             st.execute("SET statement_timeout = " + STATEMENT_MILLIS);
             if (Sql.inRecovery(st)) {
                 return new FenceResult(FenceResult.Outcome.NOT_A_PRIMARY, where + " is in recovery");
+            }
+            if (systemIdentifier != null) {
+                String theirs;
+                try (java.sql.ResultSet rs =
+                        st.executeQuery("SELECT system_identifier::text FROM pg_control_system()")) {
+                    theirs = rs.next() ? rs.getString(1) : null;
+                }
+                if (!systemIdentifier.equals(theirs)) {
+                    return new FenceResult(
+                            FenceResult.Outcome.NOT_A_PRIMARY,
+                            where + " belongs to another cluster (system identifier " + theirs + ", ours "
+                                    + systemIdentifier + "): left alone");
+                }
             }
             String persisted = persistedValue(st);
             st.execute("ALTER SYSTEM SET synchronous_standby_names = " + literal(value));

@@ -298,7 +298,8 @@ public final class LocalPostgresController implements PostgresController {
      */
     @Override
     public FenceResult fenceFormerPrimary(Member former, String fencedBy) {
-        return formerPrimaryFence.fence(former, fencedBy);
+        // only a server of this very cluster: a remembered address may belong to another one by now
+        return formerPrimaryFence.fence(former, fencedBy, dir.systemIdentifier());
     }
 
     @Override

@@ -94,6 +94,20 @@ class FormerPrimaryFenceIT {
 
     @Test
     @Order(2)
+    void aPrimaryOfAnotherClusterIsLeftAlone() throws Exception {
+        // the former leader's remembered address may belong to another cluster's server by now
+        LocalPostgresController other = open(PgTestSupport.config("other", base).build());
+        other.bootstrap();
+        FenceResult r = cand.fenceFormerPrimary(member(other.config()), "cand");
+
+        assertThat(r.outcome()).as(r.detail()).isEqualTo(FenceResult.Outcome.NOT_A_PRIMARY);
+        assertThat(r.detail()).contains("belongs to another cluster");
+        assertThat(column(other.config(), "SHOW synchronous_standby_names")).containsExactly("");
+        other.stop(io.pgha.postgres.StopMode.FAST, false, T);
+    }
+
+    @Test
+    @Order(2)
     void nothingListeningIsUnreachable() throws Exception {
         Member gone = new Member(
                 "gone", 0, Map.of("conn_url", "postgres://127.0.0.1:" + PgTestSupport.freePort() + "/postgres"));
