@@ -46,7 +46,6 @@ final class CycleInputs {
     private volatile Instant failsafeCalledAt;
     private volatile boolean watchdogFailed;
     // loop thread only
-    private Instant startedAt;
     private Instant primaryDownSince;
     private Duration appliedTtl;
     private Duration appliedRetryTimeout;
@@ -168,9 +167,6 @@ final class CycleInputs {
                 lease.lost();
             }
         }
-        if (startedAt == null) {
-            startedAt = now;
-        }
         DynamicConfig cfg = dynamicConfig;
         PostgresStatus pg = postgres.status();
         boolean empty = postgres.isDataDirectoryEmpty();
@@ -207,7 +203,6 @@ final class CycleInputs {
                 .failsafeLeaderUntil(failsafeLeaderUntil)
                 .syncReadyLsn(syncReadyLsn)
                 .watchdogFailed(watchdogFailed)
-                .agentStartedAt(startedAt)
                 .leaderGone(leaderWatch.suspicion())
                 .formerLeader(formerLeader);
     }

@@ -51,8 +51,6 @@ import java.util.Objects;
  *     this node must not take the lock or promote
  * @param divergence the result of this cycle's divergence check against a leader
  *     ({@link Action.CheckDivergence}); null: not checked
- * @param agentStartedAt when this agent's first cycle ran (null: unknown): failsafe mode's promises
- *     live in memory, so an agent that started less than a ttl ago cannot know whether it made one
  * @param leaderGone a leader whose REST API and PostgreSQL ports refused connections from a live host
  *     ({@link LeaderWatch}): suspected between cycles, {@code confirmed} once re-checked in this
  *     cycle ({@link Action.ConfirmLeaderGone}); null: no such leader
@@ -89,7 +87,6 @@ record HaInput(
         long syncReadyLsn,
         boolean watchdogFailed,
         Divergence divergence,
-        Instant agentStartedAt,
         LeaderGone leaderGone,
         String rewindFailedFrom,
         Member formerLeader) {
@@ -165,7 +162,6 @@ record HaInput(
         b.syncReadyLsn = syncReadyLsn;
         b.watchdogFailed = watchdogFailed;
         b.divergence = divergence;
-        b.agentStartedAt = agentStartedAt;
         b.leaderGone = leaderGone;
         b.rewindFailedFrom = rewindFailedFrom;
         b.formerLeader = formerLeader;
@@ -199,7 +195,6 @@ record HaInput(
         private long syncReadyLsn;
         private boolean watchdogFailed;
         private Divergence divergence;
-        private Instant agentStartedAt;
         private LeaderGone leaderGone;
         private String rewindFailedFrom;
         private Member formerLeader;
@@ -330,11 +325,6 @@ record HaInput(
             return this;
         }
 
-        Builder agentStartedAt(Instant v) {
-            agentStartedAt = v;
-            return this;
-        }
-
         Builder leaderGone(LeaderGone v) {
             leaderGone = v;
             return this;
@@ -383,7 +373,6 @@ record HaInput(
                     syncReadyLsn,
                     watchdogFailed,
                     divergence,
-                    agentStartedAt,
                     leaderGone,
                     rewindFailedFrom,
                     formerLeader);

@@ -33,20 +33,6 @@ final class HealthiestNode {
             return "failsafe mode: the primary called me and I promised not to race for the lock for "
                     + HaEngine.seconds(Duration.between(in.now(), in.failsafeLeaderUntil())) + " more";
         }
-        // the promise above lives in memory: an agent killed and started again within the ttl cannot
-        // know whether it made one, and a primary cut off from the DCS may still run on it (found by
-        // the simulation, SimSafetyTest failsafe mode with the fence, seed 4214208906)
-        if (!pg.isPrimary()
-                && in.config().isFailsafeMode()
-                && in.agentStartedAt() != null
-                && in.now().isBefore(in.agentStartedAt().plus(in.config().ttl()))) {
-            return "failsafe mode: this agent started "
-                    + HaEngine.seconds(Duration.between(in.agentStartedAt(), in.now()))
-                    + " ago and may have promised a primary not to race before it restarted; waiting "
-                    + HaEngine.seconds(Duration.between(
-                            in.now(), in.agentStartedAt().plus(in.config().ttl())))
-                    + " more";
-        }
         // Patroni: a member missing from the failsafe key was never asked by a primary cut off from
         // the DCS, which may still run on the others' promises (found by the simulation, seed 65)
         if (outsideFailsafeKey(in, c, in.name())) {

@@ -99,26 +99,6 @@ class FailsafeTest {
     }
 
     @Test
-    void aReplicaWhoseAgentJustStartedDoesNotRaceForATtlInFailsafeModeOnly() {
-        // a promise made before a restart lives in the old process's memory only (seed 4214208906)
-        ClusterState noLeader = new HaEngineTest.C().member("pg0").member("pg1").build();
-        HaInput.Builder b = HaInput.builder("pg1")
-                .now(NOW)
-                .cluster(noLeader)
-                .config(ON)
-                .postgres(HaEngineTest.replica(100))
-                .agentStartedAt(NOW.minusSeconds(5));
-        Decision d = engine.decide(b.build());
-        assertThat(d.actions()).isEmpty();
-        assertThat(d.reason()).contains("may have promised a primary not to race before it restarted");
-        assertThat(engine.decide(b.now(NOW.plusSeconds(26)).build()).actions())
-                .containsExactly(new Action.AcquireLock());
-        assertThat(engine.decide(b.now(NOW).config(OFF).build()).actions())
-                .as("without failsafe mode nobody promised anything")
-                .containsExactly(new Action.AcquireLock());
-    }
-
-    @Test
     void aMemberMissingFromTheFailsafeKeyDoesNotRace() {
         // it was never asked by a primary cut off from the DCS, which may still run on the others' word
         HaEngineTest.C c = new HaEngineTest.C().member("pg1").member("pg2");
