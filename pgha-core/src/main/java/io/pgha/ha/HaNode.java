@@ -7,6 +7,7 @@ import io.pgha.dcs.Dcs;
 import io.pgha.dcs.DcsException;
 import io.pgha.dcs.Tags;
 import io.pgha.postgres.PostgresController;
+import io.pgha.postgres.PostgresStatus;
 import io.pgha.rest.RestApiConfig;
 import java.io.Closeable;
 import java.time.Clock;
@@ -188,8 +189,16 @@ public final class HaNode implements NodeControl, Closeable {
     @Override
     public NodeState currentState() {
         NodeState s = record.state();
+        if (s == null) {
+            return null;
+        }
         // the lease as of now too: a lock taken by the action that just bootstrapped counts at once
-        return s == null ? null : s.withLive(postgres.status(), lease.isHeld());
+        PostgresStatus pg = postgres.status();
+        NodeState live = s.withLive(pg, lease.isHeld());
+        // a replica's failsafe activity as of now, as Patroni's failsafe_is_active at request time:
+        // a POST /failsafe answered since the last cycle counts at once (a cycle may sit in a DCS
+        // read for retry_timeout while the DCS is down), and one older than the ttl no more
+        return pg.isPrimary() ? live : live.withFailsafeActive(inputs.failsafeCalledWithinTtl(clock.instant(), pg));
     }
 
     @Override

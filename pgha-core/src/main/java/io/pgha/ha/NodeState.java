@@ -68,6 +68,28 @@ public record NodeState(
                 failsafeActive);
     }
 
+    /** This state with {@code failsafeActive} as given (a replica's, as of a request). */
+    public NodeState withFailsafeActive(boolean active) {
+        return active == failsafeActive
+                ? this
+                : new NodeState(
+                        name,
+                        scope,
+                        role,
+                        holdsLock,
+                        postgres,
+                        cluster,
+                        config,
+                        lastHeartbeat,
+                        dcsLastSeen,
+                        tags,
+                        apiUrl,
+                        connUrl,
+                        lastReason,
+                        scheduledRestart,
+                        active);
+    }
+
     public boolean isPaused() {
         return config != null && config.isPaused();
     }

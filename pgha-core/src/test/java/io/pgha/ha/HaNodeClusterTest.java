@@ -252,4 +252,33 @@ class HaNodeClusterTest {
                 .isTrue();
         assertThat(Duration.between(t, sim.clock.instant())).isLessThan(sim.ttl());
     }
+
+    /**
+     * Patroni's {@code failsafe_is_active} on a replica is answered at request time: a POST
+     * /failsafe shows in the REST view at once, before any cycle (which may sit in a DCS read for
+     * retry_timeout while the DCS is down), and no more once a ttl passed (behave's
+     * dcs_failsafe_mode, "check three-node cluster is functioning while DCS is down").
+     */
+    @Test
+    void aReplicaShowsAFailsafeCallAtOnceAndForATtl() {
+        SimCluster sim = new SimCluster(
+                "failsafe-view",
+                java.util.Map.of("ttl", 10, "loop_wait", 2, "retry_timeout", 3, "failsafe_mode", true));
+        sim.start("pg0");
+        sim.start("pg1");
+        assertThat(sim.runUntil(
+                        () -> sim.leader() != null
+                                && sim.primaries().size() == 1
+                                && sim.isStreamingReplica("pg0".equals(sim.leader()) ? "pg1" : "pg0"),
+                        Duration.ofSeconds(60)))
+                .isTrue();
+        HaNode replica = sim.node("pg0".equals(sim.leader()) ? "pg1" : "pg0");
+        assertThat(replica.currentState().failsafeActive()).isFalse();
+        replica.failsafeHeartbeat(java.util.Map.of("name", sim.leader()));
+        assertThat(replica.currentState().failsafeActive())
+                .as("without a cycle in between")
+                .isTrue();
+        sim.clock.advance(Duration.ofSeconds(11));
+        assertThat(replica.currentState().failsafeActive()).as("a ttl later").isFalse();
+    }
 }
