@@ -81,16 +81,33 @@ final class Bench {
             return 1;
         }
         try {
-            if (dir == null) {
+            boolean temporary = dir == null;
+            if (temporary) {
                 dir = Files.createTempDirectory("pgha-bench-");
             }
             Files.createDirectories(dir);
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-            return new Bench(out)
+            int rc = new Bench(out)
                     .run(dir, dcsType, new LocalCluster.Timings(t[0], t[1], t[2]), trials, idleSeconds, interval);
+            if (temporary && rc == 0) {
+                // three data directories and etcd's: hundreds of MB a run; a failed run keeps them
+                // (and --dir always does) for a look at the runners' logs
+                deleteTree(dir);
+            } else {
+                out.println("pgha bench: the cluster's directory (runner logs pgN/pgha.log) is kept in " + dir);
+            }
+            return rc;
         } catch (IOException | SQLException e) {
             err.println("pgha bench: " + e.getMessage());
             return 1;
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (java.util.stream.Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
         }
     }
 
@@ -107,19 +124,18 @@ final class Bench {
         LocalDcs dcs = LocalDcs.start(dcsType, dir, ports);
         LocalCluster cluster = new LocalCluster(dir, "bench", 3, dcs, timings, ports, null);
         HaProxy haproxy = HaProxy.installed() ? HaProxy.start(cluster, dir.resolve("haproxy"), ports) : null;
-        Thread hook = new Thread(
-                () -> {
-                    if (haproxy != null) {
-                        haproxy.close();
-                    }
-                    cluster.close();
-                    try {
-                        dcs.close();
-                    } catch (IOException e) {
-                        // stopping anyway
-                    }
-                },
-                "pgha-bench-stop");
+        Runnable stopAll = () -> {
+            if (haproxy != null) {
+                haproxy.close();
+            }
+            cluster.close();
+            try {
+                dcs.close();
+            } catch (IOException e) {
+                // stopping anyway
+            }
+        };
+        Thread hook = new Thread(stopAll, "pgha-bench-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         out.println("pgha bench: 3 nodes, " + dcs.describe() + ", " + timings + ", " + trials
                 + " trials, a write every " + interval + " ms"
@@ -138,6 +154,9 @@ final class Bench {
             }
         }
         printTable(timings, trials, interval, haproxy != null, dcs);
+        // stop everything now rather than at exit, so that the directory can go
+        Runtime.getRuntime().removeShutdownHook(hook);
+        stopAll.run();
         return 0;
     }
 
