@@ -194,11 +194,11 @@ public final class HaNode implements NodeControl, Closeable {
         }
         // the lease as of now too: a lock taken by the action that just bootstrapped counts at once
         PostgresStatus pg = postgres.status();
-        NodeState live = s.withLive(pg, lease.isHeld());
         // a replica's failsafe activity as of now, as Patroni's failsafe_is_active at request time:
         // a POST /failsafe answered since the last cycle counts at once (a cycle may sit in a DCS
         // read for retry_timeout while the DCS is down), and one older than the ttl no more
-        return pg.isPrimary() ? live : live.withFailsafeActive(inputs.failsafeCalledWithinTtl(clock.instant(), pg));
+        boolean failsafe = pg.isPrimary() ? s.failsafeActive() : inputs.failsafeCalledWithinTtl(clock.instant(), pg);
+        return s.withLive(pg, lease.isHeld(), failsafe);
     }
 
     @Override

@@ -99,9 +99,7 @@ final class LeaderWatch implements Closeable {
             refusedOnce = null;
             return;
         }
-        boolean refused = probe.reach(t.apiHost(), t.apiPort(), CONNECT_TIMEOUT) == EndpointProbe.Reach.REFUSED
-                && probe.reach(t.pgHost(), t.pgPort(), CONNECT_TIMEOUT) == EndpointProbe.Reach.REFUSED;
-        if (!refused) {
+        if (!bothRefuse(t)) {
             refusedOnce = null;
             return;
         }
@@ -127,10 +125,13 @@ final class LeaderWatch implements Closeable {
 
     /** Whether both of the target's ports refuse now: the engine's re-check. */
     boolean bothRefuse(Member leader) {
-        Optional<Target> t = endpoints(leader, 0);
-        return t.isPresent()
-                && probe.reach(t.get().apiHost(), t.get().apiPort(), CONNECT_TIMEOUT) == EndpointProbe.Reach.REFUSED
-                && probe.reach(t.get().pgHost(), t.get().pgPort(), CONNECT_TIMEOUT) == EndpointProbe.Reach.REFUSED;
+        return endpoints(leader, 0).map(this::bothRefuse).orElse(false);
+    }
+
+    /** The REST API port first: PostgreSQL is not connected to while the agent answers. */
+    private boolean bothRefuse(Target t) {
+        return probe.reach(t.apiHost(), t.apiPort(), CONNECT_TIMEOUT) == EndpointProbe.Reach.REFUSED
+                && probe.reach(t.pgHost(), t.pgPort(), CONNECT_TIMEOUT) == EndpointProbe.Reach.REFUSED;
     }
 
     @Override

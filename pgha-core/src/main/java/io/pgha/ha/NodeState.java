@@ -50,6 +50,14 @@ public record NodeState(
 
     /** This state with PostgreSQL's status and the lock read again since the cycle. */
     public NodeState withLive(PostgresStatus now, boolean holdsLockNow) {
+        return withLive(now, holdsLockNow, failsafeActive);
+    }
+
+    /**
+     * This state with PostgreSQL's status, the lock and {@code failsafeActive} read again since the
+     * cycle (a replica's failsafe activity as of a request).
+     */
+    public NodeState withLive(PostgresStatus now, boolean holdsLockNow, boolean failsafeActiveNow) {
         return new NodeState(
                 name,
                 scope,
@@ -65,29 +73,7 @@ public record NodeState(
                 connUrl,
                 lastReason,
                 scheduledRestart,
-                failsafeActive);
-    }
-
-    /** This state with {@code failsafeActive} as given (a replica's, as of a request). */
-    public NodeState withFailsafeActive(boolean active) {
-        return active == failsafeActive
-                ? this
-                : new NodeState(
-                        name,
-                        scope,
-                        role,
-                        holdsLock,
-                        postgres,
-                        cluster,
-                        config,
-                        lastHeartbeat,
-                        dcsLastSeen,
-                        tags,
-                        apiUrl,
-                        connUrl,
-                        lastReason,
-                        scheduledRestart,
-                        active);
+                failsafeActiveNow);
     }
 
     public boolean isPaused() {

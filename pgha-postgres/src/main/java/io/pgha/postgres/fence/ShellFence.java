@@ -331,14 +331,11 @@ public final class ShellFence implements Fence {
      * but left in the agent's session).
      */
     static List<String> detached(String shell, List<String> command) {
-        List<String> cmd = new java.util.ArrayList<>();
-        if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
-            cmd.addAll(List.of("/usr/bin/setsid", "-f"));
-            cmd.addAll(command);
-        } else {
-            cmd.addAll(List.of(shell, "-c", "set -m; \"$@\" & exit 0", "pgha-fence-launcher"));
-            cmd.addAll(command);
-        }
+        List<String> cmd = new java.util.ArrayList<>(
+                Files.isExecutable(Path.of("/usr/bin/setsid"))
+                        ? List.of("/usr/bin/setsid", "-f")
+                        : List.of(shell, "-c", "set -m; \"$@\" & exit 0", "pgha-fence-launcher"));
+        cmd.addAll(command);
         return cmd;
     }
 
