@@ -273,6 +273,27 @@ class PghaAutoConfigurationTest {
         assertThat(MemberConfiguration.propertyNames("postgresql.data_dir")).isEqualTo("pgha.postgresql.data-dir");
     }
 
+    @Test
+    void springBootsFailureReportSaysWhatToFix() throws Exception {
+        var analysis = new PghaFailureAnalyzer()
+                .analyze(new IllegalStateException(
+                        "wrapped", new PghaConfigurationException("pgha.postgresql.data-dir is required")));
+        assertThat(analysis.getDescription())
+                .isEqualTo("The embedded pgha member cannot start: pgha.postgresql.data-dir is required");
+        assertThat(analysis.getAction()).contains("pgha.*", "pgha.patroni-config");
+        // registered where Spring Boot looks for failure analyzers
+        java.util.List<String> factories = new java.util.ArrayList<>();
+        for (java.net.URL url :
+                java.util.Collections.list(getClass().getClassLoader().getResources("META-INF/spring.factories"))) {
+            try (var in = url.openStream()) {
+                factories.add(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+            }
+        }
+        assertThat(factories)
+                .anyMatch(f -> f.contains("org.springframework.boot.diagnostics.FailureAnalyzer=\\\n"
+                        + PghaFailureAnalyzer.class.getName()));
+    }
+
     private static PGSimpleDataSource pgOf(HikariDataSource pool) throws Exception {
         PrimaryFollowingDataSource primary = pool.getDataSource().unwrap(PrimaryFollowingDataSource.class);
         java.lang.reflect.Field f = PrimaryFollowingDataSource.class.getDeclaredField("delegate");
