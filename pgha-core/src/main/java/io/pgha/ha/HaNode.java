@@ -169,6 +169,11 @@ public final class HaNode implements NodeControl, Closeable {
         return lifecycle.get();
     }
 
+    /** The node's clock (the simulation's, in a simulation): what "now" is for its views. */
+    Clock clock() {
+        return clock;
+    }
+
     public String name() {
         return config.name();
     }

@@ -4,75 +4,33 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
-import java.time.Instant;
-import java.util.function.ToDoubleFunction;
+import io.pgha.api.PatroniMetrics;
 
 /**
  * Micrometer meters for a node, for embedders who use Micrometer (an optional dependency of
  * pgha-core: this class is loaded only when you call {@link #bind}, so a node without Micrometer
- * on the class path pays nothing). Meter names mirror Patroni's Prometheus metrics, tagged with
- * {@code scope} and {@code name}.
+ * on the class path pays nothing). The meters are the series of the REST API's {@code GET /metrics}
+ * ({@link PatroniMetrics}, one table for both), under Patroni's names and tagged {@code scope} and
+ * {@code name} as Patroni labels them, so that a Prometheus scraping the application
+ * ({@code /actuator/prometheus}) sees what it sees on a Patroni member. Each is a gauge (Patroni's
+ * three counters included: a Micrometer counter would be renamed {@code *_total}).
  */
 public final class PghaMetrics {
     private PghaMetrics() {}
 
-    /** Registers the node's gauges and a failover counter. */
+    /**
+     * Registers the node's gauges, and {@code pgha.failovers} (Prometheus: {@code
+     * pgha_failovers_total}), the leader changes this node has seen, which Patroni does not have.
+     */
     public static void bind(MeterRegistry registry, HaNode node) {
         NodeState s0 = node.state();
         Tags tags = Tags.of("scope", s0.scope(), "name", s0.name());
-        gauge(
-                registry,
-                "pgha.primary",
-                "1 if this node is the leader with a running primary",
-                tags,
-                node,
-                n -> n.state().holdsLock() && n.state().postgres().isPrimary() ? 1 : 0);
-        gauge(
-                registry,
-                "pgha.replica",
-                "1 if this node runs a replica",
-                tags,
-                node,
-                n -> n.state().postgres().isReplica() ? 1 : 0);
-        gauge(
-                registry,
-                "pgha.postgres.running",
-                "1 if PostgreSQL is running",
-                tags,
-                node,
-                n -> n.state().postgres().isRunning() ? 1 : 0);
-        gauge(
-                registry,
-                "pgha.xlog.location",
-                "the WAL position (write LSN on a primary, received/replayed on a replica)",
-                tags,
-                node,
-                n -> n.state().postgres().lastLsn());
-        gauge(
-                registry,
-                "pgha.postgres.timeline",
-                "the PostgreSQL timeline",
-                tags,
-                node,
-                n -> n.state().postgres().timeline());
-        gauge(
-                registry,
-                "pgha.cluster.unlocked",
-                "1 if the cluster has no leader",
-                tags,
-                node,
-                n -> n.state().cluster() != null && !n.state().cluster().hasLeader() ? 1 : 0);
-        gauge(
-                registry,
-                "pgha.is.paused",
-                "1 if the cluster is paused",
-                tags,
-                node,
-                n -> n.state().isPaused() ? 1 : 0);
-        gauge(registry, "pgha.dcs.last.seen", "epoch seconds of the last successful DCS read", tags, node, n -> {
-            Instant t = n.state().dcsLastSeen();
-            return t == null ? 0 : t.getEpochSecond();
-        });
+        for (PatroniMetrics.Metric m : PatroniMetrics.all()) {
+            Gauge.builder(m.name(), node, n -> m.valueOf(n, n.clock().instant()))
+                    .description(m.help())
+                    .tags(tags)
+                    .register(registry);
+        }
         Counter failovers = Counter.builder("pgha.failovers")
                 .description("leader changes seen by this node")
                 .tags(tags)
@@ -83,10 +41,5 @@ public final class PghaMetrics {
                 failovers.increment();
             }
         });
-    }
-
-    private static void gauge(
-            MeterRegistry registry, String name, String help, Tags tags, HaNode node, ToDoubleFunction<HaNode> f) {
-        Gauge.builder(name, node, f).description(help).tags(tags).register(registry);
     }
 }

@@ -185,9 +185,15 @@ class HaListenerTest {
                         () -> "pg0".equals(sim.leader()) && sim.pg("pg0").isRunningPrimary(), Duration.ofSeconds(30)))
                 .isTrue();
         sim.runFor(Duration.ofSeconds(3));
-        assertThat(registry.get("pgha.primary").gauge().value()).isEqualTo(1.0);
-        assertThat(registry.get("pgha.postgres.running").gauge().value()).isEqualTo(1.0);
-        assertThat(registry.get("pgha.xlog.location").gauge().value()).isGreaterThan(0);
-        assertThat(registry.get("pgha.cluster.unlocked").gauge().value()).isEqualTo(0.0);
+        // Patroni's names, the same table as GET /metrics
+        assertThat(registry.get("patroni_primary").tag("name", "pg0").gauge().value())
+                .isEqualTo(1.0);
+        assertThat(registry.get("patroni_postgres_running").gauge().value()).isEqualTo(1.0);
+        assertThat(registry.get("patroni_xlog_location").gauge().value()).isGreaterThan(0);
+        assertThat(registry.get("patroni_cluster_unlocked").gauge().value()).isEqualTo(0.0);
+        assertThat(registry.get("patroni_replica").gauge().value()).isEqualTo(0.0);
+        assertThat(registry.find("patroni_primary").gauges()).hasSize(1);
+        assertThat(registry.getMeters().stream().map(m -> m.getId().getName()).filter(n -> n.startsWith("patroni_")))
+                .hasSize(io.pgha.api.PatroniMetrics.all().size());
     }
 }

@@ -8,13 +8,11 @@ import io.pgha.backup.DataDirectories;
 import io.pgha.config.PatroniYaml;
 import io.pgha.config.PatroniYamlException;
 import io.pgha.dcs.Dcs;
-import io.pgha.dcs.DcsException;
-import io.pgha.dcs.DcsProvider;
 import io.pgha.ha.HaNode;
-import io.pgha.ha.PatroniCallbacks;
 import io.pgha.postgres.PostgresException;
 import io.pgha.postgres.local.LocalPostgresConfig;
 import io.pgha.postgres.local.LocalPostgresController;
+import io.pgha.postgres.local.PatroniMember;
 import io.pgha.rest.RestApiConfig;
 import java.io.Closeable;
 import java.io.IOException;
@@ -45,8 +43,6 @@ import org.slf4j.LoggerFactory;
 final class NodeRunner implements Closeable {
     /** How often the backup schedule is checked (also on every role or leader change). */
     static final Duration BACKUP_TICK = Duration.ofMinutes(1);
-    /** How long one postgresql.callbacks command may run before it is killed. */
-    static final long CALLBACK_TIMEOUT_SECONDS = 60;
     /** Not a static field: the log is configured from the file before the first logger exists. */
     private static Logger log() {
         return LoggerFactory.getLogger(NodeRunner.class);
@@ -68,8 +64,11 @@ final class NodeRunner implements Closeable {
     }
 
     /** What the modules read from the file, each checked (the file itself was checked by PatroniYaml). */
-    private record Checked(
-            LocalPostgresConfig pgConfig, BackupConfig backupConfig, RestApiConfig apiConfig, DcsProvider provider) {}
+    private record Checked(PatroniMember.Parts parts, BackupConfig backupConfig) {
+        LocalPostgresConfig pgConfig() {
+            return parts.postgres();
+        }
+    }
 
     static int main(String[] args, PrintStream err) {
         boolean validateOnly = args.length == 2 && "--validate-config".equals(args[0]);
@@ -106,16 +105,9 @@ final class NodeRunner implements Closeable {
             log.info("{}: overridden by the environment: {}", yaml.source(), yaml.environmentOverrides());
         }
 
-        LocalPostgresConfig pgConfig;
-        BackupConfig backupConfig;
-        RestApiConfig apiConfig;
-        DcsProvider provider;
+        Checked checked;
         try {
-            Checked checked = checkModules(yaml);
-            pgConfig = checked.pgConfig();
-            backupConfig = checked.backupConfig();
-            apiConfig = checked.apiConfig();
-            provider = checked.provider();
+            checked = checkModules(yaml);
         } catch (IllegalArgumentException e) {
             err.println("pgha: " + yaml.locate(e.getMessage()));
             return 2;
@@ -149,7 +141,7 @@ final class NodeRunner implements Closeable {
                 "pgha-shutdown-hook");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            NodeRunner started = start(file, yaml, pgConfig, backupConfig, apiConfig, provider);
+            NodeRunner started = start(file, checked);
             synchronized (runner) {
                 runner[0] = started;
             }
@@ -167,28 +159,21 @@ final class NodeRunner implements Closeable {
         }
     }
 
-    /** Each module's reading of its section; an IllegalArgumentException names the key. Starts nothing. */
+    /**
+     * Each module's reading of its section (PatroniMember.check, then the backup section, whose
+     * archiving goes into the postgresql parameters); an IllegalArgumentException names the key. Starts nothing.
+     */
     private static Checked checkModules(PatroniYaml yaml) {
-        LocalPostgresConfig pgConfig =
-                LocalPostgresConfig.fromPatroni(yaml.scope(), yaml.name(), yaml.postgresql(), yaml.bootstrap());
-        BackupConfig backupConfig = BackupWiring.config(yaml, pgConfig);
+        PatroniMember.Parts parts = PatroniMember.check(yaml);
+        BackupConfig backupConfig = BackupWiring.config(yaml, parts.postgres());
         if (backupConfig != null) {
-            pgConfig = LocalPostgresConfig.fromPatroni(
+            parts = parts.withPostgres(LocalPostgresConfig.fromPatroni(
                     yaml.scope(),
                     yaml.name(),
                     BackupWiring.withArchiving(yaml.postgresql(), backupConfig),
-                    yaml.bootstrap());
+                    yaml.bootstrap()));
         }
-        RestApiConfig apiConfig = RestApiConfig.fromPatroni(yaml.restapi());
-        DcsProvider provider = DcsProvider.find(yaml.dcsType());
-        yaml.nodeConfig();
-        yaml.watchdogConfig();
-        if (yaml.postgresql().get("callbacks") instanceof java.util.Map<?, ?> cb) {
-            @SuppressWarnings("unchecked")
-            java.util.Map<String, ?> callbacks = (java.util.Map<String, ?>) cb;
-            new PatroniCallbacks(callbacks, yaml.scope(), CALLBACK_TIMEOUT_SECONDS);
-        }
-        return new Checked(pgConfig, backupConfig, apiConfig, provider);
+        return new Checked(parts, backupConfig);
     }
 
     /**
@@ -222,42 +207,9 @@ final class NodeRunner implements Closeable {
         return 0;
     }
 
-    /**
-     * Where the fence's script and log live: a private directory of this member's own (ShellFence
-     * creates it with mode 0700 and refuses one that is a symlink, another user's, or open to
-     * others). As root under {@code /run/pgha}, where no other user can make it first; otherwise
-     * under the first of {@code $RUNTIME_DIRECTORY} (systemd's {@code RuntimeDirectory=}) and
-     * {@code $XDG_RUNTIME_DIR} that is set, else under the temp dir. Scope and name are reduced to
-     * file-name characters: they come from the file and must not lead out of that directory.
-     *
-     * @param runtimeDirs candidate parent directories in order of preference (null or blank
-     *     entries skipped; when one lists several, as systemd may, the first)
-     */
-    static java.nio.file.Path fenceDir(String scope, String name, boolean root, String... runtimeDirs) {
-        String leaf = "pgha-fence-" + fileName(scope) + "-" + fileName(name);
-        if (root && java.nio.file.Files.isDirectory(java.nio.file.Path.of("/run"))) {
-            return java.nio.file.Path.of("/run", "pgha", leaf);
-        }
-        for (String d : runtimeDirs) {
-            String first = d == null ? "" : (d.indexOf(':') < 0 ? d : d.substring(0, d.indexOf(':'))).strip();
-            if (!first.isEmpty() && java.nio.file.Files.isDirectory(java.nio.file.Path.of(first))) {
-                return java.nio.file.Path.of(first, leaf);
-            }
-        }
-        return java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), leaf);
-    }
-
-    private static String fileName(String s) {
-        String safe = s.replaceAll("[^A-Za-z0-9._-]", "_");
-        return safe.startsWith(".") ? "_" + safe.substring(1) : safe;
-    }
-
-    private static boolean runsAsRoot() {
-        try {
-            return ((Integer) java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self"), "unix:uid")) == 0;
-        } catch (IOException | RuntimeException e) {
-            return "root".equals(System.getProperty("user.name"));
-        }
+    /** Where the fence's files live: {@link PatroniMember#fenceDir}. */
+    static Path fenceDir(String scope, String name, boolean root, String... runtimeDirs) {
+        return PatroniMember.fenceDir(scope, name, root, runtimeDirs);
     }
 
     /** Exit status of a runner whose HA loop died of an Error (EX_SOFTWARE). */
@@ -277,69 +229,15 @@ final class NodeRunner implements Closeable {
         }
     }
 
-    /**
-     * The watchdog section; the fence feeds the device (docs/safety.md, "Linux watchdog"). Without a
-     * section pgha uses none, where Patroni would try /dev/watchdog: say so when that device is there.
-     */
-    private static io.pgha.config.WatchdogConfig watchdog(PatroniYaml yaml) {
-        io.pgha.config.WatchdogConfig w = yaml.watchdogConfig();
-        if (w.enabled()) {
-            log().info(
-                            "watchdog: mode {}, device {}, safety_margin {}",
-                            w.mode().yamlName(),
-                            w.device(),
-                            w.safetyMargin());
-        } else if (!yaml.raw().containsKey("watchdog")
-                && java.nio.file.Files.isWritable(
-                        java.nio.file.Path.of(io.pgha.config.WatchdogConfig.DEFAULT_DEVICE))) {
-            log().info(
-                            "watchdog: {} is there but no watchdog section is: pgha leaves it alone (Patroni would use"
-                                    + " it in automatic mode); set watchdog.mode to automatic or required to use it",
-                            io.pgha.config.WatchdogConfig.DEFAULT_DEVICE);
-        }
-        return w;
-    }
-
-    private static NodeRunner start(
-            Path file,
-            PatroniYaml yaml,
-            LocalPostgresConfig pgConfig,
-            BackupConfig backupConfig,
-            RestApiConfig apiConfig,
-            DcsProvider provider)
+    private static NodeRunner start(Path file, Checked checked)
             throws PostgresException, BackupException, IOException, InterruptedException {
-        Dcs dcs = connect(yaml, provider);
+        PatroniYaml yaml = checked.parts().yaml();
+        LocalPostgresConfig pgConfig = checked.pgConfig();
+        BackupConfig backupConfig = checked.backupConfig();
+        RestApiConfig apiConfig = checked.parts().restApi();
+        Dcs dcs = PatroniMember.connectDcs(checked.parts());
         LocalPostgresController postgres = new LocalPostgresController(pgConfig);
-        // peers are asked with the node's own REST credentials and TLS; the fence stops PostgreSQL
-        // from outside this JVM if it dies or freezes while holding the lock (docs/safety.md)
-        HaNode.Builder builder = HaNode.builder()
-                .config(yaml.nodeConfig())
-                .dcs(dcs)
-                .postgres(postgres)
-                .restApi(apiConfig)
-                .onFatalError(NodeRunner::halt)
-                .fence(new io.pgha.postgres.fence.ShellFence(
-                        pgConfig.dataDir(),
-                        fenceDir(
-                                yaml.scope(),
-                                yaml.name(),
-                                runsAsRoot(),
-                                System.getenv("RUNTIME_DIRECTORY"),
-                                System.getenv("XDG_RUNTIME_DIR")),
-                        watchdog(yaml)));
-        Object callbacks = yaml.postgresql().get("callbacks");
-        if (callbacks instanceof java.util.Map<?, ?> map && !map.isEmpty()) {
-            @SuppressWarnings("unchecked")
-            java.util.Map<String, ?> cb = (java.util.Map<String, ?>) map;
-            PatroniCallbacks listener = new PatroniCallbacks(cb, yaml.scope(), CALLBACK_TIMEOUT_SECONDS);
-            builder.listener(listener);
-            callbacks = listener;
-        }
-        HaNode node = builder.build();
-        if (callbacks instanceof PatroniCallbacks pc) {
-            // the role on the command line as the cluster's other members name it (RoleNames)
-            pc.roleNames(role -> io.pgha.dcs.RoleNames.wire(role, node.state().cluster(), yaml.name()));
-        }
+        HaNode node = PatroniMember.buildNode(checked.parts(), dcs, postgres, NodeRunner::halt);
         BackupService backups = null;
         if (backupConfig != null) {
             try {
@@ -469,20 +367,6 @@ final class NodeRunner implements Closeable {
             c.close();
         } catch (IOException | RuntimeException e) {
             log().warn("closing {}: {}", c, e.getMessage());
-        }
-    }
-
-    /** Connects to the DCS, retrying while it is unreachable (a node may start before its DCS). */
-    private static Dcs connect(PatroniYaml yaml, DcsProvider provider) throws InterruptedException {
-        long delayMs = 1000;
-        while (true) {
-            try {
-                return provider.create(yaml.dcsSettings());
-            } catch (DcsException e) {
-                log().warn("DCS {} not reachable: {}; retrying in {} ms", yaml.dcsType(), e.getMessage(), delayMs);
-                Thread.sleep(delayMs);
-                delayMs = Math.min(delayMs * 2, 10_000);
-            }
         }
     }
 

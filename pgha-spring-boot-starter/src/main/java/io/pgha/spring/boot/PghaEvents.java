@@ -1,4 +1,4 @@
-package io.pgha.examples.spring;
+package io.pgha.spring.boot;
 
 import org.springframework.context.ApplicationEvent;
 
