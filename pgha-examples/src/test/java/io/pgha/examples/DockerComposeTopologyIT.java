@@ -115,6 +115,14 @@ class DockerComposeTopologyIT {
                 assertThat(seen[1]).isEqualTo("true");
                 assertThat(seen[2]).isEqualTo("through 5000");
             }
+            // issue 20: each replica's clone (pg_basebackup --progress) reported bytes and percent in its log
+            for (LocalCluster.Member m : cluster.members()) {
+                if (m != leader) {
+                    assertThat(Files.readString(m.log))
+                            .as(m.log.toString())
+                            .containsPattern(m.name + ": clone from pg\\d: [0-9.]+ MiB of [0-9.]+ MiB \\(100%\\)");
+                }
+            }
         } finally {
             if (!Boolean.getBoolean("pgha.e2e.keep")) {
                 try (Stream<Path> walk = Files.walk(dir)) {
