@@ -148,8 +148,15 @@ public final class PgBackRest {
      * pgha's passfile; it dies with the calling thread (see {@link OsCommand}).
      */
     OsCommand.Result run(List<String> command, Duration timeout) throws BackupException {
+        return run(command, timeout, null);
+    }
+
+    /** As {@link #run(List, Duration)}, each output line handed to {@code lines} (null: none) as it comes. */
+    OsCommand.Result run(List<String> command, Duration timeout, java.util.function.Consumer<String> lines)
+            throws BackupException {
         try {
-            return os.run(command, timeout, Map.of("PGPASSFILE", passfile().toString()));
+            Map<String, String> env = Map.of("PGPASSFILE", passfile().toString());
+            return lines == null ? os.run(command, timeout, env) : os.run(command, timeout, env, lines);
         } catch (PostgresException e) {
             throw new BackupException(e.getMessage(), e);
         }
@@ -210,7 +217,13 @@ public final class PgBackRest {
     }
 
     private void runOrThrow(List<String> command, Duration timeout, String what) throws BackupException {
-        OsCommand.Result r = run(command, timeout);
+        runOrThrow(command, timeout, what, null);
+    }
+
+    private void runOrThrow(
+            List<String> command, Duration timeout, String what, java.util.function.Consumer<String> lines)
+            throws BackupException {
+        OsCommand.Result r = run(command, timeout, lines);
         if (!r.ok()) {
             throw new BackupException(what + " failed (pgbackrest exit " + r.exitCode() + "): " + r.tail());
         }
@@ -256,8 +269,15 @@ public final class PgBackRest {
                 c.add("--pg2-socket-path=" + primary.socketDir());
             }
         }
+        // pgBackRest's detail lines name each file copied with its size and the share done so far
+        c.add("--log-level-console=detail");
         long t0 = System.nanoTime();
-        runOrThrow(c, LONG, "pgbackrest " + type.label() + " backup of stanza '" + config.stanza() + "'");
+        runOrThrow(
+                c,
+                LONG,
+                "pgbackrest " + type.label() + " backup of stanza '" + config.stanza() + "'",
+                new PgBackRestProgress(new io.pgha.process.Progress(
+                        config.memberName() + ": " + type.label() + " backup", PgBackRestProgress.EVERY)));
         List<BackupSet> sets = info().backups();
         if (sets.isEmpty()) {
             throw new BackupException("pgbackrest backup succeeded but pgbackrest info lists no backup");
@@ -332,6 +352,13 @@ public final class PgBackRest {
         if (scratch) {
             c.add("--archive-mode=off");
         }
-        runOrThrow(c, LONG, "pgbackrest restore into " + target);
+        c.add("--log-level-console=detail");
+        runOrThrow(
+                c,
+                LONG,
+                "pgbackrest restore into " + target,
+                new PgBackRestProgress(new io.pgha.process.Progress(
+                        config.memberName() + ": restore" + (set == null ? "" : " of " + set) + " into " + target,
+                        PgBackRestProgress.EVERY)));
     }
 }

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.function.Consumer;
 
 /**
  * A child process's output (its stdout, with its stderr when the {@link ProcessBuilder} redirected
@@ -25,13 +26,18 @@ public final class ProcessOutput {
     private final int maxBytes;
     private final boolean keepTail;
     private final Thread reader;
+    /** Each line as it is read (lines end at \n or \r, as a progress meter's do); null: none. */
+    private final Consumer<String> lines;
 
-    private ProcessOutput(Process process, int maxBytes, boolean keepTail, String threadName) {
+    private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+
+    private ProcessOutput(Process process, int maxBytes, boolean keepTail, String threadName, Consumer<String> lines) {
         if (maxBytes < 0) {
             throw new IllegalArgumentException("maxBytes must be >= 0, got " + maxBytes);
         }
         this.maxBytes = maxBytes;
         this.keepTail = keepTail;
+        this.lines = lines;
         InputStream in = process.getInputStream();
         this.reader = new Thread(() -> drain(in), threadName);
         reader.setDaemon(true);
@@ -44,7 +50,7 @@ public final class ProcessOutput {
      * @param threadName the reader thread's name, for thread dumps
      */
     public static ProcessOutput keepHead(Process process, int maxBytes, String threadName) {
-        return start(new ProcessOutput(process, maxBytes, false, threadName));
+        return start(new ProcessOutput(process, maxBytes, false, threadName, null));
     }
 
     /**
@@ -54,7 +60,17 @@ public final class ProcessOutput {
      * @param threadName the reader thread's name, for thread dumps
      */
     public static ProcessOutput keepTail(Process process, int maxBytes, String threadName) {
-        return start(new ProcessOutput(process, maxBytes, true, threadName));
+        return start(new ProcessOutput(process, maxBytes, true, threadName, null));
+    }
+
+    /**
+     * As {@link #keepTail(Process, int, String)}, and hands each line to {@code lines} as soon as it
+     * is read (on the reader thread), whatever the bound keeps: how a long command's progress
+     * meter (pg_basebackup --progress, pgBackRest's per-file lines) is followed while it runs. A
+     * line ends at {@code \n} or {@code \r}; an exception from {@code lines} is ignored.
+     */
+    public static ProcessOutput keepTail(Process process, int maxBytes, String threadName, Consumer<String> lines) {
+        return start(new ProcessOutput(process, maxBytes, true, threadName, lines));
     }
 
     private static ProcessOutput start(ProcessOutput output) {
@@ -86,6 +102,9 @@ public final class ProcessOutput {
         try (in) {
             int n;
             while ((n = in.read(buf)) > 0) {
+                if (lines != null) {
+                    split(buf, n);
+                }
                 synchronized (kept) {
                     if (keepTail) {
                         appendKeepingTail(buf, n);
@@ -96,6 +115,34 @@ public final class ProcessOutput {
             }
         } catch (IOException ignored) {
             // the process ended or was killed: what was read is kept
+        }
+        if (lines != null && line.size() > 0) {
+            emit();
+        }
+    }
+
+    /** Feeds the listener every line completed by these bytes; a line longer than the bound is cut. */
+    private void split(byte[] buf, int n) {
+        for (int i = 0; i < n; i++) {
+            byte b = buf[i];
+            if (b == '\n' || b == '\r') {
+                if (line.size() > 0) {
+                    emit();
+                }
+            } else if (line.size() < 4096) {
+                line.write(b);
+            }
+        }
+    }
+
+    @SuppressWarnings("CatchingUnchecked") // the listener's failure must not stop the draining
+    private void emit() {
+        String text = line.toString(StandardCharsets.UTF_8);
+        line.reset();
+        try {
+            lines.accept(text);
+        } catch (RuntimeException e) {
+            // a listener that fails misses this line; the output is still read and kept
         }
     }
 

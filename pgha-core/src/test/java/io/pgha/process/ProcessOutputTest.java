@@ -27,6 +27,17 @@ class ProcessOutputTest {
     }
 
     @Test
+    void handsEachLineToTheListenerAsItComesLinesEndingAtNewlineOrCarriageReturn() throws Exception {
+        Process p = sh("printf '1/10 kB (10%%)\\r5/10 kB (50%%)\\r10/10 kB (100%%)\\nlast'");
+        List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        ProcessOutput out = ProcessOutput.keepTail(p, 1000, "test-lines", lines::add);
+        assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
+        assertThat(out.awaitEnd(Duration.ofSeconds(10))).isTrue();
+        assertThat(lines).containsExactly("1/10 kB (10%)", "5/10 kB (50%)", "10/10 kB (100%)", "last");
+        assertThat(out.text()).endsWith("last");
+    }
+
+    @Test
     void keepsTheTailWhereAFailureSaysWhy() throws Exception {
         Process p = sh("seq 1 100000; echo 'FATAL: the reason' >&2; exit 3");
         ProcessOutput out = ProcessOutput.keepTail(p, 100, "test-tail");

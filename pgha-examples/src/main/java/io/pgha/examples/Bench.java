@@ -36,46 +36,17 @@ final class Bench {
         this.out = out;
     }
 
-    static int main(String[] args, PrintStream out, PrintStream err) {
+    /** {@code pgha bench}, its command line parsed (and checked) by {@link Commands.BenchCmd}. */
+    static int main(
+            int trials,
+            int idleSeconds,
+            int interval,
+            int[] t,
+            String dcsType,
+            Path dir,
+            PrintStream out,
+            PrintStream err) {
         Logging.configure("WARNING", false);
-        int trials = 5;
-        int idleSeconds = 60;
-        int interval = 20;
-        String dcsType = null;
-        Path dir = null;
-        int[] t = {10, 2, 3};
-        try {
-            for (int i = 0; i < args.length; i++) {
-                String v = i + 1 < args.length ? args[i + 1] : null;
-                switch (args[i]) {
-                    case "--trials" -> trials = Integer.parseInt(need(v, args[i++]));
-                    case "--idle-seconds" -> idleSeconds = Integer.parseInt(need(v, args[i++]));
-                    case "--interval-ms" -> interval = Integer.parseInt(need(v, args[i++]));
-                    case "--ttl" -> t[0] = Integer.parseInt(need(v, args[i++]));
-                    case "--loop-wait" -> t[1] = Integer.parseInt(need(v, args[i++]));
-                    case "--retry-timeout" -> t[2] = Integer.parseInt(need(v, args[i++]));
-                    case "--dcs" -> dcsType = need(v, args[i++]);
-                    case "--dir" -> dir = Path.of(need(v, args[i++]));
-                    case "-h", "--help" -> {
-                        out.println("usage: pgha bench [--trials 5] [--ttl 10] [--loop-wait 2] [--retry-timeout 3]"
-                                + " [--idle-seconds 60] [--interval-ms 20] [--dcs etcd3|zookeeper] [--dir <dir>]");
-                        return 0;
-                    }
-                    default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'");
-                }
-            }
-        } catch (IllegalArgumentException e) {
-            err.println("pgha bench: " + e.getMessage());
-            return 2;
-        }
-        // the nodes would refuse these timings at start (bootstrap.dcs is checked by type and range)
-        java.util.List<io.pgha.config.DynamicConfigValidator.Problem> timingProblems =
-                io.pgha.config.DynamicConfigValidator.validate(
-                        java.util.Map.of("ttl", t[0], "loop_wait", t[1], "retry_timeout", t[2]));
-        if (!timingProblems.isEmpty()) {
-            err.println("pgha bench: " + timingProblems.get(0).message());
-            return 2;
-        }
         if (!Demo.hasPostgres()) {
             err.println("pgha bench: PostgreSQL's server binaries are not installed: apt-get install postgresql");
             return 1;
@@ -109,13 +80,6 @@ final class Bench {
                 Files.deleteIfExists(p);
             }
         }
-    }
-
-    private static String need(String v, String option) {
-        if (v == null) {
-            throw new IllegalArgumentException(option + " needs a value");
-        }
-        return v;
     }
 
     private int run(Path dir, String dcsType, LocalCluster.Timings timings, int trials, int idleSeconds, int interval)

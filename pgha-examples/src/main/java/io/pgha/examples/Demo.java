@@ -28,38 +28,10 @@ final class Demo {
 
     private Demo() {}
 
-    static int main(String[] args, PrintStream out, PrintStream err) {
+    /** {@code pgha demo}, its command line parsed (and checked) by {@link Commands.DemoCmd}. */
+    static int main(Path dir, String dcsType, int nodes, PrintStream out, PrintStream err) {
         Logging.configure("WARNING", false);
-        Path dir = null;
-        String dcsType = null;
-        int nodes = 3;
         LocalCluster.Timings timings = new LocalCluster.Timings(10, 2, 3);
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            String next = i + 1 < args.length ? args[i + 1] : null;
-            switch (a) {
-                case "--dir" -> {
-                    dir = Path.of(require(next, a));
-                    i++;
-                }
-                case "--dcs" -> {
-                    dcsType = require(next, a);
-                    i++;
-                }
-                case "--nodes" -> {
-                    nodes = Integer.parseInt(require(next, a));
-                    i++;
-                }
-                case "-h", "--help" -> {
-                    out.println("usage: pgha demo [--dir <dir>] [--dcs etcd3|zookeeper] [--nodes <n>]");
-                    return 0;
-                }
-                default -> {
-                    err.println("pgha demo: unknown option '" + a + "'");
-                    return 2;
-                }
-            }
-        }
         if (!hasPostgres()) {
             err.println("pgha demo: PostgreSQL's server binaries are not installed (looked for initdb in"
                     + " /usr/lib/postgresql/*/bin and on PATH): apt-get install postgresql");
@@ -225,12 +197,5 @@ final class Demo {
             }
         }
         return false;
-    }
-
-    private static String require(String value, String option) {
-        if (value == null) {
-            throw new IllegalArgumentException(option + " needs a value");
-        }
-        return value;
     }
 }

@@ -71,6 +71,17 @@ final class HaProxy implements Closeable {
             sb.append('\n');
         }
         Files.writeString(cfg, sb.toString());
+        return run(cfg, dir, rw, ro);
+    }
+
+    /**
+     * Runs HAProxy on a configuration file written elsewhere (the compose stack's, with this
+     * machine's addresses) whose read-write and read-only frontends listen on {@code rw} and
+     * {@code ro}; returns once the read-write port accepts connections. Its log goes to
+     * {@code dir/haproxy.log}.
+     */
+    static HaProxy run(Path cfg, Path dir, int rw, int ro) throws IOException {
+        Files.createDirectories(dir);
         Process p = new ProcessBuilder(LocalCluster.detached(BINARY.toString(), "-db", "-f", cfg.toString()))
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("haproxy.log").toFile())

@@ -135,6 +135,24 @@ final class LocalCluster implements Closeable {
      */
     LocalCluster(Path base, String scope, int size, LocalDcs dcs, Timings timings, Ports ports, List<String> launcher)
             throws IOException {
+        this(base, scope, size, dcs, timings, ports, launcher, null);
+    }
+
+    /**
+     * As above, with each member's file written by {@code yamlOf} (given the member and the
+     * cluster's password) instead of this class's template: the tests that start nodes from the
+     * files the project ships (the sample configuration, the Docker compose files).
+     */
+    LocalCluster(
+            Path base,
+            String scope,
+            int size,
+            LocalDcs dcs,
+            Timings timings,
+            Ports ports,
+            List<String> launcher,
+            java.util.function.BiFunction<Member, String, String> yamlOf)
+            throws IOException {
         this.base = base.toAbsolutePath();
         this.scope = scope;
         this.dcs = dcs;
@@ -152,7 +170,7 @@ final class LocalCluster implements Closeable {
             members.add(m);
         }
         for (Member m : members) {
-            Files.writeString(m.yaml, yaml(m), StandardCharsets.UTF_8);
+            Files.writeString(m.yaml, yamlOf == null ? yaml(m) : yamlOf.apply(m, password), StandardCharsets.UTF_8);
             Files.setPosixFilePermissions(m.yaml, PosixFilePermissions.fromString("rw-------"));
         }
     }

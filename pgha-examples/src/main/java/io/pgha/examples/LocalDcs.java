@@ -2,6 +2,8 @@ package io.pgha.examples;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -10,12 +12,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import org.apache.curator.test.TestingServer;
+import org.apache.zookeeper.server.ServerCnxnFactory;
+import org.apache.zookeeper.server.ZooKeeperServer;
 
 /**
  * A DCS that needs no install, for the demo, the benchmark and the end-to-end tests: the
  * machine's etcd binary run as a child process on free loopback ports, or an in-process
- * ZooKeeper server (curator-test's TestingServer). Closing stops it; its data stays in its
+ * ZooKeeper server (ZooKeeper's own server classes, standalone). Closing stops it; its data stays in its
  * directory.
  */
 abstract class LocalDcs implements Closeable {
@@ -161,21 +164,48 @@ abstract class LocalDcs implements Closeable {
         }
     }
 
-    /** An in-process ZooKeeper server. */
+    /**
+     * An in-process standalone ZooKeeper server on a loopback port, from ZooKeeper's own server
+     * classes (the jar the ZooKeeper client already brings): no test library in the runner. Its
+     * snapshots and transaction log stay in the directory.
+     */
     static final class ZooKeeper extends LocalDcs {
-        private final TestingServer server;
+        /** ZooKeeper's default tick: session timeouts are 2 to 20 ticks. */
+        private static final int TICK_MILLIS = 2000;
 
-        private ZooKeeper(TestingServer server) {
+        private static final int MAX_CLIENT_CONNECTIONS = 200;
+
+        private final ZooKeeperServer server;
+        private final ServerCnxnFactory connections;
+
+        private ZooKeeper(ZooKeeperServer server, ServerCnxnFactory connections) {
             this.server = server;
+            this.connections = connections;
         }
 
         static ZooKeeper start(Path dir, Ports ports) throws IOException {
             Files.createDirectories(dir);
+            // no four-letter-word or admin HTTP server for a demo's DCS
+            System.setProperty("zookeeper.admin.enableServer", "false");
+            ZooKeeperServer server = new ZooKeeperServer(
+                    dir.resolve("data").toFile(), dir.resolve("log").toFile(), TICK_MILLIS);
+            ServerCnxnFactory connections = ServerCnxnFactory.createFactory(
+                    new InetSocketAddress(InetAddress.getLoopbackAddress(), ports.next()), MAX_CLIENT_CONNECTIONS);
             try {
-                return new ZooKeeper(new TestingServer(ports.next(), dir.toFile(), true));
-            } catch (Exception e) {
+                connections.startup(server);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                connections.shutdown();
+                throw new IOException("interrupted starting the embedded ZooKeeper server", e);
+            } catch (IOException | RuntimeException e) {
+                connections.shutdown();
                 throw new IOException("cannot start the embedded ZooKeeper server: " + e.getMessage(), e);
             }
+            return new ZooKeeper(server, connections);
+        }
+
+        private int port() {
+            return connections.getLocalPort();
         }
 
         @Override
@@ -185,22 +215,23 @@ abstract class LocalDcs implements Closeable {
 
         @Override
         String yamlSection() {
-            return "zookeeper:\n  hosts:\n    - 127.0.0.1:" + server.getPort() + "\n";
+            return "zookeeper:\n  hosts:\n    - 127.0.0.1:" + port() + "\n";
         }
 
         @Override
         String describe() {
-            return "embedded ZooKeeper on 127.0.0.1:" + server.getPort();
+            return "embedded ZooKeeper on 127.0.0.1:" + port();
         }
 
         @Override
         String endpoint() {
-            return "127.0.0.1:" + server.getPort();
+            return "127.0.0.1:" + port();
         }
 
         @Override
-        public void close() throws IOException {
-            server.close();
+        public void close() {
+            connections.shutdown();
+            server.shutdown();
         }
     }
 }

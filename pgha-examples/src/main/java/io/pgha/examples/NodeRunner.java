@@ -70,13 +70,8 @@ final class NodeRunner implements Closeable {
         }
     }
 
-    static int main(String[] args, PrintStream err) {
-        boolean validateOnly = args.length == 2 && "--validate-config".equals(args[0]);
-        if (!validateOnly && (args.length != 1 || args[0].startsWith("-"))) {
-            err.println("usage: pgha run [--validate-config] <node.yml>");
-            return 2;
-        }
-        Path file = Path.of(args[args.length - 1]);
+    /** {@code pgha run [--validate-config] FILE}, its command line parsed by {@link Commands.Run}. */
+    static int main(Path file, boolean validateOnly, PrintStream err) {
         if (validateOnly) {
             return validate(file, err);
         }

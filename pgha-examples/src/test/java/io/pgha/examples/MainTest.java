@@ -36,6 +36,78 @@ class MainTest {
         assertThat(out.toString(StandardCharsets.UTF_8)).contains("pgha ");
     }
 
+    private String out() {
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    /** Issue 20: every command parses with picocli and has --help (exit 0, on stdout). */
+    @Test
+    void everyCommandHasHelp() {
+        for (String command : new String[] {"run", "demo", "bench", "ctl", "version"}) {
+            out.reset();
+            assertThat(run("help", command)).as(command).isZero();
+            assertThat(out()).as(command).contains("pgha " + command);
+        }
+        for (String command : new String[] {"run", "demo", "bench", "ctl"}) {
+            out.reset();
+            assertThat(run(command, "--help")).as(command).isZero();
+            assertThat(out()).as(command).containsIgnoringCase("usage: pgha " + command);
+        }
+        out.reset();
+        assertThat(run("bench", "--help")).isZero();
+        assertThat(out())
+                .contains(
+                        "--trials",
+                        "--ttl",
+                        "--loop-wait",
+                        "--retry-timeout",
+                        "--idle-seconds",
+                        "--interval-ms",
+                        "--dcs",
+                        "--dir");
+        out.reset();
+        assertThat(run("demo", "--help")).isZero();
+        assertThat(out()).contains("--dir", "--dcs", "--nodes");
+        out.reset();
+        assertThat(run("--version")).isZero();
+        assertThat(out().strip()).isEqualTo("pgha " + Main.version());
+    }
+
+    /** A bad value: one line naming it on stderr, exit 2 (click's usage error), nothing started. */
+    @Test
+    void badValuesAreOneLineUsageErrors(@TempDir Path dir) {
+        String[][] cases = {
+            {"demo", "--nodes", "three"},
+            {"demo", "--nodes", "0"},
+            {"demo", "--dcs", "consul"},
+            {"demo", "--frobnicate"},
+            {"demo", "--dir"},
+            {"bench", "--trials", "x"},
+            {"bench", "--trials", "0"},
+            {"bench", "--ttl", "1"},
+            {"bench", "--interval-ms", "-5"},
+            {"bench", "--dcs", "memory"},
+            {"run"},
+            {"run", "a.yml", "b.yml"},
+            {"run", "--frobnicate", "a.yml"},
+            {"--frobnicate"},
+        };
+        for (String[] c : cases) {
+            err.reset();
+            String what = String.join(" ", c);
+            assertThat(run(c)).as(what).isEqualTo(2);
+            assertThat(err().strip().lines()).as(what + ": " + err()).hasSize(1);
+            assertThat(err()).as(what).startsWith("Error: ").contains("--help").doesNotContain("Exception", "\tat ");
+        }
+        err.reset();
+        run("demo", "--nodes", "three");
+        assertThat(err()).contains("--nodes", "three");
+        err.reset();
+        run("bench", "--ttl", "1");
+        assertThat(err()).contains("ttl");
+        assertThat(dir).isEmptyDirectory();
+    }
+
     @Test
     void runRefusesABrokenFileBeforeStartingAnythingNamingKeyAndLine(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("node.yml");

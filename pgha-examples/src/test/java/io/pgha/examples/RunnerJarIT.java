@@ -43,6 +43,21 @@ class RunnerJarIT {
         }
     }
 
+    /**
+     * Issue 20: no test library in the runner (the demo's ZooKeeper is ZooKeeper's own server) and
+     * no netty-tcnative OpenSSL builds (ZooKeeper's TLS here is the JDK's); the ZooKeeper server
+     * classes the demo needs are there.
+     */
+    @Test
+    void theRunnerJarHoldsNoTestLibraryAndNoTcnativeBuilds() throws IOException {
+        try (JarFile f = new JarFile(Path.of("target/pgha.jar").toFile())) {
+            java.util.List<String> names = f.stream().map(ZipEntry::getName).toList();
+            assertThat(names).noneMatch(n -> n.startsWith("org/apache/curator/test/"));
+            assertThat(names).noneMatch(n -> n.contains("netty_tcnative"));
+            assertThat(names).contains("org/apache/zookeeper/server/ZooKeeperServer.class");
+        }
+    }
+
     private static String read(JarFile f, String name) throws IOException {
         ZipEntry e = f.getEntry(name);
         assertThat(e).as(name).isNotNull();

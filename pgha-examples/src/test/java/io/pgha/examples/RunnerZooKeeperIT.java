@@ -17,7 +17,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * The same three-process cluster on ZooKeeper (curator-test's in-process server in this test
+ * The same three-process cluster on ZooKeeper (the demo's in-process server, ZooKeeper's own, in this test
  * JVM): bootstrap, a switchover, a node loss and the rejoin.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)

@@ -30,6 +30,12 @@ final class LocalBackup {
 
     /** Runs one of {@link BackupCommands}' verbs for the member whose YAML is {@code file}; prints it. */
     static int run(Path file, Session session, Function<BackupCommands, BackupCommands.Result> verb) {
+        // a backup's progress lines (bytes and percent, every 10 s) on ctl's stderr, its other log lines
+        // staying at WARNING
+        if (org.slf4j.LoggerFactory.getLogger(io.pgha.process.Progress.LOGGER)
+                instanceof ch.qos.logback.classic.Logger progress) {
+            progress.setLevel(ch.qos.logback.classic.Level.INFO);
+        }
         PatroniYaml yaml;
         try {
             yaml = PatroniYaml.load(file);

@@ -116,7 +116,7 @@ class SafetyAgentKillIT {
         assumePostgres();
         dcsType = dcs;
         if (dcs.equals("zookeeper")) {
-            // curator-test's in-process server (no ZooKeeper package needed), as RunnerZooKeeperIT
+            // curator-test's in-process server (no ZooKeeper package needed)
             zookeeper = new org.apache.curator.test.TestingServer(freePort(), true);
             dcsHostPort = "127.0.0.1:" + zookeeper.getPort();
         } else {

@@ -2,6 +2,7 @@ package io.pgha.postgres.local;
 
 import io.pgha.dcs.Member;
 import io.pgha.postgres.PostgresException;
+import io.pgha.process.Progress;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -137,9 +138,13 @@ final class Clone {
                         "-c",
                         "fast",
                         "--no-password",
+                        "--progress",
                         "-d",
                         conninfo),
-                OsCommand.LONG);
+                OsCommand.LONG,
+                Map.of(),
+                new BasebackupProgress(
+                        new Progress(config.name() + ": clone from " + source.name(), BasebackupProgress.EVERY)));
         if (!r.ok()) {
             dir.empty();
             throw new PostgresException("pg_basebackup from member " + source.name() + " (conn_url " + source.connUrl()

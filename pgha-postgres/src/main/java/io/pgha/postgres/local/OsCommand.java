@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -100,7 +101,16 @@ public final class OsCommand {
      *     a command that runs and fails returns a result that is not {@link Result#ok()}
      */
     public Result run(List<String> command, Duration timeout, Map<String, String> env) throws PostgresException {
-        return run(command, timeout, env, new File("/"));
+        return run(command, timeout, env, new File("/"), null);
+    }
+
+    /**
+     * As {@link #run(List, Duration, Map)}, with each line of the command's output handed to
+     * {@code lines} while it runs (a progress meter, see {@link io.pgha.process.Progress}).
+     */
+    public Result run(List<String> command, Duration timeout, Map<String, String> env, Consumer<String> lines)
+            throws PostgresException {
+        return run(command, timeout, env, new File("/"), lines);
     }
 
     /**
@@ -109,7 +119,7 @@ public final class OsCommand {
      * such a command names a file there).
      */
     Result runUserCommand(List<String> command, Duration timeout, Map<String, String> env) throws PostgresException {
-        return run(command, timeout, env, new File(System.getProperty("user.dir", "/")));
+        return run(command, timeout, env, new File(System.getProperty("user.dir", "/")), null);
     }
 
     /**
@@ -129,7 +139,8 @@ public final class OsCommand {
         }
     }
 
-    private Result run(List<String> command, Duration timeout, Map<String, String> env, File workingDir)
+    private Result run(
+            List<String> command, Duration timeout, Map<String, String> env, File workingDir, Consumer<String> lines)
             throws PostgresException {
         String name = command.get(0);
         if (name.startsWith("/") && !Files.isExecutable(Path.of(name))) {
@@ -143,7 +154,9 @@ public final class OsCommand {
         } catch (IOException e) {
             throw new PostgresException("cannot run " + name + ": " + e.getMessage(), e);
         }
-        ProcessOutput out = ProcessOutput.keepTail(p, MAX_OUTPUT, "pgha-exec-" + p.pid());
+        ProcessOutput out = lines == null
+                ? ProcessOutput.keepTail(p, MAX_OUTPUT, "pgha-exec-" + p.pid())
+                : ProcessOutput.keepTail(p, MAX_OUTPUT, "pgha-exec-" + p.pid(), lines);
         try {
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 kill(p);
