@@ -257,6 +257,15 @@ final class HaEngine {
             }
             return new Decision(a, "PAUSE: no action. I am (" + in.name() + "), the leader with the lock", wake);
         }
+        if (in.reinitializeRequested() && c.hasLeader()) {
+            // as Patroni, whose POST /reinitialize runs at once in pause too: the operator asked for it
+            Optional<Member> leader = c.leaderMember();
+            if (leader.isPresent() && leader.get().connUrl() != null) {
+                return Decision.of(
+                        "PAUSE: reinitializing from leader '" + leader.get().name() + "' as requested",
+                        new Action.Reinitialize(leader.get()));
+            }
+        }
         if (!c.hasLeader() && pg.isPrimary()) {
             return Decision.of("PAUSE: acquiring session lock as a leader", new Action.AcquireLock());
         }

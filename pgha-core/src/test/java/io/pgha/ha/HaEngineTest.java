@@ -381,6 +381,26 @@ class HaEngineTest {
         }
 
         @Test
+        void aReinitializeRequestIsCarriedOutAsInPatroni() {
+            HaInput.Builder b = in("pg1")
+                    .config(paused)
+                    .cluster(new C()
+                            .leader("pg0")
+                            .primaryMember("pg0")
+                            .member("pg1")
+                            .build())
+                    .reinitializeRequested(true);
+            expect(
+                    decide(b.postgres(replica(5))),
+                    "PAUSE: reinitializing from leader 'pg0' as requested",
+                    Action.Reinitialize.class);
+            expect(
+                    decide(b.postgres(stopped(PostgresStatus.Role.REPLICA))),
+                    "PAUSE: reinitializing from leader 'pg0'",
+                    Action.Reinitialize.class);
+        }
+
+        @Test
         void aRunningPrimaryTakesAFreeLock() {
             expect(
                     decide(in("pg0")
