@@ -757,6 +757,15 @@ final class HaEngine {
         return Decision.of("shutting down");
     }
 
+    /**
+     * Whether the stopping agent leaves its DCS session to lapse with the ttl instead of ending it:
+     * in pause, so that the leader key stays as Patroni leaves it (on etcd; ZooKeeper and Consul
+     * clients end their session when closed).
+     */
+    static boolean keepsSessionAtShutdown(HaInput in) {
+        return in.config() != null && in.config().isPaused();
+    }
+
     // ---- operator requests ----------------------------------------------------------------------
 
     /**
