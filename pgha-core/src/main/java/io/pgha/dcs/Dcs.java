@@ -122,6 +122,16 @@ public interface Dcs extends Closeable {
     void wakeUp();
 
     /**
+     * Lets go of the DCS without ending the member's session: its leader and member keys stay until
+     * the session's ttl lapses, as when the agent dies (an agent stopped in pause leaves its lock, as
+     * Patroni's does). Where the client cannot leave its session behind it ends it, as {@link #close}.
+     * Idempotent.
+     */
+    default void abandon() {
+        close();
+    }
+
+    /**
      * Ends the member's session: the lease is revoked or the session closed, so that its leader
      * and member keys go at once. Idempotent.
      */

@@ -47,6 +47,11 @@ final class CycleInputs {
     private volatile boolean watchdogFailed;
     // loop thread only
     private Instant primaryDownSince;
+    /** Since when the cluster has been seen without a leader key (primary_race_backoff); null: it has one. */
+    private Instant unlockedSince;
+    /** The local PostgreSQL's last LSN as the previous cycle read it; -1: unknown. */
+    private long lastLsnSeen = -1;
+
     private Duration appliedTtl;
     private Duration appliedRetryTimeout;
     private Map<String, String> lastFailsafeKey;
@@ -177,6 +182,15 @@ final class CycleInputs {
         } else if (pg.isRunning()) {
             primaryDownSince = null;
         }
+        if (cluster != null && !cluster.hasLeader()) {
+            if (unlockedSince == null) {
+                unlockedSince = now;
+            }
+        } else if (cluster != null) {
+            unlockedSince = null;
+        }
+        long previousLsn = lastLsnSeen;
+        lastLsnSeen = pg.isRunning() ? pg.lastLsn() : -1;
         Instant calledAt = failsafeCalledAt;
         Instant failsafeLeaderUntil =
                 calledAt != null && cfg.isFailsafeMode() && !pg.isPrimary() ? calledAt.plus(cfg.ttl()) : null;
@@ -204,7 +218,9 @@ final class CycleInputs {
                 .syncReadyLsn(syncReadyLsn)
                 .watchdogFailed(watchdogFailed)
                 .leaderGone(leaderWatch.suspicion())
-                .formerLeader(formerLeader);
+                .formerLeader(formerLeader)
+                .unlockedSince(cluster == null ? null : unlockedSince)
+                .previousLsn(previousLsn);
     }
 
     /**

@@ -257,6 +257,15 @@ final class HaEngine {
             }
             return new Decision(a, "PAUSE: no action. I am (" + in.name() + "), the leader with the lock", wake);
         }
+        if (in.reinitializeRequested() && c.hasLeader()) {
+            // as Patroni, whose POST /reinitialize runs at once in pause too: the operator asked for it
+            Optional<Member> leader = c.leaderMember();
+            if (leader.isPresent() && leader.get().connUrl() != null) {
+                return Decision.of(
+                        "PAUSE: reinitializing from leader '" + leader.get().name() + "' as requested",
+                        new Action.Reinitialize(leader.get()));
+            }
+        }
         if (!c.hasLeader() && pg.isPrimary()) {
             return Decision.of("PAUSE: acquiring session lock as a leader", new Action.AcquireLock());
         }
@@ -399,6 +408,10 @@ final class HaEngine {
 
     private Decision unlocked(HaInput in, ClusterState c) {
         PostgresStatus pg = in.postgres();
+        Decision backoff = raceBackoff(in, c);
+        if (backoff != null) {
+            return backoff;
+        }
         String unhealthy = HealthiestNode.whyNotHealthiest(in, c);
         if (unhealthy == null) {
             return Decision.of(
@@ -413,6 +426,40 @@ final class HaEngine {
                     new Action.Demote(StopMode.IMMEDIATE, false, false));
         }
         return Decision.of("following a different leader because I am not the healthiest node: " + unhealthy);
+    }
+
+    /**
+     * Patroni's {@code primary_race_backoff} (Patroni 4.2): a replica that still receives WAL from a
+     * primary whose key lapsed (its agent froze, or lost its DCS session, while PostgreSQL went on)
+     * waits before racing, up to the backoff from the first cycle without a leader; for the first
+     * loop_wait of it in any case, since the key may have lapsed just after the last cycle saw
+     * WAL arrive. Off when 0 (the default), without the previous cycle's LSN, and for the named
+     * candidate of a manual failover. Unlike Patroni, a running primary without the key does not
+     * wait: retaking its own lock is what the backoff is for.
+     */
+    private static Decision raceBackoff(HaInput in, ClusterState c) {
+        Duration backoff = in.config().primaryRaceBackoff();
+        PostgresStatus pg = in.postgres();
+        Failover f = ManualFailover.effective(c);
+        if (backoff.isZero()
+                || pg.isPrimary()
+                || in.unlockedSince() == null
+                || in.previousLsn() < 0
+                || (f != null && f.member() != null)) {
+            return null;
+        }
+        Duration left = Duration.between(in.now(), in.unlockedSince().plus(backoff));
+        boolean walMoves = pg.isStreaming() && pg.lastLsn() > in.previousLsn();
+        boolean justLapsed = left.compareTo(backoff.minus(in.config().loopWait())) > 0;
+        if ((!left.isNegative() && !left.isZero() && walMoves) || justLapsed) {
+            Duration shown = left.isNegative() ? Duration.ZERO : left;
+            return Decision.of("My (" + in.name() + ") wal position moved since last heart beat loop, " + seconds(shown)
+                            + " until leader race (primary_race_backoff)")
+                    .wakeWithin(min(
+                            left.isNegative() || left.isZero() ? in.config().loopWait() : left,
+                            in.config().loopWait()));
+        }
+        return null;
     }
 
     // ---- the leader's cycle ----------------------------------------------------------------------
@@ -708,6 +755,15 @@ final class HaEngine {
             return Decision.of("shutting down: stopping postgres", new Action.Stop());
         }
         return Decision.of("shutting down");
+    }
+
+    /**
+     * Whether the stopping agent leaves its DCS session to lapse with the ttl instead of ending it:
+     * in pause, so that the leader key stays as Patroni leaves it (on etcd; ZooKeeper and Consul
+     * clients end their session when closed).
+     */
+    static boolean keepsSessionAtShutdown(HaInput in) {
+        return in.config() != null && in.config().isPaused();
     }
 
     // ---- operator requests ----------------------------------------------------------------------

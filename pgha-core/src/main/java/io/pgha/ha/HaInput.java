@@ -60,6 +60,12 @@ import java.util.Objects;
  *     after its key lapsed with its session (its {@code conn_url} says where the former primary's
  *     PostgreSQL listens); null when none was seen, or since this node itself runs as the leader's
  *     primary
+ * @param unlockedSince since when this node has seen the cluster without a leader key, in this
+ *     stretch (null: it has a leader, or the DCS could not be read): Patroni's primary_race_backoff
+ *     counts from here
+ * @param previousLsn the local PostgreSQL's {@link PostgresStatus#lastLsn()} as read in the previous
+ *     cycle, -1 when unknown (no previous cycle, or PostgreSQL was not running): whether WAL still
+ *     arrives from a primary that lost its key
  */
 record HaInput(
         String name,
@@ -89,7 +95,9 @@ record HaInput(
         Divergence divergence,
         LeaderGone leaderGone,
         String rewindFailedFrom,
-        Member formerLeader) {
+        Member formerLeader,
+        Instant unlockedSince,
+        long previousLsn) {
 
     /** Whether a primary cut off from the DCS called the members of the failsafe key in this cycle. */
     enum FailsafeRound {
@@ -165,6 +173,8 @@ record HaInput(
         b.leaderGone = leaderGone;
         b.rewindFailedFrom = rewindFailedFrom;
         b.formerLeader = formerLeader;
+        b.unlockedSince = unlockedSince;
+        b.previousLsn = previousLsn;
         return b;
     }
 
@@ -198,6 +208,8 @@ record HaInput(
         private LeaderGone leaderGone;
         private String rewindFailedFrom;
         private Member formerLeader;
+        private Instant unlockedSince;
+        private long previousLsn = -1;
 
         private Builder(String name) {
             this.name = name;
@@ -340,6 +352,16 @@ record HaInput(
             return this;
         }
 
+        Builder unlockedSince(Instant v) {
+            unlockedSince = v;
+            return this;
+        }
+
+        Builder previousLsn(long v) {
+            previousLsn = v;
+            return this;
+        }
+
         /** Failsafe mode: the members of the last failsafe key all agreed in this cycle (or not). */
         Builder failsafeConfirmed(boolean v) {
             failsafeRound = v ? FailsafeRound.CONFIRMED : FailsafeRound.REFUSED;
@@ -375,7 +397,9 @@ record HaInput(
                     divergence,
                     leaderGone,
                     rewindFailedFrom,
-                    formerLeader);
+                    formerLeader,
+                    unlockedSince,
+                    previousLsn);
         }
     }
 }

@@ -349,17 +349,21 @@ public final class HaNode implements NodeControl, Closeable {
                 LOG.warn("[{}] an action was still running at shutdown: {}", config.name(), e.toString());
             }
         }
-        Decision shutdown = cycle.engine()
-                .decideShutdown(HaInput.builder(config.name())
-                        .now(clock.instant())
-                        .config(inputs.dynamicConfig())
-                        .postgres(postgres.status())
-                        .lockValidUntil(lease.validUntil())
-                        .build());
+        HaInput last = HaInput.builder(config.name())
+                .now(clock.instant())
+                .config(inputs.dynamicConfig())
+                .postgres(postgres.status())
+                .lockValidUntil(lease.validUntil())
+                .build();
+        Decision shutdown = cycle.engine().decideShutdown(last);
         LOG.info("[{}] {}", config.name(), shutdown.reason());
         runner.runToEnd(shutdown);
         lease.disarm();
-        dcs.close();
+        if (HaEngine.keepsSessionAtShutdown(last)) {
+            dcs.abandon();
+        } else {
+            dcs.close();
+        }
         events.fire(HaListener::nodeStopped);
         lease.close();
         shutdown(ownedActionExecutor);

@@ -121,4 +121,9 @@ public class ForwardingDcs implements Dcs {
     public void close() {
         d.close();
     }
+
+    @Override
+    public void abandon() {
+        d.abandon();
+    }
 }

@@ -381,6 +381,26 @@ class HaEngineTest {
         }
 
         @Test
+        void aReinitializeRequestIsCarriedOutAsInPatroni() {
+            HaInput.Builder b = in("pg1")
+                    .config(paused)
+                    .cluster(new C()
+                            .leader("pg0")
+                            .primaryMember("pg0")
+                            .member("pg1")
+                            .build())
+                    .reinitializeRequested(true);
+            expect(
+                    decide(b.postgres(replica(5))),
+                    "PAUSE: reinitializing from leader 'pg0' as requested",
+                    Action.Reinitialize.class);
+            expect(
+                    decide(b.postgres(stopped(PostgresStatus.Role.REPLICA))),
+                    "PAUSE: reinitializing from leader 'pg0'",
+                    Action.Reinitialize.class);
+        }
+
+        @Test
         void aRunningPrimaryTakesAFreeLock() {
             expect(
                     decide(in("pg0")
@@ -635,6 +655,67 @@ class HaEngineTest {
                             .reinitializeRequested(true)),
                     "reinitializing from leader 'pg0'",
                     Action.Reinitialize.class);
+        }
+    }
+
+    @Nested
+    class PrimaryRaceBackoff {
+        final DynamicConfig backoff30 =
+                DynamicConfig.from(Map.of("primary_race_backoff", 30, "loop_wait", 10, "ttl", 30));
+
+        HaInput.Builder lapsed(long lsnNow, long lsnBefore, Duration sinceUnlocked) {
+            return in("pg1")
+                    .cluster(new C().member("pg1", "running", lsnNow, null).build())
+                    .config(backoff30)
+                    .postgres(replica(lsnNow))
+                    .unlockedSince(NOW.minus(sinceUnlocked))
+                    .previousLsn(lsnBefore);
+        }
+
+        @Test
+        void aReplicaStillReceivingWalWaitsUpToTheBackoffThenRaces() {
+            Decision waiting = decide(lapsed(2000, 1000, Duration.ofSeconds(15)));
+            expect(waiting, "wal position moved since last heart beat loop, 15.0 s until leader race");
+            assertThat(waiting.wakeWithin()).isEqualTo(Duration.ofSeconds(10));
+            // the backoff is bounded: WAL still arriving after it does not hold the race off
+            expect(
+                    decide(lapsed(3000, 2000, Duration.ofSeconds(30))),
+                    "I am the healthiest node",
+                    Action.AcquireLock.class);
+        }
+
+        @Test
+        void aReplicaWhoseWalStoppedRacesOnceTheFirstLoopWaitIsOver() {
+            // within loop_wait of the key's lapse: wait in any case (the last cycle may have seen WAL just before)
+            expect(decide(lapsed(1000, 1000, Duration.ofSeconds(4))), "until leader race (primary_race_backoff)");
+            expect(
+                    decide(lapsed(1000, 1000, Duration.ofSeconds(11))),
+                    "I am the healthiest node",
+                    Action.AcquireLock.class);
+        }
+
+        @Test
+        void offByDefaultWithoutAPreviousLsnForTheNamedCandidateAndForARunningPrimary() {
+            expect(
+                    decide(lapsed(2000, 1000, Duration.ofSeconds(1)).config(DynamicConfig.DEFAULTS)),
+                    "I am the healthiest node",
+                    Action.AcquireLock.class);
+            expect(
+                    decide(lapsed(2000, -1, Duration.ofSeconds(1))),
+                    "I am the healthiest node",
+                    Action.AcquireLock.class);
+            expect(
+                    decide(lapsed(2000, 1000, Duration.ofSeconds(1))
+                            .cluster(new C()
+                                    .member("pg1", "running", 2000, null)
+                                    .failover(null, "pg1", null)
+                                    .build())),
+                    "I am the healthiest node",
+                    Action.AcquireLock.class);
+            expect(
+                    decide(lapsed(2000, 1000, Duration.ofSeconds(1)).postgres(primary(2000))),
+                    "acquiring session lock as a leader",
+                    Action.AcquireLock.class);
         }
     }
 

@@ -59,6 +59,12 @@ final class SideBySide implements AutoCloseable {
     final Path dir;
     final String scope;
     final List<Member> members = new ArrayList<>();
+    /** The members' {@code postgresql.pg_hba}, as {@link #writeYaml} writes it; a test may change it and rewrite. */
+    List<String> pgHba = List.of(
+            "local all all trust", "host all all 127.0.0.1/32 trust", "host replication replicator 127.0.0.1/32 md5");
+    /** YAML lines {@link #writeYaml} adds to the {@code postgresql} section (two-space indented keys). */
+    String postgresqlExtra = "";
+
     private final LocalDcs dcs;
     private final Thread hook;
     private final HttpClient http =
@@ -181,6 +187,8 @@ final class SideBySide implements AutoCloseable {
         StringBuilder tags = new StringBuilder();
         allTags.forEach(
                 (k, v) -> tags.append("  ").append(k).append(": ").append(v).append('\n'));
+        StringBuilder hba = new StringBuilder();
+        pgHba.forEach(l -> hba.append("  - ").append(l).append('\n'));
         StringBuilder params = new StringBuilder();
         localParameters.forEach(
                 (k, v) -> params.append("    ").append(k).append(": ").append(v).append('\n'));
@@ -226,9 +234,8 @@ final class SideBySide implements AutoCloseable {
                 + "    shared_buffers: 16MB\n"
                 + params
                 + "  pg_hba:\n"
-                + "  - local all all trust\n"
-                + "  - host all all 127.0.0.1/32 trust\n"
-                + "  - host replication replicator 127.0.0.1/32 md5\n"
+                + hba
+                + postgresqlExtra
                 + "\n"
                 + "tags:\n"
                 + tags;
@@ -279,6 +286,23 @@ final class SideBySide implements AutoCloseable {
                 "-w",
                 "-h",
                 "127.0.0.1",
+                "-p",
+                String.valueOf(m.pgPort),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-Atc",
+                sql));
+    }
+
+    /** psql through the Unix socket in {@code socketDir}, as postgres, no password anywhere. */
+    String psqlSocket(Member m, Path socketDir, String sql) throws IOException, InterruptedException {
+        return run(List.of(
+                PSQL.toString(),
+                "-w",
+                "-h",
+                socketDir.toString(),
                 "-p",
                 String.valueOf(m.pgPort),
                 "-U",
@@ -435,7 +459,7 @@ final class SideBySide implements AutoCloseable {
         Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
     }
 
-    private static void chownToPostgres(Path p) throws IOException {
+    static void chownToPostgres(Path p) throws IOException {
         if (isRoot()) {
             try {
                 run(List.of("/bin/chown", "-R", "postgres:postgres", p.toString()));

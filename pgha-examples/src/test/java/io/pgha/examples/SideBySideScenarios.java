@@ -19,7 +19,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * step. Derived from Patroni's acceptance features (basic_replication, patroni_api) and from what
  * broke for Patroni users on pgha's first day: pg_hba as written, edit-config of parameters and
  * pg_hba, reload by SIGHUP, a pending restart, an agent stopped and restarted in pause, a switchover
- * in pause. Steps build on each other in order on one cluster.
+ * and a reinitialize in pause. Steps build on each other in order on one cluster.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -169,6 +169,9 @@ abstract class SideBySideScenarios {
                 "the replica back after patronictl restart in pause\n" + cluster.log(replica),
                 () -> cluster.status(replica, "/replica") == 200 ? true : null);
         cluster.stopAgent(leader);
+        assertThat(cluster.request(replica, "GET", "/cluster", null).body().replace(" ", ""))
+                .as("the leader key stays after its agent stopped in pause")
+                .contains("\"name\":\"" + leader.name + "\",\"role\":\"leader\"");
         assertThat(cluster.psql(leader, "SELECT pg_is_in_recovery()"))
                 .as("the primary still runs after its agent stopped in pause")
                 .isEqualTo("f");
@@ -210,6 +213,26 @@ abstract class SideBySideScenarios {
         Member newLeader = replica;
         replica = leader;
         leader = newLeader;
+    }
+
+    @Test
+    @Order(10)
+    void inPauseAReinitializeIsCarriedOut() throws Exception {
+        cluster.patronictl(leader, "pause", "--wait");
+        // a file only the old data directory has: a re-created one does not
+        java.nio.file.Path marker = replica.dataDir.resolve("side-by-side-reinit-marker");
+        java.nio.file.Files.writeString(marker, "before reinit");
+        SideBySide.chownToPostgres(marker);
+        cluster.patronictl(leader, "reinit", cluster.scope, replica.name, "--force");
+        SideBySide.await(
+                "a re-created data directory on " + replica.name + ", streaming again\n" + cluster.log(replica),
+                () -> !java.nio.file.Files.exists(marker) && cluster.status(replica, "/replica") == 200 ? true : null);
+        cluster.psql(leader, "INSERT INTO side_by_side VALUES (4)");
+        SideBySide.await(
+                "the new row on the reinitialized replica",
+                () -> "4".equals(cluster.tryPsql(replica, "SELECT count(*) FROM side_by_side")) ? true : null);
+        assertThat(cluster.patronictl(leader, "list")).contains("Maintenance mode: on");
+        cluster.patronictl(leader, "resume", "--wait");
     }
 
     private String patroni(Member m) {

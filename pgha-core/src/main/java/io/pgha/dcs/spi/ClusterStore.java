@@ -136,6 +136,14 @@ public interface ClusterStore extends AutoCloseable {
     }
 
     /**
+     * Releases the client without ending the session: the keys on it lapse with its ttl
+     * ({@link io.pgha.dcs.Dcs#abandon}). By default the session is ended, as {@link #close}.
+     */
+    default void abandon() {
+        close();
+    }
+
+    /**
      * Ends the session, so that the keys on it go at once, and releases the client; when the
      * store cannot be reached the keys lapse with the session's ttl. Idempotent; never throws.
      */

@@ -229,6 +229,15 @@ public final class PatroniDcs implements Dcs {
         monitor.wakeUp();
     }
 
+    /** Ends the watch and lets go of the store, its session left to lapse ({@link Dcs#abandon}). */
+    @Override
+    public void abandon() {
+        if (closed.compareAndSet(false, true)) {
+            monitor.close();
+            store.abandon();
+        }
+    }
+
     /** Ends the session (the leader and member keys go at once) and the watch. Idempotent. */
     @Override
     public void close() {

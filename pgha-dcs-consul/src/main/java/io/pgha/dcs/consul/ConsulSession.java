@@ -41,7 +41,7 @@ final class ConsulSession {
 
     private final DcsSettings settings;
     private final ConsulOptions options;
-    private final SessionClient sessions;
+    private volatile SessionClient sessions;
     private final RawConsul raw;
     private final Keys keys;
     private final String url;
@@ -62,6 +62,11 @@ final class ConsulSession {
         this.keys = keys;
         this.url = options.baseUrl();
         this.ttl = settings.ttl();
+    }
+
+    /** The session client of a client rebuilt with new timeouts ({@code retry_timeout} changed). */
+    void sessions(SessionClient sessions) {
+        this.sessions = sessions;
     }
 
     /** The current session's id, or null. */

@@ -72,11 +72,14 @@ final class ConsulStore implements ClusterStore {
 
     private final ConsulOptions options;
     private final ConsulTls tls;
-    private final long timeoutMillis;
+    private volatile long timeoutMillis;
     private final String url;
     private final String name;
-    private final Consul consul;
-    private final KeyValueClient kv;
+    private volatile Consul consul;
+    private volatile KeyValueClient kv;
+    /** Clients replaced by {@link #setRetryTimeout}, destroyed at close (a call may still run on one). */
+    private final List<Consul> retired = new java.util.concurrent.CopyOnWriteArrayList<>();
+
     private final RawConsul raw;
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -94,8 +97,7 @@ final class ConsulStore implements ClusterStore {
         this.tls = options.https() ? ConsulTls.from(options) : null;
         this.timeoutMillis = Math.max(100, settings.retryTimeout().toMillis());
         long t = timeoutMillis;
-        // connect + write + read together stay within retry_timeout
-        this.consul = client(t / 4, t / 2, t / 4);
+        this.consul = boundedClient(t);
         this.kv = consul.keyValueClient();
         this.raw = new RawConsul(options, tls, Duration.ofMillis(t));
         this.service = options.registerService()
@@ -117,6 +119,33 @@ final class ConsulStore implements ClusterStore {
                 return ConsulStore.this.put(key, value, opts);
             }
         });
+    }
+
+    /** A client whose connect, write and read time together stay within {@code t} ms (retry_timeout). */
+    private Consul boundedClient(long t) {
+        return client(t / 4, t / 2, t / 4);
+    }
+
+    /**
+     * {@code retry_timeout} changed in the dynamic configuration: the next requests are bounded by
+     * the new value, as on etcd. The client library fixes its timeouts when built, so a new one
+     * replaces it (the old one is destroyed at close: a call may still be running on it); the watch's
+     * blocking queries keep theirs.
+     */
+    @Override
+    public synchronized void setRetryTimeout(Duration retryTimeout) {
+        long t = Math.max(100, retryTimeout.toMillis());
+        if (t == timeoutMillis || closed.get()) {
+            return;
+        }
+        Consul fresh = boundedClient(t);
+        retired.add(consul);
+        consul = fresh;
+        kv = fresh.keyValueClient();
+        session.sessions(fresh.sessionClient());
+        raw.timeout(Duration.ofMillis(t));
+        timeoutMillis = t;
+        LOG.info("{}: requests to the Consul agent at {} now bounded by retry_timeout {} ms", name, url, t);
     }
 
     private Consul client(long connectMs, long readMs, long writeMs) {
@@ -498,6 +527,7 @@ final class ConsulStore implements ClusterStore {
         }
         session.close(); // behavior delete: the lock and the member record go with it
         consul.destroy();
+        retired.forEach(Consul::destroy);
     }
 
     @Override

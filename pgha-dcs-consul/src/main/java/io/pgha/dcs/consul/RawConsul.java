@@ -33,7 +33,7 @@ final class RawConsul {
 
     private final ConsulOptions options;
     private final HttpClient http;
-    private final Duration timeout;
+    private volatile Duration timeout;
 
     RawConsul(ConsulOptions options, ConsulTls tls, Duration timeout) {
         this.options = options;
@@ -46,6 +46,14 @@ final class RawConsul {
             b.sslContext(tls.sslContext());
         }
         this.http = b.build();
+    }
+
+    /**
+     * {@code retry_timeout} changed: the next requests are bounded by {@code timeout} (the HTTP
+     * client's connect timeout, fixed when built, stays; the request timeout bounds the exchange).
+     */
+    void timeout(Duration timeout) {
+        this.timeout = timeout;
     }
 
     /** Deletes {@code key} only if its ModifyIndex is still {@code index}; Consul's answer. */

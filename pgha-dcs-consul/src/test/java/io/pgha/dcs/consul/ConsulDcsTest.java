@@ -65,6 +65,31 @@ class ConsulDcsTest {
         return connect(name, Duration.ofSeconds(4), Map.of());
     }
 
+    @Test
+    void aChangedRetryTimeoutBoundsTheNextRequestsWithoutARestart() throws Exception {
+        // an agent that accepts connections and never answers (the kernel completes the handshake)
+        try (java.net.ServerSocket silent =
+                new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            Dcs d = DcsProvider.find("consul")
+                    .create(new DcsSettings(
+                            null,
+                            SCOPE,
+                            "a",
+                            Duration.ofSeconds(30),
+                            Duration.ofSeconds(20),
+                            Map.of("host", "127.0.0.1:" + silent.getLocalPort())));
+            opened.add(d);
+            d.setRetryTimeout(Duration.ofSeconds(2)); // what a patronictl edit-config -s retry_timeout=2 leads to
+            long t0 = System.nanoTime();
+            org.assertj.core.api.Assertions.assertThatThrownBy(d::read).isInstanceOf(DcsException.class);
+            Duration took = Duration.ofNanos(System.nanoTime() - t0);
+            // the client was built to wait 10 s for an answer (half of 20 s): a bound, not a speed goal
+            assertThat(took).isLessThan(Duration.ofSeconds(8));
+            System.out.println(
+                    "Consul read with retry_timeout 20 s changed to 2 s failed after " + took.toMillis() + " ms");
+        }
+    }
+
     private static void await(Duration max, BooleanSupplier condition, String what) throws InterruptedException {
         long deadline = System.nanoTime() + max.toNanos();
         while (!condition.getAsBoolean()) {

@@ -370,6 +370,22 @@ final class EtcdStore implements ClusterStore {
 
     /** Revokes the lease (the lock and the member record go at once), then closes the client. */
     @Override
+    public void abandon() {
+        synchronized (leaseLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        ChangeWatcher w = watcher;
+        if (w != null) {
+            w.close();
+        }
+        // no revoke: the lease, and the keys on it, lapse with the ttl
+        connection.close();
+    }
+
+    @Override
     public void close() {
         long[] leases;
         synchronized (leaseLock) {

@@ -11,7 +11,7 @@ import org.apache.curator.RetrySleeper;
  * Thread-safe: Curator runs a foreground operation's retries on the calling thread.
  */
 final class CountingRetryPolicy implements RetryPolicy {
-    private final RetryPolicy delegate;
+    private volatile RetryPolicy delegate;
     private final ThreadLocal<int[]> retries = ThreadLocal.withInitial(() -> new int[1]);
 
     CountingRetryPolicy(RetryPolicy delegate) {
@@ -27,6 +27,11 @@ final class CountingRetryPolicy implements RetryPolicy {
     @Override
     public boolean allowRetry(Throwable exception) {
         return delegate.allowRetry(exception);
+    }
+
+    /** Replaces the policy the next retry decisions ask ({@code retry_timeout} changed). */
+    void delegate(RetryPolicy policy) {
+        this.delegate = policy;
     }
 
     /** Starts counting for the calling thread's next operation. */

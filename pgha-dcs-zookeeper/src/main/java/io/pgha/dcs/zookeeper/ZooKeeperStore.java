@@ -65,11 +65,13 @@ import org.slf4j.LoggerFactory;
 final class ZooKeeperStore implements ClusterStore {
     private static final Logger log = LoggerFactory.getLogger(ZooKeeperStore.class);
     private static final long WATCHDOG_RETRY_MILLIS = 1000;
+    private static final int CONNECTION_MILLIS_MAX = 1500;
 
     private final String member;
     private final String ensemble;
     private final CuratorFramework client;
     private final CountingRetryPolicy retryPolicy;
+    private final int connectionMillis;
     private final EphemeralDeadline deadline;
     private final ZooKeeperWatch watch;
 
@@ -82,12 +84,13 @@ final class ZooKeeperStore implements ClusterStore {
         this.ensemble = options.connectString();
         Duration ttl = checkTtl(settings.ttl());
         this.clientSetup = options.clientSetup();
-        int retryMillis = (int) Math.max(
-                1000, Math.min(Integer.MAX_VALUE, settings.retryTimeout().toMillis()));
+        int retryMillis = retryMillis(settings.retryTimeout());
         // one attempt waits up to connectionTimeout for a connection; attempts go on for the rest of
-        // retryTimeout: a call is over in about retryTimeout
-        int connectionMillis = Math.max(500, retryMillis / 2);
-        this.retryPolicy = new CountingRetryPolicy(new RetryUntilElapsed(retryMillis - connectionMillis, 100));
+        // retryTimeout: a call is over in about retryTimeout. Curator fixes the connection timeout when
+        // the client is built, so it stays short (at most 1.5 s, half the smallest retry_timeout Patroni
+        // accepts) for a changed retry_timeout to move the rest (setRetryTimeout)
+        this.connectionMillis = Math.max(500, Math.min(CONNECTION_MILLIS_MAX, retryMillis / 2));
+        this.retryPolicy = new CountingRetryPolicy(retryUntil(retryMillis));
         CuratorFrameworkFactory.Builder builder = CuratorFrameworkFactory.builder()
                 .connectString(options.connectString())
                 .sessionTimeoutMs((int) Math.min(Integer.MAX_VALUE, ttl.toMillis()))
@@ -101,6 +104,23 @@ final class ZooKeeperStore implements ClusterStore {
         this.deadline = new EphemeralDeadline(client, member, ttl);
         this.watch = new ZooKeeperWatch(client, member);
         client.start();
+    }
+
+    private static int retryMillis(Duration retryTimeout) {
+        return (int) Math.max(1000, Math.min(Integer.MAX_VALUE, retryTimeout.toMillis()));
+    }
+
+    private RetryUntilElapsed retryUntil(int retryMillis) {
+        return new RetryUntilElapsed(Math.max(0, retryMillis - connectionMillis), 100);
+    }
+
+    /**
+     * {@code retry_timeout} changed in the dynamic configuration: the next calls retry for the new
+     * value less the connection timeout, as Patroni sets its ZooKeeper client's retry deadline.
+     */
+    @Override
+    public void setRetryTimeout(Duration retryTimeout) {
+        retryPolicy.delegate(retryUntil(retryMillis(retryTimeout)));
     }
 
     /** The Curator client, for tests that expire its session. */

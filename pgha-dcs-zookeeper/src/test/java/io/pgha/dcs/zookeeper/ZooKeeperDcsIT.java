@@ -48,6 +48,23 @@ class ZooKeeperDcsIT {
     }
 
     @Test
+    void aChangedRetryTimeoutBoundsTheNextCallsWithoutARestart() throws Exception {
+        // an ensemble nobody listens on: every call waits for a connection until retry_timeout is spent
+        Dcs d = new ZooKeeperDcsProvider()
+                .create(new io.pgha.dcs.DcsSettings(
+                        null, scope, "a", TTL, Duration.ofSeconds(30), Map.of("hosts", "127.0.0.1:1")));
+        opened.add(d);
+        d.setRetryTimeout(Duration.ofSeconds(3)); // what a patronictl edit-config -s retry_timeout=3 leads to
+        long t0 = System.nanoTime();
+        org.assertj.core.api.Assertions.assertThatThrownBy(d::read).isInstanceOf(DcsException.class);
+        Duration took = Duration.ofNanos(System.nanoTime() - t0);
+        // well within the 30 s the client was built with (a bound, not a speed goal)
+        assertThat(took).isLessThan(Duration.ofSeconds(15));
+        System.out.println(
+                "ZooKeeper read with retry_timeout 30 s changed to 3 s failed after " + took.toMillis() + " ms");
+    }
+
+    @Test
     void anExpiredSessionLosesTheLockForGood() throws Exception {
         Dcs a = member("a", TTL);
         Dcs b = member("b", TTL);

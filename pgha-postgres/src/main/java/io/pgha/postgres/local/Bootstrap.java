@@ -77,7 +77,7 @@ final class Bootstrap {
                 initdb();
                 files.write(null);
                 postmaster.start(OsCommand.SHORT.multipliedBy(5));
-                try (Connection c = Sql.local(config)) {
+                try (Connection c = Sql.local(config, dir.path())) {
                     createReplicationUser(c);
                     createRewindUser(c);
                 }
@@ -138,7 +138,7 @@ final class Bootstrap {
         files.writeForCustomBootstrap(recovery);
         postmaster.start(OsCommand.LONG);
         awaitEndOfRecovery();
-        try (Connection c = Sql.local(config)) {
+        try (Connection c = Sql.local(config, dir.path())) {
             setSuperuserPassword(c);
             createReplicationUser(c);
             createRewindUser(c);
@@ -151,7 +151,7 @@ final class Bootstrap {
     private void awaitEndOfRecovery() throws PostgresException, SQLException {
         long deadline = System.nanoTime() + OsCommand.LONG.toNanos();
         while (true) {
-            try (Connection c = Sql.local(config);
+            try (Connection c = Sql.local(config, dir.path());
                     Statement st = c.createStatement()) {
                 if (!Sql.inRecovery(st)) {
                     return;
@@ -192,9 +192,12 @@ final class Bootstrap {
             return;
         }
         List<String> cmd = OsCommand.userCommandWords("bootstrap.post_bootstrap", post);
-        HostPort local = new HostPort(config.listen().localConnectHost(), config.port());
-        cmd.add("host=" + local.host() + " port=" + local.port() + " user=" + ConnInfo.quote(config.superuser())
-                + " dbname=postgres");
+        // as Patroni's local_connect_kwargs: the Unix socket's directory with use_unix_socket
+        java.nio.file.Path socket = config.useUnixSocket() ? Sql.localSocket(dir.path(), config.port()) : null;
+        String host =
+                socket != null ? socket.getParent().toString() : config.listen().localConnectHost();
+        cmd.add("host=" + ConnInfo.quote(host) + " port=" + config.port() + " user="
+                + ConnInfo.quote(config.superuser()) + " dbname=postgres");
         Path pass = dir.runtimeDir().resolve(".post-bootstrap-" + HexFormat.of().formatHex(randomBytes(6)));
         try {
             dir.writeOwned(

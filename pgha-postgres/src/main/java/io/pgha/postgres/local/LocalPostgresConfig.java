@@ -41,6 +41,8 @@ public final class LocalPostgresConfig {
     private final boolean removeDataDirectoryOnRewindFailure;
     private final boolean removeDataDirectoryOnDivergedTimelines;
     private final boolean useSlots;
+    private final boolean useUnixSocket;
+    private final boolean useUnixSocketRepl;
     private final String runAs;
     private final List<String> initdbOptions;
     private final List<String> createReplicaMethods;
@@ -103,6 +105,8 @@ public final class LocalPostgresConfig {
         this.removeDataDirectoryOnRewindFailure = b.removeDataDirectoryOnRewindFailure;
         this.removeDataDirectoryOnDivergedTimelines = b.removeDataDirectoryOnDivergedTimelines;
         this.useSlots = b.useSlots;
+        this.useUnixSocket = b.useUnixSocket;
+        this.useUnixSocketRepl = b.useUnixSocketRepl;
         this.runAs = requireText(b.runAs, "postgresql.run_as");
         if (!runAs.matches("[A-Za-z0-9_][A-Za-z0-9_.-]*")) {
             throw new IllegalArgumentException("postgresql.run_as '" + runAs + "' is not a user name");
@@ -296,6 +300,23 @@ public final class LocalPostgresConfig {
         return useSlots;
     }
 
+    /**
+     * Patroni's {@code use_unix_socket}: pgha's own superuser connections to its PostgreSQL go
+     * through the Unix socket of the running server (the first of its
+     * {@code unix_socket_directories}) instead of TCP.
+     */
+    public boolean useUnixSocket() {
+        return useUnixSocket;
+    }
+
+    /**
+     * Patroni's {@code use_unix_socket_repl}: pgha's replication-protocol connection to its own
+     * PostgreSQL (IDENTIFY_SYSTEM before a rewind) goes through the Unix socket.
+     */
+    public boolean useUnixSocketRepl() {
+        return useUnixSocketRepl;
+    }
+
     /** The OS user PostgreSQL runs as when the JVM runs as root. */
     public String runAs() {
         return runAs;
@@ -402,6 +423,8 @@ public final class LocalPostgresConfig {
         private boolean removeDataDirectoryOnRewindFailure;
         private boolean removeDataDirectoryOnDivergedTimelines;
         private boolean useSlots = true;
+        private boolean useUnixSocket;
+        private boolean useUnixSocketRepl;
         private String runAs = "postgres";
         private final List<String> initdbOptions = new ArrayList<>();
         private final List<String> createReplicaMethods = new ArrayList<>(List.of("basebackup"));
@@ -508,6 +531,18 @@ public final class LocalPostgresConfig {
         public Builder pgHba(List<String> lines) {
             this.pgHba.clear();
             this.pgHba.addAll(Objects.requireNonNull(lines, "pg_hba"));
+            return this;
+        }
+
+        /** Patroni's {@code use_unix_socket}; false (TCP) by default. */
+        public Builder useUnixSocket(boolean use) {
+            this.useUnixSocket = use;
+            return this;
+        }
+
+        /** Patroni's {@code use_unix_socket_repl}; false (TCP) by default. */
+        public Builder useUnixSocketRepl(boolean use) {
+            this.useUnixSocketRepl = use;
             return this;
         }
 

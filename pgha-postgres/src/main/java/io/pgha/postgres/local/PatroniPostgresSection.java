@@ -92,6 +92,8 @@ final class PatroniPostgresSection {
                         postgresql.get("use_pg_rewind") != null
                                 ? "postgresql.use_pg_rewind"
                                 : "bootstrap.dcs.postgresql.use_pg_rewind"));
+        b.useUnixSocket(bool(postgresql.get("use_unix_socket"), "postgresql.use_unix_socket"));
+        b.useUnixSocketRepl(bool(postgresql.get("use_unix_socket_repl"), "postgresql.use_unix_socket_repl"));
         b.removeDataDirectoryOnRewindFailure(bool(
                 postgresql.get("remove_data_directory_on_rewind_failure"),
                 "postgresql.remove_data_directory_on_rewind_failure"));

@@ -11,10 +11,11 @@ import java.time.Instant;
 
 /**
  * The postmaster's lock file, {@code postmaster.pid}: line 1 the PID, line 3 the start time
- * (epoch seconds), line 8 the status ({@code starting}, {@code stopping}, {@code ready},
- * {@code standby}). pgha identifies the postmaster by this PID, never by process name.
+ * (epoch seconds), line 5 the directory of its first Unix socket (empty: none), line 8 the status
+ * ({@code starting}, {@code stopping}, {@code ready}, {@code standby}). pgha identifies the
+ * postmaster by this PID, never by process name.
  */
-record PidFile(long pid, Instant startTime, String status) {
+record PidFile(long pid, Instant startTime, String socketDir, String status) {
 
     /** postmaster.pid has eight short lines; what is read of it at most. */
     private static final int MAX_SIZE = 4096;
@@ -39,8 +40,9 @@ record PidFile(long pid, Instant startTime, String status) {
             Instant start = lines.length > 2 && !lines[2].isBlank()
                     ? Instant.ofEpochSecond(Long.parseLong(lines[2].trim()))
                     : null;
+            String socketDir = lines.length > 4 ? lines[4].trim() : "";
             String status = lines.length > 7 ? lines[7].trim() : "";
-            return pid > 0 ? new PidFile(pid, start, status) : null;
+            return pid > 0 ? new PidFile(pid, start, socketDir, status) : null;
         } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
             return null;
         }

@@ -139,7 +139,7 @@ final class Postmaster {
             return;
         }
         if (checkpointFirst && mode != StopMode.IMMEDIATE) {
-            try (Connection c = Sql.local(config);
+            try (Connection c = Sql.local(config, dir.path());
                     Statement st = c.createStatement()) {
                 st.setQueryTimeout((int) Math.max(1, timeout.toSeconds()));
                 if (!Sql.inRecovery(st)) {

@@ -77,7 +77,7 @@ final class Replication {
 
     /** Creates the slots in {@code want} that are missing and drops the inactive ones not in {@code spare}. */
     void syncSlots(Set<String> want, Set<String> spare) throws PostgresException {
-        try (Connection c = Sql.local(config)) {
+        try (Connection c = Sql.local(config, dir.path())) {
             List<String[]> existing = new ArrayList<>();
             try (Statement st = c.createStatement();
                     ResultSet rs = st.executeQuery(

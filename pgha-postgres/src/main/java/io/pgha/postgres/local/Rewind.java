@@ -138,13 +138,7 @@ final class Rewind {
 
     /** The running standby's replay timeline from IDENTIFY_SYSTEM, 0 when it cannot tell. */
     private long replayTimeline() {
-        try (Connection c = Sql.connectReplication(
-                        config.listen().localConnectHost(),
-                        config.port(),
-                        config.replicationUser(),
-                        config.replicationPassword(),
-                        config.replicationSsl(),
-                        Sql.TIMEOUT_SECONDS);
+        try (Connection c = Sql.localReplication(config, dir.path());
                 Statement st = c.createStatement();
                 ResultSet rs = st.executeQuery("IDENTIFY_SYSTEM")) {
             return rs.next() ? rs.getLong("timeline") : 0;

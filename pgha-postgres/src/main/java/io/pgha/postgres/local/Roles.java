@@ -84,7 +84,7 @@ final class Roles {
     void promote(Duration timeout) throws PostgresException {
         int secs = (int) Math.max(1, timeout.toSeconds());
         Instant deadline = Instant.now().plus(timeout);
-        try (Connection c = Sql.local(config);
+        try (Connection c = Sql.local(config, dir.path());
                 Statement st = c.createStatement()) {
             st.setQueryTimeout(secs + 10);
             if (!Sql.inRecovery(st)) {
@@ -123,7 +123,7 @@ final class Roles {
     private void checkpointAfterPromote() {
         Thread t = new Thread(
                 () -> {
-                    try (Connection c = Sql.local(config);
+                    try (Connection c = Sql.local(config, dir.path());
                             Statement st = c.createStatement()) {
                         st.execute("CHECKPOINT");
                         LOG.debug("{}: checkpoint after promote done", config.name());
@@ -188,7 +188,7 @@ final class Roles {
 
     /** Whether the running server is in recovery; null when it does not answer. */
     private Boolean queryInRecovery() {
-        try (Connection c = Sql.local(config);
+        try (Connection c = Sql.local(config, dir.path());
                 Statement st = c.createStatement()) {
             st.setQueryTimeout(Sql.TIMEOUT_SECONDS);
             return Sql.inRecovery(st);

@@ -1,5 +1,6 @@
 package io.pgha.postgres.local;
 
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -7,7 +8,8 @@ import java.sql.Statement;
 import java.util.Properties;
 
 /**
- * JDBC connections to PostgreSQL (pgjdbc), as the superuser over TCP. The password is passed in
+ * JDBC connections to PostgreSQL (pgjdbc), as the superuser over TCP, or to the member's own
+ * server through its Unix socket ({@code use_unix_socket}). The password is passed in
  * the connection properties only, never in a URL or a log line.
  */
 final class Sql {
@@ -19,9 +21,73 @@ final class Sql {
 
     private Sql() {}
 
-    /** The superuser's connection to this member's own server (listen's first host, over TCP). */
-    static Connection local(LocalPostgresConfig config) throws SQLException {
-        return superuser(config, new HostPort(config.listen().localConnectHost(), config.port()));
+    /**
+     * The superuser's connection to this member's own server: over TCP to listen's first host, or,
+     * with {@code use_unix_socket}, through the running server's Unix socket.
+     *
+     * @param dataDir the data directory, whose postmaster.pid names the socket's directory
+     */
+    static Connection local(LocalPostgresConfig config, Path dataDir) throws SQLException {
+        Path socket = config.useUnixSocket() ? localSocket(dataDir, config.port()) : null;
+        if (socket == null) {
+            return superuser(config, new HostPort(config.listen().localConnectHost(), config.port()));
+        }
+        Properties p = unixSocket(
+                properties(config.superuser(), config.superuserPassword(), config.superuserSsl(), TIMEOUT_SECONDS),
+                socket);
+        return open("localhost", config.port(), p);
+    }
+
+    /**
+     * A replication-protocol connection to this member's own server as the replication user: over
+     * TCP, or with {@code use_unix_socket_repl} through its Unix socket.
+     */
+    static Connection localReplication(LocalPostgresConfig config, Path dataDir) throws SQLException {
+        Path socket = config.useUnixSocketRepl() ? localSocket(dataDir, config.port()) : null;
+        if (socket == null) {
+            return connectReplication(
+                    config.listen().localConnectHost(),
+                    config.port(),
+                    config.replicationUser(),
+                    config.replicationPassword(),
+                    config.replicationSsl(),
+                    TIMEOUT_SECONDS);
+        }
+        Properties p = unixSocket(
+                replication(properties(
+                        config.replicationUser(),
+                        config.replicationPassword(),
+                        config.replicationSsl(),
+                        TIMEOUT_SECONDS)),
+                socket);
+        return open("localhost", config.port(), p);
+    }
+
+    /**
+     * The Unix socket file of the server running in {@code dataDir}: in the directory its
+     * postmaster.pid names (the first of the {@code unix_socket_directories} it runs with, which
+     * may differ from the configured value until a restart), null when it names none (no Unix
+     * socket, an abstract one, or no server): then pgha connects over TCP, as Patroni falls back to
+     * TCP when {@code unix_socket_directories} holds no absolute path.
+     */
+    static Path localSocket(Path dataDir, int port) {
+        PidFile pid = PidFile.read(dataDir);
+        if (pid == null || !pid.socketDir().startsWith("/")) {
+            return null;
+        }
+        return UnixSocketFactory.socketFile(Path.of(pid.socketDir()), port);
+    }
+
+    /**
+     * {@code p} changed to connect through {@code socket}; TLS and GSSAPI encryption off, as libpq
+     * ignores {@code sslmode} on a Unix socket (PostgreSQL refuses TLS there).
+     */
+    private static Properties unixSocket(Properties p, Path socket) {
+        p.setProperty("socketFactory", UnixSocketFactory.class.getName());
+        p.setProperty("socketFactoryArg", socket.toString());
+        p.setProperty("sslmode", "disable");
+        p.setProperty("gssEncMode", "disable");
+        return p;
     }
 
     /** The superuser's connection to the server at {@code at}: this member's, or another member's. */
@@ -62,11 +128,14 @@ final class Sql {
     static Connection connectReplication(
             String host, int port, String user, String password, ClientSsl ssl, int timeoutSeconds)
             throws SQLException {
-        Properties p = properties(user, password, ssl, timeoutSeconds);
+        return open(host, port, replication(properties(user, password, ssl, timeoutSeconds)));
+    }
+
+    private static Properties replication(Properties p) {
         p.setProperty("replication", "true");
         p.setProperty("assumeMinServerVersion", "9.4");
         p.setProperty("preferQueryMode", "simple");
-        return open(host, port, p);
+        return p;
     }
 
     static Properties properties(String user, String password, ClientSsl ssl, int timeoutSeconds) {

@@ -238,7 +238,7 @@ final class StatusReader {
             for (int attempt = 0; ; attempt++) {
                 if (connection == null || connectionPid != postmasterPid) {
                     closeConnection();
-                    connection = Sql.local(config);
+                    connection = Sql.local(config, dir.path());
                     connectionPid = postmasterPid;
                 }
                 try {

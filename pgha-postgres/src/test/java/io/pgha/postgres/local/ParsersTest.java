@@ -103,7 +103,9 @@ class ParsersTest {
         assertThat(p.pid()).isEqualTo(12345);
         assertThat(p.startTime()).isEqualTo(Instant.ofEpochSecond(1700000000));
         assertThat(p.status()).isEqualTo("ready");
+        assertThat(p.socketDir()).isEqualTo("/tmp");
         assertThat(PidFile.parse("12345\n").status()).isEmpty();
+        assertThat(PidFile.parse("12345\n").socketDir()).isEmpty();
         assertThat(PidFile.parse("garbage")).isNull();
         assertThat(PidFile.isAlive(ProcessHandle.current().pid())).isTrue();
     }

@@ -113,7 +113,8 @@ class TlsReplicationIT {
     @Test
     void aReplicaClonesAndStreamsOverVerifiedTls() throws Exception {
         // pgha's own superuser connection (pgjdbc, sslmode=verify-full against the self-signed certificate)
-        try (java.sql.Connection c = Sql.local(primary.config());
+        try (java.sql.Connection c =
+                        Sql.local(primary.config(), primary.config().dataDir());
                 java.sql.Statement st = c.createStatement();
                 java.sql.ResultSet rs = st.executeQuery("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")) {
             assertThat(rs.next()).isTrue();
