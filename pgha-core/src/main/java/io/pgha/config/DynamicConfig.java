@@ -268,6 +268,35 @@ public final class DynamicConfig {
         return v == null || Tags.isTrue(v);
     }
 
+    /**
+     * Patroni's {@code standby_cluster} section when it makes this a standby cluster (a
+     * {@code host}, {@code port} or {@code restore_command} set, as Patroni's
+     * {@code is_standby_cluster}); null otherwise. While it is, no member runs as a writable
+     * primary: the lock holder is the standby leader, replicating from the remote primary.
+     */
+    @SuppressWarnings("unchecked")
+    public Map<String, Object> standbyCluster() {
+        Object sc = raw.get("standby_cluster");
+        if (!(sc instanceof Map<?, ?> m)) {
+            return null;
+        }
+        for (String key : List.of("host", "port", "restore_command")) {
+            Object v = m.get(key);
+            if (v != null
+                    && !"".equals(v)
+                    && !Boolean.FALSE.equals(v)
+                    && !Integer.valueOf(0).equals(v)) {
+                return (Map<String, Object>) m;
+            }
+        }
+        return null;
+    }
+
+    /** Whether {@link #standbyCluster()} makes this a standby cluster. */
+    public boolean isStandbyCluster() {
+        return standbyCluster() != null;
+    }
+
     /** Seconds within 0 and {@link DynamicConfigValidator#MAX_SECONDS}, so that their milliseconds never overflow. */
     private static long boundedSeconds(long seconds) {
         return Math.max(0, Math.min(DynamicConfigValidator.MAX_SECONDS, seconds));

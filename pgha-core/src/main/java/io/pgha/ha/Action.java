@@ -56,6 +56,7 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
     /** Runs on the node's action thread; the loop goes on meanwhile. */
     sealed interface Long extends Action
             permits Bootstrap,
+                    BootstrapStandbyLeader,
                     CloneFrom,
                     StartPrimary,
                     StartStandby,
@@ -190,6 +191,14 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
 
     /** initdb, start as primary, take the lock, write initialize and config. */
     record Bootstrap() implements Long {}
+
+    /**
+     * Bootstrap a standby cluster (Patroni's {@code bootstrap_standby_leader}): copy the remote
+     * primary (the standby cluster's {@code create_replica_methods}, basebackup by default), start as
+     * its replica, take the lock, write {@code initialize} and {@code config}. A failed copy gives the
+     * bootstrap back to the cluster, as a failed {@link Bootstrap} does.
+     */
+    record BootstrapStandbyLeader(Member remote) implements Long {}
 
     /**
      * Create a replica by copying the data directory from {@code source}; with {@code source} null,

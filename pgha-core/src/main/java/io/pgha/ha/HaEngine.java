@@ -186,6 +186,14 @@ final class HaEngine {
             if (Tags.noFailover(in.tags())) {
                 return Decision.of("waiting for a member to bootstrap the cluster (I am tagged nofailover)");
             }
+            Member remote = StandbyCluster.remote(in.config());
+            if (remote != null) {
+                // Patroni's bootstrap_standby_leader: a copy of the remote primary, not initdb
+                return Decision.of(
+                        "trying to bootstrap a new standby leader",
+                        new Action.ClaimInitialize(),
+                        new Action.BootstrapStandbyLeader(remote));
+            }
             if (in.watchdogFailed()) {
                 return Decision.of("waiting for a member to bootstrap the cluster (watchdog device is not usable)");
             }
@@ -198,7 +206,7 @@ final class HaEngine {
             boolean fromLeader = c.isLeader(s.name());
             return Decision.of(
                     "trying to bootstrap from " + (fromLeader ? "leader" : "replica") + " '" + s.name() + "'",
-                    new Action.CloneFrom(s));
+                    new Action.CloneFrom(StandbyCluster.upstream(in.config(), s)));
         }
         if (c.hasLeader()) {
             return Decision.of("waiting for the leader (" + c.leader().name() + ") to publish its member record");
@@ -209,7 +217,10 @@ final class HaEngine {
             // Patroni: the cluster exists, nobody leads it, and a replica method needs no member
             return Decision.of("trying to bootstrap (without leader)", new Action.CloneFrom(null));
         }
-        return Decision.of("waiting for leader to bootstrap");
+        return Decision.of(
+                StandbyCluster.isActive(in.config())
+                        ? "waiting for standby_leader to bootstrap"
+                        : "waiting for leader to bootstrap");
     }
 
     /** Patroni's choice: a running member tagged clonefrom, else the running leader. */
@@ -237,6 +248,9 @@ final class HaEngine {
         PostgresStatus pg = in.postgres();
         Failover f = ManualFailover.effective(c);
         boolean candidate = f != null && in.name().equals(f.member()) && f.scheduledAt() == null;
+        if (haveLock && StandbyCluster.isActive(in.config()) && !pg.isPrimary()) {
+            return standbyLeaderCycle(in, c, "PAUSE: ");
+        }
         if (haveLock) {
             if (pg.isReplica() && candidate) {
                 return promoteWithLock(in, c, "PAUSE: manual failover: promoting self as the candidate");
@@ -328,6 +342,11 @@ final class HaEngine {
                                 + ") is over: releasing the leader lock so that a healthy replica takes over",
                         new Action.ReleaseLock());
             }
+            Member remote = StandbyCluster.remote(in.config());
+            if (remote != null) {
+                // never StartPrimary in a standby cluster: the lock holder starts as the standby leader
+                return startStandbyLeader(in, remote);
+            }
             return Decision.of("starting primary after failure", new Action.RenewLock(), new Action.StartPrimary());
         }
         if (c.hasLeader()) {
@@ -340,9 +359,23 @@ final class HaEngine {
                         "reinitializing from leader '" + leader.get().name() + "'",
                         new Action.Reinitialize(leader.get()));
             }
-            return startAsReplica(in, leader.get());
+            return startAsReplica(in, StandbyCluster.upstream(in.config(), leader.get()));
         }
         String unhealthy = HealthiestNode.whyNotHealthiest(in, c);
+        Member remote = StandbyCluster.remote(in.config());
+        if (remote != null) {
+            if (unhealthy == null) {
+                // the lock first; the next pass starts this member as the standby leader
+                return Decision.of(
+                        "no standby leader and postgres is not running: I am the healthiest node, acquiring the"
+                                + " leader lock to start as the standby leader",
+                        new Action.AcquireLock());
+            }
+            // Patroni: a member that may not lead follows the remote primary while nobody leads
+            return Decision.of(
+                    "trying to follow a remote member because standby cluster is unhealthy: " + unhealthy,
+                    new Action.StartReplica(remote, Action.Preparation.NONE, false));
+        }
         if (unhealthy == null) {
             return Decision.of(
                     "no leader and postgres is not running: I am the healthiest node, acquiring the leader lock",
@@ -466,6 +499,9 @@ final class HaEngine {
 
     private Decision leaderCycle(HaInput in, ClusterState c) {
         PostgresStatus pg = in.postgres();
+        if (StandbyCluster.isActive(in.config())) {
+            return standbyLeaderCycle(in, c, "");
+        }
         if (in.watchdogFailed()) { // Patroni's enforce_primary_role with watchdog.mode required
             return pg.isReplica()
                     ? Decision.of(
@@ -506,8 +542,106 @@ final class HaEngine {
         return new Decision(a, "no action. I am (" + in.name() + "), the leader with the lock", wake);
     }
 
+    // ---- the standby leader's cycle ----------------------------------------------------------------
+
+    /**
+     * The lock holder of a standby cluster (Patroni's {@code enforce_follow_remote_member}): it never
+     * promotes. A running primary demotes (the key was added: Patroni's "demote cluster"), stopping
+     * after a checkpoint, and keeps the lock: the next cycle starts it as the remote primary's
+     * replica (rewound when it diverged). A running replica is the standby leader: it renews the
+     * lock, records its position, keeps a slot for each member that cascades from it, and follows
+     * the remote primary. A switchover request is cleared: the standby leader has nothing to hand
+     * over that the ttl does not.
+     */
+    private Decision standbyLeaderCycle(HaInput in, ClusterState c, String prefix) {
+        PostgresStatus pg = in.postgres();
+        Member remote = StandbyCluster.remote(in.config());
+        if (pg.isPrimary()) {
+            return Decision.of(
+                    prefix + "cannot be a real primary in standby cluster: demoting myself to follow the remote"
+                            + " primary",
+                    new Action.RenewLock(),
+                    new Action.Demote(StopMode.FAST, true, false));
+        }
+        if (!pg.isRunning()) {
+            return startStandbyLeader(in, remote);
+        }
+        List<Action> a = new ArrayList<>();
+        a.add(new Action.RenewLock());
+        if ((c.initialize() == null || c.initialize().isEmpty()) && pg.systemIdentifier() != null) {
+            a.add(new Action.WriteInitialize(
+                    pg.systemIdentifier(), c.initialize() == null ? Dcs.ABSENT : c.initializeVersion()));
+        }
+        if (c.config() == null) {
+            a.add(new Action.WriteBootstrapConfig());
+        }
+        if (pg.lastLsn() > 0) {
+            a.add(new Action.WriteStatus(pg.lastLsn()));
+        }
+        if (in.config().useSlots()) {
+            Set<String> slots = new LinkedHashSet<>();
+            for (Member m : c.members()) {
+                if (!m.name().equals(in.name()) && !Tags.isTrue(m.tags().get(Tags.NOSTREAM))) {
+                    slots.add(m.name());
+                }
+            }
+            a.add(new Action.SyncSlots(slots));
+        }
+        if (ManualFailover.effective(c) != null) {
+            a.add(new Action.ClearFailover(c.failover()));
+            return new Decision(
+                    a, prefix + "manual failover is not possible in a standby cluster: clearing the request", null);
+        }
+        if (!remote.name().equals(in.following())) {
+            a.add(new Action.Follow(remote, true));
+            return new Decision(
+                    a,
+                    prefix + "promoted self to a standby leader: following the remote primary " + where(remote),
+                    null);
+        }
+        if (in.restartRequested() && prefix.isEmpty()) {
+            a.add(new Action.Restart());
+            return new Decision(a, "restarting postgresql as requested", null);
+        }
+        return new Decision(a, prefix + "no action. I am (" + in.name() + "), the standby leader with the lock", null);
+    }
+
+    /**
+     * The lock holder of a standby cluster with PostgreSQL stopped starts as the remote primary's
+     * replica: as it is when its history is part of the remote's (checked where the remote streams),
+     * else rewound or re-cloned as {@link #startAsReplica} decides. With {@code restore_command}
+     * alone there is nothing to check against: it starts and replays the archive.
+     */
+    private Decision startStandbyLeader(HaInput in, Member remote) {
+        Decision d = remote.connUrl() == null
+                ? Decision.of(
+                        "starting as a standby leader because i had the session lock",
+                        new Action.StartReplica(remote, Action.Preparation.NONE, true))
+                : startAsReplica(in, remote);
+        if (d.actions().stream().anyMatch(x -> x instanceof Action.Inquiry)) {
+            return d;
+        }
+        List<Action> a = new ArrayList<>();
+        a.add(new Action.RenewLock());
+        a.addAll(d.actions());
+        return new Decision(
+                a,
+                d.reason()
+                        .replace(
+                                "starting as a secondary of the leader",
+                                "starting as a standby" + " leader following the remote primary"),
+                d.wakeWithin());
+    }
+
+    private static String where(Member remote) {
+        return remote.connUrl() == null ? "(restore_command only)" : "(" + remote.connUrl() + ")";
+    }
+
     /** The lock holder is a replica: promote it (the winner of a manual failover clears the request first). */
     private Decision promoteWithLock(HaInput in, ClusterState c, String reason) {
+        if (StandbyCluster.isActive(in.config())) {
+            return standbyLeaderCycle(in, c, ""); // never a writable primary in a standby cluster
+        }
         PostgresStatus pg = in.postgres();
         List<Action> a = new ArrayList<>();
         a.add(new Action.RenewLock());
@@ -643,7 +777,11 @@ final class HaEngine {
             return Decision.of("restarting postgresql as requested", new Action.Restart());
         }
         if (!leaderName.equals(in.following())) {
-            return follow(in, leader.get(), "following new leader (" + leaderName + ")");
+            return follow(
+                    in,
+                    StandbyCluster.upstream(in.config(), leader.get()),
+                    "following new " + (StandbyCluster.isActive(in.config()) ? "standby leader" : "leader") + " ("
+                            + leaderName + ")");
         }
         long leaderTimeline = leader.get().timeline();
         if (!pg.isStreaming() && leaderTimeline > 0 && pg.timeline() > 0 && leaderTimeline != pg.timeline()) {
@@ -811,6 +949,9 @@ final class HaEngine {
 
     /** Whether a member record says its PostgreSQL runs out of recovery (Patroni 2 wrote "master"). */
     static boolean isPrimaryRole(Member m) {
+        if (StandbyCluster.isRemote(m)) {
+            return true; // the remote primary of a standby cluster (or the standby leader it cascades from)
+        }
         String role = m.role();
         return "primary".equals(role) || "master".equals(role) || "standby_leader".equals(role);
     }

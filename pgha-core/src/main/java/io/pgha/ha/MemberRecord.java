@@ -65,6 +65,9 @@ final class MemberRecord {
     NodeState publish(CycleEnd end) {
         PostgresStatus pg = end.postgres();
         String role = roleOf(pg, end.dataDirectoryEmpty());
+        if ("replica".equals(role) && end.holdsLock() && StandbyCluster.isActive(end.config())) {
+            role = "standby_leader"; // Patroni's role of a standby cluster's lock holder
+        }
         if (end.cluster() != null && end.touchMember()) {
             try {
                 dcs.touchMember(memberData(end, role));

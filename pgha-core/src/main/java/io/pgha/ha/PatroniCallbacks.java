@@ -93,7 +93,9 @@ public final class PatroniCallbacks implements HaListener {
 
     @Override
     public void roleChanged(String from, String to) {
-        if (from != null && ("primary".equals(to) || "replica".equals(to)) && !"uninitialized".equals(from)) {
+        if (from != null
+                && ("primary".equals(to) || "replica".equals(to) || "standby_leader".equals(to))
+                && !"uninitialized".equals(from)) {
             run("on_role_change", to);
         }
     }

@@ -89,6 +89,8 @@ final class PostgresActions {
     void run(Action.Long a) throws PostgresException, DcsException {
         if (a instanceof Action.Bootstrap) {
             bootstrap();
+        } else if (a instanceof Action.BootstrapStandbyLeader b) {
+            bootstrapStandbyLeader(b.remote());
         } else if (a instanceof Action.CloneFrom c) {
             postgres.cloneFrom(c.source());
             ClusterState cluster = dcs.read();
@@ -184,6 +186,44 @@ final class PostgresActions {
         LOG.info("[{}] initialized a new cluster with system identifier {}", config.name(), sysid);
     }
 
+    private void bootstrapStandbyLeader(Member remote) throws PostgresException, DcsException {
+        try {
+            postgres.cloneFrom(remote);
+            postgres.start(remote, PG_TIMEOUT);
+        } catch (PostgresException e) {
+            LOG.error(
+                    "[{}] bootstrap of the standby leader from the remote primary failed: {}; giving the bootstrap"
+                            + " back to the cluster",
+                    config.name(),
+                    e.getMessage());
+            try {
+                postgres.stop(StopMode.IMMEDIATE, false, PG_TIMEOUT);
+                postgres.removeDataDirectory();
+            } finally {
+                dcs.cancelInitialize();
+            }
+            throw e;
+        }
+        following = remote.name();
+        events.fire(l -> l.postgresStarted("replica"));
+        Instant t = clock.instant();
+        if (dcs.acquireLeader()) {
+            lease.proven(t);
+        }
+        ClusterState cluster = dcs.read();
+        String sysid = postgres.status().systemIdentifier();
+        if (sysid != null) {
+            dcs.writeInitialize(sysid, cluster.initialize() == null ? Dcs.ABSENT : cluster.initializeVersion());
+        }
+        if (cluster.config() == null) {
+            dcs.writeConfig(config.bootstrapDcs(), Dcs.ABSENT);
+        }
+        LOG.info(
+                "[{}] bootstrapped a standby leader from the remote primary (system identifier {})",
+                config.name(),
+                sysid);
+    }
+
     private void startReplica(Action.StartReplica s) throws PostgresException {
         Member leader = s.leader();
         switch (s.preparation()) {
@@ -258,7 +298,9 @@ final class PostgresActions {
     private static String activityOf(Action.Long a) {
         if (a instanceof Action.Bootstrap) {
             return "initializing new cluster";
-        } else if (a instanceof Action.CloneFrom || a instanceof Action.Reinitialize) {
+        } else if (a instanceof Action.BootstrapStandbyLeader
+                || a instanceof Action.CloneFrom
+                || a instanceof Action.Reinitialize) {
             return "creating replica";
         } else if (a instanceof Action.Demote || a instanceof Action.Stop) {
             return "stopping";

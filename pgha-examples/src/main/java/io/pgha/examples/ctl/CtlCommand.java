@@ -22,6 +22,8 @@ import picocli.CommandLine.Spec;
             FailoverCommand.class,
             PauseCommand.class,
             ResumeCommand.class,
+            DemoteClusterCommand.class,
+            PromoteClusterCommand.class,
             RestartCommand.class,
             ReinitCommand.class,
             ReloadCommand.class,

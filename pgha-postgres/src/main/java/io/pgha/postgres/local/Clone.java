@@ -2,6 +2,7 @@ package io.pgha.postgres.local;
 
 import io.pgha.dcs.Member;
 import io.pgha.postgres.PostgresException;
+import io.pgha.postgres.StandbySource;
 import io.pgha.process.Progress;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -80,7 +81,12 @@ final class Clone {
                     + " is not empty; a clone needs an empty or missing data directory");
         }
         dir.prepareRuntime();
-        List<String> methods = new ArrayList<>(config.createReplicaMethods());
+        StandbySource standby = StandbySource.of(source);
+        // a standby cluster's own create_replica_methods for the copy of the remote primary, as Patroni
+        List<String> methods = new ArrayList<>(
+                standby != null && !standby.createReplicaMethods().isEmpty()
+                        ? standby.createReplicaMethods()
+                        : config.createReplicaMethods());
         if (source == null || source.connUrl() == null) {
             methods.removeIf(m -> !config.canCreateReplicaWithoutLeader(m));
             if (methods.isEmpty()) {
@@ -103,7 +109,7 @@ final class Clone {
                     throw new PostgresException("it left no cluster (no PG_VERSION) in " + dir.path());
                 }
                 dir.prepare(); // the PostgreSQL user's, mode 0700, whatever the method left
-                files.write(upstream);
+                files.write(upstream, standby);
                 LOG.info(
                         "{}: replica created with {}{}",
                         config.name(),

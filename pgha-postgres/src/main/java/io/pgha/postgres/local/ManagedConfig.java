@@ -109,6 +109,40 @@ final class ManagedConfig {
             String primaryConninfo,
             String slotName,
             String synchronousStandbyNames) {
+        return render(
+                config,
+                parameters,
+                facts,
+                socketDir,
+                hbaFile,
+                primaryConninfo,
+                slotName,
+                synchronousStandbyNames,
+                null);
+    }
+
+    /** The marker before the settings a standby cluster's section overrides (read back by ManagedFiles). */
+    static final String STANDBY_MARKER = "# standby_cluster: ";
+
+    /**
+     * As {@link #render(LocalPostgresConfig, Map, ServerFacts, Path, Path, String, String, String)},
+     * on a member of a standby cluster: {@code standby} (when not null) names the slot on the remote
+     * primary for the standby leader (none without {@code primary_slot_name}), and its recovery
+     * settings override the member's {@code recovery_conf}, as Patroni.
+     */
+    static String render(
+            LocalPostgresConfig config,
+            Map<String, String> parameters,
+            ServerFacts facts,
+            Path socketDir,
+            Path hbaFile,
+            String primaryConninfo,
+            String slotName,
+            String synchronousStandbyNames,
+            io.pgha.postgres.StandbySource standby) {
+        if (standby != null && standby.remote()) {
+            slotName = slotName == null ? null : standby.primarySlotName();
+        }
         Map<String, String> p = fileParameters(parameters, facts, socketDir);
         StringBuilder sb = new StringBuilder();
         sb.append("# Written by pgha for member '")
@@ -141,6 +175,13 @@ final class ManagedConfig {
                     line(sb, k, v);
                 }
             });
+            if (standby != null) {
+                sb.append('\n')
+                        .append(STANDBY_MARKER)
+                        .append(standby.remote() ? "remote" : "cascade")
+                        .append('\n');
+                standby.recoverySettings().forEach((k, v) -> line(sb, k, v));
+            }
         }
         return sb.toString();
     }

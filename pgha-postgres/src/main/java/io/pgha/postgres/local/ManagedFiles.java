@@ -1,6 +1,7 @@
 package io.pgha.postgres.local;
 
 import io.pgha.postgres.PostgresException;
+import io.pgha.postgres.StandbySource;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,6 +37,9 @@ final class ManagedFiles {
 
     private volatile String synchronousStandbyNames = "";
 
+    /** What the standby cluster's section sets with the upstream; null outside a standby cluster. */
+    private volatile StandbySource standby;
+
     /** The cluster's dynamic postgresql section, once the node has passed it on; null before. */
     private volatile DynamicPostgres dynamic;
 
@@ -68,11 +72,12 @@ final class ManagedFiles {
     /** After the data directory was emptied: nothing is left to follow. */
     void forgetUpstream() {
         upstreamConninfo = null;
+        standby = null;
     }
 
     /** Rewrites the files as they are, with the remembered upstream (a reload or restart keeps the role). */
     void rewrite() throws PostgresException {
-        write(upstreamConninfo);
+        write(upstreamConninfo, standby);
     }
 
     /**
@@ -80,6 +85,15 @@ final class ManagedFiles {
      * pgha.hba.conf; on a replica ({@code conninfo != null}) also standby.signal.
      */
     void write(String conninfo) throws PostgresException {
+        write(conninfo, null);
+    }
+
+    /**
+     * As {@link #write(String)}, for an upstream that carries a standby cluster's settings
+     * ({@code standby}, null for none): the slot on the remote primary, {@code restore_command} and
+     * the like.
+     */
+    void write(String conninfo, StandbySource standby) throws PostgresException {
         Path data = dir.path();
         try {
             Path conf = data.resolve("postgresql.conf");
@@ -91,8 +105,9 @@ final class ManagedFiles {
                 dir.writeOwned(conf, ManagedConfig.withInclude(current));
             }
             dir.writeOwned(data.resolve(ManagedConfig.HBA_FILE), hbaContent());
-            dir.writeOwned(data.resolve(ManagedConfig.CONF_FILE), confContent(conninfo));
+            dir.writeOwned(data.resolve(ManagedConfig.CONF_FILE), confContent(conninfo, standby));
             upstreamConninfo = conninfo;
+            this.standby = conninfo == null ? null : standby;
             if (conninfo != null && !dir.hasStandbySignal()) {
                 dir.writeOwned(dir.standbySignal(), "");
             }
@@ -115,7 +130,7 @@ final class ManagedFiles {
         write(null);
         Path data = dir.path();
         Map<String, String> parameters = effectiveParameters();
-        StringBuilder conf = new StringBuilder(confContent(null, parameters));
+        StringBuilder conf = new StringBuilder(confContent(null, parameters, null));
         conf.append("\n# the custom bootstrap's recovery_conf, until its recovery ends\n");
         recoveryConf.forEach((k, v) ->
                 conf.append(k).append(" = ").append(ManagedConfig.quote(v)).append('\n'));
@@ -193,8 +208,8 @@ final class ManagedFiles {
             }
             String conf = dir.files().read(data.resolve(ManagedConfig.CONF_FILE));
             String hba = dir.files().read(data.resolve(ManagedConfig.HBA_FILE));
-            boolean same =
-                    confContent(upstreamConninfo).equals(conf) && hbaContent().equals(hba);
+            boolean same = confContent(upstreamConninfo, standby).equals(conf)
+                    && hbaContent().equals(hba);
             if (same) {
                 return false; // nothing to change
             }
@@ -212,11 +227,11 @@ final class ManagedFiles {
         return d == null ? config.parameters() : d.effectiveParameters(config);
     }
 
-    private String confContent(String conninfo) {
-        return confContent(conninfo, effectiveParameters());
+    private String confContent(String conninfo, StandbySource standby) {
+        return confContent(conninfo, effectiveParameters(), standby);
     }
 
-    private String confContent(String conninfo, Map<String, String> parameters) {
+    private String confContent(String conninfo, Map<String, String> parameters, StandbySource standby) {
         return ManagedConfig.render(
                 config,
                 parameters,
@@ -225,7 +240,8 @@ final class ManagedFiles {
                 dir.path().resolve(ManagedConfig.HBA_FILE),
                 conninfo,
                 config.useSlots() ? config.slotName() : null,
-                synchronousStandbyNames);
+                synchronousStandbyNames,
+                standby);
     }
 
     private String hbaContent() {
@@ -241,7 +257,15 @@ final class ManagedFiles {
         }
         try {
             String text = dir.files().read(conf);
+            String standbyKind = null;
+            String slot = null;
+            Map<String, String> standbySettings = new LinkedHashMap<>();
             for (String line : text == null ? new String[0] : text.split("\n")) {
+                if (line.startsWith(ManagedConfig.STANDBY_MARKER)) {
+                    standbyKind = line.substring(ManagedConfig.STANDBY_MARKER.length())
+                            .trim();
+                    continue;
+                }
                 int eq = line.indexOf(" = ");
                 if (eq < 0 || line.startsWith("#")) {
                     continue;
@@ -259,7 +283,21 @@ final class ManagedFiles {
                     upstreamConninfo = value.isEmpty() && !dir.hasStandbySignal() ? null : value;
                 } else if (key.equals("synchronous_standby_names")) {
                     synchronousStandbyNames = value;
+                } else if (key.equals("primary_slot_name")) {
+                    slot = value;
+                } else if (standbyKind != null) {
+                    standbySettings.put(key, value);
                 }
+            }
+            if (standbyKind != null && upstreamConninfo != null) {
+                boolean remote = standbyKind.equals("remote");
+                standby = new StandbySource(
+                        remote,
+                        remote && slot != null && !slot.isEmpty() ? slot : null,
+                        standbySettings.get("restore_command"),
+                        standbySettings.get("archive_cleanup_command"),
+                        standbySettings.get("recovery_min_apply_delay"),
+                        java.util.List.of());
             }
         } catch (IOException e) {
             LOG.warn("{}: cannot read {}: {}", config.name(), conf, e.getMessage());

@@ -2,6 +2,7 @@ package io.pgha.postgres.local;
 
 import io.pgha.dcs.Member;
 import io.pgha.postgres.PostgresException;
+import io.pgha.postgres.StandbySource;
 import io.pgha.postgres.StopMode;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -50,7 +51,7 @@ final class Roles {
     void start(Member leader, Duration timeout) throws PostgresException {
         checkStartable();
         boolean standbySignal = dir.hasStandbySignal();
-        files.write(leader == null ? null : upstream(leader));
+        files.write(leader == null ? null : upstream(leader), StandbySource.of(leader));
         postmaster.start(timeout);
         if (leader == null && standbySignal) {
             // a replica's data directory started as primary: let PostgreSQL end recovery on a new timeline
@@ -155,7 +156,7 @@ final class Roles {
                         "PostgreSQL is running but not answering; cannot tell whether it may follow " + leader.name());
             }
             if (recovery) {
-                files.write(conninfo);
+                files.write(conninfo, StandbySource.of(leader));
                 postmaster.reload();
                 LOG.info("{}: now following {} (reloaded, no restart)", config.name(), leader.name());
                 return;
@@ -177,8 +178,22 @@ final class Roles {
         LOG.info("{}: started as a replica of {}", config.name(), leader.name());
     }
 
+    /**
+     * The primary_conninfo to follow {@code leader}. A standby leader streaming through a slot on
+     * the remote primary connects only to a server that takes writes (Patroni adds
+     * {@code target_session_attrs=read-write}, so that a host list finds the remote primary); with
+     * {@code restore_command} alone (no host) it streams from nobody.
+     */
     private String upstream(Member leader) throws PostgresException {
-        return ConnInfo.replication(config, dir.passfile(), leader).toString();
+        StandbySource standby = StandbySource.of(leader);
+        if (standby != null && standby.remote() && leader.connUrl() == null) {
+            return "";
+        }
+        ConnInfo c = ConnInfo.replication(config, dir.passfile(), leader);
+        if (standby != null && standby.remote() && standby.primarySlotName() != null && config.useSlots()) {
+            c.set("target_session_attrs", "read-write");
+        }
+        return c.toString();
     }
 
     private boolean controlDataClean() {
