@@ -30,7 +30,9 @@ final class PatroniYamlSchema {
         SECTION,
         /** A SECTION whose other keys are free ({@code tags}). */
         OPEN_SECTION,
-        IGNORED
+        IGNORED,
+        /** A key of a Patroni feature pgha does not have, where ignoring it would do harm: an error. */
+        UNSUPPORTED
     }
 
     /** One key's type; {@code children} for SECTION, {@code note} for IGNORED keys. */
@@ -46,6 +48,10 @@ final class PatroniYamlSchema {
 
     private static Spec ignored(String note) {
         return new Spec(Kind.IGNORED, Map.of(), note);
+    }
+
+    private static Spec unsupported(String note) {
+        return new Spec(Kind.UNSUPPORTED, Map.of(), note);
     }
 
     private static Spec section(Object... keyAndSpec) {
@@ -236,7 +242,10 @@ final class PatroniYamlSchema {
                         "watchdog",
                         section("mode", of(Kind.ANY), "device", str, "safety_margin", of(Kind.ANY)),
                         "citus",
-                        ignored("Citus clusters are not supported by pgha"),
+                        // a warning would let the node run with the wrong DCS path (Patroni's Citus
+                        // members live under <scope>/<group>/) and without the coordinator's work
+                        unsupported("pgha does not support Citus clusters; run this node with Patroni, or"
+                                + " remove the citus section for a plain PostgreSQL cluster"),
                         "synchronous_mode",
                         ignored("set synchronous_mode in bootstrap.dcs (the DCS config)"),
                         "synchronous_mode_strict",
@@ -308,6 +317,10 @@ final class PatroniYamlSchema {
      * keys {@code warnings}. Each message names the dotted key and its origin.
      */
     static void check(String path, Node node, Spec spec, List<String> errors, List<String> warnings) {
+        if (spec.kind() == Kind.UNSUPPORTED) {
+            errors.add(path + ": " + spec.note() + " (" + node.origin + ")");
+            return;
+        }
         if (spec.kind() == Kind.IGNORED) {
             warnings.add(path + " is not used by pgha: " + spec.note() + " (" + node.origin + ")");
             return;

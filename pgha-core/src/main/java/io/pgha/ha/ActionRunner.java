@@ -173,7 +173,7 @@ final class ActionRunner {
         } else if (a instanceof Action.SyncSlots s) {
             postgres.syncReplicationSlots(s.wanted(), Set.of());
         } else if (a instanceof Action.Follow f) {
-            pgActions.follow(f.leader(), f.leaderIsPrimary());
+            pgActions.follow(f.upstream(), f.leaderIsPrimary());
         } else if (a instanceof Action.StopToRewind s) {
             LOG.warn(
                     "[{}] diverged from the new leader {}: stopping to rewind",

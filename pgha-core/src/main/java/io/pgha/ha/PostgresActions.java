@@ -93,7 +93,7 @@ final class PostgresActions {
             postgres.cloneFrom(c.source());
             ClusterState cluster = dcs.read();
             Member leader = cluster.leaderMember().orElse(c.source());
-            if (leader == null) {
+            if (leader == null || !c.streams()) {
                 postgres.startStandby(PG_TIMEOUT);
                 following = null;
             } else {
@@ -132,10 +132,17 @@ final class PostgresActions {
         }
     }
 
-    /** Points the running replica at {@code leader}; remembers it only once its check was final. */
-    void follow(Member leader, boolean leaderIsPrimary) throws PostgresException {
-        postgres.follow(leader, PG_TIMEOUT);
-        following = leaderIsPrimary ? leader.name() : null;
+    /**
+     * Points the running replica at {@code upstream} (null: streaming from nobody); remembers it only
+     * once the check against the leader was final.
+     */
+    void follow(Member upstream, boolean leaderIsPrimary) throws PostgresException {
+        postgres.follow(upstream, PG_TIMEOUT);
+        following = leaderIsPrimary ? upstreamName(upstream) : null;
+    }
+
+    private static String upstreamName(Member upstream) {
+        return upstream == null ? Upstream.NONE : upstream.name();
     }
 
     /** Stops a replica that diverged from its new leader, so that it can be rewound. */
@@ -204,9 +211,13 @@ final class PostgresActions {
             }
             case NONE -> {}
         }
-        postgres.start(leader, PG_TIMEOUT);
+        if (s.upstream() == null) {
+            postgres.startStandby(PG_TIMEOUT);
+        } else {
+            postgres.start(s.upstream(), PG_TIMEOUT);
+        }
         rewindFailedFrom = null;
-        following = s.leaderIsPrimary() ? leader.name() : null;
+        following = s.leaderIsPrimary() ? upstreamName(s.upstream()) : null;
         events.fire(l -> l.postgresStarted("replica"));
     }
 

@@ -589,11 +589,11 @@ public final class SimulatedPostgres implements PostgresController {
             if (running && primary) {
                 throw new PostgresException("a running primary cannot follow");
             }
-            upstream = leader.name();
+            upstream = leader == null ? null : leader.name();
             if (!running) {
                 running = true;
             }
-            actions.add("follow " + leader.name());
+            actions.add(leader == null ? "follow nobody" : "follow " + leader.name());
         }
     }
 

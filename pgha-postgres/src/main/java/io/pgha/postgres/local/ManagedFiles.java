@@ -34,6 +34,12 @@ final class ManagedFiles {
     /** The upstream conninfo in the managed file; null on a primary, empty on a standby with no upstream. */
     private volatile String upstreamConninfo;
 
+    /**
+     * Whether the upstream is streamed from through this member's slot: only a primary keeps the
+     * members' slots, so a cascade from another replica ({@code replicatefrom}) streams without one.
+     */
+    private volatile boolean upstreamSlot = true;
+
     private volatile String synchronousStandbyNames = "";
 
     /** The cluster's dynamic postgresql section, once the node has passed it on; null before. */
@@ -72,7 +78,7 @@ final class ManagedFiles {
 
     /** Rewrites the files as they are, with the remembered upstream (a reload or restart keeps the role). */
     void rewrite() throws PostgresException {
-        write(upstreamConninfo);
+        write(upstreamConninfo, upstreamSlot);
     }
 
     /**
@@ -80,6 +86,11 @@ final class ManagedFiles {
      * pgha.hba.conf; on a replica ({@code conninfo != null}) also standby.signal.
      */
     void write(String conninfo) throws PostgresException {
+        write(conninfo, true);
+    }
+
+    /** As {@link #write(String)}; {@code useSlot}: primary_slot_name names this member's slot (with use_slots). */
+    void write(String conninfo, boolean useSlot) throws PostgresException {
         Path data = dir.path();
         try {
             Path conf = data.resolve("postgresql.conf");
@@ -91,8 +102,9 @@ final class ManagedFiles {
                 dir.writeOwned(conf, ManagedConfig.withInclude(current));
             }
             dir.writeOwned(data.resolve(ManagedConfig.HBA_FILE), hbaContent());
-            dir.writeOwned(data.resolve(ManagedConfig.CONF_FILE), confContent(conninfo));
+            dir.writeOwned(data.resolve(ManagedConfig.CONF_FILE), confContent(conninfo, useSlot));
             upstreamConninfo = conninfo;
+            upstreamSlot = useSlot;
             if (conninfo != null && !dir.hasStandbySignal()) {
                 dir.writeOwned(dir.standbySignal(), "");
             }
@@ -115,7 +127,7 @@ final class ManagedFiles {
         write(null);
         Path data = dir.path();
         Map<String, String> parameters = effectiveParameters();
-        StringBuilder conf = new StringBuilder(confContent(null, parameters));
+        StringBuilder conf = new StringBuilder(confContent(null, false, parameters));
         conf.append("\n# the custom bootstrap's recovery_conf, until its recovery ends\n");
         recoveryConf.forEach((k, v) ->
                 conf.append(k).append(" = ").append(ManagedConfig.quote(v)).append('\n'));
@@ -193,8 +205,8 @@ final class ManagedFiles {
             }
             String conf = dir.files().read(data.resolve(ManagedConfig.CONF_FILE));
             String hba = dir.files().read(data.resolve(ManagedConfig.HBA_FILE));
-            boolean same =
-                    confContent(upstreamConninfo).equals(conf) && hbaContent().equals(hba);
+            boolean same = confContent(upstreamConninfo, upstreamSlot).equals(conf)
+                    && hbaContent().equals(hba);
             if (same) {
                 return false; // nothing to change
             }
@@ -212,11 +224,11 @@ final class ManagedFiles {
         return d == null ? config.parameters() : d.effectiveParameters(config);
     }
 
-    private String confContent(String conninfo) {
-        return confContent(conninfo, effectiveParameters());
+    private String confContent(String conninfo, boolean useSlot) {
+        return confContent(conninfo, useSlot, effectiveParameters());
     }
 
-    private String confContent(String conninfo, Map<String, String> parameters) {
+    private String confContent(String conninfo, boolean useSlot, Map<String, String> parameters) {
         return ManagedConfig.render(
                 config,
                 parameters,
@@ -224,7 +236,7 @@ final class ManagedFiles {
                 dir.runtimeDir(),
                 dir.path().resolve(ManagedConfig.HBA_FILE),
                 conninfo,
-                config.useSlots() ? config.slotName() : null,
+                config.useSlots() && useSlot ? config.slotName() : null,
                 synchronousStandbyNames);
     }
 
@@ -241,6 +253,7 @@ final class ManagedFiles {
         }
         try {
             String text = dir.files().read(conf);
+            String slot = null;
             for (String line : text == null ? new String[0] : text.split("\n")) {
                 int eq = line.indexOf(" = ");
                 if (eq < 0 || line.startsWith("#")) {
@@ -259,8 +272,12 @@ final class ManagedFiles {
                     upstreamConninfo = value.isEmpty() && !dir.hasStandbySignal() ? null : value;
                 } else if (key.equals("synchronous_standby_names")) {
                     synchronousStandbyNames = value;
+                } else if (key.equals("primary_slot_name")) {
+                    slot = value;
                 }
             }
+            // a cascade written without a slot stays so across an agent restart
+            upstreamSlot = upstreamConninfo == null || upstreamConninfo.isEmpty() || slot == null || !slot.isEmpty();
         } catch (IOException e) {
             LOG.warn("{}: cannot read {}: {}", config.name(), conf, e.getMessage());
         }

@@ -118,10 +118,15 @@ final class PatroniPostgresSection {
             String method = string(bootstrap, "method", "bootstrap.method");
             if (method != null && !method.equals("initdb")) {
                 Map<String, ?> section = map(bootstrap, method, "bootstrap." + method);
-                // as Patroni: a method without a command section bootstraps with initdb
-                if (section.get("command") != null) {
-                    b.bootstrapMethod(method, section);
+                // Patroni falls back to initdb here; a cluster meant to start from a backup must not
+                // come up empty instead, so pgha refuses to start
+                if (section.get("command") == null
+                        || section.get("command").toString().isBlank()) {
+                    throw new IllegalArgumentException("bootstrap.method is '" + method + "' but bootstrap." + method
+                            + ".command is missing: pgha does not fall back to initdb (set the command, or remove"
+                            + " bootstrap.method to bootstrap with initdb)");
                 }
+                b.bootstrapMethod(method, section);
             }
             String post = string(bootstrap, "post_bootstrap", "bootstrap.post_bootstrap");
             b.postBootstrap(post != null ? post : string(bootstrap, "post_init", "bootstrap.post_init"));
