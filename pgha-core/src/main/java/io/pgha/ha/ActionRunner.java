@@ -102,6 +102,11 @@ final class ActionRunner {
         return pgActions.rewindFailedFrom();
     }
 
+    /** When the pre_promote script last vetoed a promotion, or null. */
+    Instant promotionVetoedAt() {
+        return pgActions.promotionVetoedAt();
+    }
+
     /** The agent was told to stop ({@link Action.Shutdown}). */
     boolean shutdownRequested() {
         return shutdownRequested;

@@ -60,6 +60,8 @@ import java.util.Objects;
  *     after its key lapsed with its session (its {@code conn_url} says where the former primary's
  *     PostgreSQL listens); null when none was seen, or since this node itself runs as the leader's
  *     primary
+ * @param promotionVetoedAt when this node's {@code pre_promote} script last vetoed a promotion (its
+ *     lock was released then); null: never
  */
 record HaInput(
         String name,
@@ -89,7 +91,8 @@ record HaInput(
         Divergence divergence,
         LeaderGone leaderGone,
         String rewindFailedFrom,
-        Member formerLeader) {
+        Member formerLeader,
+        Instant promotionVetoedAt) {
 
     /** Whether a primary cut off from the DCS called the members of the failsafe key in this cycle. */
     enum FailsafeRound {
@@ -165,6 +168,7 @@ record HaInput(
         b.leaderGone = leaderGone;
         b.rewindFailedFrom = rewindFailedFrom;
         b.formerLeader = formerLeader;
+        b.promotionVetoedAt = promotionVetoedAt;
         return b;
     }
 
@@ -198,6 +202,7 @@ record HaInput(
         private LeaderGone leaderGone;
         private String rewindFailedFrom;
         private Member formerLeader;
+        private Instant promotionVetoedAt;
 
         private Builder(String name) {
             this.name = name;
@@ -340,6 +345,11 @@ record HaInput(
             return this;
         }
 
+        Builder promotionVetoedAt(Instant v) {
+            promotionVetoedAt = v;
+            return this;
+        }
+
         /** Failsafe mode: the members of the last failsafe key all agreed in this cycle (or not). */
         Builder failsafeConfirmed(boolean v) {
             failsafeRound = v ? FailsafeRound.CONFIRMED : FailsafeRound.REFUSED;
@@ -375,7 +385,8 @@ record HaInput(
                     divergence,
                     leaderGone,
                     rewindFailedFrom,
-                    formerLeader);
+                    formerLeader,
+                    promotionVetoedAt);
         }
     }
 }

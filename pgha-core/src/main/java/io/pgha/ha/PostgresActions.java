@@ -44,6 +44,7 @@ final class PostgresActions {
     private volatile String activity;
     private volatile String following;
     private volatile String rewindFailedFrom;
+    private volatile Instant promotionVetoedAt;
 
     PostgresActions(
             NodeConfig config,
@@ -72,6 +73,10 @@ final class PostgresActions {
 
     String rewindFailedFrom() {
         return rewindFailedFrom;
+    }
+
+    Instant promotionVetoedAt() {
+        return promotionVetoedAt;
     }
 
     /** A long action is about to start: the member state Patroni shows meanwhile. */
@@ -221,8 +226,20 @@ final class PostgresActions {
         events.fire(l -> l.postgresStarted("replica"));
     }
 
-    /** The {@code history} entry was written before (the engine's {@link Action.WriteHistory}). */
-    private void promote() throws PostgresException {
+    /**
+     * The {@code history} entry was written before (the engine's {@link Action.WriteHistory}). A
+     * {@code pre_promote} script that exits non-zero vetoes the promotion: as Patroni, the lock is
+     * released at once and this node keeps out of the race for a ttl (the engine reads
+     * {@link #promotionVetoedAt}).
+     */
+    private void promote() throws PostgresException, DcsException {
+        if (!postgres.prePromote()) {
+            promotionVetoedAt = clock.instant();
+            LOG.warn("[{}] Releasing the leader key voluntarily because the pre-promote script failed", config.name());
+            dcs.releaseLeader();
+            lease.lost();
+            throw new PostgresException("Promotion cancelled because the pre-promote script failed");
+        }
         postgres.promote(PG_TIMEOUT);
         following = null;
         try {

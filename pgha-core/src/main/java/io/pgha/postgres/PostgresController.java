@@ -62,6 +62,15 @@ public interface PostgresController extends Closeable {
     /** Stops; with {@code checkpointFirst} a CHECKPOINT runs before a FAST stop so it is short. */
     void stop(StopMode mode, boolean checkpointFirst, Duration timeout) throws PostgresException;
 
+    /**
+     * Runs Patroni's {@code pre_promote} script (a fencing hook) after this member took the lock and
+     * before it promotes; false vetoes the promotion (a non-zero exit, or a script that cannot run),
+     * and the node then releases the lock. The default: no script, true.
+     */
+    default boolean prePromote() throws PostgresException {
+        return true;
+    }
+
     /** Promotes a running replica and waits until it accepts writes. */
     void promote(Duration timeout) throws PostgresException;
 

@@ -98,6 +98,7 @@ public final class SimulatedPostgres implements PostgresController {
     private Set<String> slots = new LinkedHashSet<>();
     private String syncNames;
     private boolean failNextStart;
+    private boolean vetoPromotions;
     private int failStarts;
     private int startAttempts;
     private boolean catchingUp;
@@ -566,6 +567,23 @@ public final class SimulatedPostgres implements PostgresController {
                 fenced = false; // the fencing value lived in memory only
                 actions.add("stop " + mode.name().toLowerCase(Locale.ROOT));
             }
+        }
+    }
+
+    @Override
+    public boolean prePromote() {
+        synchronized (net) {
+            if (vetoPromotions) {
+                actions.add("pre_promote vetoed");
+            }
+            return !vetoPromotions;
+        }
+    }
+
+    /** Makes the pre_promote hook veto (Patroni's pre_promote script exiting non-zero), or not. */
+    public void vetoPromotions(boolean veto) {
+        synchronized (net) {
+            vetoPromotions = veto;
         }
     }
 
