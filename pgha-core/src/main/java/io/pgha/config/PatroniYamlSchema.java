@@ -30,7 +30,9 @@ final class PatroniYamlSchema {
         SECTION,
         /** A SECTION whose other keys are free ({@code tags}). */
         OPEN_SECTION,
-        IGNORED
+        IGNORED,
+        /** A key of a Patroni feature pgha does not have, where ignoring it would do harm: an error. */
+        UNSUPPORTED
     }
 
     /** One key's type; {@code children} for SECTION, {@code note} for IGNORED keys. */
@@ -46,6 +48,10 @@ final class PatroniYamlSchema {
 
     private static Spec ignored(String note) {
         return new Spec(Kind.IGNORED, Map.of(), note);
+    }
+
+    private static Spec unsupported(String note) {
+        return new Spec(Kind.UNSUPPORTED, Map.of(), note);
     }
 
     private static Spec section(Object... keyAndSpec) {
@@ -190,7 +196,9 @@ final class PatroniYamlSchema {
                                 "create_replica_methods",
                                 list,
                                 "basebackup",
-                                ignored("pg_basebackup runs with pgha's own options"),
+                                of(Kind.ANY), // a list or a mapping, checked by pgha-postgres
+                                "pre_promote",
+                                str,
                                 "pgbackrest",
                                 map,
                                 "recovery_conf",
@@ -206,7 +214,7 @@ final class PatroniYamlSchema {
                                 "bin_name",
                                 ignored("the binaries keep their names; set bin_dir"),
                                 "before_stop",
-                                ignored("no before_stop script"),
+                                str,
                                 "run_as",
                                 str),
                         "tags",
@@ -236,7 +244,10 @@ final class PatroniYamlSchema {
                         "watchdog",
                         section("mode", of(Kind.ANY), "device", str, "safety_margin", of(Kind.ANY)),
                         "citus",
-                        ignored("Citus clusters are not supported by pgha"),
+                        // a warning would let the node run with the wrong DCS path (Patroni's Citus
+                        // members live under <scope>/<group>/) and without the coordinator's work
+                        unsupported("pgha does not support Citus clusters; run this node with Patroni, or"
+                                + " remove the citus section for a plain PostgreSQL cluster"),
                         "synchronous_mode",
                         ignored("set synchronous_mode in bootstrap.dcs (the DCS config)"),
                         "synchronous_mode_strict",
@@ -308,6 +319,10 @@ final class PatroniYamlSchema {
      * keys {@code warnings}. Each message names the dotted key and its origin.
      */
     static void check(String path, Node node, Spec spec, List<String> errors, List<String> warnings) {
+        if (spec.kind() == Kind.UNSUPPORTED) {
+            errors.add(path + ": " + spec.note() + " (" + node.origin + ")");
+            return;
+        }
         if (spec.kind() == Kind.IGNORED) {
             warnings.add(path + " is not used by pgha: " + spec.note() + " (" + node.origin + ")");
             return;

@@ -172,11 +172,13 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
     record SyncSlots(Set<String> wanted) implements Short {}
 
     /**
-     * Point a running replica at {@code leader}. {@code leaderIsPrimary}: the leader already runs as
-     * a primary, so the divergence check before this was final and the node remembers it follows
-     * it; a leader still being promoted is followed and checked again next cycle.
+     * Point a running replica at {@code upstream} ({@link Upstream}: the leader, the member its
+     * {@code replicatefrom} names, or null: stream from nobody, WAL from restore_command only).
+     * {@code leaderIsPrimary}: the leader already runs as a primary, so the divergence check before
+     * this was final and the node remembers whom it follows; a leader still being promoted is
+     * followed and checked again next cycle.
      */
-    record Follow(Member leader, boolean leaderIsPrimary) implements Short {}
+    record Follow(Member upstream, boolean leaderIsPrimary) implements Short {}
 
     /**
      * A running replica diverged from the new leader (it received WAL the leader never had): stop it
@@ -203,9 +205,15 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
     /**
      * Create a replica by copying the data directory from {@code source}; with {@code source} null,
      * by a replica method that needs no member (Patroni's {@code no_leader}), then started as a
-     * standby with no upstream.
+     * standby with no upstream. Without {@code streams} (a {@code nostream} member) it starts as a
+     * standby with no upstream in any case.
      */
-    record CloneFrom(Member source) implements Long {}
+    record CloneFrom(Member source, boolean streams) implements Long {
+        /** A clone that then streams from the leader (the next cycle moves it to its {@link Upstream}). */
+        CloneFrom(Member source) {
+            this(source, true);
+        }
+    }
 
     /** Start the stopped instance as the primary (we hold the lock). */
     record StartPrimary() implements Long {}
@@ -227,10 +235,12 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
     }
 
     /**
-     * Start the stopped instance as a replica of {@code leader}, after the {@code preparation} the
-     * engine chose. {@code leaderIsPrimary} as for {@link Follow}.
+     * Start the stopped instance as a replica streaming from {@code upstream} (as for {@link
+     * Follow}; null: from nobody), after the {@code preparation} against {@code leader} the engine
+     * chose. {@code leaderIsPrimary} as for {@link Follow}.
      */
-    record StartReplica(Member leader, Preparation preparation, boolean leaderIsPrimary) implements Long {}
+    record StartReplica(Member leader, Member upstream, Preparation preparation, boolean leaderIsPrimary)
+            implements Long {}
 
     /**
      * Promote the running replica (we hold the lock; the {@code history} entry of the timeline it

@@ -102,6 +102,11 @@ final class ActionRunner {
         return pgActions.rewindFailedFrom();
     }
 
+    /** When the pre_promote script last vetoed a promotion, or null. */
+    Instant promotionVetoedAt() {
+        return pgActions.promotionVetoedAt();
+    }
+
     /** The agent was told to stop ({@link Action.Shutdown}). */
     boolean shutdownRequested() {
         return shutdownRequested;
@@ -173,7 +178,7 @@ final class ActionRunner {
         } else if (a instanceof Action.SyncSlots s) {
             postgres.syncReplicationSlots(s.wanted(), Set.of());
         } else if (a instanceof Action.Follow f) {
-            pgActions.follow(f.leader(), f.leaderIsPrimary());
+            pgActions.follow(f.upstream(), f.leaderIsPrimary());
         } else if (a instanceof Action.StopToRewind s) {
             LOG.warn(
                     "[{}] diverged from the new leader {}: stopping to rewind",

@@ -139,6 +139,7 @@ final class HaCycle {
         return inputs.read(now, runner.inProgress(), lockRenewFailed)
                 .following(runner.following())
                 .rewindFailedFrom(runner.rewindFailedFrom())
+                .promotionVetoedAt(runner.promotionVetoedAt())
                 .reinitializeRequested(requests.reinitializeRequested())
                 .restartRequested(restartDue)
                 .divergence(known)

@@ -14,11 +14,9 @@ import io.pgha.postgres.StopMode;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * Patroni's HA cycle as a pure function: {@code decide(input) -> Decision}. No I/O, no clock, no
@@ -206,7 +204,9 @@ final class HaEngine {
             boolean fromLeader = c.isLeader(s.name());
             return Decision.of(
                     "trying to bootstrap from " + (fromLeader ? "leader" : "replica") + " '" + s.name() + "'",
-                    new Action.CloneFrom(StandbyCluster.upstream(in.config(), s)));
+                    new Action.CloneFrom(
+                            StandbyCluster.upstream(in.config(), s),
+                            !Tags.isTrue(in.tags().get(Tags.NOSTREAM))));
         }
         if (c.hasLeader()) {
             return Decision.of("waiting for the leader (" + c.leader().name() + ") to publish its member record");
@@ -296,10 +296,11 @@ final class HaEngine {
             return Decision.of("PAUSE: postgres is not running");
         }
         Optional<Member> leader = c.leaderMember();
+        Optional<Member> upstream = Upstream.of(in.name(), in.tags(), c);
         if (leader.isPresent()
                 && leader.get().connUrl() != null
-                && !leader.get().name().equals(in.following())) {
-            return pausedFollow(in, leader.get());
+                && !Upstream.nameOf(upstream).equals(in.following())) {
+            return pausedFollow(in, leader.get(), upstream.orElse(null));
         }
         return Decision.of("PAUSE: no action. I am (" + in.name() + "), a secondary"
                 + (c.hasLeader() ? ", and following a leader (" + c.leader().name() + ")" : ""));
@@ -310,10 +311,11 @@ final class HaEngine {
      * pause too), but a replica whose history diverged from it is left alone: a rewind stops
      * PostgreSQL, which pause leaves to the operator.
      */
-    private Decision pausedFollow(HaInput in, Member leader) {
-        String reason = "PAUSE: following the leader (" + leader.name() + ")";
+    private Decision pausedFollow(HaInput in, Member leader, Member upstream) {
+        String reason = "PAUSE: following the leader (" + leader.name() + ")"
+                + (upstream == null || upstream.name().equals(leader.name()) ? "" : " through " + upstream.name());
         if (!isPrimaryRole(leader)) {
-            return Decision.of(reason + "; it is not a primary yet", new Action.Follow(leader, false));
+            return Decision.of(reason + "; it is not a primary yet", new Action.Follow(upstream, false));
         }
         HaInput.Divergence d = in.divergence();
         if (d == null || !d.leader().equals(leader.name())) {
@@ -325,7 +327,7 @@ final class HaEngine {
             return Decision.of("PAUSE: my history diverged from the leader (" + leader.name()
                     + "); not rewinding in pause: resume, or reinitialize this member");
         }
-        return Decision.of(reason, new Action.Follow(leader, true));
+        return Decision.of(reason, new Action.Follow(upstream, true));
     }
 
     // ---- PostgreSQL not running ------------------------------------------------------------------
@@ -359,7 +361,12 @@ final class HaEngine {
                         "reinitializing from leader '" + leader.get().name() + "'",
                         new Action.Reinitialize(leader.get()));
             }
-            return startAsReplica(in, StandbyCluster.upstream(in.config(), leader.get()));
+            return startAsReplica(
+                    in,
+                    leader.get(),
+                    Upstream.of(in.name(), in.tags(), c)
+                            .map(m -> StandbyCluster.upstream(in.config(), m))
+                            .orElse(null));
         }
         String unhealthy = HealthiestNode.whyNotHealthiest(in, c);
         Member remote = StandbyCluster.remote(in.config());
@@ -374,7 +381,7 @@ final class HaEngine {
             // Patroni: a member that may not lead follows the remote primary while nobody leads
             return Decision.of(
                     "trying to follow a remote member because standby cluster is unhealthy: " + unhealthy,
-                    new Action.StartReplica(remote, Action.Preparation.NONE, false));
+                    new Action.StartReplica(remote, remote, Action.Preparation.NONE, false));
         }
         if (unhealthy == null) {
             return Decision.of(
@@ -394,15 +401,18 @@ final class HaEngine {
      * divergence that is not there and rewind a cleanly stopped former primary for nothing (seen after
      * a switchover in pgha bench); {@link #followLeader} checks once it publishes itself a primary.
      */
-    private Decision startAsReplica(HaInput in, Member leader) {
+    private Decision startAsReplica(HaInput in, Member leader, Member upstream) {
         String starting = (in.postgres().role() == PostgresStatus.Role.PRIMARY
                         ? "starting former primary as a replica of the leader ("
                         : "starting as a secondary of the leader (")
-                + leader.name() + ")";
+                + leader.name() + ")"
+                + (upstream == null
+                        ? ", streaming from nobody (nostream)"
+                        : upstream.name().equals(leader.name()) ? "" : ", streaming from " + upstream.name());
         if (!isPrimaryRole(leader)) {
             return Decision.of(
                     starting + "; it is not a primary yet: the divergence check follows once it is",
-                    new Action.StartReplica(leader, Action.Preparation.NONE, false));
+                    new Action.StartReplica(leader, upstream, Action.Preparation.NONE, false));
         }
         HaInput.Divergence d = in.divergence();
         if (d == null || !d.leader().equals(leader.name())) {
@@ -411,7 +421,7 @@ final class HaEngine {
                     new Action.CheckDivergence(leader));
         }
         if (!d.diverged()) {
-            return Decision.of(starting, new Action.StartReplica(leader, Action.Preparation.NONE, true));
+            return Decision.of(starting, new Action.StartReplica(leader, upstream, Action.Preparation.NONE, true));
         }
         DynamicConfig cfg = in.memberConfig();
         boolean rewindFailed = leader.name().equals(in.rewindFailedFrom());
@@ -420,7 +430,7 @@ final class HaEngine {
             // been out of reach)
             return Decision.of(
                     starting + ": my history diverged from it, rewinding",
-                    new Action.StartReplica(leader, Action.Preparation.REWIND, true));
+                    new Action.StartReplica(leader, upstream, Action.Preparation.REWIND, true));
         }
         boolean mayRemove = cfg.usePgRewind()
                 ? cfg.removeDataDirectoryOnRewindFailure()
@@ -430,7 +440,7 @@ final class HaEngine {
                     starting + ": my history diverged from it"
                             + (cfg.usePgRewind() ? " and pg_rewind failed" : " and use_pg_rewind is off")
                             + ", removing the data directory and cloning again",
-                    new Action.StartReplica(leader, Action.Preparation.RECLONE, true));
+                    new Action.StartReplica(leader, upstream, Action.Preparation.RECLONE, true));
         }
         return Decision.of("the data directory has diverged from the leader " + leader.name()
                 + " and use_pg_rewind is off; set postgresql.remove_data_directory_on_diverged_timelines to"
@@ -579,13 +589,8 @@ final class HaEngine {
             a.add(new Action.WriteStatus(pg.lastLsn()));
         }
         if (in.config().useSlots()) {
-            Set<String> slots = new LinkedHashSet<>();
-            for (Member m : c.members()) {
-                if (!m.name().equals(in.name()) && !Tags.isTrue(m.tags().get(Tags.NOSTREAM))) {
-                    slots.add(m.name());
-                }
-            }
-            a.add(new Action.SyncSlots(slots));
+            // a slot for each member that cascades from the standby leader, as a leader's (Upstream)
+            a.add(new Action.SyncSlots(Upstream.streamingFrom(in.name(), c)));
         }
         if (ManualFailover.effective(c) != null) {
             a.add(new Action.ClearFailover(c.failover()));
@@ -616,8 +621,8 @@ final class HaEngine {
         Decision d = remote.connUrl() == null
                 ? Decision.of(
                         "starting as a standby leader because i had the session lock",
-                        new Action.StartReplica(remote, Action.Preparation.NONE, true))
-                : startAsReplica(in, remote);
+                        new Action.StartReplica(remote, remote, Action.Preparation.NONE, true))
+                : startAsReplica(in, remote, remote);
         if (d.actions().stream().anyMatch(x -> x instanceof Action.Inquiry)) {
             return d;
         }
@@ -730,13 +735,8 @@ final class HaEngine {
     private static Duration replicationHousekeeping(HaInput in, ClusterState c, List<Action> a) {
         PostgresStatus pg = in.postgres();
         if (in.config().useSlots()) {
-            Set<String> slots = new LinkedHashSet<>();
-            for (Member m : c.members()) {
-                if (!m.name().equals(in.name()) && !Tags.isTrue(m.tags().get(Tags.NOSTREAM))) {
-                    slots.add(m.name());
-                }
-            }
-            a.add(new Action.SyncSlots(slots));
+            // as Patroni: no slot for a nostream member, nor for one that cascades from another member
+            a.add(new Action.SyncSlots(Upstream.streamingFrom(in.name(), c)));
         }
         List<Action> sync = QuorumCommit.isRequested(in.config())
                 ? QuorumCommit.plan(in.name(), c, pg, in.config(), in.syncReadyLsn())
@@ -776,20 +776,27 @@ final class HaEngine {
         if (in.restartRequested()) {
             return Decision.of("restarting postgresql as requested", new Action.Restart());
         }
-        if (!leaderName.equals(in.following())) {
-            return follow(
-                    in,
-                    StandbyCluster.upstream(in.config(), leader.get()),
-                    "following new " + (StandbyCluster.isActive(in.config()) ? "standby leader" : "leader") + " ("
-                            + leaderName + ")");
+        Optional<Member> upstream =
+                Upstream.of(in.name(), in.tags(), c).map(m -> StandbyCluster.upstream(in.config(), m));
+        if (!Upstream.nameOf(upstream).equals(in.following())) {
+            String what = StandbyCluster.isActive(in.config()) ? "standby leader" : "leader";
+            String reason = upstream.isPresent() && upstream.get().name().equals(leaderName)
+                    ? "following new " + what + " (" + leaderName + ")"
+                    : "replicating from " + Upstream.describe(upstream, in.tags(), c);
+            return follow(in, leader.get(), upstream.orElse(null), reason);
         }
         long leaderTimeline = leader.get().timeline();
-        if (!pg.isStreaming() && leaderTimeline > 0 && pg.timeline() > 0 && leaderTimeline != pg.timeline()) {
+        if (upstream.isPresent()
+                && !pg.isStreaming()
+                && leaderTimeline > 0
+                && pg.timeline() > 0
+                && leaderTimeline != pg.timeline()) {
             // the same leader name on another timeline: it lost and regained the lock while this node
             // could not see it (cut off from the DCS, paused), and its history may have left this one
             return follow(
                     in,
                     leader.get(),
+                    upstream.get(),
                     "not streaming from the leader (" + leaderName + ") on its timeline " + leaderTimeline
                             + " (mine is " + pg.timeline() + "): following it again");
         }
@@ -830,14 +837,15 @@ final class HaEngine {
     }
 
     /**
-     * Points the running replica at the leader, once it is known not to have diverged from it: a
+     * Points the running replica at its {@link Upstream} (the leader, a {@code replicatefrom}
+     * member, or nobody), once it is known not to have diverged from the leader: a
      * replica that received WAL the new leader never had (it was ahead when the leader was promoted)
      * cannot stream from it, and stops so that the next pass rewinds or re-clones it. A leader still
      * being promoted is followed and checked again once it is a primary.
      */
-    private Decision follow(HaInput in, Member leader, String reason) {
+    private Decision follow(HaInput in, Member leader, Member upstream, String reason) {
         if (!isPrimaryRole(leader)) {
-            return Decision.of(reason, new Action.Follow(leader, false));
+            return Decision.of(reason, new Action.Follow(upstream, false));
         }
         HaInput.Divergence d = in.divergence();
         if (d == null || !d.leader().equals(leader.name())) {
@@ -850,7 +858,7 @@ final class HaEngine {
                     "diverged from the new leader (" + leader.name() + "): stopping to rewind",
                     new Action.StopToRewind(leader));
         }
-        return Decision.of(reason, new Action.Follow(leader, true));
+        return Decision.of(reason, new Action.Follow(upstream, true));
     }
 
     /** Patroni's primary_stop_timeout, in synchronous mode only: the graceful stop's bound. */

@@ -66,6 +66,8 @@ import java.util.Objects;
  * @param previousLsn the local PostgreSQL's {@link PostgresStatus#lastLsn()} as read in the previous
  *     cycle, -1 when unknown (no previous cycle, or PostgreSQL was not running): whether WAL still
  *     arrives from a primary that lost its key
+ * @param promotionVetoedAt when this node's {@code pre_promote} script last vetoed a promotion (its
+ *     lock was released then); null: never
  */
 record HaInput(
         String name,
@@ -97,7 +99,8 @@ record HaInput(
         String rewindFailedFrom,
         Member formerLeader,
         Instant unlockedSince,
-        long previousLsn) {
+        long previousLsn,
+        Instant promotionVetoedAt) {
 
     /** Whether a primary cut off from the DCS called the members of the failsafe key in this cycle. */
     enum FailsafeRound {
@@ -175,6 +178,7 @@ record HaInput(
         b.formerLeader = formerLeader;
         b.unlockedSince = unlockedSince;
         b.previousLsn = previousLsn;
+        b.promotionVetoedAt = promotionVetoedAt;
         return b;
     }
 
@@ -210,6 +214,7 @@ record HaInput(
         private Member formerLeader;
         private Instant unlockedSince;
         private long previousLsn = -1;
+        private Instant promotionVetoedAt;
 
         private Builder(String name) {
             this.name = name;
@@ -362,6 +367,11 @@ record HaInput(
             return this;
         }
 
+        Builder promotionVetoedAt(Instant v) {
+            promotionVetoedAt = v;
+            return this;
+        }
+
         /** Failsafe mode: the members of the last failsafe key all agreed in this cycle (or not). */
         Builder failsafeConfirmed(boolean v) {
             failsafeRound = v ? FailsafeRound.CONFIRMED : FailsafeRound.REFUSED;
@@ -399,7 +409,8 @@ record HaInput(
                     rewindFailedFrom,
                     formerLeader,
                     unlockedSince,
-                    previousLsn);
+                    previousLsn,
+                    promotionVetoedAt);
         }
     }
 }

@@ -29,6 +29,11 @@ final class HealthiestNode {
             return "watchdog device is not usable"; // Patroni's words; watchdog.mode is required
         }
         PostgresStatus pg = in.postgres();
+        if (in.promotionVetoedAt() != null
+                && in.now().isBefore(in.promotionVetoedAt().plus(in.config().ttl()))) {
+            // Patroni's backoff: the script said no a moment ago, let another member take the lock
+            return "backoff: skip leader race after pre_promote script failure and releasing the lock voluntarily";
+        }
         if (!pg.isPrimary() && in.failsafeLeaderUntil() != null && in.now().isBefore(in.failsafeLeaderUntil())) {
             return "failsafe mode: the primary called me and I promised not to race for the lock for "
                     + HaEngine.seconds(Duration.between(in.now(), in.failsafeLeaderUntil())) + " more";

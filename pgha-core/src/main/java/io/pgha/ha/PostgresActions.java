@@ -44,6 +44,7 @@ final class PostgresActions {
     private volatile String activity;
     private volatile String following;
     private volatile String rewindFailedFrom;
+    private volatile Instant promotionVetoedAt;
 
     PostgresActions(
             NodeConfig config,
@@ -74,6 +75,10 @@ final class PostgresActions {
         return rewindFailedFrom;
     }
 
+    Instant promotionVetoedAt() {
+        return promotionVetoedAt;
+    }
+
     /** A long action is about to start: the member state Patroni shows meanwhile. */
     void starting(Action.Long a) {
         activity = activityOf(a);
@@ -95,7 +100,7 @@ final class PostgresActions {
             postgres.cloneFrom(c.source());
             ClusterState cluster = dcs.read();
             Member leader = cluster.leaderMember().orElse(c.source());
-            if (leader == null) {
+            if (leader == null || !c.streams()) {
                 postgres.startStandby(PG_TIMEOUT);
                 following = null;
             } else {
@@ -134,10 +139,17 @@ final class PostgresActions {
         }
     }
 
-    /** Points the running replica at {@code leader}; remembers it only once its check was final. */
-    void follow(Member leader, boolean leaderIsPrimary) throws PostgresException {
-        postgres.follow(leader, PG_TIMEOUT);
-        following = leaderIsPrimary ? leader.name() : null;
+    /**
+     * Points the running replica at {@code upstream} (null: streaming from nobody); remembers it only
+     * once the check against the leader was final.
+     */
+    void follow(Member upstream, boolean leaderIsPrimary) throws PostgresException {
+        postgres.follow(upstream, PG_TIMEOUT);
+        following = leaderIsPrimary ? upstreamName(upstream) : null;
+    }
+
+    private static String upstreamName(Member upstream) {
+        return upstream == null ? Upstream.NONE : upstream.name();
     }
 
     /** Stops a replica that diverged from its new leader, so that it can be rewound. */
@@ -244,14 +256,30 @@ final class PostgresActions {
             }
             case NONE -> {}
         }
-        postgres.start(leader, PG_TIMEOUT);
+        if (s.upstream() == null) {
+            postgres.startStandby(PG_TIMEOUT);
+        } else {
+            postgres.start(s.upstream(), PG_TIMEOUT);
+        }
         rewindFailedFrom = null;
-        following = s.leaderIsPrimary() ? leader.name() : null;
+        following = s.leaderIsPrimary() ? upstreamName(s.upstream()) : null;
         events.fire(l -> l.postgresStarted("replica"));
     }
 
-    /** The {@code history} entry was written before (the engine's {@link Action.WriteHistory}). */
-    private void promote() throws PostgresException {
+    /**
+     * The {@code history} entry was written before (the engine's {@link Action.WriteHistory}). A
+     * {@code pre_promote} script that exits non-zero vetoes the promotion: as Patroni, the lock is
+     * released at once and this node keeps out of the race for a ttl (the engine reads
+     * {@link #promotionVetoedAt}).
+     */
+    private void promote() throws PostgresException, DcsException {
+        if (!postgres.prePromote()) {
+            promotionVetoedAt = clock.instant();
+            LOG.warn("[{}] Releasing the leader key voluntarily because the pre-promote script failed", config.name());
+            dcs.releaseLeader();
+            lease.lost();
+            throw new PostgresException("Promotion cancelled because the pre-promote script failed");
+        }
         postgres.promote(PG_TIMEOUT);
         following = null;
         try {

@@ -62,14 +62,26 @@ public interface PostgresController extends Closeable {
     /** Stops; with {@code checkpointFirst} a CHECKPOINT runs before a FAST stop so it is short. */
     void stop(StopMode mode, boolean checkpointFirst, Duration timeout) throws PostgresException;
 
+    /**
+     * Runs Patroni's {@code pre_promote} script (a fencing hook) after this member took the lock and
+     * before it promotes; false vetoes the promotion (a non-zero exit, or a script that cannot run),
+     * and the node then releases the lock. The default: no script, true.
+     */
+    default boolean prePromote() throws PostgresException {
+        return true;
+    }
+
     /** Promotes a running replica and waits until it accepts writes. */
     void promote(Duration timeout) throws PostgresException;
 
     /**
-     * Points a replica at a (new) primary: rewrites primary_conninfo and reloads where the server
-     * allows it, restarts where it must. A stopped instance is started as that primary's replica.
+     * Points a replica at {@code upstream}, the member it streams from (the leader, or with
+     * Patroni's {@code replicatefrom} tag another replica): rewrites primary_conninfo and reloads
+     * where the server allows it, restarts where it must. A stopped instance is started as that
+     * member's replica. With {@code upstream} null the replica streams from nobody (Patroni's
+     * {@code nostream} tag): no primary_conninfo, WAL from its {@code restore_command} only.
      */
-    void follow(Member leader, Duration timeout) throws PostgresException;
+    void follow(Member upstream, Duration timeout) throws PostgresException;
 
     /**
      * Makes a diverged former primary a replica of {@code leader} again with pg_rewind. Returns false

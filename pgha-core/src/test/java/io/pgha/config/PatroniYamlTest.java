@@ -256,6 +256,21 @@ class PatroniYamlTest {
     }
 
     @Test
+    void aCitusSectionIsAnErrorNotAWarning() {
+        String yaml = """
+                      scope: s
+                      name: n
+                      restapi: {listen: '127.0.0.1:8008'}
+                      etcd3: {hosts: '127.0.0.1:2379'}
+                      postgresql: {listen: '127.0.0.1:5432', data_dir: /tmp/d}
+                      citus: {group: 0, database: citus}
+                      """;
+        assertThatThrownBy(() -> PatroniYaml.parse(yaml, "t.yml", Map.of()))
+                .hasMessageContaining("citus: pgha does not support Citus clusters")
+                .hasMessageContaining("line 6");
+    }
+
+    @Test
     void aDcsSectionIsRequiredAndOnlyOne() {
         String base = """
                       scope: s

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
  */
 class HaEngineTest {
     static final Instant NOW = Instant.parse("2026-01-01T12:00:00Z");
-    private static final String SYSID = "7000000000000000001";
+    static final String SYSID = "7000000000000000001";
     private final HaEngine engine = new HaEngine();
 
     // ---- fixtures ---------------------------------------------------------------------------------

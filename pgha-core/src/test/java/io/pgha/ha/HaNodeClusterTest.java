@@ -43,6 +43,26 @@ class HaNodeClusterTest {
     }
 
     @Test
+    void aPrePromoteVetoReleasesTheLockAndBacksOffUntilTheScriptAgrees() {
+        SimCluster sim = bootstrapThree();
+        String old = sim.leader();
+        String a = other(sim, 0);
+        String b = other(sim, 1);
+        sim.pg(a).vetoPromotions(true);
+        sim.pg(b).vetoPromotions(true);
+        sim.stopNode(old);
+        // both take the lock in turn, are vetoed, release it: no primary meanwhile
+        sim.runFor(Duration.ofSeconds(40));
+        assertThat(sim.primaries()).as("%s", sim.trace()).isEmpty();
+        assertThat(sim.pg(a).actions()).contains("pre_promote vetoed").doesNotContain("promote");
+        assertThat(sim.pg(b).actions()).contains("pre_promote vetoed").doesNotContain("promote");
+        sim.pg(b).vetoPromotions(false);
+        boolean promoted = sim.runUntil(() -> sim.primaries().equals(List.of(b)), Duration.ofSeconds(60));
+        assertThat(promoted).as("%s", sim.trace()).isTrue();
+        assertThat(sim.pg(a).actions()).doesNotContain("promote");
+    }
+
+    @Test
     void threeNodesBootstrapToOneLeaderAndTwoReplicas() {
         SimCluster sim = bootstrapThree();
         String leader = sim.leader();

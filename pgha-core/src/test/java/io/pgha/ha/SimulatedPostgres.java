@@ -98,6 +98,7 @@ public final class SimulatedPostgres implements PostgresController {
     private Set<String> slots = new LinkedHashSet<>();
     private String syncNames;
     private boolean failNextStart;
+    private boolean vetoPromotions;
     private int failStarts;
     private int startAttempts;
     private boolean catchingUp;
@@ -570,6 +571,23 @@ public final class SimulatedPostgres implements PostgresController {
     }
 
     @Override
+    public boolean prePromote() {
+        synchronized (net) {
+            if (vetoPromotions) {
+                actions.add("pre_promote vetoed");
+            }
+            return !vetoPromotions;
+        }
+    }
+
+    /** Makes the pre_promote hook veto (Patroni's pre_promote script exiting non-zero), or not. */
+    public void vetoPromotions(boolean veto) {
+        synchronized (net) {
+            vetoPromotions = veto;
+        }
+    }
+
+    @Override
     public void promote(Duration timeout) throws PostgresException {
         synchronized (net) {
             if (!running || primary) {
@@ -589,11 +607,11 @@ public final class SimulatedPostgres implements PostgresController {
             if (running && primary) {
                 throw new PostgresException("a running primary cannot follow");
             }
-            upstream = leader.name();
+            upstream = leader == null ? null : leader.name();
             if (!running) {
                 running = true;
             }
-            actions.add("follow " + leader.name());
+            actions.add(leader == null ? "follow nobody" : "follow " + leader.name());
         }
     }
 

@@ -109,7 +109,7 @@ class StandbyClusterEngineTest {
                 .containsExactly(
                         Action.RenewLock.class, Action.WriteStatus.class, Action.SyncSlots.class, Action.Follow.class);
         Action.Follow f = (Action.Follow) d.actions().get(3);
-        assertThat(StandbyCluster.isRemote(f.leader())).isTrue();
+        assertThat(StandbyCluster.isRemote(f.upstream())).isTrue();
         assertThat(((Action.SyncSlots) d.actions().get(2)).wanted()).containsExactly("pg1");
     }
 
@@ -167,7 +167,7 @@ class StandbyClusterEngineTest {
         Decision d =
                 decide(in("pg1").cluster(c).postgres(replica(5000)).divergence(new HaInput.Divergence("pg0", false)));
         assertThat(types(d)).containsExactly(Action.Follow.class);
-        Member up = ((Action.Follow) d.actions().get(0)).leader();
+        Member up = ((Action.Follow) d.actions().get(0)).upstream();
         assertThat(up.name()).isEqualTo("pg0");
         StandbySource s = StandbySource.of(up);
         assertThat(s.remote()).isFalse();

@@ -123,7 +123,7 @@ public final class RecordingPostgresController implements PostgresController {
 
     @Override
     public void follow(Member leader, Duration timeout) throws PostgresException {
-        record("follow " + leader.name(), () -> {
+        record(leader == null ? "follow nobody (nostream)" : "follow " + leader.name(), () -> {
             delegate.follow(leader, timeout);
             return null;
         });

@@ -131,6 +131,11 @@ final class Bootstrap {
             if (recovery.isEmpty() && !LocalPostgresConfig.pythonTrue(options.get("keep_existing_recovery_conf"))) {
                 dir.files().deleteIfExists(dir.path().resolve("recovery.signal"));
                 dir.files().deleteIfExists(dir.standbySignal());
+            } else if (!recovery.isEmpty() && !isOn(recovery.remove("standby_mode"))) {
+                // as Patroni's write_recovery_conf: a recovery_conf means archive recovery to its
+                // target (recovery.signal), not standby mode, even if the backup carried standby.signal
+                // (a backup of a replica does): standby mode would wait for WAL forever and never promote
+                dir.files().deleteIfExists(dir.standbySignal());
             }
         } catch (IOException e) {
             throw new PostgresException("cannot prepare the restored data directory: " + e.getMessage(), e);
@@ -145,6 +150,11 @@ final class Bootstrap {
         }
         files.write(null);
         postmaster.reload();
+    }
+
+    /** Patroni's parse_bool for a recovery_conf value ("on" once Bootstrap turned a YAML true into it). */
+    private static boolean isOn(String v) {
+        return v != null && List.of("on", "true", "yes", "1").contains(v.trim().toLowerCase(java.util.Locale.ROOT));
     }
 
     /** Waits until the restored cluster has recovered to its target and promoted itself (recovery_target_action). */
@@ -192,12 +202,13 @@ final class Bootstrap {
             return;
         }
         List<String> cmd = OsCommand.userCommandWords("bootstrap.post_bootstrap", post);
-        // as Patroni's local_connect_kwargs: the Unix socket's directory with use_unix_socket
+        // as Patroni's local_connect_kwargs (the Unix socket's directory with use_unix_socket), in
+        // Patroni's order (its format_dsn): dbname, user, host, port
         java.nio.file.Path socket = config.useUnixSocket() ? Sql.localSocket(dir.path(), config.port()) : null;
         String host =
                 socket != null ? socket.getParent().toString() : config.listen().localConnectHost();
-        cmd.add("host=" + ConnInfo.quote(host) + " port=" + config.port() + " user="
-                + ConnInfo.quote(config.superuser()) + " dbname=postgres");
+        cmd.add("dbname=postgres user=" + ConnInfo.quote(config.superuser()) + " host=" + ConnInfo.quote(host)
+                + " port=" + config.port());
         Path pass = dir.runtimeDir().resolve(".post-bootstrap-" + HexFormat.of().formatHex(randomBytes(6)));
         try {
             dir.writeOwned(

@@ -135,18 +135,7 @@ final class Clone {
                 .toString();
         LOG.info("{}: pg_basebackup from {} ({}) into {}", config.name(), source.name(), source.connUrl(), dir.path());
         OsCommand.Result r = exec.run(
-                List.of(
-                        bins.path("pg_basebackup"),
-                        "-D",
-                        dir.path().toString(),
-                        "-X",
-                        "stream",
-                        "-c",
-                        "fast",
-                        "--no-password",
-                        "--progress",
-                        "-d",
-                        conninfo),
+                basebackupCommand(bins.path("pg_basebackup"), conninfo),
                 OsCommand.LONG,
                 Map.of(),
                 new BasebackupProgress(
@@ -162,6 +151,29 @@ final class Clone {
         } catch (IOException e) {
             LOG.debug("cannot remove the copied log: {}", e.getMessage());
         }
+    }
+
+    /**
+     * pg_basebackup's command line: pgha's own arguments, then {@code postgresql.basebackup}'s
+     * ({@code --max-rate=}, {@code --checkpoint=}, ...). pgha asks for a fast checkpoint unless the
+     * options choose one (a spread checkpoint spares a busy primary at the cost of a slower clone).
+     */
+    List<String> basebackupCommand(String pgBasebackup, String conninfo) {
+        return basebackupCommandFor(pgBasebackup, dir.path().toString(), conninfo);
+    }
+
+    List<String> basebackupCommandFor(String pgBasebackup, String dataDir, String conninfo) {
+        List<String> cmd =
+                new ArrayList<>(List.of(pgBasebackup, "-D", dataDir, "-X", "stream", "--no-password", "-d", conninfo));
+        List<String> options = config.basebackupOptions();
+        if (options.stream().noneMatch(o -> o.startsWith("--checkpoint"))) {
+            cmd.add("--checkpoint=fast");
+        }
+        if (options.stream().noneMatch(o -> o.equals("--progress") || o.equals("-P"))) {
+            cmd.add("--progress"); // read by BasebackupProgress
+        }
+        cmd.addAll(options);
+        return cmd;
     }
 
     /** A method other than basebackup: its command, or the preparer that serves it. */

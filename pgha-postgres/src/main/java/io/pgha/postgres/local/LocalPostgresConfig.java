@@ -51,6 +51,9 @@ public final class LocalPostgresConfig {
     private final String bootstrapMethod;
     private final Map<String, Object> bootstrapMethodOptions;
     private final String postBootstrap;
+    private final List<String> basebackupOptions;
+    private final String prePromote;
+    private final String beforeStop;
 
     private LocalPostgresConfig(Builder b) {
         this.scope = b.scope;
@@ -127,6 +130,9 @@ public final class LocalPostgresConfig {
                     "bootstrap." + bootstrapMethod + ".command is required for bootstrap.method " + bootstrapMethod);
         }
         this.postBootstrap = b.postBootstrap;
+        this.basebackupOptions = List.copyOf(b.basebackupOptions);
+        this.prePromote = b.prePromote;
+        this.beforeStop = b.beforeStop;
     }
 
     private static <T> T require(T value, String key) {
@@ -366,6 +372,24 @@ public final class LocalPostgresConfig {
         return postBootstrap;
     }
 
+    /**
+     * Patroni's {@code postgresql.basebackup}, as pg_basebackup arguments ({@code --max-rate=100M},
+     * {@code --checkpoint=fast}, {@code --verbose}); empty: none.
+     */
+    public List<String> basebackupOptions() {
+        return basebackupOptions;
+    }
+
+    /** Patroni's {@code postgresql.pre_promote}: run before a promotion, which it vetoes by a non-zero exit; null: none. */
+    public String prePromote() {
+        return prePromote;
+    }
+
+    /** Patroni's {@code postgresql.before_stop}: run before PostgreSQL is stopped, its exit code ignored; null: none. */
+    public String beforeStop() {
+        return beforeStop;
+    }
+
     /** Patroni's {@code postgresql.recovery_conf}: settings a replica starts with (a {@code restore_command}). */
     public Map<String, String> recoveryConf() {
         return recoveryConf;
@@ -433,6 +457,9 @@ public final class LocalPostgresConfig {
         private String bootstrapMethod;
         private final Map<String, Object> bootstrapMethodOptions = new LinkedHashMap<>();
         private String postBootstrap;
+        private final List<String> basebackupOptions = new ArrayList<>();
+        private String prePromote;
+        private String beforeStop;
 
         private String scope;
 
@@ -606,6 +633,23 @@ public final class LocalPostgresConfig {
             if (options != null) {
                 this.bootstrapMethodOptions.putAll(options);
             }
+            return this;
+        }
+
+        /** pg_basebackup's extra arguments, already checked ({@code PatroniPostgresSection}). */
+        public Builder basebackupOptions(List<String> options) {
+            this.basebackupOptions.clear();
+            this.basebackupOptions.addAll(options);
+            return this;
+        }
+
+        public Builder prePromote(String command) {
+            this.prePromote = command == null || command.isBlank() ? null : command;
+            return this;
+        }
+
+        public Builder beforeStop(String command) {
+            this.beforeStop = command == null || command.isBlank() ? null : command;
             return this;
         }
 

@@ -59,6 +59,7 @@ public final class LocalPostgresController implements PostgresController {
     private final Roles roles;
     private final Replication replication;
     private final FormerPrimaryFence formerPrimaryFence;
+    private final OsCommand exec;
     private final ReentrantLock actions = new ReentrantLock();
     private volatile boolean closed;
 
@@ -76,6 +77,7 @@ public final class LocalPostgresController implements PostgresController {
         }
         OsUser user = OsUser.resolve(config.runAs());
         OsCommand exec = new OsCommand(user);
+        this.exec = exec;
         ServerFacts facts = ServerFacts.probe(bins, exec);
         this.dir = new DataDirectory(config, bins, user, exec);
         dir.check(facts.majorVersion());
@@ -168,6 +170,29 @@ public final class LocalPostgresController implements PostgresController {
             status.closeConnection();
         }
         act(false, () -> postmaster.stop(mode, checkpointFirst, timeout));
+    }
+
+    /**
+     * Patroni's {@code postgresql.pre_promote}: the script's words (no arguments added), run as
+     * PostgreSQL's OS user; exit 0 lets the promotion go on, anything else vetoes it, as does a
+     * script that cannot be run (Patroni: {@code ret == 0}).
+     */
+    @Override
+    public boolean prePromote() throws PostgresException {
+        String cmd = config.prePromote();
+        if (cmd == null) {
+            return true;
+        }
+        List<String> words = OsCommand.userCommandWords("postgresql.pre_promote", cmd);
+        OsCommand.Result r;
+        try {
+            r = exec.runUserCommand(words, OsCommand.SHORT, Map.of());
+        } catch (PostgresException e) {
+            LOG.error("{}: pre_promote script `{}` could not run: {}", config.name(), cmd, e.getMessage());
+            return false;
+        }
+        LOG.info("{}: pre_promote script `{}` exited with {}", config.name(), cmd, r.exitCode());
+        return r.ok();
     }
 
     @Override

@@ -35,6 +35,12 @@ final class ManagedFiles {
     /** The upstream conninfo in the managed file; null on a primary, empty on a standby with no upstream. */
     private volatile String upstreamConninfo;
 
+    /**
+     * Whether the upstream is streamed from through this member's slot: only a primary keeps the
+     * members' slots, so a cascade from another replica ({@code replicatefrom}) streams without one.
+     */
+    private volatile boolean upstreamSlot = true;
+
     private volatile String synchronousStandbyNames = "";
 
     /** What the standby cluster's section sets with the upstream; null outside a standby cluster. */
@@ -77,7 +83,7 @@ final class ManagedFiles {
 
     /** Rewrites the files as they are, with the remembered upstream (a reload or restart keeps the role). */
     void rewrite() throws PostgresException {
-        write(upstreamConninfo, standby);
+        write(upstreamConninfo, upstreamSlot, standby);
     }
 
     /**
@@ -85,7 +91,7 @@ final class ManagedFiles {
      * pgha.hba.conf; on a replica ({@code conninfo != null}) also standby.signal.
      */
     void write(String conninfo) throws PostgresException {
-        write(conninfo, null);
+        write(conninfo, true, null);
     }
 
     /**
@@ -94,6 +100,16 @@ final class ManagedFiles {
      * the like.
      */
     void write(String conninfo, StandbySource standby) throws PostgresException {
+        write(conninfo, true, standby);
+    }
+
+    /** As {@link #write(String)}; {@code useSlot}: primary_slot_name names this member's slot (with use_slots). */
+    void write(String conninfo, boolean useSlot) throws PostgresException {
+        write(conninfo, useSlot, null);
+    }
+
+    /** As {@link #write(String)}, with both: whether this member's slot is used, and a standby cluster's settings. */
+    void write(String conninfo, boolean useSlot, StandbySource standby) throws PostgresException {
         Path data = dir.path();
         try {
             Path conf = data.resolve("postgresql.conf");
@@ -105,8 +121,9 @@ final class ManagedFiles {
                 dir.writeOwned(conf, ManagedConfig.withInclude(current));
             }
             dir.writeOwned(data.resolve(ManagedConfig.HBA_FILE), hbaContent());
-            dir.writeOwned(data.resolve(ManagedConfig.CONF_FILE), confContent(conninfo, standby));
+            dir.writeOwned(data.resolve(ManagedConfig.CONF_FILE), confContent(conninfo, useSlot, standby));
             upstreamConninfo = conninfo;
+            upstreamSlot = useSlot;
             this.standby = conninfo == null ? null : standby;
             if (conninfo != null && !dir.hasStandbySignal()) {
                 dir.writeOwned(dir.standbySignal(), "");
@@ -130,7 +147,7 @@ final class ManagedFiles {
         write(null);
         Path data = dir.path();
         Map<String, String> parameters = effectiveParameters();
-        StringBuilder conf = new StringBuilder(confContent(null, parameters, null));
+        StringBuilder conf = new StringBuilder(confContent(null, false, parameters, null));
         conf.append("\n# the custom bootstrap's recovery_conf, until its recovery ends\n");
         recoveryConf.forEach((k, v) ->
                 conf.append(k).append(" = ").append(ManagedConfig.quote(v)).append('\n'));
@@ -208,7 +225,7 @@ final class ManagedFiles {
             }
             String conf = dir.files().read(data.resolve(ManagedConfig.CONF_FILE));
             String hba = dir.files().read(data.resolve(ManagedConfig.HBA_FILE));
-            boolean same = confContent(upstreamConninfo, standby).equals(conf)
+            boolean same = confContent(upstreamConninfo, upstreamSlot, standby).equals(conf)
                     && hbaContent().equals(hba);
             if (same) {
                 return false; // nothing to change
@@ -227,11 +244,12 @@ final class ManagedFiles {
         return d == null ? config.parameters() : d.effectiveParameters(config);
     }
 
-    private String confContent(String conninfo, StandbySource standby) {
-        return confContent(conninfo, effectiveParameters(), standby);
+    private String confContent(String conninfo, boolean useSlot, StandbySource standby) {
+        return confContent(conninfo, useSlot, effectiveParameters(), standby);
     }
 
-    private String confContent(String conninfo, Map<String, String> parameters, StandbySource standby) {
+    private String confContent(
+            String conninfo, boolean useSlot, Map<String, String> parameters, StandbySource standby) {
         return ManagedConfig.render(
                 config,
                 parameters,
@@ -239,7 +257,7 @@ final class ManagedFiles {
                 dir.runtimeDir(),
                 dir.path().resolve(ManagedConfig.HBA_FILE),
                 conninfo,
-                config.useSlots() ? config.slotName() : null,
+                config.useSlots() && useSlot ? config.slotName() : null,
                 synchronousStandbyNames,
                 standby);
     }
@@ -299,6 +317,8 @@ final class ManagedFiles {
                         standbySettings.get("recovery_min_apply_delay"),
                         java.util.List.of());
             }
+            // a cascade written without a slot stays so across an agent restart
+            upstreamSlot = upstreamConninfo == null || upstreamConninfo.isEmpty() || slot == null || !slot.isEmpty();
         } catch (IOException e) {
             LOG.warn("{}: cannot read {}: {}", config.name(), conf, e.getMessage());
         }

@@ -116,14 +116,22 @@ final class PatroniPostgresSection {
         }
         b.recoveryConf(
                 parameters(map(postgresql, "recovery_conf", "postgresql.recovery_conf"), "postgresql.recovery_conf"));
+        b.basebackupOptions(basebackupOptions(postgresql.get("basebackup")));
+        b.prePromote(string(postgresql, "pre_promote", "postgresql.pre_promote"));
+        b.beforeStop(string(postgresql, "before_stop", "postgresql.before_stop"));
         if (bootstrap != null) {
             String method = string(bootstrap, "method", "bootstrap.method");
             if (method != null && !method.equals("initdb")) {
                 Map<String, ?> section = map(bootstrap, method, "bootstrap." + method);
-                // as Patroni: a method without a command section bootstraps with initdb
-                if (section.get("command") != null) {
-                    b.bootstrapMethod(method, section);
+                // Patroni falls back to initdb here; a cluster meant to start from a backup must not
+                // come up empty instead, so pgha refuses to start
+                if (section.get("command") == null
+                        || section.get("command").toString().isBlank()) {
+                    throw new IllegalArgumentException("bootstrap.method is '" + method + "' but bootstrap." + method
+                            + ".command is missing: pgha does not fall back to initdb (set the command, or remove"
+                            + " bootstrap.method to bootstrap with initdb)");
                 }
+                b.bootstrapMethod(method, section);
             }
             String post = string(bootstrap, "post_bootstrap", "bootstrap.post_bootstrap");
             b.postBootstrap(post != null ? post : string(bootstrap, "post_init", "bootstrap.post_init"));
@@ -132,6 +140,75 @@ final class PatroniPostgresSection {
             b.initdb(InitdbOptions.fromPatroni(bootstrap.get("initdb")));
         }
         return b.build();
+    }
+
+    /** What pg_basebackup's arguments pgha sets itself (or that would break the copy), as Patroni's list. */
+    private static final java.util.Set<String> BASEBACKUP_NOT_ALLOWED = java.util.Set.of(
+            "pgdata",
+            "format",
+            "wal-method",
+            "xlog-method",
+            "gzip",
+            "version",
+            "compress",
+            "dbname",
+            "host",
+            "port",
+            "username",
+            "password");
+
+    /**
+     * Patroni's {@code postgresql.basebackup}: a list of flags and one-key mappings
+     * ({@code [verbose, {max-rate: 100M}]}) or a mapping ({@code {max-rate: 100M, checkpoint: fast}},
+     * a key with an empty or false value left out, as Patroni), turned into {@code --key=value}
+     * arguments. An option pgha sets itself is an error here, where Patroni logs it and goes on.
+     */
+    static List<String> basebackupOptions(Object raw) {
+        List<String> out = new ArrayList<>();
+        if (raw == null) {
+            return out;
+        }
+        String path = "postgresql.basebackup";
+        if (raw instanceof Map<?, ?> m) {
+            m.forEach((k, v) -> {
+                String key = allowedBasebackupKey(String.valueOf(k));
+                if (v != null && !Boolean.FALSE.equals(v) && !v.toString().isEmpty()) {
+                    out.add("--" + key + "=" + v);
+                }
+            });
+            return out;
+        }
+        if (!(raw instanceof List<?> list)) {
+            throw new IllegalArgumentException(path + " must be a list or a mapping");
+        }
+        for (Object o : list) {
+            if (o instanceof Map<?, ?> one) {
+                if (one.size() != 1) {
+                    throw new IllegalArgumentException(
+                            path + ": a key-value option holds exactly one key, found " + one.keySet());
+                }
+                Map.Entry<?, ?> e = one.entrySet().iterator().next();
+                if (e.getValue() == null || e.getValue() instanceof Map || e.getValue() instanceof List) {
+                    throw new IllegalArgumentException(path + "." + e.getKey() + " must be a single value");
+                }
+                out.add("--" + allowedBasebackupKey(String.valueOf(e.getKey())) + "=" + e.getValue());
+            } else if (o instanceof String flag && !flag.isBlank()) {
+                out.add("--" + allowedBasebackupKey(flag));
+            } else {
+                throw new IllegalArgumentException(
+                        path + " entries are option names or one-key mappings, found '" + o + "'");
+            }
+        }
+        return out;
+    }
+
+    private static String allowedBasebackupKey(String key) {
+        String k = key.startsWith("--") ? key.substring(2) : key;
+        if (BASEBACKUP_NOT_ALLOWED.contains(k) || k.isBlank()) {
+            throw new IllegalArgumentException("postgresql.basebackup: option " + key
+                    + " is not allowed (pgha sets it itself, as Patroni); not allowed: " + BASEBACKUP_NOT_ALLOWED);
+        }
+        return k;
     }
 
     private static String string(Map<String, ?> map, String key, String path) {

@@ -17,6 +17,7 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -149,6 +150,9 @@ final class Postmaster {
                 LOG.warn("{}: CHECKPOINT before stop failed ({}); stopping anyway", config.name(), e.getMessage());
             }
         }
+        if (mode != StopMode.IMMEDIATE) {
+            beforeStop();
+        }
         String m = mode.name().toLowerCase(Locale.ROOT);
         long secs = Math.max(1, timeout.toSeconds());
         LOG.info("{}: pg_ctl stop -m {}", config.name(), m);
@@ -176,6 +180,26 @@ final class Postmaster {
             stop(StopMode.IMMEDIATE, false, OsCommand.SHORT);
         } catch (PostgresException e) {
             LOG.warn("{}: stop failed: {}", config.name(), e.getMessage());
+        }
+    }
+
+    /**
+     * Patroni's {@code postgresql.before_stop}: the script runs (as PostgreSQL's OS user, no
+     * arguments) right before pg_ctl stop, and whatever it returns the stop goes on, as Patroni.
+     * Not before an immediate stop: that one fences a primary that lost its lock, and must not wait
+     * on a script (up to a minute here).
+     */
+    private void beforeStop() {
+        String cmd = config.beforeStop();
+        if (cmd == null) {
+            return;
+        }
+        try {
+            OsCommand.Result r = exec.runUserCommand(
+                    OsCommand.userCommandWords("postgresql.before_stop", cmd), OsCommand.SHORT, Map.of());
+            LOG.info("{}: before_stop script `{}` exited with {}", config.name(), cmd, r.exitCode());
+        } catch (PostgresException e) {
+            LOG.error("{}: before_stop script `{}` failed: {}; stopping anyway", config.name(), cmd, e.getMessage());
         }
     }
 

@@ -51,7 +51,11 @@ final class Roles {
     void start(Member leader, Duration timeout) throws PostgresException {
         checkStartable();
         boolean standbySignal = dir.hasStandbySignal();
-        files.write(leader == null ? null : upstream(leader), StandbySource.of(leader));
+        if (leader == null) {
+            files.write(null);
+        } else {
+            files.write(upstream(leader), keepsMemberSlots(leader), StandbySource.of(leader));
+        }
         postmaster.start(timeout);
         if (leader == null && standbySignal) {
             // a replica's data directory started as primary: let PostgreSQL end recovery on a new timeline
@@ -147,6 +151,10 @@ final class Roles {
      * rewound when it diverged; then it starts as the leader's replica.
      */
     void follow(Member leader, Duration timeout) throws PostgresException {
+        if (leader == null) {
+            streamFromNobody(timeout);
+            return;
+        }
         String conninfo = upstream(leader);
         PidFile pid = postmaster.running();
         if (pid != null) {
@@ -156,7 +164,7 @@ final class Roles {
                         "PostgreSQL is running but not answering; cannot tell whether it may follow " + leader.name());
             }
             if (recovery) {
-                files.write(conninfo, StandbySource.of(leader));
+                files.write(conninfo, keepsMemberSlots(leader), StandbySource.of(leader));
                 postmaster.reload();
                 LOG.info("{}: now following {} (reloaded, no restart)", config.name(), leader.name());
                 return;
@@ -176,6 +184,36 @@ final class Roles {
         }
         start(leader, timeout);
         LOG.info("{}: started as a replica of {}", config.name(), leader.name());
+    }
+
+    /**
+     * Patroni's {@code nostream}: a standby with no primary_conninfo, replaying what its
+     * restore_command finds. A running replica reloads (PostgreSQL 13+ stops its walreceiver); a
+     * stopped one starts so; a primary is not made one here (the engine demotes it first).
+     */
+    private void streamFromNobody(Duration timeout) throws PostgresException {
+        if (postmaster.running() == null) {
+            startStandby(timeout);
+            LOG.info("{}: started as a standby streaming from nobody (nostream)", config.name());
+            return;
+        }
+        if (!Boolean.TRUE.equals(queryInRecovery())) {
+            throw new PostgresException(
+                    "a running primary (or a server not answering) cannot stop streaming; " + "it is demoted first");
+        }
+        files.write("");
+        postmaster.reload();
+        LOG.info("{}: streaming from nobody (nostream): WAL from restore_command only", config.name());
+    }
+
+    /**
+     * Whether the upstream keeps this member's replication slot: a primary (or a standby cluster's
+     * leader) keeps one per member it serves; a replica named by {@code replicatefrom} keeps none in
+     * pgha, so a cascade streams without a slot.
+     */
+    private static boolean keepsMemberSlots(Member upstream) {
+        String role = upstream.role();
+        return role == null || "primary".equals(role) || "master".equals(role) || "standby_leader".equals(role);
     }
 
     /**
