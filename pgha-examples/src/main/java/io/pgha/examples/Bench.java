@@ -230,8 +230,10 @@ final class Bench {
                             .append(f(d));
                     record("idle DCS requests / min, " + kind, d);
                 }
-            } else {
+            } else if (e.getKey().startsWith("bytes ")) {
                 record("idle DCS " + e.getKey() + " / min (KB)", d / 1024);
+            } else {
+                record("idle DCS " + e.getKey() + " / min", d);
             }
         }
         record("idle DCS requests / min, 3 agents (" + dcs.type() + " counters)", total);

@@ -266,6 +266,8 @@ final class LocalCluster implements Closeable {
                 + "    max_connections: 40\n"
                 + "    shared_buffers: 16MB\n"
                 + "    wal_keep_size: 64MB\n"
+                // its own socket directory: the packaged default (/var/run/postgresql) may be missing
+                + "    unix_socket_directories: /tmp\n"
                 + "  pg_hba:\n"
                 + "    - local all all trust\n"
                 + "    - host replication " + REPLICATION_USER + " 127.0.0.1/32 scram-sha-256\n"
