@@ -147,6 +147,18 @@ final class InMemoryConnection implements ClusterStore {
     }
 
     @Override
+    public boolean keepOnSession(String key) throws DcsException {
+        return store.call(this, () -> {
+            InMemoryEntry current = store.keys.get(key);
+            if (session == null || session.ended || current == null || current.owner() != session.id) {
+                return false;
+            }
+            session.refresh(store.clock.instant(), ttl);
+            return true;
+        });
+    }
+
+    @Override
     public void setTtl(Duration ttl) {
         Duration checked = InMemoryDcs.Store.checkTtl(ttl);
         store.lock.lock();

@@ -282,9 +282,43 @@ public final class HaNode implements NodeControl, Closeable {
                 wait = d.wakeWithin();
             }
             try {
-                dcs.awaitChange(wait.isNegative() ? Duration.ZERO : wait);
+                awaitNextCycle(wait.isNegative() ? Duration.ZERO : wait);
             } catch (InterruptedException e) {
                 break;
+            }
+        }
+    }
+
+    /** How often a replica that does not stream yet looks at its own PostgreSQL between cycles. */
+    static final Duration STREAMING_POLL = Duration.ofMillis(500);
+
+    /**
+     * Sleeps until {@code wait} passes, the DCS watch reports news or someone wakes the loop. A
+     * replica whose PostgreSQL runs but does not stream yet (just started, rewound, demoted) also
+     * wakes as soon as it streams, so that its member record says so then and not a loop_wait later
+     * (the rejoin a load balancer and an operator see). The look is a local status query, no DCS
+     * request; a streaming replica and a primary just wait.
+     */
+    private void awaitNextCycle(Duration wait) throws InterruptedException {
+        PostgresStatus pg = record.state().postgres();
+        boolean awaitingStream = pg != null
+                && pg.isRunning()
+                && pg.role() == PostgresStatus.Role.REPLICA
+                && !pg.isStreaming()
+                && runner.inProgress() == null;
+        if (!awaitingStream) {
+            dcs.awaitChange(wait);
+            return;
+        }
+        long end = System.nanoTime() + wait.toNanos();
+        while (lifecycle.get() == State.STARTED) {
+            long left = end - System.nanoTime();
+            if (left <= 0 || dcs.awaitChange(Duration.ofNanos(Math.min(left, STREAMING_POLL.toNanos())))) {
+                return;
+            }
+            if (postgres.status().isStreaming()) {
+                LOG.debug("[{}] PostgreSQL streams now: the next cycle runs at once", config.name());
+                return;
             }
         }
     }

@@ -435,6 +435,63 @@ public abstract class DcsContract {
         assertThat(m.data()).isEqualTo(Map.of("state", "running", "role", "primary"));
     }
 
+    @Test
+    void anUnchangedMemberRecordIsNotWrittenAgainAndLivesOnItsSession() throws Exception {
+        String scope = newScope();
+        Dcs a = member(scope, "a");
+        Dcs b = member(scope, "b");
+        Map<String, Object> record = Map.of("state", "running", "role", "replica", "xlog_location", 50332000L);
+        a.touchMember(record);
+        long written = a.read().member("a").orElseThrow().version();
+        long t0 = System.nanoTime();
+        Duration span = ttl().plus(ttl().dividedBy(2)).plus(expirySlack());
+        while (System.nanoTime() - t0 < span.toNanos()) {
+            a.read(); // as each HA cycle: read, then publish the record
+            a.touchMember(record);
+            Thread.sleep(ttl().dividedBy(4).toMillis());
+        }
+        Member m = b.read().member("a").orElseThrow(() -> new AssertionError("the unchanged record lapsed"));
+        assertThat(m.version())
+                .as("version of a member record touched unchanged past the ttl (no write)")
+                .isEqualTo(written);
+        assertThat(m.data()).isEqualTo(record);
+
+        a.read();
+        a.touchMember(Map.of("state", "running", "role", "replica", "xlog_location", 50332100L));
+        assertThat(b.read().member("a").orElseThrow().version())
+                .as("a changed field is written")
+                .isNotEqualTo(written);
+    }
+
+    @Test
+    void aMemberRecordRemovedByAnotherIsWrittenAgainThoughUnchanged() throws Exception {
+        String scope = newScope();
+        Dcs a = member(scope, "a");
+        Map<String, Object> record = Map.of("state", "running", "role", "replica");
+        a.touchMember(record);
+        a.read();
+        putRaw(scope, "members/a", "{\"state\":\"stopped\"}"); // another hand (patronictl, a predecessor)
+        a.read();
+        a.touchMember(record);
+        assertThat(member(scope, "b").read().member("a").orElseThrow().data()).isEqualTo(record);
+    }
+
+    @Test
+    void anUnchangedHistoryIsNotWrittenAgain() throws Exception {
+        String scope = newScope();
+        Dcs a = member(scope, "a");
+        List<HistoryEntry> history =
+                List.of(new HistoryEntry(1, 25165984L, "no recovery target specified", null, null));
+        a.writeHistory(history);
+        long written = a.read().historyVersion();
+        a.writeHistory(history);
+        a.read();
+        a.writeHistory(history);
+        assertThat(member(scope, "b").read().historyVersion())
+                .as("version of a history written again unchanged")
+                .isEqualTo(written);
+    }
+
     // ---------------------------------------------------------------- compare-and-set
 
     @Test

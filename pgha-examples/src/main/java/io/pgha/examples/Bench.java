@@ -32,8 +32,11 @@ final class Bench {
     private final Map<String, List<Double>> figures = new LinkedHashMap<>();
     private final Random random = new Random();
 
-    private Bench(PrintStream out) {
+    private final String impl;
+
+    private Bench(PrintStream out, String impl) {
         this.out = out;
+        this.impl = impl;
     }
 
     /** {@code pgha bench}, its command line parsed (and checked) by {@link Commands.BenchCmd}. */
@@ -43,6 +46,7 @@ final class Bench {
             int interval,
             int[] t,
             String dcsType,
+            String impl,
             Path dir,
             PrintStream out,
             PrintStream err) {
@@ -58,7 +62,7 @@ final class Bench {
             }
             Files.createDirectories(dir);
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-            int rc = new Bench(out)
+            int rc = new Bench(out, impl)
                     .run(dir, dcsType, new LocalCluster.Timings(t[0], t[1], t[2]), trials, idleSeconds, interval);
             if (temporary && rc == 0) {
                 // three data directories and etcd's: hundreds of MB a run; a failed run keeps them
@@ -86,7 +90,8 @@ final class Bench {
             throws IOException, SQLException {
         Ports ports = new Ports();
         LocalDcs dcs = LocalDcs.start(dcsType, dir, ports);
-        LocalCluster cluster = new LocalCluster(dir, "bench", 3, dcs, timings, ports, null);
+        LocalCluster cluster = new LocalCluster(
+                dir, "bench", 3, dcs, timings, ports, impl.equals("patroni") ? LocalCluster.PATRONI_LAUNCHER : null);
         HaProxy haproxy = HaProxy.installed() ? HaProxy.start(cluster, dir.resolve("haproxy"), ports) : null;
         Runnable stopAll = () -> {
             if (haproxy != null) {
@@ -101,14 +106,14 @@ final class Bench {
         };
         Thread hook = new Thread(stopAll, "pgha-bench-stop");
         Runtime.getRuntime().addShutdownHook(hook);
-        out.println("pgha bench: 3 nodes, " + dcs.describe() + ", " + timings + ", " + trials
+        out.println("pgha bench (" + impl + "): 3 nodes, " + dcs.describe() + ", " + timings + ", " + trials
                 + " trials, a write every " + interval + " ms"
                 + (haproxy == null ? " (HAProxy not installed: direct only)" : "") + "; in " + dir);
         cluster.startAll();
         cluster.awaitHealthy(Duration.ofMinutes(4));
         out.print(cluster.table());
 
-        idle(cluster, idleSeconds);
+        idle(cluster, dcs, idleSeconds);
         try (WriteProbe direct = probe(cluster, cluster.primaryJdbcUrl(), "bench_direct", interval);
                 WriteProbe viaProxy =
                         haproxy == null ? null : probe(cluster, haproxy.readWriteJdbcUrl(), "bench_proxy", interval)) {
@@ -128,8 +133,14 @@ final class Bench {
         return new WriteProbe(url, LocalCluster.SUPERUSER, c.password(), table, interval);
     }
 
-    private void idle(LocalCluster cluster, int seconds) {
-        out.println("measuring idle RSS and CPU of each runner over " + seconds + " s ...");
+    private void idle(LocalCluster cluster, LocalDcs dcs, int seconds) throws IOException {
+        out.println(
+                "measuring idle RSS and CPU of each runner, and the DCS's own counters, over " + seconds + " s ...");
+        // let the cluster settle (the first cycles after the bootstrap write the keys)
+        LocalCluster.sleep(cluster.timings().loopWait() * 1000L + 2000);
+        String prefix = "/service/" + cluster.scope() + "/";
+        Map<String, Long> versionsBefore = dcs.versions(prefix);
+        Map<String, Double> before = dcs.counters();
         Map<LocalCluster.Member, long[]> start = new LinkedHashMap<>();
         for (LocalCluster.Member m : cluster.members()) {
             m.runnerPid().ifPresent(pid -> start.put(m, new long[] {pid, cpuTicks(pid)}));
@@ -137,11 +148,63 @@ final class Bench {
         long t0 = System.nanoTime();
         LocalCluster.sleep(seconds * 1000L);
         double elapsed = (System.nanoTime() - t0) / 1e9;
+        Map<String, Double> after = dcs.counters();
+        Map<String, Long> versionsAfter = dcs.versions(prefix);
+        dcsFigures(dcs, before, after, elapsed, versionsBefore, versionsAfter, prefix);
         start.forEach((m, s) -> {
             long ticks = cpuTicks(s[0]) - s[1];
             record("idle runner CPU (%)", ticks / 100.0 / elapsed * 100.0);
             record("idle runner RSS (MB)", rssKb(s[0]) / 1024.0);
         });
+    }
+
+    /**
+     * The DCS's requests per minute over the idle window, by kind, with bytes and the keys whose
+     * version moved (written) in it: what three idle agents cost the store.
+     */
+    private void dcsFigures(
+            LocalDcs dcs,
+            Map<String, Double> before,
+            Map<String, Double> after,
+            double elapsed,
+            Map<String, Long> versionsBefore,
+            Map<String, Long> versionsAfter,
+            String prefix) {
+        double perMinute = 60.0 / elapsed;
+        double total = 0;
+        StringBuilder kinds = new StringBuilder();
+        for (Map.Entry<String, Double> e : after.entrySet()) {
+            double d = (e.getValue() - before.getOrDefault(e.getKey(), 0.0)) * perMinute;
+            if (e.getKey().startsWith("requests ")) {
+                total += d;
+                if (d > 0) {
+                    String kind = e.getKey().substring("requests ".length());
+                    kinds.append(kinds.length() == 0 ? "" : ", ")
+                            .append(kind)
+                            .append(' ')
+                            .append(f(d));
+                    record("idle DCS requests / min, " + kind, d);
+                }
+            } else if (e.getKey().startsWith("bytes ")) {
+                record("idle DCS " + e.getKey() + " / min (KB)", d / 1024);
+            } else {
+                record("idle DCS " + e.getKey() + " / min", d);
+            }
+        }
+        record("idle DCS requests / min, 3 agents (" + dcs.type() + " counters)", total);
+        java.util.Set<String> written = new java.util.TreeSet<>();
+        versionsAfter.forEach((k, v) -> {
+            if (!v.equals(versionsBefore.get(k))) {
+                written.add(k.substring(Math.min(k.length(), prefix.length()))
+                        + (versionsBefore.containsKey(k) ? "" : " (new)"));
+            }
+        });
+        versionsBefore.keySet().stream()
+                .filter(k -> !versionsAfter.containsKey(k))
+                .forEach(k -> written.add(k.substring(Math.min(k.length(), prefix.length())) + " (gone)"));
+        out.printf(
+                "  idle DCS (%s, %s): %.0f requests/min (%s); keys written in the window: %s%n",
+                impl, dcs.type(), total, kinds, written.isEmpty() ? "none" : String.join(", ", written));
     }
 
     /** Which server acknowledged the lost writes, and when, relative to the event at {@code t0}. */

@@ -247,6 +247,13 @@ final class Commands {
         String dcs;
 
         @Option(
+                names = "--impl",
+                paramLabel = "pgha|patroni",
+                description = "what runs the nodes: pgha, or Debian's Patroni with the same YAML (default:"
+                        + " ${DEFAULT-VALUE})")
+        String impl = "pgha";
+
+        @Option(
                 names = "--dir",
                 paramLabel = "<dir>",
                 description = "keep the cluster in this directory (default: a temporary one, removed after a"
@@ -256,8 +263,17 @@ final class Commands {
         @Override
         public Integer call() {
             checkDcs(spec, dcs);
-            if (trials < 1) {
-                throw new ParameterException(spec.commandLine(), "--trials must be at least 1, not " + trials);
+            if (trials < 0) {
+                throw new ParameterException(
+                        spec.commandLine(), "--trials must not be negative (0: the idle figures only), not " + trials);
+            }
+            if (!impl.equals("pgha") && !impl.equals("patroni")) {
+                throw new ParameterException(spec.commandLine(), "--impl is pgha or patroni, not '" + impl + "'");
+            }
+            if (impl.equals("patroni") && !java.nio.file.Files.isExecutable(LocalCluster.PATRONI)) {
+                throw new ParameterException(
+                        spec.commandLine(),
+                        "--impl patroni needs Patroni at " + LocalCluster.PATRONI + " (apt-get install patroni)");
             }
             if (idleSeconds < 0) {
                 throw new ParameterException(
@@ -278,6 +294,7 @@ final class Commands {
                     intervalMs,
                     new int[] {ttl, loopWait, retryTimeout},
                     dcs,
+                    impl,
                     dir,
                     parent.out,
                     parent.err);

@@ -52,6 +52,13 @@ final class LocalCluster implements Closeable {
             "-Dio.netty.allocator.type=unpooled",
             "-Dio.netty.noPreferDirect=true");
 
+    /** Debian's Patroni, which {@code pgha bench --impl patroni} runs with the same YAML. */
+    static final Path PATRONI = Path.of("/usr/bin/patroni");
+    /** The launcher that runs {@link #PATRONI} (as the OS user postgres) instead of pgha. */
+    static final List<String> PATRONI_LAUNCHER = List.of(PATRONI.toString());
+    /** The OS user Patroni and its PostgreSQL run as when this process is root (pgha switches by itself). */
+    static final String PATRONI_USER = "postgres";
+
     static final String SUPERUSER = "postgres";
     static final String REPLICATION_USER = "replicator";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -277,11 +284,14 @@ final class LocalCluster implements Closeable {
                 + "    max_connections: 40\n"
                 + "    shared_buffers: 16MB\n"
                 + "    wal_keep_size: 64MB\n"
+                // its own socket directory: the packaged default (/var/run/postgresql) may be missing
+                + "    unix_socket_directories: /tmp\n"
                 + "  pg_hba:\n"
                 + "    - local all all trust\n"
                 + "    - host replication " + REPLICATION_USER + " 127.0.0.1/32 scram-sha-256\n"
                 + "    - host all all 127.0.0.1/32 scram-sha-256\n"
                 + "  use_pg_rewind: true\n"
+                + (patroni() ? "  bin_dir: " + postgresBinDir() + "\n" : "")
                 + "\n"
                 + "tags:\n"
                 + "  nofailover: false\n"
@@ -292,6 +302,15 @@ final class LocalCluster implements Closeable {
 
     List<Member> members() {
         return members;
+    }
+
+    boolean patroni() {
+        return launcher.equals(PATRONI_LAUNCHER);
+    }
+
+    /** Patroni finds pg_ctl on the PATH or in bin_dir; Debian keeps it off the PATH. */
+    private static String postgresBinDir() {
+        return "/usr/lib/postgresql/15/bin";
     }
 
     Member member(String name) {
@@ -343,15 +362,45 @@ final class LocalCluster implements Closeable {
         if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
             cmd.add("/usr/bin/setsid");
         }
-        cmd.addAll(launcher);
-        cmd.add("run");
-        cmd.add(m.yaml.toString());
+        if (patroni()) {
+            if ("root".equals(System.getProperty("user.name"))) {
+                // PostgreSQL refuses root, and Patroni runs it as its own user
+                chownToPatroniUser();
+                cmd.addAll(List.of(
+                        "/usr/bin/setpriv",
+                        "--reuid=" + PATRONI_USER,
+                        "--regid=" + PATRONI_USER,
+                        "--init-groups",
+                        "--"));
+            }
+            cmd.addAll(launcher);
+            cmd.add(m.yaml.toString());
+        } else {
+            cmd.addAll(launcher);
+            cmd.add("run");
+            cmd.add(m.yaml.toString());
+        }
         ProcessBuilder pb = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(m.log.toFile()));
         pb.environment().keySet().removeIf(k -> k.startsWith("PATRONI_") || k.startsWith("PGHA_"));
         pb.environment().put("MALLOC_ARENA_MAX", "2"); // glibc's per-thread arenas would cost more than the heap
         m.runner = pb.start();
+    }
+
+    private void chownToPatroniUser() throws IOException {
+        try {
+            Process p = new ProcessBuilder("chown", "-R", PATRONI_USER + ":", base.toString())
+                    .redirectErrorStream(true)
+                    .start();
+            String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (p.waitFor() != 0) {
+                throw new IOException("chown -R " + PATRONI_USER + " " + base + ": " + output);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
     }
 
     /** A node lost: SIGKILL to the runner and to its postmaster together. */
@@ -460,6 +509,23 @@ final class LocalCluster implements Closeable {
     List<String> streamingReplicas() {
         JsonNode c = clusterView();
         List<String> out = new ArrayList<>();
+        if (patroni()) {
+            // Patroni 3.0.2's /cluster says "running" of a replica, streaming or not: ask the
+            // leader's PostgreSQL, through its GET /patroni (pg_stat_replication)
+            Optional<Member> leader = leader();
+            JsonNode p = leader.map(l -> get(l, "/patroni")).orElse(null);
+            if (p != null) {
+                for (JsonNode r : p.path("replication")) {
+                    String name = r.path("application_name").asText();
+                    // a replica being cloned streams too, as pg_basebackup
+                    if ("streaming".equals(r.path("state").asText())
+                            && members.stream().anyMatch(m -> m.name.equals(name))) {
+                        out.add(name);
+                    }
+                }
+            }
+            return out;
+        }
         if (c != null) {
             for (JsonNode m : c.get("members")) {
                 if (!"leader".equals(m.path("role").asText())

@@ -106,6 +106,20 @@ public interface ClusterStore extends AutoCloseable {
      */
     void putOnSession(String key, String value) throws DcsException;
 
+    /**
+     * Keeps the member record at {@code key} alive without writing it: called instead of {@link
+     * #putOnSession} when the record is unchanged (the value this member last wrote, and the one
+     * its last read saw). True when this store wrote {@code key} on its current session and has
+     * kept that session alive at least as long as a write would have (etcd: the lease refreshed
+     * once less than half its ttl is left; ZooKeeper: one existence check proving the znode is the
+     * session's; Consul: the session renewal a write would have made). False when the key must be
+     * written (a new session, a key not written by this store, or a store that cannot tell: the
+     * default), and {@link PatroniDcs} then calls {@link #putOnSession}.
+     */
+    default boolean keepOnSession(String key) throws DcsException {
+        return false;
+    }
+
     /** The session's ttl from now on: applied to the current session or the next one, at the next renewal at the latest. */
     void setTtl(Duration ttl) throws DcsException;
 

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -29,6 +30,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Every write is bracketed for the monitor, so that this member's own writes do not wake its own
  * {@link #awaitChange}.
  *
+ * <h2>No write while nothing changed</h2>
+ * The member record, {@code status}, {@code history} and {@code failsafe} are written only when
+ * their value differs from the one this member last saw there (its last {@link #read()}, or its
+ * own write since): an idle cluster sends the store no write but the leader's renewal. An
+ * unchanged member record is kept alive by its session alone ({@link ClusterStore#keepOnSession}).
+ * The keys written under a comparison (the lock, {@code config}, {@code failover}, {@code sync},
+ * {@code initialize}) are always sent: their comparison is the point.
+ *
  * <p>Thread-safe, as {@link Dcs} requires, provided the store is: this class keeps no state of its
  * own but the monitor (thread-safe) and the closed flag.
  */
@@ -40,6 +49,14 @@ public final class PatroniDcs implements Dcs {
     private final String leaderKey;
     private final String memberKey;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /**
+     * The raw value of each key as this member last saw it (its last read, or its own write since);
+     * empty until the first read, so that nothing is skipped on a guess. A key whose write failed is
+     * forgotten (its value is unknown).
+     */
+    private final Map<String, String> seen = new ConcurrentHashMap<>();
+
+    private volatile boolean seenRead;
 
     /**
      * Takes the store over (it is closed with this Dcs) and starts its watch.
@@ -74,6 +91,7 @@ public final class PatroniDcs implements Dcs {
         long token = monitor.readBegins();
         StoredTree tree = store.readTree(layout.prefix());
         monitor.readDone(token, tree.revision());
+        remember(tree);
         return PatroniCodec.decode(layout, tree);
     }
 
@@ -116,7 +134,12 @@ public final class PatroniDcs implements Dcs {
     public void touchMember(Map<String, Object> data) throws DcsException {
         String value = PatroniCodec.member(data);
         write(() -> {
+            if (value.equals(seen.get(memberKey)) && store.keepOnSession(memberKey)) {
+                return null; // unchanged: the session alone keeps it
+            }
+            seen.remove(memberKey);
             store.putOnSession(memberKey, value);
+            seen.put(memberKey, value);
             return null;
         });
     }
@@ -161,6 +184,38 @@ public final class PatroniDcs implements Dcs {
         return expectedVersion == ANY || deleted;
     }
 
+    /**
+     * A plain key ({@code status}, {@code history}, {@code failsafe}; null: absent) written, or
+     * deleted, only when it differs from what this member last saw there. Only the leader writes
+     * these keys, so what it last saw is what the store holds, but for an operator's hand.
+     */
+    private void writeIfChanged(String relative, String value) throws DcsException {
+        String key = layout.key(relative);
+        String wanted = value == null ? ABSENT_VALUE : value;
+        if (seenRead && wanted.equals(seen.get(key))) {
+            return;
+        }
+        seen.remove(key); // unknown until the write answers
+        compareAndSet(relative, value, ANY);
+        seen.put(key, wanted);
+    }
+
+    /** Replaces what this member saw with a whole tree it read. */
+    private void remember(StoredTree tree) {
+        Map<String, String> now = new java.util.HashMap<>();
+        for (String plain : List.of(PatroniLayout.STATUS, PatroniLayout.HISTORY, PatroniLayout.FAILSAFE)) {
+            now.put(layout.key(plain), ABSENT_VALUE);
+        }
+        now.put(memberKey, ABSENT_VALUE);
+        for (StoredValue v : tree.values()) {
+            if (now.containsKey(v.key())) {
+                now.put(v.key(), v.value());
+            }
+        }
+        seen.putAll(now);
+        seenRead = true;
+    }
+
     private static void checkVersion(String relative, long expected) {
         if (expected < 0 && expected != ABSENT && expected != ANY) {
             throw new IllegalArgumentException(
@@ -172,21 +227,23 @@ public final class PatroniDcs implements Dcs {
 
     @Override
     public void writeStatus(ClusterStatus status) throws DcsException {
-        compareAndSet(PatroniLayout.STATUS, PatroniCodec.status(status), ANY);
+        writeIfChanged(PatroniLayout.STATUS, PatroniCodec.status(status));
     }
 
     @Override
     public void writeHistory(List<HistoryEntry> history) throws DcsException {
-        compareAndSet(PatroniLayout.HISTORY, PatroniCodec.history(history), ANY);
+        writeIfChanged(PatroniLayout.HISTORY, PatroniCodec.history(history));
     }
 
     @Override
     public void writeFailsafe(Map<String, String> failsafe) throws DcsException {
-        compareAndSet(PatroniLayout.FAILSAFE, failsafe == null ? null : PatroniCodec.failsafe(failsafe), ANY);
+        writeIfChanged(PatroniLayout.FAILSAFE, failsafe == null ? null : PatroniCodec.failsafe(failsafe));
     }
 
     @Override
     public void deleteCluster() throws DcsException {
+        seen.clear();
+        seenRead = false;
         write(() -> {
             store.deleteTree(layout.prefix());
             return null;
@@ -253,6 +310,9 @@ public final class PatroniDcs implements Dcs {
     }
 
     // ---------------------------------------------------------------- internals
+
+    /** What {@link #seen} holds for an absent key (a map of this kind holds no null). */
+    private static final String ABSENT_VALUE = "\u0000absent";
 
     private interface StoreCall<T> {
         T run() throws DcsException;

@@ -88,6 +88,10 @@ final class ConsulStore implements ClusterStore {
     private final ConsulService service;
 
     private volatile ChangeListener listener;
+    /** The session each member record was last acquired with by this store, and its value. */
+    private final Map<String, String> writtenUnder = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private final Map<String, String> writtenValue = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile ConsulWatch watch;
 
     ConsulStore(DcsSettings settings, ConsulOptions options) {
@@ -309,8 +313,27 @@ final class ConsulStore implements ClusterStore {
 
     // ---------------------------------------------------------------- the member record
 
+    /**
+     * The session renewal a write would have made (it extends every key the session holds), and
+     * no write: true while the session is the one the record was acquired with.
+     */
+    @Override
+    public boolean keepOnSession(String key) throws DcsException {
+        String under = writtenUnder.get(key);
+        String value = writtenValue.get(key);
+        if (under == null || value == null) {
+            return false;
+        }
+        if (service != null) {
+            service.update(value); // nothing unless a registration failed and is due again
+        }
+        return under.equals(session.ensure());
+    }
+
     @Override
     public void putOnSession(String key, String value) throws DcsException {
+        writtenUnder.remove(key);
+        writtenValue.put(key, value);
         if (service != null) {
             service.update(value); // the member record: role, state and addresses (Patroni's touch_member)
         }
@@ -352,6 +375,7 @@ final class ConsulStore implements ClusterStore {
         }
         if (written) {
             session.acquired(key);
+            writtenUnder.put(key, session.id());
             wrote(key);
         }
         return written;

@@ -59,6 +59,8 @@ final class EtcdStore implements ClusterStore {
     private final LeaseKeeper lease;
     /** The keys written on the lease with {@link #putOnSession}, written again on a new lease. Guarded by leaseLock. */
     private final Map<ByteSequence, ByteSequence> onLease = new LinkedHashMap<>();
+    /** The lease each of those keys was last written on. Guarded by leaseLock. */
+    private final Map<ByteSequence, Long> writtenOn = new LinkedHashMap<>();
 
     private volatile ChangeListener listener;
     private volatile ChangeWatcher watcher;
@@ -205,8 +207,33 @@ final class EtcdStore implements ClusterStore {
         EtcdCalls.Deadline d = calls.deadline();
         synchronized (leaseLock) {
             onLease.put(k, v);
-            LeaseKeeper.Lease l = lease.ensure(d);
+            writtenOn.remove(k);
+            LeaseKeeper.Lease l = lease.keep(d);
             putOnLease(d, l.id(), k, v);
+            writtenOn.put(k, l.id());
+        }
+    }
+
+    /**
+     * No request while more than half the lease's TTL is left (the leader's renewal refreshes it
+     * each cycle; a replica's record refreshes it about every other cycle); one keep-alive
+     * otherwise. A new lease means the record must be written on it: false.
+     */
+    @Override
+    public boolean keepOnSession(String key) throws DcsException {
+        checkOpen();
+        ByteSequence k = bytes(key);
+        EtcdCalls.Deadline d = calls.deadline();
+        synchronized (leaseLock) {
+            Long on = writtenOn.get(k);
+            if (on == null || on != lease.currentId()) {
+                return false;
+            }
+            LeaseKeeper.Lease l = lease.keep(d);
+            if (l.fresh()) {
+                moveOntoLease(d, l); // the record as last written, which is unchanged
+            }
+            return true;
         }
     }
 
@@ -227,11 +254,18 @@ final class EtcdStore implements ClusterStore {
     private LeaseKeeper.Lease ensureLease(EtcdCalls.Deadline d) throws DcsException {
         LeaseKeeper.Lease l = lease.ensure(d);
         if (l.fresh()) {
-            for (Map.Entry<ByteSequence, ByteSequence> e : onLease.entrySet()) {
-                putOnLease(d, l.id(), e.getKey(), e.getValue());
-            }
+            moveOntoLease(d, l);
         }
         return l;
+    }
+
+    /** Writes the keys kept on the lease onto a new one. Under leaseLock. */
+    private void moveOntoLease(EtcdCalls.Deadline d, LeaseKeeper.Lease l) throws DcsException {
+        for (Map.Entry<ByteSequence, ByteSequence> e : onLease.entrySet()) {
+            writtenOn.remove(e.getKey());
+            putOnLease(d, l.id(), e.getKey(), e.getValue());
+            writtenOn.put(e.getKey(), l.id());
+        }
     }
 
     private void putOnLease(EtcdCalls.Deadline d, long leaseId, ByteSequence key, ByteSequence value)

@@ -9,8 +9,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The member's etcd lease, which carries its leader key and member key, refreshed on demand
- * ({@code keepAliveOnce} with each leader renewal and member touch, as Patroni does) rather than by
- * a background stream.
+ * ({@code keepAliveOnce} with each leader renewal, and for a member record once less than half its
+ * TTL is left, as Patroni does) rather than by a background stream.
  *
  * <p><b>The lease's expiry is tracked here, not trusted to jetcd.</b> jetcd's keep-alive stream can
  * end silently (jetcd #965, #1383, #1322) and a keep-alive of an expired lease once raised no error
@@ -117,6 +117,23 @@ final class LeaseKeeper {
             }
         }
         return grant(deadline);
+    }
+
+    /**
+     * A lease that carries a member record only (no lock): the current one as it is while more
+     * than half its TTL is left, else as {@link #ensure}. A record needs the lease to outlive the
+     * next cycle, not a full TTL from now: refreshing it every cycle would be a request per
+     * member and cycle for nothing (Patroni refreshes it at most once per loop_wait). A lock is
+     * always renewed with {@link #ensure}: its validity is counted from the renewal.
+     */
+    Lease keep(EtcdCalls.Deadline deadline) throws DcsException {
+        if (leaseId != 0 && !ttlChanged) {
+            long halfTtl = TimeUnit.SECONDS.toNanos(ttlSeconds) / 2;
+            if (validUntilNanos - nanoClock.getAsLong() > halfTtl) {
+                return new Lease(leaseId, false);
+            }
+        }
+        return ensure(deadline);
     }
 
     private Lease grant(EtcdCalls.Deadline deadline) throws DcsException {

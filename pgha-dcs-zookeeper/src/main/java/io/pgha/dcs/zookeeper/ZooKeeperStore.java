@@ -277,6 +277,23 @@ final class ZooKeeperStore implements ClusterStore {
 
     // ------------------------------------------------------------------ the member record
 
+    /**
+     * One existence check instead of a write: the znode is still this session's, which moves the
+     * deadline as a write would (the session itself lives on the client's heartbeats).
+     */
+    @Override
+    public boolean keepOnSession(String key) throws DcsException {
+        return withSessionLock("keep " + key, () -> {
+            long start = System.nanoTime();
+            Stat stat = client.checkExists().forPath(key);
+            if (stat == null || stat.getEphemeralOwner() != deadline.sessionId()) {
+                return false;
+            }
+            deadline.refreshed(start, key);
+            return true;
+        });
+    }
+
     @Override
     public void putOnSession(String key, String value) throws DcsException {
         byte[] data = bytes(value);
