@@ -312,21 +312,21 @@ final class NodeRunner implements Closeable {
         LocalPostgresController postgres = new LocalPostgresController(pgConfig);
         // peers are asked with the node's own REST credentials and TLS; the fence stops PostgreSQL
         // from outside this JVM if it dies or freezes while holding the lock (docs/safety.md)
+        Path stateDir = fenceDir(
+                yaml.scope(),
+                yaml.name(),
+                runsAsRoot(),
+                System.getenv("RUNTIME_DIRECTORY"),
+                System.getenv("XDG_RUNTIME_DIR"));
         HaNode.Builder builder = HaNode.builder()
                 .config(yaml.nodeConfig())
                 .dcs(dcs)
                 .postgres(postgres)
                 .restApi(apiConfig)
                 .onFatalError(NodeRunner::halt)
-                .fence(new io.pgha.postgres.fence.ShellFence(
-                        pgConfig.dataDir(),
-                        fenceDir(
-                                yaml.scope(),
-                                yaml.name(),
-                                runsAsRoot(),
-                                System.getenv("RUNTIME_DIRECTORY"),
-                                System.getenv("XDG_RUNTIME_DIR")),
-                        watchdog(yaml)));
+                .fence(new io.pgha.postgres.fence.ShellFence(pgConfig.dataDir(), stateDir, watchdog(yaml)))
+                // the failsafe promise outlives a restart of this agent (docs/safety.md)
+                .stateDirectory(stateDir);
         Object callbacks = yaml.postgresql().get("callbacks");
         if (callbacks instanceof java.util.Map<?, ?> map && !map.isEmpty()) {
             @SuppressWarnings("unchecked")

@@ -58,6 +58,7 @@ public final class SafetyAgentMain {
                 .dcs(dcsType, Map.of("hosts", etcd))
                 .postgres(pg)
                 .fence(new ShellFence(dataDir, dataDir.resolveSibling(name + "-fence")))
+                .stateDirectory(dataDir.resolveSibling(name + "-fence"))
                 .build();
         RestApiServer api = RestApiServer.start(
                 RestApiConfig.builder().listen("127.0.0.1", apiPort).build(), node);
