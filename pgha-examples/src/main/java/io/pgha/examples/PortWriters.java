@@ -68,12 +68,23 @@ public final class PortWriters implements Closeable {
         // a fenced primary may hold a commit: the client gives up on it (not acknowledged)
         props.setProperty("socketTimeout", "5");
         props.setProperty("tcpKeepAlive", "true");
-        try (Connection c = DriverManager.getConnection(url(primaryPort), props);
-                Statement s = c.createStatement()) {
-            s.execute("CREATE TABLE IF NOT EXISTS " + table + " (id bigint PRIMARY KEY, at timestamptz DEFAULT now())");
-            try (ResultSet rs = s.executeQuery("SELECT coalesce(max(id), 0) FROM " + table)) {
-                rs.next();
-                ids.set(rs.getLong(1) + 1);
+        // a loaded machine can miss the 2 s connect timeout once: try for up to 30 s
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try (Connection c = DriverManager.getConnection(url(primaryPort), props);
+                    Statement s = c.createStatement()) {
+                s.execute("CREATE TABLE IF NOT EXISTS " + table
+                        + " (id bigint PRIMARY KEY, at timestamptz DEFAULT now())");
+                try (ResultSet rs = s.executeQuery("SELECT coalesce(max(id), 0) FROM " + table)) {
+                    rs.next();
+                    ids.set(rs.getLong(1) + 1);
+                }
+                break;
+            } catch (SQLException e) {
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+                LocalCluster.sleep(500);
             }
         }
         for (int port : ports) {
