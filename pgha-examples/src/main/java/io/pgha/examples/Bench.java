@@ -184,9 +184,12 @@ final class Bench {
         out.print(cluster.table());
 
         idle(cluster, idleSeconds);
-        try (WriteProbe direct = probe(cluster, cluster.primaryJdbcUrl(), "bench_direct", interval);
-                WriteProbe viaProxy =
-                        haproxy == null ? null : probe(cluster, haproxy.readWriteJdbcUrl(), "bench_proxy", interval)) {
+        // the freeze case has its own clients (one per port); the others share these two
+        boolean probes = cases.contains("switchover") || cases.contains("node-loss");
+        try (WriteProbe direct = probes ? probe(cluster, cluster.primaryJdbcUrl(), "bench_direct", interval) : null;
+                WriteProbe viaProxy = probes && haproxy != null
+                        ? probe(cluster, haproxy.readWriteJdbcUrl(), "bench_proxy", interval)
+                        : null) {
             for (int i = 1; i <= trials; i++) {
                 if (cases.contains("switchover")) {
                     switchover(cluster, direct, viaProxy, i);
