@@ -43,7 +43,14 @@ final class CycleInputs {
     private volatile DynamicConfig dynamicConfig;
     private volatile DynamicConfig memberConfig;
     private volatile Instant dcsLastSeen;
-    private volatile Instant failsafeCalledAt;
+    /**
+     * Failsafe mode: until when this member promised a primary cut off from the DCS not to race for
+     * the lock (its last POST /failsafe plus the ttl); kept in {@link #promise} so that a restarted
+     * agent keeps it too.
+     */
+    private volatile Instant failsafePromisedUntil;
+
+    private final FailsafePromise promise;
     private volatile boolean watchdogFailed;
     // loop thread only
     private Instant primaryDownSince;
@@ -76,8 +83,19 @@ final class CycleInputs {
             PostgresController postgres,
             Clock clock,
             Lease lease,
-            LeaderWatch leaderWatch) {
+            LeaderWatch leaderWatch,
+            FailsafePromise promise) {
         this.leaderWatch = leaderWatch;
+        this.promise = promise;
+        this.failsafePromisedUntil = promise.load();
+        if (failsafePromisedUntil != null && clock.instant().isBefore(failsafePromisedUntil)) {
+            LOG.warn(
+                    "[{}] failsafe mode: keeping the promise made before this start not to race for the lock"
+                            + " until {} ({})",
+                    config.name(),
+                    failsafePromisedUntil,
+                    promise);
+        }
         this.tags = tags;
         this.config = config;
         this.dcs = dcs;
@@ -128,10 +146,22 @@ final class CycleInputs {
         lastFailsafeKey = written;
     }
 
-    /** Failsafe mode: a primary cut off from the DCS called this member (a REST API thread). */
+    /**
+     * Failsafe mode: a primary cut off from the DCS called this member (a REST API thread), which
+     * promises not to race for the lock for a ttl. The promise is saved before the call is answered,
+     * so that an agent restarted meanwhile keeps it; if it cannot be saved it is kept in memory and
+     * the failure logged.
+     */
     void failsafeCalled() {
-        if (dynamicConfig.isFailsafeMode()) {
-            failsafeCalledAt = clock.instant();
+        DynamicConfig cfg = dynamicConfig;
+        if (cfg.isFailsafeMode()) {
+            Instant until = clock.instant().plus(cfg.ttl());
+            failsafePromisedUntil = until;
+            try {
+                promise.save(until);
+            } catch (java.io.IOException | RuntimeException e) {
+                LOG.warn("[{}] could not save the failsafe promise in {}: {}", config.name(), promise, e.toString());
+            }
         }
     }
 
@@ -140,9 +170,8 @@ final class CycleInputs {
      * called it within the last ttl (Patroni's {@code failsafe_is_active} on a replica).
      */
     boolean failsafeCalledWithinTtl(Instant now, PostgresStatus pg) {
-        Instant calledAt = failsafeCalledAt;
-        DynamicConfig cfg = dynamicConfig;
-        return calledAt != null && cfg.isFailsafeMode() && !pg.isPrimary() && now.isBefore(calledAt.plus(cfg.ttl()));
+        Instant until = failsafePromisedUntil;
+        return until != null && dynamicConfig.isFailsafeMode() && !pg.isPrimary() && now.isBefore(until);
     }
 
     /**
@@ -191,9 +220,8 @@ final class CycleInputs {
         }
         long previousLsn = lastLsnSeen;
         lastLsnSeen = pg.isRunning() ? pg.lastLsn() : -1;
-        Instant calledAt = failsafeCalledAt;
-        Instant failsafeLeaderUntil =
-                calledAt != null && cfg.isFailsafeMode() && !pg.isPrimary() ? calledAt.plus(cfg.ttl()) : null;
+        Instant until = failsafePromisedUntil;
+        Instant failsafeLeaderUntil = until != null && cfg.isFailsafeMode() && !pg.isPrimary() ? until : null;
         trackSynchronousStandbyNames(pg);
         trackFormerLeader(cluster, pg);
         watchdogFailed = !lease.fenceHealthy(cfg);

@@ -98,7 +98,10 @@ public final class HaNode implements NodeControl, Closeable {
                 new Lease(config.name(), clock, postgres, () -> inputsRef.get().dynamicConfig(), b.fence, b.lockGuard);
         this.leaderWatch = new LeaderWatch(
                 config.name(), b.endpointProbe != null ? b.endpointProbe : EndpointProbe.tcp(), clock, dcs::wakeUp);
-        this.inputs = new CycleInputs(config, tags::get, dcs, postgres, clock, lease, leaderWatch);
+        FailsafePromise promise = b.failsafePromise != null
+                ? b.failsafePromise
+                : b.stateDirectory != null ? FailsafePromise.file(b.stateDirectory) : FailsafePromise.inMemory();
+        this.inputs = new CycleInputs(config, tags::get, dcs, postgres, clock, lease, leaderWatch, promise);
         inputsRef.set(inputs);
         PeerAccess peers = b.peerAccess();
         this.inquiries = new Inquiries(
@@ -467,6 +470,8 @@ public final class HaNode implements NodeControl, Closeable {
         private Executor actionExecutor;
         private Executor eventExecutor;
         private boolean lockGuard = true;
+        private java.nio.file.Path stateDirectory;
+        private FailsafePromise failsafePromise;
         private Fence fence;
         private java.util.function.Consumer<Throwable> fatalError = e -> {};
 
@@ -593,6 +598,22 @@ public final class HaNode implements NodeControl, Closeable {
 
         Builder lockGuard(boolean v) {
             lockGuard = v;
+            return this;
+        }
+
+        /**
+         * A private directory of this member's own (created with mode 0700 when missing) where the
+         * node keeps what must outlive a restart of the agent: today the failsafe promise (file {@code
+         * failsafe-promise}, docs/safety.md). Without it a restarted agent forgets the promise.
+         */
+        public Builder stateDirectory(java.nio.file.Path v) {
+            stateDirectory = v;
+            return this;
+        }
+
+        /** For the simulation: where the failsafe promise is kept (overrides {@link #stateDirectory}). */
+        Builder failsafePromise(FailsafePromise v) {
+            failsafePromise = v;
             return this;
         }
 

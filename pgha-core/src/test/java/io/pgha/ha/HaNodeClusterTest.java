@@ -301,4 +301,52 @@ class HaNodeClusterTest {
         sim.clock.advance(Duration.ofSeconds(11));
         assertThat(replica.currentState().failsafeActive()).as("a ttl later").isFalse();
     }
+
+    /**
+     * The failsafe promise is kept on disk: an agent killed and started again within its ttl still
+     * keeps it (docs/safety.md, "Failsafe mode"; simulation seed 4214208906), and lets it lapse on time.
+     */
+    @Test
+    void aRestartedReplicaKeepsItsFailsafePromise() {
+        SimCluster sim = new SimCluster(
+                "failsafe-restart",
+                java.util.Map.of("ttl", 10, "loop_wait", 2, "retry_timeout", 3, "failsafe_mode", true));
+        sim.start("pg0");
+        sim.start("pg1");
+        assertThat(sim.runUntil(
+                        () -> sim.leader() != null
+                                && sim.primaries().size() == 1
+                                && sim.isStreamingReplica("pg0".equals(sim.leader()) ? "pg1" : "pg0"),
+                        Duration.ofSeconds(60)))
+                .isTrue();
+        String replica = "pg0".equals(sim.leader()) ? "pg1" : "pg0";
+        sim.node(replica).failsafeHeartbeat(java.util.Map.of("name", sim.leader()));
+        sim.killAgent(replica);
+        sim.clock.advance(Duration.ofSeconds(3));
+        HaNode restarted = sim.start(replica);
+        assertThat(restarted.currentState().failsafeActive())
+                .as("the promise made before the restart")
+                .isTrue();
+        sim.clock.advance(Duration.ofSeconds(8));
+        assertThat(restarted.currentState().failsafeActive())
+                .as("a ttl after the call")
+                .isFalse();
+    }
+
+    /** The promise's file: written atomically, read back by a new store, and a missing one is none. */
+    @Test
+    void theFailsafePromiseFileOutlivesItsStore(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path state = dir.resolve("state");
+        assertThat(FailsafePromise.file(state).load()).isNull();
+        java.time.Instant until = java.time.Instant.parse("2026-12-03T16:30:00.123Z");
+        FailsafePromise.file(state).save(until);
+        assertThat(FailsafePromise.file(state).load()).isEqualTo(until);
+        assertThat(java.nio.file.Files.getPosixFilePermissions(state))
+                .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        assertThat(java.nio.file.Files.exists(state.resolve("failsafe-promise.tmp")))
+                .isFalse();
+        java.nio.file.Files.writeString(state.resolve("failsafe-promise"), "not a time\n");
+        assertThat(FailsafePromise.file(state).load()).as("unreadable: none").isNull();
+    }
 }

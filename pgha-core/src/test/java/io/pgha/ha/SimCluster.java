@@ -39,6 +39,9 @@ public final class SimCluster {
     // when each running agent's LeaderWatch looks at its leader's ports next (every 500 ms)
     private final Map<String, Instant> nextWatch = new LinkedHashMap<>();
     private final Map<String, HaNode> paused = new LinkedHashMap<>();
+    /** Each node's saved failsafe promise (its state directory), kept across restarts of its agent. */
+    private final Map<String, FailsafePromise> promises = new LinkedHashMap<>();
+
     private final Set<String> guardAfterCycle = new java.util.TreeSet<>();
     // the out-of-process fences (issue 9), by member, when enabled: they outlive paused and killed agents
     private final Map<String, SimFence> fences = new java.util.TreeMap<>();
@@ -98,6 +101,8 @@ public final class SimCluster {
                 .eventExecutor(Runnable::run)
                 .lockGuard(false)
                 .fence(fencing ? newFence(name) : Fence.NONE)
+                // the failsafe promise is on the node's disk: it outlives the agent (kill, restart)
+                .failsafePromise(promises.computeIfAbsent(name, n -> FailsafePromise.inMemory()))
                 .build();
         nodes.put(name, node);
         nextRun.put(name, clock.instant());

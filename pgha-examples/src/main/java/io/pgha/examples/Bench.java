@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 /**
  * {@code pgha bench}: failover figures on a three-node cluster on this machine, with a client
@@ -24,7 +25,10 @@ import java.util.Set;
  * installed) and recording every acknowledged insert. Per trial: node loss (kill -9 of runner and
  * postmaster at a random point of the loop) to the first write acknowledged by the new primary;
  * the killed node's rejoin; a switchover's write gap (POST /switchover); acknowledged writes
- * lost. Before that, the idle RSS and CPU of the runners. Prints min / median / max.
+ * lost; a freeze (SIGSTOP of the primary's runner and of everything it started but PostgreSQL for
+ * ttl + 20 s, with a client writing to every PostgreSQL port directly): the time two servers both
+ * acknowledged writes, acknowledged writes lost, the first write on the new primary, the heal after
+ * SIGCONT. Before that, the idle RSS and CPU of the runners. Prints min / median / max.
  */
 final class Bench {
 
@@ -47,6 +51,7 @@ final class Bench {
             int[] t,
             String dcsType,
             String impl,
+            Set<String> cases,
             Path dir,
             PrintStream out,
             PrintStream err) {
@@ -63,7 +68,14 @@ final class Bench {
             Files.createDirectories(dir);
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
             int rc = new Bench(out, impl)
-                    .run(dir, dcsType, new LocalCluster.Timings(t[0], t[1], t[2]), trials, idleSeconds, interval);
+                    .run(
+                            dir,
+                            dcsType,
+                            new LocalCluster.Timings(t[0], t[1], t[2]),
+                            trials,
+                            idleSeconds,
+                            interval,
+                            cases);
             if (temporary && rc == 0) {
                 // three data directories and etcd's: hundreds of MB a run; a failed run keeps them
                 // (and --dir always does) for a look at the runners' logs
@@ -86,7 +98,29 @@ final class Bench {
         }
     }
 
-    private int run(Path dir, String dcsType, LocalCluster.Timings timings, int trials, int idleSeconds, int interval)
+    /** What a trial runs, in this order; {@code --cases} picks some. */
+    private static final String[] CASES = {"switchover", "node-loss", "freeze"};
+
+    static Set<String> cases(String list) {
+        Set<String> picked = new java.util.HashSet<>();
+        for (String c : list.split(",", -1)) {
+            if (!List.of(CASES).contains(c.strip())) {
+                throw new IllegalArgumentException(
+                        "--cases: unknown case '" + c.strip() + "' (known: " + String.join(", ", CASES) + ")");
+            }
+            picked.add(c.strip());
+        }
+        return picked;
+    }
+
+    private int run(
+            Path dir,
+            String dcsType,
+            LocalCluster.Timings timings,
+            int trials,
+            int idleSeconds,
+            int interval,
+            Set<String> cases)
             throws IOException, SQLException {
         Ports ports = new Ports();
         LocalDcs dcs = LocalDcs.start(dcsType, dir, ports);
@@ -107,19 +141,32 @@ final class Bench {
         Thread hook = new Thread(stopAll, "pgha-bench-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         out.println("pgha bench (" + impl + "): 3 nodes, " + dcs.describe() + ", " + timings + ", " + trials
-                + " trials, a write every " + interval + " ms"
+                + " trials ("
+                + String.join(
+                        ", ", List.of(CASES).stream().filter(cases::contains).toList())
+                + "), a write every " + interval + " ms"
                 + (haproxy == null ? " (HAProxy not installed: direct only)" : "") + "; in " + dir);
         cluster.startAll();
         cluster.awaitHealthy(Duration.ofMinutes(4));
         out.print(cluster.table());
 
         idle(cluster, dcs, idleSeconds);
-        try (WriteProbe direct = probe(cluster, cluster.primaryJdbcUrl(), "bench_direct", interval);
-                WriteProbe viaProxy =
-                        haproxy == null ? null : probe(cluster, haproxy.readWriteJdbcUrl(), "bench_proxy", interval)) {
+        // the freeze case has its own clients (one per port); the others share these two
+        boolean probes = cases.contains("switchover") || cases.contains("node-loss");
+        try (WriteProbe direct = probes ? probe(cluster, cluster.primaryJdbcUrl(), "bench_direct", interval) : null;
+                WriteProbe viaProxy = probes && haproxy != null
+                        ? probe(cluster, haproxy.readWriteJdbcUrl(), "bench_proxy", interval)
+                        : null) {
             for (int i = 1; i <= trials; i++) {
-                switchover(cluster, direct, viaProxy, i);
-                nodeLoss(cluster, direct, viaProxy, timings, i);
+                if (cases.contains("switchover")) {
+                    switchover(cluster, direct, viaProxy, i);
+                }
+                if (cases.contains("node-loss")) {
+                    nodeLoss(cluster, direct, viaProxy, timings, i);
+                }
+                if (cases.contains("freeze")) {
+                    freeze(cluster, timings, interval, i);
+                }
             }
         }
         printTable(timings, trials, interval, haproxy != null, dcs);
@@ -308,6 +355,106 @@ final class Bench {
         out.printf(
                 "  node loss %d: %s killed, %s leads, first write after %.2f s%s, lost %d, rejoined in %.1f s%n",
                 trial, leader.name, next.name, s, proxyText, lost.size(), rejoin);
+    }
+
+    /**
+     * The primary's runner and everything it started but PostgreSQL (its fence is detached, so not
+     * among them) stopped with SIGSTOP for ttl + 20 s while a client writes to each PostgreSQL port
+     * directly, then SIGCONT: what a frozen VM's agent, a stuck cgroup or a debugger does.
+     */
+    private void freeze(LocalCluster cluster, LocalCluster.Timings timings, int interval, int trial)
+            throws IOException, SQLException {
+        LocalCluster.Member leader = cluster.awaitHealthy(Duration.ofMinutes(3));
+        List<Integer> ports = cluster.members().stream().map(m -> m.pgPort).toList();
+        PortWriters writers = new PortWriters(
+                "127.0.0.1",
+                ports,
+                leader.pgPort,
+                LocalCluster.SUPERUSER,
+                cluster.password(),
+                "bench_freeze",
+                interval);
+        List<Long> frozen = new ArrayList<>();
+        double heal = -1;
+        PortWriters.Ack first;
+        long t0;
+        try {
+            long start = System.nanoTime();
+            LocalCluster.sleep(1000 + random.nextInt(timings.loopWait() * 1000 + 1));
+            frozen.addAll(treeButPostgres(leader.runnerPid().orElseThrow()));
+            t0 = System.nanoTime();
+            frozen.forEach(pid -> Processes.signal(pid, "STOP"));
+            long thaw = t0 + TimeUnit.SECONDS.toNanos(timings.ttl() + 20L);
+            first = null;
+            while (System.nanoTime() < thaw) {
+                if (first == null) {
+                    first = writers.firstAckAfter(t0, leader.pgPort);
+                }
+                LocalCluster.sleep(20);
+            }
+            frozen.forEach(pid -> Processes.signal(pid, "CONT"));
+            frozen.clear();
+            long thawed = System.nanoTime();
+            try {
+                cluster.awaitHealthy(Duration.ofMinutes(3));
+                heal = (System.nanoTime() - thawed) / 1e9;
+            } catch (IOException e) {
+                out.println("  freeze " + trial + ": " + e.getMessage());
+            }
+            LocalCluster.sleep(1000);
+            writers.close();
+            double dual = writers.dualAcknowledgementMillis(start);
+            int lost = cluster.leader()
+                    .map(l -> {
+                        try {
+                            return writers.lostAcknowledged(l.pgPort).size();
+                        } catch (SQLException e) {
+                            return -1;
+                        }
+                    })
+                    .orElse(-1);
+            double firstWrite = first == null ? -1 : (first.nanos() - t0) / 1e9;
+            record("freeze: time two servers acknowledged writes (ms)", dual);
+            record("freeze: acknowledged writes lost", lost);
+            record("freeze: SIGSTOP to first write on the new primary (s)", firstWrite);
+            record("freeze: heal after SIGCONT, to all streaming (s)", heal);
+            out.printf(
+                    "  freeze %d: %s frozen %d s, first write on port %s after %.2f s, two servers acknowledged"
+                            + " for %.0f ms, lost %d, healed %.1f s after SIGCONT%n",
+                    trial,
+                    leader.name,
+                    timings.ttl() + 20,
+                    first == null ? "-" : Integer.toString(first.port()),
+                    firstWrite,
+                    dual,
+                    lost,
+                    heal);
+        } finally {
+            frozen.forEach(pid -> Processes.signal(pid, "CONT"));
+            writers.close();
+        }
+    }
+
+    /** A process and every process it started, PostgreSQL's (and what they started) excepted. */
+    static List<Long> treeButPostgres(long pid) {
+        List<Long> pids = new ArrayList<>();
+        ProcessHandle.of(pid).ifPresent(h -> addUnlessPostgres(h, pids));
+        return pids;
+    }
+
+    private static void addUnlessPostgres(ProcessHandle p, List<Long> pids) {
+        String comm;
+        try {
+            comm = Files.readString(Path.of("/proc", Long.toString(p.pid()), "comm"))
+                    .strip();
+        } catch (IOException e) {
+            return; // gone
+        }
+        if (comm.equals("postgres") || comm.equals("postmaster")) {
+            return;
+        }
+        pids.add(p.pid());
+        p.children().forEach(c -> addUnlessPostgres(c, pids));
     }
 
     private void record(String figure, double value) {

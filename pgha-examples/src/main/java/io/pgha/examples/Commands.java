@@ -254,6 +254,12 @@ final class Commands {
         String impl = "pgha";
 
         @Option(
+                names = "--cases",
+                paramLabel = "switchover,node-loss,freeze",
+                description = "the cases a trial runs, in this order (default: all three)")
+        String cases = "switchover,node-loss,freeze";
+
+        @Option(
                 names = "--dir",
                 paramLabel = "<dir>",
                 description = "keep the cluster in this directory (default: a temporary one, removed after a"
@@ -282,6 +288,12 @@ final class Commands {
             if (intervalMs < 1) {
                 throw new ParameterException(spec.commandLine(), "--interval-ms must be at least 1, not " + intervalMs);
             }
+            java.util.Set<String> picked;
+            try {
+                picked = Bench.cases(cases);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), e.getMessage());
+            }
             // the nodes would refuse these timings at start (bootstrap.dcs is checked by type and range)
             List<DynamicConfigValidator.Problem> problems = DynamicConfigValidator.validate(
                     Map.of("ttl", ttl, "loop_wait", loopWait, "retry_timeout", retryTimeout));
@@ -295,6 +307,7 @@ final class Commands {
                     new int[] {ttl, loopWait, retryTimeout},
                     dcs,
                     impl,
+                    picked,
                     dir,
                     parent.out,
                     parent.err);

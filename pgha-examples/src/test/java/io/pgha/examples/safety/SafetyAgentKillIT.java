@@ -11,6 +11,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.pgha.dcs.etcd.EtcdServer;
+import io.pgha.examples.PortWriters;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -20,11 +21,13 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -51,6 +54,18 @@ class SafetyAgentKillIT {
     private final List<Long> frozen = new ArrayList<>();
 
     /** What happens to the primary's agent. */
+    /** ttl / loop_wait / retry_timeout. */
+    private record Timings(int ttl, int loopWait, int retryTimeout) {
+        @Override
+        public String toString() {
+            return ttl + "/" + loopWait + "/" + retryTimeout;
+        }
+    }
+
+    private static final Timings DEFAULT = new Timings(10, 1, 3);
+    private static final Timings SHORT = new Timings(10, 2, 3);
+    private static final Timings LONG = new Timings(30, 10, 10);
+
     private enum Fault {
         KILL_JVM,
         STOP_JVM,
@@ -73,7 +88,11 @@ class SafetyAgentKillIT {
         if (etcd != null) {
             etcd.close();
         }
-        deleteTree(base);
+        if (Boolean.getBoolean("pgha.safety.keep")) {
+            System.out.println("kept for a look at the logs: " + base); // -Dpgha.safety.keep=true
+        } else {
+            deleteTree(base);
+        }
     }
 
     @Test
@@ -86,31 +105,58 @@ class SafetyAgentKillIT {
         run(Fault.STOP_JVM, true);
     }
 
+    // Issue 16's proof: writers on every port, the fault held for ttl + 20 s, then a heal. At
+    // 10 / 2 / 3 in the default suite; at 30 / 10 / 10 (each run about 50 s longer) with -Plong.
+
     @Test
     void killNineOfThePrimarysAgentAndEverythingItStartedButPostgres() throws Exception {
-        run(Fault.KILL_TREE, false);
+        treeFault(Fault.KILL_TREE, "etcd3", SHORT);
     }
 
     @Test
     void sigstopOfThePrimarysAgentAndEverythingItStartedButPostgres() throws Exception {
-        run(Fault.STOP_TREE, false);
+        treeFault(Fault.STOP_TREE, "etcd3", SHORT);
     }
 
     @Test
     void onZooKeeperKillNineOfThePrimarysAgentAndEverythingItStartedButPostgres() throws Exception {
-        run(Fault.KILL_TREE, false, "zookeeper");
+        treeFault(Fault.KILL_TREE, "zookeeper", SHORT);
     }
 
     @Test
     void onZooKeeperSigstopOfThePrimarysAgentAndEverythingItStartedButPostgres() throws Exception {
-        run(Fault.STOP_TREE, false, "zookeeper");
+        treeFault(Fault.STOP_TREE, "zookeeper", SHORT);
+    }
+
+    @Test
+    @Tag("long")
+    void atTtl30KillNineOfThePrimarysAgentAndEverythingItStartedButPostgres() throws Exception {
+        treeFault(Fault.KILL_TREE, "etcd3", LONG);
+    }
+
+    @Test
+    @Tag("long")
+    void atTtl30SigstopOfThePrimarysAgentAndEverythingItStartedButPostgres() throws Exception {
+        treeFault(Fault.STOP_TREE, "etcd3", LONG);
+    }
+
+    @Test
+    @Tag("long")
+    void atTtl30OnZooKeeperKillNineOfThePrimarysAgentAndEverythingItStartedButPostgres() throws Exception {
+        treeFault(Fault.KILL_TREE, "zookeeper", LONG);
+    }
+
+    @Test
+    @Tag("long")
+    void atTtl30OnZooKeeperSigstopOfThePrimarysAgentAndEverythingItStartedButPostgres() throws Exception {
+        treeFault(Fault.STOP_TREE, "zookeeper", LONG);
     }
 
     private void run(Fault fault, boolean sync) throws Exception {
         run(fault, sync, "etcd3");
     }
 
-    private void run(Fault fault, boolean sync, String dcs) throws Exception {
+    private void startDcs(String dcs) throws Exception {
         assumeTrue(!dcs.equals("etcd3") || EtcdServer.isInstalled(), EtcdServer.MISSING);
         assumeTrue(Files.isExecutable(Path.of("/bin/bash")), "bash is missing (the fence)");
         assumePostgres();
@@ -124,12 +170,17 @@ class SafetyAgentKillIT {
             dcsHostPort = etcd.hostPort();
         }
         base = traversableTempDir("pgha-safety-kill-");
+    }
+
+    /** The JVM alone, synchronous mode, a client on the old primary only (10 / 1 / 3). */
+    private void run(Fault fault, boolean sync, String dcs) throws Exception {
+        startDcs(dcs);
         int pgA = freePort();
         int pgB = freePort();
-        Process a = agent("a", pgA, sync);
+        Process a = agent("a", pgA, freePort(), sync, DEFAULT);
         await("a to be a primary", T, () -> !inRecovery(pgA));
         exec(pgA, "CREATE TABLE t (id int primary key)");
-        agent("b", pgB, sync);
+        agent("b", pgB, freePort(), sync, DEFAULT);
         String state = sync ? "sync" : "async";
         await(
                 "b to stream as a " + state + " standby",
@@ -213,17 +264,130 @@ class SafetyAgentKillIT {
         assertThat(onB).containsAll(acked);
         assertThat(Files.readString(base.resolve("a-fence/pgha-fence.log")))
                 .contains(fault.freezes() ? "did not renew the deadline" : "channel closed");
-        if (fault == Fault.STOP_TREE) {
-            // thawed, the old agent finds its lock gone and its PostgreSQL stopped by its fence: the
-            // cluster heals with it as b's replica
-            frozen.forEach(pid -> signal("CONT", pid));
-            frozen.clear();
+    }
+
+    /**
+     * Issue 16's proof: asynchronous replication, a client writing every 20 ms to each PostgreSQL
+     * port directly; the fault to the primary's agent and everything it started but PostgreSQL, held
+     * for ttl + 20 s (a freeze, then SIGCONT) or followed by a restart of the agent (a kill), then the
+     * cluster heals. No two servers ever acknowledged writes in the same span of time, and every
+     * acknowledged write is on the final primary.
+     */
+    private void treeFault(Fault fault, String dcs, Timings timings) throws Exception {
+        startDcs(dcs);
+        int pgA = freePort();
+        int pgB = freePort();
+        int apiA = freePort();
+        Process a = agent("a", pgA, apiA, false, timings);
+        await("a to be a primary", T, () -> !inRecovery(pgA));
+        agent("b", pgB, freePort(), false, timings);
+        await(
+                "b to stream as an async standby",
+                T,
+                // b's PostgreSQL runs as a replica and streams (pg_basebackup's WAL stream while b
+                // clones shows in pg_stat_replication under b's name too)
+                () -> inRecovery(pgB)
+                        && "streaming async"
+                                .equals(scalar(
+                                        pgA,
+                                        "SELECT state || ' ' || sync_state FROM pg_stat_replication"
+                                                + " WHERE application_name = 'b'")));
+        long start;
+        PortWriters.Ack firstOnB;
+        double heal;
+        PortWriters writers =
+                new PortWriters(LOCAL, List.of(pgA, pgB), pgA, "postgres", SafetySupport.PASSWORD, "t", 20);
+        try {
+            start = System.nanoTime();
+            Thread.sleep(1500);
+            assertThat(writers.lastAck(pgA))
+                    .as("a acknowledges writes before the fault")
+                    .isNotNull();
+            List<Long> victims = treeButPostgres(a);
+            long fence = Long.parseLong(
+                    Files.readString(base.resolve("a-fence/pgha-fence.pid")).strip());
+            assertThat(victims)
+                    .as("the fence is not among what the agent started")
+                    .doesNotContain(fence);
+            if (fault.freezes()) {
+                frozen.addAll(victims);
+            }
+            long t0 = System.nanoTime();
+            victims.forEach(pid -> signal(fault.freezes() ? "STOP" : "KILL", pid));
+            firstOnB = awaitAck(writers, t0, pgB);
+            assertThat(firstOnB).as("b acknowledged a write after the fault").isNotNull();
+            long healFrom;
+            if (fault.freezes()) {
+                sleepUntil(t0 + TimeUnit.SECONDS.toNanos(timings.ttl() + 20L));
+                frozen.forEach(pid -> signal("CONT", pid));
+                frozen.clear();
+                healFrom = System.nanoTime();
+            } else {
+                // the agent comes back, as systemd's Restart= would bring it back
+                Thread.sleep(2000);
+                healFrom = System.nanoTime();
+                agent("a", pgA, apiA, false, timings);
+            }
             await(
-                    "a, thawed, to stream from b",
+                    "a to stream from b",
                     T,
                     () -> "streaming"
                             .equals(scalar(pgB, "SELECT state FROM pg_stat_replication WHERE application_name = 'a'")));
+            heal = (System.nanoTime() - healFrom) / 1e9;
             assertThat(inRecovery(pgA)).as("a is a replica again").isTrue();
+            assertThat(inRecovery(pgB)).as("b is the primary").isFalse();
+            Thread.sleep(1000); // the writers go on through the heal
+            System.out.printf(
+                    "%s %s at %s: first write on b %.2f s after the fault, healed %.1f s after %s%n",
+                    fault,
+                    dcs,
+                    timings,
+                    (firstOnB.nanos() - t0) / 1e9,
+                    heal,
+                    fault.freezes() ? "SIGCONT" : "the restart");
+        } finally {
+            writers.close();
+        }
+        double dual = writers.dualAcknowledgementMillis(start);
+        Set<Long> lost = writers.lostAcknowledged(pgB);
+        PortWriters.Ack lastOnA = writers.lastAck(pgA);
+        System.out.printf(
+                "%s %s at %s: %d writes acknowledged, two servers acknowledged for %.0f ms, %d lost,"
+                        + " a's last ack %.2f s before b's first%n",
+                fault,
+                dcs,
+                timings,
+                writers.acks().size(),
+                dual,
+                lost.size(),
+                (firstOnB.nanos() - lastOnA.nanos()) / 1e9);
+        assertThat(lastOnA.nanos()).as("a's last ack comes before b's first").isLessThan(firstOnB.nanos());
+        assertThat(dual)
+                .as("the time in which two servers acknowledged writes (ms)")
+                .isZero();
+        assertThat(lost).as("acknowledged writes missing on the final primary").isEmpty();
+        assertThat(Files.readString(base.resolve("a-fence/pgha-fence.log")))
+                .contains(fault.freezes() ? "did not renew the deadline" : "channel closed");
+    }
+
+    /** The first write b acknowledged after {@code t0}, waiting up to {@link #T}; null if none. */
+    private static PortWriters.Ack awaitAck(PortWriters writers, long t0, int port) throws InterruptedException {
+        long deadline = System.nanoTime() + T.toNanos();
+        while (System.nanoTime() < deadline) {
+            for (PortWriters.Ack ack : writers.acks()) {
+                if (ack.nanos() > t0 && ack.port() == port) {
+                    return ack;
+                }
+            }
+            Thread.sleep(20);
+        }
+        return null;
+    }
+
+    private static void sleepUntil(long nanos) throws InterruptedException {
+        long left = nanos - System.nanoTime();
+        if (left > 0) {
+            TimeUnit.NANOSECONDS.sleep(left);
         }
     }
 
@@ -252,9 +416,11 @@ class SafetyAgentKillIT {
         p.children().forEach(c -> addUnlessPostgres(c, pids));
     }
 
-    private Process agent(String name, int pgPort, boolean sync) throws Exception {
+    private Process agent(String name, int pgPort, int apiPort, boolean sync, Timings timings) throws Exception {
         Path data = base.resolve(name);
-        dataDirs.add(data);
+        if (!dataDirs.contains(data)) {
+            dataDirs.add(data);
+        }
         Path log = base.resolve(name + "-agent.log");
         String java = ProcessHandle.current().info().command().orElse("java");
         Process p = new ProcessBuilder(
@@ -265,19 +431,24 @@ class SafetyAgentKillIT {
                         name,
                         data.toString(),
                         Integer.toString(pgPort),
-                        Integer.toString(freePort()),
+                        Integer.toString(apiPort),
                         dcsHostPort,
                         Boolean.toString(sync),
-                        dcsType)
+                        dcsType,
+                        timings.ttl() + "/" + timings.loopWait() + "/" + timings.retryTimeout())
                 .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .start();
         agents.add(p);
-        await(
-                name + "'s agent to start",
-                T,
-                () -> Files.exists(log) && Files.readString(log).contains("started"));
+        long before = Files.exists(log) ? Files.size(log) : 0;
+        await(name + "'s agent to start", T, () -> Files.exists(log) && startedSince(log, before));
         return p;
+    }
+
+    private static boolean startedSince(Path log, long offset) throws java.io.IOException {
+        String text = Files.readString(log);
+        return text.length() > offset
+                && text.substring((int) Math.min(offset, text.length())).contains("started");
     }
 
     // a's and b's PostgreSQL listen on the loopback

@@ -15,7 +15,8 @@ import java.util.Map;
  * One pgha agent in a JVM of its own, for {@link SafetyAgentKillIT}: HaNode on etcd with
  * LocalPostgresController, the REST API and the out-of-process fence. Arguments: name, data
  * directory, PostgreSQL port, REST API port, the DCS's host:port, synchronous mode (true/false),
- * and optionally the DCS type ({@code etcd3}, the default, or {@code zookeeper}). Prints
+ * optionally the DCS type ({@code etcd3}, the default, or {@code zookeeper}) and the timings as
+ * {@code ttl/loop_wait/retry_timeout} (10/1/3 when absent). Prints
  * "started" once the node runs; the test kills (-9) or freezes (SIGSTOP) it.
  */
 public final class SafetyAgentMain {
@@ -29,6 +30,7 @@ public final class SafetyAgentMain {
         String etcd = args[4];
         boolean sync = Boolean.parseBoolean(args[5]);
         String dcsType = args.length > 6 ? args[6] : "etcd3";
+        String[] timings = (args.length > 7 ? args[7] : "10/1/3").split("/", -1);
         LocalPostgresConfig cfg = LocalPostgresConfig.builder()
                 .name(name)
                 .dataDir(dataDir)
@@ -41,9 +43,9 @@ public final class SafetyAgentMain {
                 .build();
         LocalPostgresController pg = new LocalPostgresController(cfg);
         Map<String, Object> dynamic = new LinkedHashMap<>();
-        dynamic.put("ttl", 10);
-        dynamic.put("loop_wait", 1);
-        dynamic.put("retry_timeout", 3);
+        dynamic.put("ttl", Integer.parseInt(timings[0]));
+        dynamic.put("loop_wait", Integer.parseInt(timings[1]));
+        dynamic.put("retry_timeout", Integer.parseInt(timings[2]));
         dynamic.put("synchronous_mode", sync);
         dynamic.put("maximum_lag_on_failover", 1L << 40);
         NodeConfig nc = NodeConfig.builder("safety-kill", name)
@@ -56,6 +58,7 @@ public final class SafetyAgentMain {
                 .dcs(dcsType, Map.of("hosts", etcd))
                 .postgres(pg)
                 .fence(new ShellFence(dataDir, dataDir.resolveSibling(name + "-fence")))
+                .stateDirectory(dataDir.resolveSibling(name + "-fence"))
                 .build();
         RestApiServer api = RestApiServer.start(
                 RestApiConfig.builder().listen("127.0.0.1", apiPort).build(), node);

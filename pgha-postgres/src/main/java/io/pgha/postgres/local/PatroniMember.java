@@ -105,21 +105,21 @@ public final class PatroniMember {
     public static HaNode buildNode(
             Parts parts, Dcs dcs, LocalPostgresController postgres, Consumer<Throwable> onFatalError) {
         PatroniYaml yaml = parts.yaml();
+        Path stateDir = fenceDir(
+                yaml.scope(),
+                yaml.name(),
+                runsAsRoot(),
+                System.getenv("RUNTIME_DIRECTORY"),
+                System.getenv("XDG_RUNTIME_DIR"));
         HaNode.Builder builder = HaNode.builder()
                 .config(yaml.nodeConfig())
                 .dcs(dcs)
                 .postgres(postgres)
                 .restApi(parts.restApi())
                 .onFatalError(onFatalError)
-                .fence(new ShellFence(
-                        parts.postgres().dataDir(),
-                        fenceDir(
-                                yaml.scope(),
-                                yaml.name(),
-                                runsAsRoot(),
-                                System.getenv("RUNTIME_DIRECTORY"),
-                                System.getenv("XDG_RUNTIME_DIR")),
-                        watchdog(yaml)));
+                .fence(new ShellFence(parts.postgres().dataDir(), stateDir, watchdog(yaml)))
+                // the failsafe promise outlives a restart of this agent (docs/safety.md)
+                .stateDirectory(stateDir);
         PatroniCallbacks callbacks = null;
         if (!parts.callbacks().isEmpty()) {
             callbacks = new PatroniCallbacks(parts.callbacks(), yaml.scope(), CALLBACK_TIMEOUT_SECONDS);
