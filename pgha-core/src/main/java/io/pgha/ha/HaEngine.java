@@ -10,15 +10,14 @@ import io.pgha.dcs.Member;
 import io.pgha.dcs.SyncState;
 import io.pgha.dcs.Tags;
 import io.pgha.postgres.PostgresStatus;
+import io.pgha.postgres.SlotChanges;
 import io.pgha.postgres.StopMode;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * Patroni's HA cycle as a pure function: {@code decide(input) -> Decision}. No I/O, no clock, no
@@ -130,7 +129,11 @@ final class HaEngine {
         PostgresStatus pg = in.postgres();
         String err = in.dcsError() == null ? "" : " (" + in.dcsError() + ")";
         if (!pg.isPrimary()) {
-            return Decision.of("DCS is not accessible" + err + "; no action as " + describe(pg));
+            String reason = "DCS is not accessible" + err + "; no action as " + describe(pg);
+            SlotChanges advance = SlotPlan.failsafeAdvance(pg, in.failsafeSlots());
+            return advance.isEmpty() || !pg.isReplica()
+                    ? Decision.of(reason)
+                    : Decision.of(reason + " (failsafe mode: advancing slots)", new Action.ChangeSlots(advance));
         }
         if (in.config().isPaused()) {
             // as Patroni: in pause nothing is demoted, the operator owns PostgreSQL (the last
@@ -245,9 +248,13 @@ final class HaEngine {
             a.add(new Action.RenewLock());
             Duration wake = null;
             if (pg.isPrimary()) {
-                a.add(new Action.WriteStatus(pg.writeLsn()));
+                SlotPlan.Plan slots = SlotPlan.plan(in.name(), in.tags(), true, c, in.config(), pg);
+                a.add(new Action.WriteStatus(
+                        pg.writeLsn(),
+                        slots.publish(),
+                        SlotPlan.retained(in.memberSlotsSeen(), in.now(), in.config())));
                 // slots and synchronous standbys stay managed in pause, as in Patroni
-                wake = replicationHousekeeping(in, c, a);
+                wake = replicationHousekeeping(in, c, slots, a);
                 if (f != null) {
                     Decision d = ManualFailover.fromLeader(in, c, f, a);
                     if (d != null) {
@@ -442,9 +449,11 @@ final class HaEngine {
         if (c.config() == null) {
             a.add(new Action.WriteBootstrapConfig());
         }
-        a.add(new Action.WriteStatus(pg.writeLsn()));
+        SlotPlan.Plan slots = SlotPlan.plan(in.name(), in.tags(), true, c, in.config(), pg);
+        a.add(new Action.WriteStatus(
+                pg.writeLsn(), slots.publish(), SlotPlan.retained(in.memberSlotsSeen(), in.now(), in.config())));
         a.addAll(Failsafe.leaderActions(in, c));
-        Duration wake = replicationHousekeeping(in, c, a);
+        Duration wake = replicationHousekeeping(in, c, slots, a);
         Failover f = ManualFailover.effective(c);
         if (f != null) {
             Decision d = ManualFailover.fromLeader(in, c, f, a);
@@ -541,21 +550,15 @@ final class HaEngine {
     }
 
     /**
-     * What a running primary with the lock keeps doing, in pause too (as Patroni): a slot for every
-     * member that streams, and the synchronous standbys or the quorum. Adds the actions to
-     * {@code a}; returns when to look again (a standby about to count as synchronous, a quorum
-     * step waiting), null for the usual loop_wait.
+     * What a running primary with the lock keeps doing, in pause too (as Patroni): its replication
+     * slots ({@link SlotPlan}: the members', the permanent ones), and the synchronous standbys or the
+     * quorum. Adds the actions to {@code a}; returns when to look again (a standby about to count as
+     * synchronous, a quorum step waiting), null for the usual loop_wait.
      */
-    private static Duration replicationHousekeeping(HaInput in, ClusterState c, List<Action> a) {
+    private static Duration replicationHousekeeping(HaInput in, ClusterState c, SlotPlan.Plan slots, List<Action> a) {
         PostgresStatus pg = in.postgres();
-        if (in.config().useSlots()) {
-            Set<String> slots = new LinkedHashSet<>();
-            for (Member m : c.members()) {
-                if (!m.name().equals(in.name()) && !Tags.isTrue(m.tags().get(Tags.NOSTREAM))) {
-                    slots.add(m.name());
-                }
-            }
-            a.add(new Action.SyncSlots(slots));
+        if (!slots.changes().isEmpty()) {
+            a.add(new Action.ChangeSlots(slots.changes()));
         }
         List<Action> sync = QuorumCommit.isRequested(in.config())
                 ? QuorumCommit.plan(in.name(), c, pg, in.config(), in.syncReadyLsn())
@@ -608,8 +611,28 @@ final class HaEngine {
                     "not streaming from the leader (" + leaderName + ") on its timeline " + leaderTimeline
                             + " (mine is " + pg.timeline() + "): following it again");
         }
-        return Decision.of(
-                "no action. I am (" + in.name() + "), a secondary, and following a leader (" + leaderName + ")");
+        String following =
+                "no action. I am (" + in.name() + "), a secondary, and following a leader (" + leaderName + ")";
+        return withReplicaSlots(in, c, leader.get(), following);
+    }
+
+    /**
+     * A running replica's slots ({@link SlotPlan}): its copies of the member and permanent slots,
+     * advanced to the leader's published positions; a permanent logical slot it lacks is copied from
+     * the leader, which restarts PostgreSQL (as Patroni; not while failsafe mode keeps the cluster
+     * going without the DCS).
+     */
+    private static Decision withReplicaSlots(HaInput in, ClusterState c, Member leader, String reason) {
+        SlotPlan.Plan slots = SlotPlan.plan(in.name(), in.tags(), false, c, in.config(), in.postgres());
+        List<Action> a = new ArrayList<>();
+        if (!slots.changes().isEmpty()) {
+            a.add(new Action.ChangeSlots(slots.changes()));
+        }
+        if (!slots.copy().isEmpty() && !in.config().isPaused() && isPrimaryRole(leader)) {
+            a.add(new Action.CopyLogicalSlots(leader, slots.copy()));
+            return new Decision(a, "copying logical slots " + slots.copy().keySet() + " from the primary", null);
+        }
+        return new Decision(a, reason, null);
     }
 
     /**

@@ -60,6 +60,11 @@ import java.util.Objects;
  *     after its key lapsed with its session (its {@code conn_url} says where the former primary's
  *     PostgreSQL listens); null when none was seen, or since this node itself runs as the leader's
  *     primary
+ * @param memberSlotsSeen when each member slot name was last seen (a member by that name in the DCS,
+ *     or the name in {@code status.retain_slots}): the leader retains the slot of a member gone for
+ *     {@code member_slots_ttl} after ({@link SlotPlan#retained})
+ * @param failsafeSlots failsafe mode, on a replica: the slot positions the primary sent with its last
+ *     call ({@link SlotPlan#failsafeAdvance}); empty when none
  */
 record HaInput(
         String name,
@@ -89,7 +94,9 @@ record HaInput(
         Divergence divergence,
         LeaderGone leaderGone,
         String rewindFailedFrom,
-        Member formerLeader) {
+        Member formerLeader,
+        Map<String, Instant> memberSlotsSeen,
+        Map<String, Long> failsafeSlots) {
 
     /** Whether a primary cut off from the DCS called the members of the failsafe key in this cycle. */
     enum FailsafeRound {
@@ -125,6 +132,8 @@ record HaInput(
         memberConfig = memberConfig == null ? config : memberConfig;
         failsafeRound = failsafeRound == null ? FailsafeRound.NOT_CALLED : failsafeRound;
         lastFailsafeKey = lastFailsafeKey == null ? null : Map.copyOf(lastFailsafeKey);
+        memberSlotsSeen = memberSlotsSeen == null ? Map.of() : Map.copyOf(memberSlotsSeen);
+        failsafeSlots = failsafeSlots == null ? Map.of() : Map.copyOf(failsafeSlots);
     }
 
     /** Failsafe mode: every member reached agreed in this cycle that this primary goes on. */
@@ -165,6 +174,8 @@ record HaInput(
         b.leaderGone = leaderGone;
         b.rewindFailedFrom = rewindFailedFrom;
         b.formerLeader = formerLeader;
+        b.memberSlotsSeen = memberSlotsSeen;
+        b.failsafeSlots = failsafeSlots;
         return b;
     }
 
@@ -198,6 +209,8 @@ record HaInput(
         private LeaderGone leaderGone;
         private String rewindFailedFrom;
         private Member formerLeader;
+        private Map<String, Instant> memberSlotsSeen;
+        private Map<String, Long> failsafeSlots;
 
         private Builder(String name) {
             this.name = name;
@@ -340,6 +353,16 @@ record HaInput(
             return this;
         }
 
+        Builder memberSlotsSeen(Map<String, Instant> v) {
+            memberSlotsSeen = v;
+            return this;
+        }
+
+        Builder failsafeSlots(Map<String, Long> v) {
+            failsafeSlots = v;
+            return this;
+        }
+
         /** Failsafe mode: the members of the last failsafe key all agreed in this cycle (or not). */
         Builder failsafeConfirmed(boolean v) {
             failsafeRound = v ? FailsafeRound.CONFIRMED : FailsafeRound.REFUSED;
@@ -375,7 +398,9 @@ record HaInput(
                     divergence,
                     leaderGone,
                     rewindFailedFrom,
-                    formerLeader);
+                    formerLeader,
+                    memberSlotsSeen,
+                    failsafeSlots);
         }
     }
 }
