@@ -71,7 +71,7 @@ class BackupIT {
         sockets.add(PgBackRest.socketDir(b1.dataDir()));
         exec(b1.port(), "CREATE TABLE t (id int PRIMARY KEY, batch int)");
         exec(b1.port(), "INSERT INTO t SELECT g, 1 FROM generate_series(1, 100) g");
-        p1.syncReplicationSlots(java.util.Set.of("b", "c"), java.util.Set.of());
+        p1.changeReplicationSlots(io.pgha.postgres.SlotChanges.physicalSlotsFor("b", "c"));
         r1.stanzaCreate();
         r1.check();
         p2 = open(BackupTestSupport.postgres(b2, Map.of()));

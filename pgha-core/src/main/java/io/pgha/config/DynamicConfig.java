@@ -297,6 +297,43 @@ public final class DynamicConfig {
         return standbyCluster() != null;
     }
 
+    /**
+     * The permanent replication slots ({@code slots}, or Patroni's older names {@code permanent_slots}
+     * and {@code permanent_replication_slots}), by name, each as written (null for a bare name, which
+     * is a physical slot).
+     */
+    @SuppressWarnings("unchecked")
+    public Map<String, Object> permanentSlots() {
+        for (String key : List.of("permanent_replication_slots", "permanent_slots", "slots")) {
+            if (raw.get(key) instanceof Map<?, ?> m && !m.isEmpty()) {
+                return Collections.unmodifiableMap((Map<String, Object>) m);
+            }
+        }
+        return Map.of();
+    }
+
+    /** {@code ignore_slots}: the matchers ({@code name}, {@code type}, {@code database}, {@code plugin}). */
+    @SuppressWarnings("unchecked")
+    public List<Map<String, Object>> ignoreSlots() {
+        List<Map<String, Object>> out = new ArrayList<>();
+        if (raw.get("ignore_slots") instanceof List<?> l) {
+            for (Object o : l) {
+                if (o instanceof Map<?, ?> m) {
+                    out.add((Map<String, Object>) m);
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * {@code member_slots_ttl} (Patroni 4): how long the slot of a member whose key is gone is kept;
+     * also, above 0, every member that may lead keeps a slot for every other member. Default 30 min.
+     */
+    public Duration memberSlotsTtl() {
+        return Duration.ofSeconds(boundedSeconds(longValue("member_slots_ttl", 1800L)));
+    }
+
     /** Seconds within 0 and {@link DynamicConfigValidator#MAX_SECONDS}, so that their milliseconds never overflow. */
     private static long boundedSeconds(long seconds) {
         return Math.max(0, Math.min(DynamicConfigValidator.MAX_SECONDS, seconds));

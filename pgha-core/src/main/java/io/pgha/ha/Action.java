@@ -4,10 +4,10 @@ import io.pgha.dcs.Failover;
 import io.pgha.dcs.HistoryEntry;
 import io.pgha.dcs.Member;
 import io.pgha.dcs.SyncState;
+import io.pgha.postgres.SlotChanges;
 import io.pgha.postgres.StopMode;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * One step of a {@link Decision}, of one of three kinds, told apart by type:
@@ -48,7 +48,7 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
                     SetSynchronousStandbyNames,
                     FenceFormerPrimary,
                     ClearFailover,
-                    SyncSlots,
+                    ChangeSlots,
                     Follow,
                     StopToRewind,
                     Shutdown {}
@@ -65,7 +65,8 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
                     Demote,
                     Reinitialize,
                     Restart,
-                    Stop {}
+                    Stop,
+                    CopyLogicalSlots {}
 
     // ---- inquiries -------------------------------------------------------------------------------
 
@@ -130,8 +131,21 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
     /** The lock holder writes the bootstrap dynamic configuration when {@code config} is missing. */
     record WriteBootstrapConfig() implements Short {}
 
-    /** The leader records its WAL position in {@code status}. */
-    record WriteStatus(long optime) implements Short {}
+    /**
+     * The leader records its WAL position in {@code status}, the positions of its slots
+     * ({@code slots}: what replicas advance their copies to) and the member slots it retains
+     * ({@code retain_slots}, Patroni 4).
+     */
+    record WriteStatus(long optime, Map<String, java.lang.Long> slots, List<String> retainSlots) implements Short {
+        public WriteStatus {
+            slots = slots == null ? Map.of() : Map.copyOf(slots);
+            retainSlots = retainSlots == null ? List.of() : List.copyOf(retainSlots);
+        }
+
+        WriteStatus(long optime) {
+            this(optime, Map.of(), List.of());
+        }
+    }
 
     /**
      * Compare-and-set of the {@code sync} key on {@code expectedVersion}; a null {@code state} deletes
@@ -168,8 +182,8 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
     /** Delete the {@code failover} key (compare-and-set on its version). */
     record ClearFailover(Failover failover) implements Short {}
 
-    /** Make the primary's physical slots those of the other members. */
-    record SyncSlots(Set<String> wanted) implements Short {}
+    /** Change the local replication slots ({@link SlotPlan}): drop, create, advance, claim. */
+    record ChangeSlots(SlotChanges changes) implements Short {}
 
     /**
      * Point a running replica at {@code upstream} ({@link Upstream}: the leader, the member its
@@ -310,4 +324,15 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
 
     /** Stop PostgreSQL (fast) and leave the lock alone: the agent shuts down as a replica. */
     record Stop() implements Long {}
+
+    /**
+     * A replica copies the permanent logical slots {@code slots} from the {@code leader}'s PostgreSQL
+     * (their state files) and restarts, as Patroni does: PostgreSQL 15 cannot create a logical slot
+     * in recovery.
+     */
+    record CopyLogicalSlots(Member leader, Map<String, SlotChanges.NewSlot> slots) implements Long {
+        public CopyLogicalSlots {
+            slots = Map.copyOf(slots);
+        }
+    }
 }

@@ -11,10 +11,7 @@ import io.pgha.postgres.PostgresException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.slf4j.Logger;
@@ -159,7 +156,7 @@ final class ActionRunner {
         } else if (a instanceof Action.WriteBootstrapConfig) {
             dcs.writeConfig(config.bootstrapDcs(), Dcs.ABSENT);
         } else if (a instanceof Action.WriteStatus s) {
-            dcs.writeStatus(new ClusterStatus(s.optime(), Map.of(), List.of()));
+            dcs.writeStatus(new ClusterStatus(s.optime(), s.slots(), s.retainSlots()));
         } else if (a instanceof Action.WriteSync w) {
             if (!dcs.writeSync(w.state(), w.expectedVersion())) {
                 LOG.info("[{}] the sync key changed meanwhile; deciding again", config.name());
@@ -175,8 +172,8 @@ final class ActionRunner {
             fenceFormerPrimary(f.former());
         } else if (a instanceof Action.ClearFailover c) {
             dcs.writeFailover(null, c.failover().version());
-        } else if (a instanceof Action.SyncSlots s) {
-            postgres.syncReplicationSlots(s.wanted(), Set.of());
+        } else if (a instanceof Action.ChangeSlots s) {
+            postgres.changeReplicationSlots(s.changes());
         } else if (a instanceof Action.Follow f) {
             pgActions.follow(f.upstream(), f.leaderIsPrimary());
         } else if (a instanceof Action.StopToRewind s) {

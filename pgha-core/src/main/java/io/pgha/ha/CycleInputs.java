@@ -51,6 +51,10 @@ final class CycleInputs {
     private volatile Instant failsafePromisedUntil;
 
     private final FailsafePromise promise;
+
+    /** The slot positions the primary cut off from the DCS last sent with its POST /failsafe. */
+    private volatile Map<String, Long> failsafeSlots = Map.of();
+
     private volatile boolean watchdogFailed;
     // loop thread only
     private Instant primaryDownSince;
@@ -70,6 +74,9 @@ final class CycleInputs {
      * promotion fences first ({@link HaInput#formerLeader}).
      */
     private Member formerLeader;
+    /** When each member slot name was last seen (loop thread only): {@link HaInput#memberSlotsSeen}. */
+    private final Map<String, Instant> memberSlotsSeen = new java.util.HashMap<>();
+
     /** "key=value" of each rejected DCS config value already logged, while it stays there. */
     private final Set<String> rejectedLogged = new HashSet<>();
 
@@ -153,8 +160,14 @@ final class CycleInputs {
      * the failure logged.
      */
     void failsafeCalled() {
+        failsafeCalled(Map.of());
+    }
+
+    /** As {@link #failsafeCalled()}, with the slot positions the primary sent (Patroni's {@code slots}). */
+    void failsafeCalled(Map<String, Long> slots) {
         DynamicConfig cfg = dynamicConfig;
         if (cfg.isFailsafeMode()) {
+            failsafeSlots = Map.copyOf(slots);
             Instant until = clock.instant().plus(cfg.ttl());
             failsafePromisedUntil = until;
             try {
@@ -248,7 +261,9 @@ final class CycleInputs {
                 .leaderGone(leaderWatch.suspicion())
                 .formerLeader(formerLeader)
                 .unlockedSince(cluster == null ? null : unlockedSince)
-                .previousLsn(previousLsn);
+                .previousLsn(previousLsn)
+                .memberSlotsSeen(trackMemberSlots(cluster, now, cfg))
+                .failsafeSlots(failsafeLeaderUntil == null ? Map.of() : failsafeSlots);
     }
 
     /**
@@ -314,6 +329,28 @@ final class CycleInputs {
             return;
         }
         cluster.leaderMember().filter(m -> m.connUrl() != null).ifPresent(m -> formerLeader = m);
+    }
+
+    /**
+     * Remembers when each member slot name was last seen: a member of that name in the DCS, or the
+     * name in the leader's {@code status.retain_slots} (first sight only, as Patroni resets the
+     * retention of those names when it takes the lock). Names older than twice member_slots_ttl are
+     * forgotten, only to bound the memory: the engine decides what is retained.
+     */
+    private Map<String, Instant> trackMemberSlots(ClusterState cluster, Instant now, DynamicConfig cfg) {
+        if (cluster != null) {
+            for (Member m : cluster.members()) {
+                if (!io.pgha.dcs.Tags.isTrue(m.tags().get(io.pgha.dcs.Tags.NOSTREAM))) {
+                    memberSlotsSeen.put(io.pgha.postgres.SlotNames.fromMemberName(m.name()), now);
+                }
+            }
+            if (cluster.status() != null) {
+                cluster.status().retainSlots().forEach(n -> memberSlotsSeen.putIfAbsent(n, now));
+            }
+        }
+        Instant forget = now.minus(cfg.memberSlotsTtl().multipliedBy(2));
+        memberSlotsSeen.values().removeIf(t -> t.isBefore(forget));
+        return memberSlotsSeen;
     }
 
     /**

@@ -33,9 +33,23 @@ final class DynamicPostgresConfig {
         this.events = events;
     }
 
-    /** Hands the section over when it differs from the last one seen. */
-    void apply(DynamicConfig config) {
+    /**
+     * Hands the section over when it differs from the last one seen; with {@code
+     * hot_standby_feedback} on where this member may keep copies of permanent logical slots
+     * ({@link SlotPlan#needsHotStandbyFeedback}), as Patroni enforces it.
+     */
+    void apply(DynamicConfig config, Map<String, Object> tags) {
         Map<String, ?> section = config.raw().get("postgresql") instanceof Map<?, ?> m ? cast(m) : Map.of();
+        if (SlotPlan.needsHotStandbyFeedback(config, tags)) {
+            Map<String, Object> withFeedback = new java.util.LinkedHashMap<>(section);
+            Map<String, Object> parameters = new java.util.LinkedHashMap<>();
+            if (section.get("parameters") instanceof Map<?, ?> p) {
+                p.forEach((k, v) -> parameters.put(String.valueOf(k), v));
+            }
+            parameters.put("hot_standby_feedback", "on");
+            withFeedback.put("parameters", parameters);
+            section = withFeedback;
+        }
         if (Objects.equals(section, seen)) {
             return;
         }

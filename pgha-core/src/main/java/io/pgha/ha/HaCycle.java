@@ -89,7 +89,7 @@ final class HaCycle {
             // before the decision, so that a clone or start it begins already writes the cluster's
             // parameters (a replica must start with max_connections etc. no lower than the primary's);
             // while a long action holds the controller the section is handed over in a later cycle
-            dynamicPostgres.apply(inputs.dynamicConfig());
+            dynamicPostgres.apply(inputs.dynamicConfig(), input.tags());
         }
         Decision decision = null;
         for (int pass = 1; ; pass++) {

@@ -10,6 +10,7 @@ import io.pgha.dcs.Member;
 import io.pgha.dcs.SyncState;
 import io.pgha.dcs.Tags;
 import io.pgha.postgres.PostgresStatus;
+import io.pgha.postgres.SlotChanges;
 import io.pgha.postgres.StopMode;
 import java.time.Duration;
 import java.time.Instant;
@@ -128,7 +129,11 @@ final class HaEngine {
         PostgresStatus pg = in.postgres();
         String err = in.dcsError() == null ? "" : " (" + in.dcsError() + ")";
         if (!pg.isPrimary()) {
-            return Decision.of("DCS is not accessible" + err + "; no action as " + describe(pg));
+            String reason = "DCS is not accessible" + err + "; no action as " + describe(pg);
+            SlotChanges advance = SlotPlan.failsafeAdvance(pg, in.failsafeSlots());
+            return advance.isEmpty() || !pg.isReplica()
+                    ? Decision.of(reason)
+                    : Decision.of(reason + " (failsafe mode: advancing slots)", new Action.ChangeSlots(advance));
         }
         if (in.config().isPaused()) {
             // as Patroni: in pause nothing is demoted, the operator owns PostgreSQL (the last
@@ -259,9 +264,13 @@ final class HaEngine {
             a.add(new Action.RenewLock());
             Duration wake = null;
             if (pg.isPrimary()) {
-                a.add(new Action.WriteStatus(pg.writeLsn()));
+                SlotPlan.Plan slots = SlotPlan.plan(in.name(), in.tags(), true, c, in.config(), pg);
+                a.add(new Action.WriteStatus(
+                        pg.writeLsn(),
+                        slots.publish(),
+                        SlotPlan.retained(in.memberSlotsSeen(), in.now(), in.config())));
                 // slots and synchronous standbys stay managed in pause, as in Patroni
-                wake = replicationHousekeeping(in, c, a);
+                wake = replicationHousekeeping(in, c, slots, a);
                 if (f != null) {
                     Decision d = ManualFailover.fromLeader(in, c, f, a);
                     if (d != null) {
@@ -535,9 +544,11 @@ final class HaEngine {
         if (c.config() == null) {
             a.add(new Action.WriteBootstrapConfig());
         }
-        a.add(new Action.WriteStatus(pg.writeLsn()));
+        SlotPlan.Plan slots = SlotPlan.plan(in.name(), in.tags(), true, c, in.config(), pg);
+        a.add(new Action.WriteStatus(
+                pg.writeLsn(), slots.publish(), SlotPlan.retained(in.memberSlotsSeen(), in.now(), in.config())));
         a.addAll(Failsafe.leaderActions(in, c));
-        Duration wake = replicationHousekeeping(in, c, a);
+        Duration wake = replicationHousekeeping(in, c, slots, a);
         Failover f = ManualFailover.effective(c);
         if (f != null) {
             Decision d = ManualFailover.fromLeader(in, c, f, a);
@@ -588,9 +599,11 @@ final class HaEngine {
         if (pg.lastLsn() > 0) {
             a.add(new Action.WriteStatus(pg.lastLsn()));
         }
-        if (in.config().useSlots()) {
-            // a slot for each member that cascades from the standby leader, as a leader's (Upstream)
-            a.add(new Action.SyncSlots(Upstream.streamingFrom(in.name(), c)));
+        // its slots as a replica's (SlotPlan): physical ones for the members that may stream from it;
+        // no logical slot, which PostgreSQL 15 cannot keep in recovery; nothing published
+        SlotPlan.Plan slots = SlotPlan.plan(in.name(), in.tags(), false, c, in.config(), pg);
+        if (!slots.changes().isEmpty()) {
+            a.add(new Action.ChangeSlots(slots.changes()));
         }
         if (ManualFailover.effective(c) != null) {
             a.add(new Action.ClearFailover(c.failover()));
@@ -727,16 +740,15 @@ final class HaEngine {
     }
 
     /**
-     * What a running primary with the lock keeps doing, in pause too (as Patroni): a slot for every
-     * member that streams, and the synchronous standbys or the quorum. Adds the actions to
-     * {@code a}; returns when to look again (a standby about to count as synchronous, a quorum
-     * step waiting), null for the usual loop_wait.
+     * What a running primary with the lock keeps doing, in pause too (as Patroni): its replication
+     * slots ({@link SlotPlan}: the members', the permanent ones), and the synchronous standbys or the
+     * quorum. Adds the actions to {@code a}; returns when to look again (a standby about to count as
+     * synchronous, a quorum step waiting), null for the usual loop_wait.
      */
-    private static Duration replicationHousekeeping(HaInput in, ClusterState c, List<Action> a) {
+    private static Duration replicationHousekeeping(HaInput in, ClusterState c, SlotPlan.Plan slots, List<Action> a) {
         PostgresStatus pg = in.postgres();
-        if (in.config().useSlots()) {
-            // as Patroni: no slot for a nostream member, nor for one that cascades from another member
-            a.add(new Action.SyncSlots(Upstream.streamingFrom(in.name(), c)));
+        if (!slots.changes().isEmpty()) {
+            a.add(new Action.ChangeSlots(slots.changes()));
         }
         List<Action> sync = QuorumCommit.isRequested(in.config())
                 ? QuorumCommit.plan(in.name(), c, pg, in.config(), in.syncReadyLsn())
@@ -800,8 +812,28 @@ final class HaEngine {
                     "not streaming from the leader (" + leaderName + ") on its timeline " + leaderTimeline
                             + " (mine is " + pg.timeline() + "): following it again");
         }
-        return Decision.of(
-                "no action. I am (" + in.name() + "), a secondary, and following a leader (" + leaderName + ")");
+        String following =
+                "no action. I am (" + in.name() + "), a secondary, and following a leader (" + leaderName + ")";
+        return withReplicaSlots(in, c, leader.get(), following);
+    }
+
+    /**
+     * A running replica's slots ({@link SlotPlan}): its copies of the member and permanent slots,
+     * advanced to the leader's published positions; a permanent logical slot it lacks is copied from
+     * the leader, which restarts PostgreSQL (as Patroni; not while failsafe mode keeps the cluster
+     * going without the DCS).
+     */
+    private static Decision withReplicaSlots(HaInput in, ClusterState c, Member leader, String reason) {
+        SlotPlan.Plan slots = SlotPlan.plan(in.name(), in.tags(), false, c, in.config(), in.postgres());
+        List<Action> a = new ArrayList<>();
+        if (!slots.changes().isEmpty()) {
+            a.add(new Action.ChangeSlots(slots.changes()));
+        }
+        if (!slots.copy().isEmpty() && !in.config().isPaused() && isPrimaryRole(leader)) {
+            a.add(new Action.CopyLogicalSlots(leader, slots.copy()));
+            return new Decision(a, "copying logical slots " + slots.copy().keySet() + " from the primary", null);
+        }
+        return new Decision(a, reason, null);
     }
 
     /**

@@ -68,6 +68,11 @@ import java.util.Objects;
  *     arrives from a primary that lost its key
  * @param promotionVetoedAt when this node's {@code pre_promote} script last vetoed a promotion (its
  *     lock was released then); null: never
+ * @param memberSlotsSeen when each member slot name was last seen (a member by that name in the DCS,
+ *     or the name in {@code status.retain_slots}): the leader retains the slot of a member gone for
+ *     {@code member_slots_ttl} after ({@link SlotPlan#retained})
+ * @param failsafeSlots failsafe mode, on a replica: the slot positions the primary sent with its last
+ *     call ({@link SlotPlan#failsafeAdvance}); empty when none
  */
 record HaInput(
         String name,
@@ -100,7 +105,9 @@ record HaInput(
         Member formerLeader,
         Instant unlockedSince,
         long previousLsn,
-        Instant promotionVetoedAt) {
+        Instant promotionVetoedAt,
+        Map<String, Instant> memberSlotsSeen,
+        Map<String, Long> failsafeSlots) {
 
     /** Whether a primary cut off from the DCS called the members of the failsafe key in this cycle. */
     enum FailsafeRound {
@@ -136,6 +143,8 @@ record HaInput(
         memberConfig = memberConfig == null ? config : memberConfig;
         failsafeRound = failsafeRound == null ? FailsafeRound.NOT_CALLED : failsafeRound;
         lastFailsafeKey = lastFailsafeKey == null ? null : Map.copyOf(lastFailsafeKey);
+        memberSlotsSeen = memberSlotsSeen == null ? Map.of() : Map.copyOf(memberSlotsSeen);
+        failsafeSlots = failsafeSlots == null ? Map.of() : Map.copyOf(failsafeSlots);
     }
 
     /** Failsafe mode: every member reached agreed in this cycle that this primary goes on. */
@@ -179,6 +188,8 @@ record HaInput(
         b.unlockedSince = unlockedSince;
         b.previousLsn = previousLsn;
         b.promotionVetoedAt = promotionVetoedAt;
+        b.memberSlotsSeen = memberSlotsSeen;
+        b.failsafeSlots = failsafeSlots;
         return b;
     }
 
@@ -215,6 +226,8 @@ record HaInput(
         private Instant unlockedSince;
         private long previousLsn = -1;
         private Instant promotionVetoedAt;
+        private Map<String, Instant> memberSlotsSeen;
+        private Map<String, Long> failsafeSlots;
 
         private Builder(String name) {
             this.name = name;
@@ -372,6 +385,16 @@ record HaInput(
             return this;
         }
 
+        Builder memberSlotsSeen(Map<String, Instant> v) {
+            memberSlotsSeen = v;
+            return this;
+        }
+
+        Builder failsafeSlots(Map<String, Long> v) {
+            failsafeSlots = v;
+            return this;
+        }
+
         /** Failsafe mode: the members of the last failsafe key all agreed in this cycle (or not). */
         Builder failsafeConfirmed(boolean v) {
             failsafeRound = v ? FailsafeRound.CONFIRMED : FailsafeRound.REFUSED;
@@ -410,7 +433,9 @@ record HaInput(
                     formerLeader,
                     unlockedSince,
                     previousLsn,
-                    promotionVetoedAt);
+                    promotionVetoedAt,
+                    memberSlotsSeen,
+                    failsafeSlots);
         }
     }
 }

@@ -261,7 +261,15 @@ public final class HaNode implements NodeControl, Closeable {
     /** Failsafe mode: the primary's POST /failsafe reached this replica (an API thread). */
     @Override
     public void failsafeHeartbeat(Map<String, Object> leader) {
-        inputs.failsafeCalled();
+        Map<String, Long> slots = new java.util.LinkedHashMap<>();
+        if (leader.get("slots") instanceof Map<?, ?> m) {
+            m.forEach((k, v) -> {
+                if (v instanceof Number n) {
+                    slots.put(String.valueOf(k), n.longValue());
+                }
+            });
+        }
+        inputs.failsafeCalled(slots);
         LOG.debug("[{}] failsafe call from {}", config.name(), leader.get("name"));
     }
 

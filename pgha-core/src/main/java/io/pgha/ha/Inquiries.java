@@ -117,6 +117,8 @@ final class Inquiries {
             body.put("conn_url", config.connUrl());
         }
         body.put("timeline", in.postgres().timeline());
+        // as Patroni: the replicas keep advancing their slots while the DCS is down
+        body.put("slots", SlotPlan.failsafePositions(config.name(), in.postgres()));
         Set<String> agreed = others.isEmpty() ? Set.of() : failsafeProbe.call(others, body, PEER_TIMEOUT);
         if (!agreed.containsAll(others.keySet())) {
             Set<String> missing = new TreeSet<>(others.keySet());

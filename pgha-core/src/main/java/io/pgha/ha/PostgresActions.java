@@ -130,6 +130,9 @@ final class PostgresActions {
             following = r.source().name();
         } else if (a instanceof Action.Restart) {
             restart(PG_TIMEOUT);
+        } else if (a instanceof Action.CopyLogicalSlots c) {
+            postgres.copyLogicalSlots(c.leader(), c.slots(), PG_TIMEOUT);
+            events.fire(l -> l.postgresStarted("replica"));
         } else if (a instanceof Action.Stop) {
             String role = postgres.status().isPrimary() ? "primary" : "replica";
             postgres.stop(StopMode.FAST, false, PG_TIMEOUT);
@@ -332,7 +335,7 @@ final class PostgresActions {
             return "creating replica";
         } else if (a instanceof Action.Demote || a instanceof Action.Stop) {
             return "stopping";
-        } else if (a instanceof Action.Restart) {
+        } else if (a instanceof Action.Restart || a instanceof Action.CopyLogicalSlots) {
             return "restarting";
         } else if (a instanceof Action.StartPrimary
                 || a instanceof Action.StartReplica

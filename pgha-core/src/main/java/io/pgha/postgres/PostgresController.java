@@ -3,7 +3,6 @@ package io.pgha.postgres;
 import io.pgha.dcs.Member;
 import java.io.Closeable;
 import java.time.Duration;
-import java.util.Set;
 
 /**
  * Drives the local PostgreSQL instance for the HA loop. pgha-postgres implements it over the
@@ -133,10 +132,26 @@ public interface PostgresController extends Closeable {
     void setSynchronousStandbyNames(String value) throws PostgresException;
 
     /**
-     * Makes the physical replication slots on this primary match {@code wanted}: creates the
-     * missing ones and drops the other physical slots not in {@code keep}.
+     * Carries out the engine's replication slot changes on the running instance ({@link SlotChanges}:
+     * drop, create, advance, and remember which slots pgha manages). A failing step is logged and
+     * the others still run; the exception reports the first failure.
      */
-    void syncReplicationSlots(Set<String> wanted, Set<String> keep) throws PostgresException;
+    void changeReplicationSlots(SlotChanges changes) throws PostgresException;
+
+    /**
+     * Copies the logical slots {@code names} from the {@code leader}'s PostgreSQL onto this replica,
+     * as Patroni does: a standby cannot create a logical slot (PostgreSQL 15 and older refuse logical
+     * decoding in recovery), so the slots' state files are read from the primary
+     * ({@code pg_read_binary_file}), PostgreSQL is stopped, the files written into {@code pg_replslot},
+     * and PostgreSQL started again as the leader's replica. A slot whose type, database or plugin on
+     * the primary differs from {@code wanted} is not copied. The default refuses.
+     *
+     * @param wanted the slots as the configuration defines them, by name
+     */
+    default void copyLogicalSlots(Member leader, java.util.Map<String, SlotChanges.NewSlot> wanted, Duration timeout)
+            throws PostgresException {
+        throw new PostgresException("this PostgreSQL controller cannot copy logical replication slots");
+    }
 
     /** Stops whatever this controller started (by PID). Idempotent. */
     @Override

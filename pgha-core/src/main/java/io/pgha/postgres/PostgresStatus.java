@@ -21,7 +21,7 @@ import java.util.List;
  * @param serverVersion {@code server_version_num}, e.g. 150018; 0 when unknown
  * @param postmasterStartTime when the postmaster started
  * @param replication {@code pg_stat_replication} rows on a primary
- * @param slots names of the physical replication slots that exist
+ * @param slots the replication slots that exist (temporary ones left out)
  * @param pendingRestart a changed parameter needs a restart to take effect
  * @param synchronousStandbyNames the current {@code synchronous_standby_names}
  */
@@ -39,7 +39,7 @@ public record PostgresStatus(
         int serverVersion,
         Instant postmasterStartTime,
         List<ReplicationRow> replication,
-        List<String> slots,
+        List<ReplicationSlot> slots,
         boolean pendingRestart,
         String synchronousStandbyNames) {
 
@@ -76,6 +76,16 @@ public record PostgresStatus(
 
     public boolean isRunning() {
         return RUNNING.equals(state);
+    }
+
+    /** The slot named {@code name}, or null. */
+    public ReplicationSlot slot(String name) {
+        for (ReplicationSlot s : slots) {
+            if (s.name().equals(name)) {
+                return s;
+            }
+        }
+        return null;
     }
 
     /** Running and not in recovery. */

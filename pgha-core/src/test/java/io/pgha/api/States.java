@@ -32,7 +32,7 @@ final class States {
                 150018,
                 STARTED,
                 List.of(new ReplicationRow("replicator", "pg1", "127.0.0.1", "streaming", "async", 0, lsn, lsn, lsn)),
-                List.of("pg1"),
+                List.of(io.pgha.postgres.ReplicationSlot.physical("pg1", lsn, true)),
                 false,
                 null);
     }

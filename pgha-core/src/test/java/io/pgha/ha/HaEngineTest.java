@@ -372,12 +372,16 @@ class HaEngineTest {
             expect(
                     decide(in("pg0")
                             .config(paused)
-                            .cluster(new C().leader("pg0").member("pg0").build())
+                            .cluster(new C()
+                                    .leader("pg0")
+                                    .member("pg0")
+                                    .member("pg1")
+                                    .build())
                             .postgres(primary(5))),
                     "PAUSE: no action. I am (pg0), the leader with the lock",
                     Action.RenewLock.class,
                     Action.WriteStatus.class,
-                    Action.SyncSlots.class);
+                    Action.ChangeSlots.class);
         }
 
         @Test
@@ -460,7 +464,7 @@ class HaEngineTest {
                     "Failover is possible only to a specific candidate in a paused state",
                     Action.RenewLock.class,
                     Action.WriteStatus.class,
-                    Action.SyncSlots.class,
+                    Action.ChangeSlots.class,
                     Action.ClearFailover.class);
         }
 
@@ -1161,8 +1165,9 @@ class HaEngineTest {
                     "no action. I am (pg0), the leader with the lock",
                     Action.RenewLock.class,
                     Action.WriteStatus.class,
-                    Action.SyncSlots.class);
-            assertThat(((Action.SyncSlots) d.actions().get(2)).wanted()).containsExactly("pg1");
+                    Action.ChangeSlots.class);
+            assertThat(((Action.ChangeSlots) d.actions().get(2)).changes().create())
+                    .containsExactly(io.pgha.postgres.SlotChanges.NewSlot.physical("pg1"));
             assertThat(((Action.WriteStatus) d.actions().get(1)).optime()).isEqualTo(5000);
         }
 
@@ -1178,8 +1183,7 @@ class HaEngineTest {
                     Action.RenewLock.class,
                     Action.WriteInitialize.class,
                     Action.WriteBootstrapConfig.class,
-                    Action.WriteStatus.class,
-                    Action.SyncSlots.class);
+                    Action.WriteStatus.class);
         }
 
         @Test
@@ -1242,7 +1246,6 @@ class HaEngineTest {
                     "candidate ghost does not exist",
                     Action.RenewLock.class,
                     Action.WriteStatus.class,
-                    Action.SyncSlots.class,
                     Action.ClearFailover.class);
         }
 
@@ -1260,7 +1263,7 @@ class HaEngineTest {
                     "candidate pg1 is not healthy",
                     Action.RenewLock.class,
                     Action.WriteStatus.class,
-                    Action.SyncSlots.class,
+                    Action.ChangeSlots.class,
                     Action.ClearFailover.class);
         }
 
@@ -1275,7 +1278,12 @@ class HaEngineTest {
                             .build())
                     .postgres(primary(1000))
                     .peers(Map.of("pg1", peer("pg1", "replica", 1000))));
-            expect(d, "Awaiting failover at", Action.RenewLock.class, Action.WriteStatus.class, Action.SyncSlots.class);
+            expect(
+                    d,
+                    "Awaiting failover at",
+                    Action.RenewLock.class,
+                    Action.WriteStatus.class,
+                    Action.ChangeSlots.class);
         }
 
         @Test
@@ -1292,7 +1300,7 @@ class HaEngineTest {
                     "leader name does not match",
                     Action.RenewLock.class,
                     Action.WriteStatus.class,
-                    Action.SyncSlots.class,
+                    Action.ChangeSlots.class,
                     Action.ClearFailover.class);
         }
 
@@ -1313,7 +1321,7 @@ class HaEngineTest {
                     "the leader with the lock",
                     Action.RenewLock.class,
                     Action.WriteStatus.class,
-                    Action.SyncSlots.class);
+                    Action.ChangeSlots.class);
             assertThat(c.failover()).isNull();
         }
 
@@ -1327,7 +1335,6 @@ class HaEngineTest {
                     "restarting postgresql as requested",
                     Action.RenewLock.class,
                     Action.WriteStatus.class,
-                    Action.SyncSlots.class,
                     Action.Restart.class);
         }
     }
@@ -1381,7 +1388,10 @@ class HaEngineTest {
                     "following it again",
                     Action.Follow.class);
             // streaming, or on the leader's timeline: nothing to do
-            expect(decide(in("pg1").cluster(c.build()).postgres(replica(1000)).following("pg0")), "no action");
+            expect(
+                    decide(in("pg1").cluster(c.build()).postgres(replica(1000)).following("pg0")),
+                    "no action",
+                    Action.ChangeSlots.class);
         }
 
         @Test
@@ -1391,7 +1401,8 @@ class HaEngineTest {
                             .cluster(new C().leader("pg0").member("pg0").build())
                             .postgres(replica(5))
                             .following("pg0")),
-                    "no action. I am (pg1), a secondary, and following a leader (pg0)");
+                    "no action. I am (pg1), a secondary, and following a leader (pg0)",
+                    Action.ChangeSlots.class);
         }
 
         @Test
@@ -1470,10 +1481,12 @@ class HaEngineTest {
             // the lock was renewed or taken since the watch saw the ports refuse
             expect(
                     decide(replicaOf(new HaInput.LeaderGone("pg0", lockVersion - 1, true))),
-                    "no action. I am (pg1), a secondary, and following a leader (pg0)");
+                    "no action. I am (pg1), a secondary, and following a leader (pg0)",
+                    Action.ChangeSlots.class);
             expect(
                     decide(replicaOf(new HaInput.LeaderGone("pg9", lockVersion, true))),
-                    "no action. I am (pg1), a secondary, and following a leader (pg0)");
+                    "no action. I am (pg1), a secondary, and following a leader (pg0)",
+                    Action.ChangeSlots.class);
         }
 
         @Test

@@ -227,7 +227,8 @@ class RejoinTest {
                     .following("pg1")
                     .peersAsked(false)
                     .build());
-            assertThat(d.actions()).isEmpty();
+            assertThat(d.inquiry()).isNull();
+            assertThat(d.actions()).allMatch(a -> a instanceof Action.ChangeSlots);
         }
 
         @Test

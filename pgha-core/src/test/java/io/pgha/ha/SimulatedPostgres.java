@@ -9,7 +9,6 @@ import io.pgha.postgres.ReplicationRow;
 import io.pgha.postgres.StopMode;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -95,7 +94,7 @@ public final class SimulatedPostgres implements PostgresController {
     // alone collide when two members promote from the same timeline (a split brain)
     private List<Long> lineage = new ArrayList<>();
     private String upstream;
-    private Set<String> slots = new LinkedHashSet<>();
+    private Map<String, io.pgha.postgres.ReplicationSlot> slots = new java.util.TreeMap<>();
     private String syncNames;
     private boolean failNextStart;
     private boolean vetoPromotions;
@@ -445,7 +444,7 @@ public final class SimulatedPostgres implements PostgresController {
                     150000,
                     null,
                     rows,
-                    List.copyOf(slots),
+                    List.copyOf(slots.values()),
                     false,
                     syncNames);
         }
@@ -714,10 +713,15 @@ public final class SimulatedPostgres implements PostgresController {
     }
 
     @Override
-    public void syncReplicationSlots(Set<String> wanted, Set<String> keep) {
+    public void changeReplicationSlots(io.pgha.postgres.SlotChanges changes) {
         synchronized (net) {
-            slots = new LinkedHashSet<>(wanted);
-            slots.addAll(keep);
+            changes.drop().forEach(slots::remove);
+            for (io.pgha.postgres.SlotChanges.NewSlot n : changes.create()) {
+                slots.putIfAbsent(
+                        n.name(),
+                        new io.pgha.postgres.ReplicationSlot(
+                                n.name(), n.type(), n.plugin(), n.database(), false, lsn, lsn, true));
+            }
         }
     }
 

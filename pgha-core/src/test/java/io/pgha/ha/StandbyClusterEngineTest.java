@@ -107,10 +107,16 @@ class StandbyClusterEngineTest {
         assertThat(d.reason()).contains("promoted self to a standby leader");
         assertThat(types(d))
                 .containsExactly(
-                        Action.RenewLock.class, Action.WriteStatus.class, Action.SyncSlots.class, Action.Follow.class);
+                        Action.RenewLock.class,
+                        Action.WriteStatus.class,
+                        Action.ChangeSlots.class,
+                        Action.Follow.class);
         Action.Follow f = (Action.Follow) d.actions().get(3);
         assertThat(StandbyCluster.isRemote(f.upstream())).isTrue();
-        assertThat(((Action.SyncSlots) d.actions().get(2)).wanted()).containsExactly("pg1");
+        // a physical slot for the member that cascades from the standby leader (SlotPlan, as a replica's)
+        assertThat(((Action.ChangeSlots) d.actions().get(2)).changes().create())
+                .extracting(io.pgha.postgres.SlotChanges.NewSlot::name)
+                .containsExactly("pg1");
     }
 
     @Test
@@ -120,7 +126,8 @@ class StandbyClusterEngineTest {
         String remote = StandbyCluster.remote(standby()).name();
         Decision d = decide(in("pg0").cluster(c).postgres(replica(5000)).following(remote));
         assertThat(d.reason()).contains("no action. I am (pg0), the standby leader with the lock");
-        assertThat(types(d)).containsExactly(Action.RenewLock.class, Action.WriteStatus.class, Action.SyncSlots.class);
+        assertThat(types(d))
+                .containsExactly(Action.RenewLock.class, Action.WriteStatus.class, Action.ChangeSlots.class);
     }
 
     @Test

@@ -226,6 +226,11 @@ class UpstreamTest {
                 .postgres(HaEngineTest.primary(1000))
                 .lockValidUntil(HaEngineTest.NOW.plusSeconds(30))
                 .build());
-        assertThat(d.actions()).contains(new Action.SyncSlots(java.util.Set.of("pg1")));
+        assertThat(d.actions())
+                .filteredOn(a -> a instanceof Action.ChangeSlots)
+                .singleElement()
+                .satisfies(a -> assertThat(((Action.ChangeSlots) a).changes().create())
+                        .extracting(io.pgha.postgres.SlotChanges.NewSlot::name)
+                        .contains("pg1"));
     }
 }

@@ -4,11 +4,12 @@ import io.pgha.dcs.Member;
 import io.pgha.postgres.PostgresController;
 import io.pgha.postgres.PostgresException;
 import io.pgha.postgres.PostgresStatus;
+import io.pgha.postgres.SlotChanges;
 import io.pgha.postgres.StopMode;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -172,9 +173,18 @@ public final class RecordingPostgresController implements PostgresController {
     }
 
     @Override
-    public void syncReplicationSlots(Set<String> wanted, Set<String> keep) throws PostgresException {
-        // runs every cycle on the leader: pass through without recording
-        delegate.syncReplicationSlots(wanted, keep);
+    public void changeReplicationSlots(SlotChanges changes) throws PostgresException {
+        // runs every cycle: pass through without recording
+        delegate.changeReplicationSlots(changes);
+    }
+
+    @Override
+    public void copyLogicalSlots(Member leader, Map<String, SlotChanges.NewSlot> wanted, Duration timeout)
+            throws PostgresException {
+        record("copy logical slots " + wanted.keySet() + " from " + leader.name(), () -> {
+            delegate.copyLogicalSlots(leader, wanted, timeout);
+            return null;
+        });
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.pgha.postgres.local;
 import io.pgha.dcs.Member;
 import io.pgha.postgres.FenceResult;
 import io.pgha.postgres.PostgresException;
+import io.pgha.postgres.SlotNames;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;

@@ -1,5 +1,6 @@
 package io.pgha.postgres.local;
 
+import io.pgha.postgres.SlotNames;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;

@@ -5,12 +5,12 @@ import io.pgha.postgres.FenceResult;
 import io.pgha.postgres.PostgresController;
 import io.pgha.postgres.PostgresException;
 import io.pgha.postgres.PostgresStatus;
+import io.pgha.postgres.SlotChanges;
 import io.pgha.postgres.StopMode;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,6 +58,7 @@ public final class LocalPostgresController implements PostgresController {
     private final Rewind rewind;
     private final Roles roles;
     private final Replication replication;
+    private final Slots slots;
     private final FormerPrimaryFence formerPrimaryFence;
     private final OsCommand exec;
     private final ReentrantLock actions = new ReentrantLock();
@@ -83,7 +84,8 @@ public final class LocalPostgresController implements PostgresController {
         dir.check(facts.majorVersion());
         this.files = new ManagedFiles(config, dir, facts);
         this.postmaster = new Postmaster(config, dir, bins, user, exec);
-        this.status = new StatusReader(config, dir);
+        this.slots = new Slots(config, dir);
+        this.status = new StatusReader(config, dir, slots);
         this.bootstrap = new Bootstrap(config, dir, files, postmaster, bins, exec);
         this.clone = new Clone(config, dir, files, bins, exec);
         this.rewind = new Rewind(config, dir, files, postmaster, status, bins, exec);
@@ -145,7 +147,11 @@ public final class LocalPostgresController implements PostgresController {
 
     @Override
     public void cloneFrom(Member source) throws PostgresException {
-        act(true, () -> clone.from(source));
+        act(true, () -> {
+            slots.reload();
+            clone.from(source);
+            slots.reload();
+        });
     }
 
     @Override
@@ -227,6 +233,7 @@ public final class LocalPostgresController implements PostgresController {
             }
             LOG.warn("{}: removing the contents of postgresql.data_dir {}", config.name(), dir.path());
             dir.empty();
+            slots.reload();
             files.forgetUpstream();
         });
     }
@@ -328,11 +335,24 @@ public final class LocalPostgresController implements PostgresController {
     }
 
     @Override
-    public void syncReplicationSlots(Set<String> wanted, Set<String> keep) throws PostgresException {
-        Set<String> want = Replication.slotNames(wanted);
-        Set<String> spare = Replication.slotNames(keep);
-        spare.addAll(want);
-        act(false, () -> replication.syncSlots(want, spare));
+    public void changeReplicationSlots(SlotChanges changes) throws PostgresException {
+        act(false, () -> slots.change(changes));
+    }
+
+    @Override
+    public void copyLogicalSlots(Member leader, Map<String, SlotChanges.NewSlot> wanted, Duration timeout)
+            throws PostgresException {
+        List<Slots.Copied> copied = slots.readFromPrimary(leader, wanted);
+        if (copied.isEmpty()) {
+            return;
+        }
+        status.closeConnection();
+        act(true, () -> {
+            LOG.info("{}: restarting to install logical slots copied from {}", config.name(), leader.name());
+            postmaster.stop(StopMode.FAST, false, timeout);
+            slots.install(copied);
+            roles.start(leader, timeout);
+        });
     }
 
     @Override

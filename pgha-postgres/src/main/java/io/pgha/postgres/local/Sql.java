@@ -90,6 +90,14 @@ final class Sql {
         return p;
     }
 
+    /** The superuser's connection to database {@code database} of this member's own server (a logical slot's). */
+    static Connection local(LocalPostgresConfig config, String database) throws SQLException {
+        Properties p =
+                properties(config.superuser(), config.superuserPassword(), config.superuserSsl(), TIMEOUT_SECONDS);
+        p.setProperty("tcpKeepAlive", "true");
+        return open(config.listen().localConnectHost(), config.port(), database, p);
+    }
+
     /** The superuser's connection to the server at {@code at}: this member's, or another member's. */
     static Connection superuser(LocalPostgresConfig config, HostPort at) throws SQLException {
         return connect(
@@ -110,7 +118,13 @@ final class Sql {
     }
 
     static String url(String host, int port) {
-        return "jdbc:postgresql://" + HostPort.urlAuthority(host, port) + "/postgres";
+        return url(host, port, "postgres");
+    }
+
+    static String url(String host, int port, String database) {
+        return "jdbc:postgresql://" + HostPort.urlAuthority(host, port) + "/"
+                + java.net.URLEncoder.encode(database, java.nio.charset.StandardCharsets.UTF_8)
+                        .replace("+", "%20");
     }
 
     /** A connection with short connect and login timeouts; queries set their own timeouts. */
@@ -150,11 +164,15 @@ final class Sql {
     }
 
     private static Connection open(String host, int port, Properties p) throws SQLException {
+        return open(host, port, "postgres", p);
+    }
+
+    private static Connection open(String host, int port, String database, Properties p) throws SQLException {
         // the driver directly, not DriverManager: an embedding application's class loaders may hide it from
         // DriverManager
-        Connection c = DRIVER.connect(url(host, port), p);
+        Connection c = DRIVER.connect(url(host, port, database), p);
         if (c == null) {
-            throw new SQLException("pgjdbc did not accept " + url(host, port));
+            throw new SQLException("pgjdbc did not accept " + url(host, port, database));
         }
         return c;
     }

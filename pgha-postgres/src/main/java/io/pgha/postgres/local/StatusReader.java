@@ -2,6 +2,7 @@ package io.pgha.postgres.local;
 
 import io.pgha.postgres.PostgresStatus;
 import io.pgha.postgres.ReplicationRow;
+import io.pgha.postgres.ReplicationSlot;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -46,13 +47,15 @@ final class StatusReader {
 
     private final LocalPostgresConfig config;
     private final DataDirectory dir;
+    private final Slots slots;
     private final Object connectionLock = new Object();
     private Connection connection; // guarded by connectionLock
     private long connectionPid; // guarded by connectionLock
 
-    StatusReader(LocalPostgresConfig config, DataDirectory dir) {
+    StatusReader(LocalPostgresConfig config, DataDirectory dir, Slots slots) {
         this.config = config;
         this.dir = dir;
+        this.slots = slots;
     }
 
     /** The status; {@code unknown} when reading it failed unexpectedly. */
@@ -171,13 +174,7 @@ final class StatusReader {
                 }
             }
             List<ReplicationRow> rows = recovery ? new ArrayList<>() : replicationRows(st);
-            List<String> slots = new ArrayList<>();
-            try (ResultSet rs = st.executeQuery(
-                    "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'physical' ORDER BY slot_name")) {
-                while (rs.next()) {
-                    slots.add(rs.getString(1));
-                }
-            }
+            List<ReplicationSlot> slotRows = slots.read(st);
             String replicationState =
                     !recovery ? null : "streaming".equals(receiverStatus) ? "streaming" : "in archive recovery";
             return new PostgresStatus(
@@ -194,7 +191,7 @@ final class StatusReader {
                     version,
                     started,
                     rows,
-                    slots,
+                    slotRows,
                     pendingRestart,
                     syncNames);
         }

@@ -110,7 +110,11 @@ final class UserFiles {
      * PostgreSQL user.
      */
     void write(Path target, String content) throws IOException {
-        byte[] bytes = content.getBytes(StandardCharsets.UTF_8);
+        write(target, content.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** As {@link #write(Path, String)}, for bytes (a replication slot's state file). */
+    void write(Path target, byte[] bytes) throws IOException {
         boolean rootsDirectory =
                 asOtherUser() && onlyRootCanChange(target.toAbsolutePath().getParent());
         if (asOtherUser() && !rootsDirectory) {

@@ -162,7 +162,7 @@ class CustomReplicaMethodsIT {
                 .contains("--datadir=" + r.config().dataDir())
                 .contains("--connstring=")
                 .contains("host=127.0.0.1");
-        primary.syncReplicationSlots(java.util.Set.of("pg1"), java.util.Set.of()); // as the leader would
+        primary.changeReplicationSlots(io.pgha.postgres.SlotChanges.physicalSlotsFor("pg1")); // as the leader would
         r.start(PgTestSupport.member(primary.config()), T);
         PgTestSupport.exec(primary.config(), "INSERT INTO t VALUES (2)");
         PgTestSupport.await(

@@ -58,7 +58,8 @@ class FormerPrimaryFenceIT {
         cand = open(PgTestSupport.config("cand", base).build());
         old.bootstrap();
         exec(old.config(), "CREATE TABLE t (id bigserial primary key, at timestamptz default now())");
-        old.syncReplicationSlots(java.util.Set.of("cand"), java.util.Set.of()); // the replica streams through its slot
+        old.changeReplicationSlots(
+                io.pgha.postgres.SlotChanges.physicalSlotsFor("cand")); // the replica streams through its slot
         cand.cloneFrom(member(old.config()));
         cand.start(member(old.config()), T);
         await("cand to stream from old", T, () -> cand.status().isStreaming());

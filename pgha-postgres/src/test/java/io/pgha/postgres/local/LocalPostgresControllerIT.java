@@ -6,10 +6,14 @@ import static io.pgha.postgres.local.PgTestSupport.exec;
 import static io.pgha.postgres.local.PgTestSupport.member;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import io.pgha.postgres.PostgresException;
 import io.pgha.postgres.PostgresStatus;
 import io.pgha.postgres.ReplicationRow;
+import io.pgha.postgres.ReplicationSlot;
+import io.pgha.postgres.SlotChanges;
+import io.pgha.postgres.SlotChanges.NewSlot;
 import io.pgha.postgres.StopMode;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,6 +23,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -124,15 +129,49 @@ class LocalPostgresControllerIT {
 
     @Test
     @Order(2)
-    void syncsReplicationSlots() throws Exception {
-        a.syncReplicationSlots(Set.of("b", "x-1"), Set.of());
-        assertThat(a.status().slots()).containsExactly("b", "x_1");
+    void carriesOutSlotChangesAndRemembersWhichSlotsArePghas() throws Exception {
+        a.changeReplicationSlots(new SlotChanges(
+                List.of(), List.of(NewSlot.physical("b"), NewSlot.physical("x_1")), Map.of(), Set.of()));
+        exec(a.config(), "SELECT pg_create_physical_replication_slot('by_hand', true)");
+        assertThat(a.status().slots())
+                .extracting(ReplicationSlot::name, ReplicationSlot::type, ReplicationSlot::managed)
+                .containsExactly(
+                        tuple("b", "physical", true),
+                        tuple("by_hand", "physical", false),
+                        tuple("x_1", "physical", true));
+        assertThat(a.config().dataDir().resolve("pg_replslot").resolve(Slots.MANAGED_FILE))
+                .content()
+                .isEqualTo("b\nx_1\n");
 
-        a.syncReplicationSlots(Set.of("b", "c-1.example"), Set.of());
-        assertThat(a.status().slots()).containsExactly("b", "c_1_example");
+        // drop, create, advance and claim in one call; a slot made by hand becomes pgha's once claimed
+        long at = a.status().writeLsn();
+        exec(a.config(), "SELECT pg_switch_wal()");
+        exec(a.config(), "CHECKPOINT");
+        long later = a.status().writeLsn();
+        assertThat(later).isGreaterThan(at);
+        a.changeReplicationSlots(new SlotChanges(
+                List.of("x_1"), List.of(NewSlot.physical("c_1_example")), Map.of("b", later), Set.of("by_hand")));
+        assertThat(a.status().slots())
+                .extracting(ReplicationSlot::name, ReplicationSlot::managed)
+                .containsExactly(tuple("b", true), tuple("by_hand", true), tuple("c_1_example", true));
+        assertThat(a.status().slot("b").restartLsn()).isEqualTo(later);
 
-        a.syncReplicationSlots(Set.of("b"), Set.of("c_1_example"));
-        assertThat(a.status().slots()).containsExactly("b", "c_1_example");
+        // a managed slot dropped by someone else is forgotten
+        exec(a.config(), "SELECT pg_drop_replication_slot('by_hand')");
+        a.changeReplicationSlots(new SlotChanges(List.of(), List.of(), Map.of(), Set.of()));
+        assertThat(a.config().dataDir().resolve("pg_replslot").resolve(Slots.MANAGED_FILE))
+                .content()
+                .isEqualTo("b\nc_1_example\n");
+
+        // a failing step does not stop the others, and is reported
+        assertThatThrownBy(() -> a.changeReplicationSlots(new SlotChanges(
+                        List.of(),
+                        List.of(new NewSlot("bad", "logical", "no_such_db", "test_decoding")),
+                        Map.of(),
+                        Set.of())))
+                .isInstanceOf(PostgresException.class)
+                .hasMessageContaining("creating bad");
+        assertThat(a.status().slots()).extracting(ReplicationSlot::name).containsExactly("b", "c_1_example");
     }
 
     @Test
@@ -189,7 +228,7 @@ class LocalPostgresControllerIT {
         assertThat(sb.isPrimary()).isTrue();
         assertThat(sb.timeline()).isEqualTo(2);
         assertThat(b.config().dataDir().resolve("standby.signal")).doesNotExist();
-        b.syncReplicationSlots(Set.of("a", "c-1.example"), Set.of());
+        b.changeReplicationSlots(io.pgha.postgres.SlotChanges.physicalSlotsFor("a", "c-1.example"));
 
         Instant started = c.status().postmasterStartTime();
         c.follow(member(b.config()), T);
@@ -232,7 +271,7 @@ class LocalPostgresControllerIT {
         b.stop(StopMode.FAST, true, T);
         c.promote(T);
         assertThat(c.status().timeline()).isEqualTo(3);
-        c.syncReplicationSlots(Set.of("a", "b"), Set.of());
+        c.changeReplicationSlots(io.pgha.postgres.SlotChanges.physicalSlotsFor("a", "b"));
 
         // a streamed b's timeline 2; with b gone it has no WAL receiver, and pg_control still names
         // the timeline of its last restartpoint: the check must use its replay timeline (IDENTIFY_SYSTEM)
@@ -346,7 +385,7 @@ class LocalPostgresControllerIT {
         assertThat(c.status().role()).isEqualTo(PostgresStatus.Role.PRIMARY);
 
         b.promote(T);
-        b.syncReplicationSlots(Set.of("a", "c-1.example"), Set.of());
+        b.changeReplicationSlots(io.pgha.postgres.SlotChanges.physicalSlotsFor("a", "c-1.example"));
         a.follow(member(b.config()), T);
         // not shut down cleanly: the decision needs a rewind, which first runs crash recovery
         assertThat(c.needsRewind(member(b.config()))).isTrue();

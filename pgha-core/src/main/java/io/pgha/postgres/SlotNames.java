@@ -1,4 +1,4 @@
-package io.pgha.postgres.local;
+package io.pgha.postgres;
 
 import java.util.Locale;
 
@@ -8,13 +8,13 @@ import java.util.Locale;
  * become {@code _}, any other character outside {@code [a-z0-9_]} becomes {@code u} and its code point
  * in four decimal digits, and the result is cut to 63 characters (PostgreSQL's NAMEDATALEN - 1).
  */
-final class SlotNames {
+public final class SlotNames {
 
-    static final int MAX_LENGTH = 63;
+    public static final int MAX_LENGTH = 63;
 
     private SlotNames() {}
 
-    static String fromMemberName(String memberName) {
+    public static String fromMemberName(String memberName) {
         if (memberName == null || memberName.isEmpty()) {
             throw new IllegalArgumentException("a member name is needed for a slot name");
         }
@@ -32,7 +32,7 @@ final class SlotNames {
         return out.length() > MAX_LENGTH ? out.substring(0, MAX_LENGTH) : out.toString();
     }
 
-    static boolean isValid(String slotName) {
+    public static boolean isValid(String slotName) {
         return slotName != null && slotName.matches("[a-z0-9_]{1," + MAX_LENGTH + "}");
     }
 }

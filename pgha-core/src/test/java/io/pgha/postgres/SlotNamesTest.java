@@ -1,4 +1,4 @@
-package io.pgha.postgres.local;
+package io.pgha.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
