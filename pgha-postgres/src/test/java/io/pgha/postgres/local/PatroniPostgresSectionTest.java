@@ -75,7 +75,7 @@ class PatroniPostgresSectionTest {
         Clone fast = new Clone(PatroniPostgresSection.read("s", "n", pg, null), null, null, null, null);
         assertThat(String.join(" ", fast.basebackupCommandFor("/bin/pg_basebackup", "/d", "host=h")))
                 .isEqualTo("/bin/pg_basebackup -D /d -X stream --no-password -d host=h --checkpoint=fast"
-                        + " --max-rate=100M");
+                        + " --progress --max-rate=100M");
         pg.put("basebackup", Map.of("checkpoint", "spread"));
         Clone spread = new Clone(PatroniPostgresSection.read("s", "n", pg, null), null, null, null, null);
         assertThat(spread.basebackupCommandFor("/bin/pg_basebackup", "/d", "host=h"))
