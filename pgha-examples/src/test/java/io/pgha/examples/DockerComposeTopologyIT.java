@@ -85,12 +85,22 @@ class DockerComposeTopologyIT {
             try (HaProxy haproxy = HaProxy.run(cfg, cfg.getParent(), rw, ro)) {
                 String rwUrl = haproxy.readWriteJdbcUrl();
                 String roUrl = haproxy.readOnlyJdbcUrl();
-                // rise 2 at inter 3s: HAProxy marks servers up within a few checks
-                String primaryPort = await(
-                        "the read-write port to reach the primary",
-                        Duration.ofSeconds(60),
-                        () -> Optional.ofNullable(
-                                tryQuery(rwUrl, cluster, "SELECT inet_server_port() WHERE NOT pg_is_in_recovery()")));
+                // HAProxy starts every server up and takes one down only after fall 3 failed checks
+                // at inter 3s: until then a new connection may land on a replica. Settled means six
+                // connections in a row reach the primary (round robin over three servers)
+                String primaryPort =
+                        await("the read-write port to reach the primary only", Duration.ofSeconds(90), () -> {
+                            String first = null;
+                            for (int i = 0; i < 6; i++) {
+                                String port = tryQuery(
+                                        rwUrl, cluster, "SELECT inet_server_port() WHERE NOT pg_is_in_recovery()");
+                                if (port == null || (first != null && !first.equals(port))) {
+                                    return Optional.empty();
+                                }
+                                first = port;
+                            }
+                            return Optional.of(first);
+                        });
                 assertThat(primaryPort).isEqualTo(String.valueOf(leader.pgPort));
                 E2eSupport.exec(
                         rwUrl,
@@ -106,10 +116,12 @@ class DockerComposeTopologyIT {
                         "a replica to serve the row through the read-only port",
                         Duration.ofSeconds(60),
                         () -> Optional.ofNullable(
-                                tryQuery(
-                                        roUrl,
-                                        cluster,
-                                        "SELECT inet_server_port() || ' ' || pg_is_in_recovery() || ' ' || v FROM compose_probe")));
+                                        tryQuery(
+                                                roUrl,
+                                                cluster,
+                                                "SELECT inet_server_port() || ' ' || pg_is_in_recovery() || ' ' || v FROM compose_probe"))
+                                // the primary too answers here until HAProxy's checks take it down
+                                .filter(s -> s.contains(" true ")));
                 String[] seen = servedBy.split(" ", 3);
                 assertThat(seen[0]).isIn(replicaPorts);
                 assertThat(seen[1]).isEqualTo("true");

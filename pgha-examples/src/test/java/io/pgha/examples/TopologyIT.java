@@ -86,7 +86,12 @@ class TopologyIT {
         pg1 = cluster.member("pg1");
         pg2 = cluster.member("pg2");
         for (LocalCluster.Member m : cluster.members()) {
-            edit(m, y -> withArchiveAndHooks(y, m.name, beforeStop, prePromote));
+            // Patroni 3.0.2's slot rules (member_slots_ttl: 0): the leader keeps a slot only for
+            // the members that stream from it, which is what the cascade and nostream checks read
+            edit(
+                    m,
+                    y -> withArchiveAndHooks(y, m.name, beforeStop, prePromote)
+                            .replaceFirst("(    retry_timeout: \\d+\n)", "$1    member_slots_ttl: 0\n"));
         }
         edit(
                 pg2,
