@@ -118,33 +118,17 @@ public final class PortWriters implements Closeable {
                 }
             } catch (SQLException e) {
                 if (!READ_ONLY.equals(e.getSQLState())) {
-                    closeQuietly(c);
+                    WriteProbe.closeQuietly(c);
                     c = null;
                 }
             }
-            next += intervalNanos;
-            long sleep = next - System.nanoTime();
-            if (sleep > 0) {
-                try {
-                    TimeUnit.NANOSECONDS.sleep(sleep);
-                } catch (InterruptedException e) {
-                    break;
-                }
-            } else {
-                next = System.nanoTime();
-            }
-        }
-        closeQuietly(c);
-    }
-
-    private static void closeQuietly(Connection c) {
-        if (c != null) {
             try {
-                c.close();
-            } catch (SQLException ignored) {
-                // the connection is broken already
+                next = WriteProbe.pace(next, intervalNanos);
+            } catch (InterruptedException e) {
+                break;
             }
         }
+        WriteProbe.closeQuietly(c);
     }
 
     /** A copy of the acknowledgements so far, in the order they came. */

@@ -97,16 +97,10 @@ final class WriteProbe implements Closeable {
                 closeQuietly(c);
                 c = null;
             }
-            next += intervalNanos;
-            long sleep = next - System.nanoTime();
-            if (sleep > 0) {
-                try {
-                    TimeUnit.NANOSECONDS.sleep(sleep);
-                } catch (InterruptedException e) {
-                    break;
-                }
-            } else {
-                next = System.nanoTime();
+            try {
+                next = pace(next, intervalNanos);
+            } catch (InterruptedException e) {
+                break;
             }
         }
         closeQuietly(c);
@@ -116,7 +110,21 @@ final class WriteProbe implements Closeable {
         return "23505".equals(e.getSQLState());
     }
 
-    private static void closeQuietly(Connection c) {
+    /**
+     * Sleeps until {@code next + interval} and returns that time; a writer that fell behind (the
+     * time has passed) starts counting again from now instead of writing in a burst.
+     */
+    static long pace(long next, long intervalNanos) throws InterruptedException {
+        long due = next + intervalNanos;
+        long sleep = due - System.nanoTime();
+        if (sleep > 0) {
+            TimeUnit.NANOSECONDS.sleep(sleep);
+            return due;
+        }
+        return System.nanoTime();
+    }
+
+    static void closeQuietly(Connection c) {
         if (c != null) {
             try {
                 c.close();

@@ -103,12 +103,10 @@ final class ManagedFiles {
         write(conninfo, true, standby);
     }
 
-    /** As {@link #write(String)}; {@code useSlot}: primary_slot_name names this member's slot (with use_slots). */
-    void write(String conninfo, boolean useSlot) throws PostgresException {
-        write(conninfo, useSlot, null);
-    }
-
-    /** As {@link #write(String)}, with both: whether this member's slot is used, and a standby cluster's settings. */
+    /**
+     * As {@link #write(String, StandbySource)}; {@code useSlot}: primary_slot_name names this
+     * member's slot (with use_slots).
+     */
     void write(String conninfo, boolean useSlot, StandbySource standby) throws PostgresException {
         Path data = dir.path();
         try {
