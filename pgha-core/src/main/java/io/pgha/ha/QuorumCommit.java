@@ -106,14 +106,22 @@ final class QuorumCommit {
             return actions;
         }
         boolean wrote = false;
+        boolean syncChanged = false;
         for (QuorumResolver.Step s : steps) {
             if (s.kind() == QuorumResolver.Kind.RESTART) {
                 break;
             }
             if (s.kind() == QuorumResolver.Kind.SYNC) {
                 actions.add(new Action.SetSynchronousStandbyNames(format(s.names(), s.num())));
+                syncChanged = true;
             } else {
-                if (wrote) {
+                // A key step after a change of synchronous_standby_names waits for the next cycle: the
+                // resolver counted the standbys that confirmed the former value, and commits acknowledged
+                // under it may be held by a standby the change removed (or by fewer than the new count).
+                // Next cycle readyLsn marks the change and only standbys flushed past it count, so the
+                // key keeps a quorum that covers those commits until they are (SimSafetyTest seed 5100180:
+                // the quorum lowered in the same cycle let a voter without the last commit promote).
+                if (wrote || syncChanged) {
                     break;
                 }
                 actions.add(

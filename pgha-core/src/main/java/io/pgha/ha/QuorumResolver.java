@@ -218,9 +218,15 @@ final class QuorumResolver {
         if (!leader.equalsIgnoreCase(leaderWanted)) {
             throw new QuorumException("the sync key's leader " + leader + " is not " + leaderWanted);
         }
-        // after a restart or a failover nobody is known to have caught up: infer it from the quorum
+        // after a restart or a failover nobody is known to have caught up: infer it from the quorum.
+        // Each acknowledged commit is on at least |voters| - quorum voters; only those still listed
+        // and active count (Patroni counts |voters| - quorum, which right after a voter left
+        // synchronous_standby_names vouches for a standby the key's commits may not be on)
         if (numsyncConfirmed == 0 && !intersect(sync, active).isEmpty()) {
-            numsyncConfirmed = Math.min(intersect(sync, active).size(), voters.size() - quorum);
+            int held = voters.size()
+                    - quorum
+                    - minus(voters, intersect(sync, active)).size();
+            numsyncConfirmed = Math.max(0, Math.min(intersect(sync, active).size(), held));
         }
         finishInterruptedChange();
         removeGoneNodes();
