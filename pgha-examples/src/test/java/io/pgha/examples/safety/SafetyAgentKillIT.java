@@ -70,10 +70,12 @@ class SafetyAgentKillIT {
         KILL_JVM,
         STOP_JVM,
         KILL_TREE,
-        STOP_TREE;
+        STOP_TREE,
+        /** The tree and the fence too, as a freeze of the service's whole cgroup would: only the candidate-side fence acts. */
+        STOP_TREE_AND_FENCE;
 
         boolean freezes() {
-            return this == STOP_JVM || this == STOP_TREE;
+            return this == STOP_JVM || this == STOP_TREE || this == STOP_TREE_AND_FENCE;
         }
     }
 
@@ -116,6 +118,16 @@ class SafetyAgentKillIT {
     @Test
     void sigstopOfThePrimarysAgentAndEverythingItStartedButPostgres() throws Exception {
         treeFault(Fault.STOP_TREE, "etcd3", SHORT);
+    }
+
+    /**
+     * The fence frozen with the agent (a freeze of the unit's whole cgroup, docs/safety.md): b's
+     * candidate-side fence makes a's PostgreSQL stop acknowledging commits and receives a's WAL up
+     * to where it stopped before it promotes.
+     */
+    @Test
+    void sigstopOfThePrimarysAgentItsFenceAndEverythingItStartedButPostgres() throws Exception {
+        treeFault(Fault.STOP_TREE_AND_FENCE, "etcd3", SHORT);
     }
 
     @Test
@@ -309,6 +321,9 @@ class SafetyAgentKillIT {
             assertThat(victims)
                     .as("the fence is not among what the agent started")
                     .doesNotContain(fence);
+            if (fault == Fault.STOP_TREE_AND_FENCE) {
+                victims.add(fence);
+            }
             if (fault.freezes()) {
                 frozen.addAll(victims);
             }
@@ -366,8 +381,15 @@ class SafetyAgentKillIT {
                 .as("the time in which two servers acknowledged writes (ms)")
                 .isZero();
         assertThat(lost).as("acknowledged writes missing on the final primary").isEmpty();
-        assertThat(Files.readString(base.resolve("a-fence/pgha-fence.log")))
-                .contains(fault.freezes() ? "did not renew the deadline" : "channel closed");
+        if (fault == Fault.STOP_TREE_AND_FENCE) {
+            assertThat(Files.readString(base.resolve("b-agent.log")))
+                    .as("b fenced a before it promoted")
+                    .contains("fenced the former primary a (")
+                    .contains("received its WAL up to");
+        } else {
+            assertThat(Files.readString(base.resolve("a-fence/pgha-fence.log")))
+                    .contains(fault.freezes() ? "did not renew the deadline" : "channel closed");
+        }
     }
 
     /** The first write b acknowledged after {@code t0}, waiting up to {@link #T}; null if none. */

@@ -26,7 +26,11 @@ import org.slf4j.LoggerFactory;
  *       disk does, so a later start or promotion of that member (by pgha, or by Patroni in a mixed
  *       cluster) does not inherit it;
  *   <li>its client backends terminated, so that no session lingers there and clients reconnect
- *       (through their load balancer) to the new primary.
+ *       (through their load balancer) to the new primary;
+ *   <li>a wait, bounded by {@link #CATCH_UP}, until this replica has received the former primary's WAL
+ *       up to its flush position once fenced: every commit it acknowledged is at or below it, so with
+ *       asynchronous replication the ones still in flight reach the new primary instead of being lost
+ *       (this replica streams from it until it promotes).
  * </ol>
  *
  * Every step is bounded by short timeouts, and every failure is an outcome, never an exception: it
@@ -42,13 +46,23 @@ final class FormerPrimaryFence {
     static final int STATEMENT_MILLIS = 2000;
     /** How long the reloaded value may take to show in a new session. */
     static final Duration TAKE_EFFECT = Duration.ofSeconds(2);
+    /** How long the candidate waits to receive the fenced primary's WAL before it promotes anyway. */
+    static final Duration CATCH_UP = Duration.ofSeconds(3);
     /** The prefix of the fencing value: a standby name no member has. */
     static final String FENCED_PREFIX = "pgha_fenced_by_";
 
     private final LocalPostgresConfig config;
+    private final ReceivedLsn received;
 
-    FormerPrimaryFence(LocalPostgresConfig config) {
+    /** This replica's WAL received and flushed so far ({@code pg_last_wal_receive_lsn()}). */
+    @FunctionalInterface
+    interface ReceivedLsn {
+        long read() throws SQLException;
+    }
+
+    FormerPrimaryFence(LocalPostgresConfig config, ReceivedLsn received) {
         this.config = config;
+        this.received = received;
     }
 
     /** The value that fences: {@code pgha_fenced_by_<candidate>}, a valid unquoted standby name. */
@@ -123,7 +137,7 @@ final class FormerPrimaryFence {
                     FenceResult.Outcome.FENCED,
                     where + ": synchronous_standby_names = '" + value + "' in effect (postgresql.auto.conf "
                             + (persisted == null ? "reset" : "restored") + ", not reloaded), " + terminated
-                            + " client backend(s) terminated");
+                            + " client backend(s) terminated; " + catchUp(st));
         } catch (SQLException e) {
             return new FenceResult(FenceResult.Outcome.FAILED, where + ": " + e.getMessage());
         }
@@ -182,6 +196,44 @@ final class FormerPrimaryFence {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return seen;
+            }
+        }
+    }
+
+    /**
+     * Waits until this replica has received the fenced primary's WAL up to its flush position, at
+     * most {@link #CATCH_UP}; says how far it got. Never fails the fence: a replica that cannot catch
+     * up (streaming from elsewhere, a slow link) promotes with what it has, as without this step.
+     */
+    private String catchUp(Statement st) {
+        long target;
+        try (ResultSet rs = st.executeQuery("SELECT (pg_current_wal_flush_lsn() - '0/0')::bigint")) {
+            rs.next();
+            target = rs.getLong(1);
+        } catch (SQLException e) {
+            return "its WAL position unknown (" + e.getMessage() + ")";
+        }
+        long deadline = System.nanoTime() + CATCH_UP.toNanos();
+        long got = -1;
+        while (true) {
+            try {
+                got = received.read();
+            } catch (SQLException e) {
+                LOG.debug("{}: reading the WAL received: {}", config.name(), e.getMessage());
+            }
+            if (got >= target) {
+                return "received its WAL up to " + Lsn.format(target);
+            }
+            if (System.nanoTime() > deadline) {
+                return "received its WAL up to " + (got < 0 ? "an unknown position" : Lsn.format(got)) + " of "
+                        + Lsn.format(target) + " within " + CATCH_UP.toMillis()
+                        + " ms: commits it acknowledged in between before the fence may be lost";
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return "interrupted while receiving its WAL";
             }
         }
     }

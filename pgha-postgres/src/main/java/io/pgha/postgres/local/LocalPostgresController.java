@@ -91,7 +91,7 @@ public final class LocalPostgresController implements PostgresController {
         this.rewind = new Rewind(config, dir, files, postmaster, status, bins, exec);
         this.roles = new Roles(config, dir, files, postmaster, rewind);
         this.replication = new Replication(config, dir, files, postmaster);
-        this.formerPrimaryFence = new FormerPrimaryFence(config);
+        this.formerPrimaryFence = new FormerPrimaryFence(config, this::walReceived);
         LOG.info("{}: PostgreSQL {} as {}, data directory {}", config.name(), bins.dir(), user.describe(), dir.path());
     }
 
@@ -332,6 +332,17 @@ public final class LocalPostgresController implements PostgresController {
     public FenceResult fenceFormerPrimary(Member former, String fencedBy) {
         // only a server of this very cluster: a remembered address may belong to another one by now
         return formerPrimaryFence.fence(former, fencedBy, dir.systemIdentifier());
+    }
+
+    /** This replica's {@code pg_last_wal_receive_lsn()}, 0 when it receives none. */
+    private long walReceived() throws java.sql.SQLException {
+        try (java.sql.Connection c = Sql.local(config, dir.path());
+                java.sql.Statement st = c.createStatement();
+                java.sql.ResultSet rs =
+                        st.executeQuery("SELECT COALESCE((pg_last_wal_receive_lsn() - '0/0')::bigint, 0)")) {
+            rs.next();
+            return rs.getLong(1);
+        }
     }
 
     @Override

@@ -138,6 +138,8 @@ class FormerPrimaryFenceIT {
 
         assertThat(r.outcome()).as(r.detail()).isEqualTo(FenceResult.Outcome.FENCED);
         assertThat(r.detail()).contains("pgha_fenced_by_cand").contains("client backend(s) terminated");
+        // the candidate streams from it: it received every commit acknowledged before the fence
+        assertThat(r.detail()).contains("received its WAL up to").doesNotContain("may be lost");
         // a commit waiting when the fence came is broken off with its session; give it a moment
         Thread.sleep(300);
         long ackedAfterFence = acknowledged.get();
