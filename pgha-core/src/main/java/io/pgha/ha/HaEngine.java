@@ -695,7 +695,12 @@ final class HaEngine {
     /**
      * The former primary to fence before this promotion (rows 26a–26b), or null: the leader this
      * node saw last ({@link HaInput#formerLeader}), since its member key has usually lapsed with its
-     * session by now. Not in pause, where the operator owns every PostgreSQL.
+     * session by now. Not in pause, where the operator owns every PostgreSQL; nor when the former
+     * leader's last record still shows pause: its agent stopped (or was lost) in maintenance mode
+     * and has not run since the cluster resumed, so, as Patroni leaves it, its PostgreSQL is the
+     * operator's (Patroni's own acceptance scenario "check rejoin of the former primary with
+     * pg_rewind" stops the leader's agent in pause, resumes, and writes to that PostgreSQL after a
+     * failover to make it diverge).
      *
      * <p>A {@code failover} key does not spare it. The engine cannot tell a lock released from one
      * that lapsed: the former leader of a switchover stopped its PostgreSQL before it released the
@@ -711,7 +716,8 @@ final class HaEngine {
         if (former == null
                 || former.name().equals(in.name())
                 || former.connUrl() == null
-                || in.config().isPaused()) {
+                || in.config().isPaused()
+                || former.isPaused()) {
             return null;
         }
         return former;

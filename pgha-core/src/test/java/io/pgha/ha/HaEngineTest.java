@@ -1128,6 +1128,28 @@ class HaEngineTest {
                     Action.Promote.class);
         }
 
+        /**
+         * Patroni's acceptance scenario "check rejoin of the former primary with pg_rewind": the
+         * leader's agent was stopped in pause (its PostgreSQL left running on purpose), the cluster
+         * resumed, and its last record still says pause: the operator's server, not fenced.
+         */
+        @Test
+        void aFormerLeaderLastSeenInPauseIsTheOperatorsAndNotFenced() {
+            io.pgha.dcs.Member leftInPause = new io.pgha.dcs.Member(
+                    "pg0",
+                    5,
+                    Map.of(
+                            "conn_url", "postgres://10.0.0.1:5432/postgres",
+                            "api_url", "http://10.0.0.1:8008/patroni",
+                            "pause", true));
+            expect(
+                    decide(winnerAfterALapsedLock().formerLeader(leftInPause)),
+                    "promoted self",
+                    Action.RenewLock.class,
+                    Action.WriteHistory.class,
+                    Action.Promote.class);
+        }
+
         @Test
         void noFormerLeaderKnownOrItWasThisNodeFencesNobody() {
             expect(
