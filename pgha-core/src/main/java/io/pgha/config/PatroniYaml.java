@@ -231,7 +231,7 @@ public final class PatroniYaml {
     /**
      * Patroni's watchdog keys, checked here so that a bad value stops the file with its line: a
      * mode other than off / automatic / required (or Patroni's aliases), an empty device, a
-     * safety_margin below -1.
+     * safety_margin below -1, a driver other than default / testing.
      * {@link WatchdogConfig#fromPatroni} reads the same rules.
      */
     private static void checkWatchdog(Map<String, Node> top, List<String> errors) {
@@ -255,6 +255,13 @@ public final class PatroniYaml {
         if (margin != null && margin.value != null && WatchdogConfig.parseMargin(margin.value) == null) {
             errors.add(WatchdogConfig.marginError() + ", found " + PatroniYamlTree.describe(margin) + " ("
                     + margin.origin + ")");
+        }
+        Node driver = w.map().get("driver");
+        if (driver != null
+                && driver.value != null
+                && (!driver.isScalar() || WatchdogConfig.parseDriver(driver.value) == null)) {
+            errors.add(WatchdogConfig.driverError() + ", found " + PatroniYamlTree.describe(driver) + " ("
+                    + driver.origin + ")");
         }
     }
 

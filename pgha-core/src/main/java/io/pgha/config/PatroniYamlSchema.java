@@ -242,7 +242,15 @@ final class PatroniYamlSchema {
                         "log",
                         logSection(str),
                         "watchdog",
-                        section("mode", of(Kind.ANY), "device", str, "safety_margin", of(Kind.ANY)),
+                        section(
+                                "mode",
+                                of(Kind.ANY),
+                                "device",
+                                str,
+                                "safety_margin",
+                                of(Kind.ANY),
+                                "driver",
+                                of(Kind.ANY)),
                         "citus",
                         // a warning would let the node run with the wrong DCS path (Patroni's Citus
                         // members live under <scope>/<group>/) and without the coordinator's work

@@ -23,9 +23,12 @@ import java.util.Objects;
  *
  * @param mode off, automatic or required
  * @param device the watchdog device, {@code /dev/watchdog} by default
+ * @param driver Patroni's {@code watchdog.driver}: {@code default} (a Linux watchdog device) or
+ *     {@code testing} (Patroni's test harness: the device is a named pipe, and the timeout is written
+ *     to it as {@code Ctimeout=<s>} instead of set with an ioctl)
  * @param safetyMargin seconds between the watchdog's expiry and the lock's; -1 for {@code ttl / 2}
  */
-public record WatchdogConfig(Mode mode, String device, int safetyMargin) {
+public record WatchdogConfig(Mode mode, String device, int safetyMargin, Driver driver) {
 
     /** Patroni's default device. */
     public static final String DEFAULT_DEVICE = "/dev/watchdog";
@@ -51,8 +54,30 @@ public record WatchdogConfig(Mode mode, String device, int safetyMargin) {
         }
     }
 
+    /** Patroni's {@code watchdog.driver}. */
+    public enum Driver {
+        /** A Linux watchdog device: its timeout set with an ioctl (util-linux's wdctl here). */
+        DEFAULT,
+        /**
+         * Patroni's test harness ({@code TestingWatchdogDevice}): a named pipe that records what it
+         * receives; the timeout is written to it as {@code Ctimeout=<seconds>\n} once it is open.
+         */
+        TESTING;
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** With the default driver. */
+    public WatchdogConfig(Mode mode, String device, int safetyMargin) {
+        this(mode, device, safetyMargin, Driver.DEFAULT);
+    }
+
     public WatchdogConfig {
         Objects.requireNonNull(mode, "mode");
+        Objects.requireNonNull(driver, "driver");
         Objects.requireNonNull(device, "device");
         if (device.isBlank()) {
             throw new IllegalArgumentException("watchdog.device must not be empty");
@@ -101,10 +126,18 @@ public record WatchdogConfig(Mode mode, String device, int safetyMargin) {
                 margin = parsed;
             }
         }
+        Driver driver = Driver.DEFAULT;
+        if (section.get("driver") != null) {
+            driver = parseDriver(section.get("driver"));
+            if (driver == null) {
+                errors.add(driverError());
+                driver = Driver.DEFAULT;
+            }
+        }
         if (!errors.isEmpty()) {
             throw new IllegalArgumentException(String.join("; ", errors));
         }
-        return new WatchdogConfig(mode, device, margin);
+        return new WatchdogConfig(mode, device, margin, driver);
     }
 
     /**
@@ -126,6 +159,25 @@ public record WatchdogConfig(Mode mode, String device, int safetyMargin) {
             case "require", "required" -> Mode.REQUIRED;
             default -> null;
         };
+    }
+
+    /**
+     * {@code driver}: {@code default} or {@code testing}; null for anything else (Patroni falls back
+     * to no watchdog there; pgha refuses the file, as for a mistyped mode).
+     */
+    public static Driver parseDriver(Object value) {
+        if (value == null || value instanceof Map || value instanceof List) {
+            return null;
+        }
+        return switch (value.toString().trim().toLowerCase(Locale.ROOT)) {
+            case "default" -> Driver.DEFAULT;
+            case "testing" -> Driver.TESTING;
+            default -> null;
+        };
+    }
+
+    static String driverError() {
+        return "watchdog.driver must be default or testing";
     }
 
     /** {@code safety_margin}: a whole number, -1 or more; null when it is not. */

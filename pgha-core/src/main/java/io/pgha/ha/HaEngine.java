@@ -160,6 +160,15 @@ final class HaEngine {
                             + " mode is enabled and all members are accessible")
                     .wakeWithin(in.config().loopWait());
         }
+        if (in.failsafeRound() == HaInput.FailsafeRound.REFUSED) {
+            // As Patroni: in failsafe mode a member of the key that did not agree (gone, or
+            // unreachable) ends the primary at once, rather than riding the lock's validity as below;
+            // operators and Patroni's own acceptance feature ("check primary is demoted when one
+            // replica is shut down and DCS is down") expect the demotion within a few loop_waits.
+            return Decision.of(
+                    "demoting self because DCS is not accessible and not every member of the failsafe key agreed" + err,
+                    new Action.Demote(StopMode.IMMEDIATE, false, false));
+        }
         Instant valid = in.lockValidUntil();
         Duration margin = safetyMargin(in.config());
         if (valid != null) {

@@ -70,6 +70,22 @@ class WatchdogConfigTest {
         assertThatThrownBy(() -> yaml("watchdog:\n  mode: [required]\n")).hasMessageContaining("watchdog.mode");
     }
 
+    /** Patroni's acceptance harness configures {@code driver: testing}; anything else but default is refused. */
+    @Test
+    void readsPatronisDriverAndRefusesAnUnknownOne() {
+        assertThat(yaml("watchdog:\n  mode: required\n  device: /tmp/wd.fifo\n  driver: testing\n")
+                        .watchdogConfig())
+                .isEqualTo(new WatchdogConfig(Mode.REQUIRED, "/tmp/wd.fifo", 5, WatchdogConfig.Driver.TESTING));
+        assertThat(yaml("watchdog:\n  driver: default\n").watchdogConfig().driver())
+                .isEqualTo(WatchdogConfig.Driver.DEFAULT);
+        assertThat(yaml("watchdog:\n  mode: automatic\n").watchdogConfig().driver())
+                .isEqualTo(WatchdogConfig.Driver.DEFAULT);
+        assertThatThrownBy(() -> yaml("watchdog:\n  driver: softdog\n"))
+                .isInstanceOf(PatroniYamlException.class)
+                .hasMessageContaining("watchdog.driver must be default or testing")
+                .hasMessageContaining("line 7");
+    }
+
     @Test
     void aSafetyMarginBelowMinusOneOrNotAWholeNumberIsAnError() {
         assertThatThrownBy(() -> yaml("watchdog:\n  mode: automatic\n  safety_margin: -2\n"))

@@ -225,6 +225,19 @@ class HaEngineTest {
             assertThat(((Action.Demote) d.actions().get(0)).mode()).isEqualTo(StopMode.IMMEDIATE);
         }
 
+        /** As Patroni (its feature "check primary is demoted when one replica is shut down and DCS is down"). */
+        @Test
+        void inFailsafeModeAMemberOfTheKeyNotAgreeingDemotesAtOnceThoughTheLockIsValid() {
+            Decision d = decide(in("pg0")
+                    .config(DynamicConfig.from(Map.of("failsafe_mode", true)))
+                    .postgres(primary(100))
+                    .dcsError("timeout")
+                    .lockValidUntil(NOW.plusSeconds(20))
+                    .failsafeConfirmed(false));
+            expect(d, "not every member of the failsafe key agreed", Action.Demote.class);
+            assertThat(((Action.Demote) d.actions().get(0)).mode()).isEqualTo(StopMode.IMMEDIATE);
+        }
+
         @Test
         void primaryWithoutAProvenLockDemotes() {
             expect(

@@ -110,7 +110,11 @@ public final class ShellFence implements Fence {
         this.workDir = Objects.requireNonNull(workDir, "workDir").toAbsolutePath();
         this.shell = findBash();
         Objects.requireNonNull(watchdog, "watchdog");
-        this.watchdog = watchdog.enabled() ? new LinuxWatchdog(watchdog, timeout) : null;
+        // Patroni's testing driver (its acceptance harness): no ioctl, the timeout is written to the
+        // open device instead (WATCHDOG_TIMEOUT below)
+        WatchdogTimeout setter =
+                watchdog.driver() == WatchdogConfig.Driver.TESTING ? (dev, seconds) -> seconds : timeout;
+        this.watchdog = watchdog.enabled() ? new LinuxWatchdog(watchdog, setter) : null;
     }
 
     /** The fence's log file. */
@@ -197,6 +201,9 @@ public final class ShellFence implements Fence {
         }
         String answer = askToOpen(watchdog.device());
         if ("open".equals(answer)) {
+            if (watchdog.config().driver() == WatchdogConfig.Driver.TESTING) {
+                send("WATCHDOG_TIMEOUT " + timeout); // Patroni's TestingWatchdogDevice.set_timeout
+            }
             watchdogOpen = true;
             watchdog.opened(timeout, dynamic);
         } else {

@@ -18,6 +18,10 @@
 #   WATCHDOG <seq> <device>
 #              open a Linux watchdog device (the agent has set its timeout already) and answer in
 #              STATE_FILE with "<seq> open" or "<seq> failed <why>"
+#   WATCHDOG_TIMEOUT <seconds>
+#              write "Ctimeout=<seconds>" and a newline to the open watchdog: Patroni's testing driver
+#              (watchdog.driver: testing, a named pipe in Patroni's acceptance harness), which takes
+#              the timeout that way instead of through an ioctl
 #   UNWATCH    close the watchdog in an orderly way, staying armed (the agent changes its timeout)
 # End of input (the agent died: kill -9, crash) while armed stops PostgreSQL at once; while disarmed
 # the fence just ends. A deadline that passes unfed (the agent is frozen: SIGSTOP, a long GC pause,
@@ -238,6 +242,14 @@ while :; do
                 ''|*[!0-9]*) log "ignored a malformed command: WATCHDOG '$arg'"; continue ;;
             esac
             watchdog_open "$seq" "$dev"
+            ;;
+        WATCHDOG_TIMEOUT)
+            case "$arg" in
+                ''|*[!0-9]*) log "ignored a malformed command: WATCHDOG_TIMEOUT '$arg'"; continue ;;
+            esac
+            if [ -n "$wdfd" ]; then
+                printf 'Ctimeout=%s\n' "$arg" >&"$wdfd" || log "could not write the timeout to the watchdog $wddev"
+            fi
             ;;
         UNWATCH)
             watchdog_close "to change its timeout"

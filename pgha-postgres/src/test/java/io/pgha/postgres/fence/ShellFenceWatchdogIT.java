@@ -116,6 +116,34 @@ class ShellFenceWatchdogIT {
         }
     }
 
+    /**
+     * Patroni's testing driver ({@code watchdog.driver: testing}, what Patroni's acceptance feature
+     * "watchdog" configures on a named pipe): no wdctl; the timeout is written to the open device as
+     * {@code Ctimeout=<s>} before the keepalives, as Patroni's TestingWatchdogDevice does.
+     */
+    @Test
+    void theTestingDriverWritesTheTimeoutToTheDevice() throws Exception {
+        ShellFence fence = new ShellFence(
+                dataDir,
+                base.resolve("fence"),
+                new WatchdogConfig(Mode.REQUIRED, device.toString(), 5, WatchdogConfig.Driver.TESTING),
+                (d, seconds) -> {
+                    throw new IOException("the testing driver must not set the timeout with an ioctl");
+                });
+        try {
+            fence.arm(Duration.ofSeconds(20));
+            fencePids.add(fence.pid());
+            assertThat(fence.watchdogActive()).isTrue();
+            fence.arm(Duration.ofSeconds(20));
+            // ttl 30 - safety_margin 5
+            await("the timeout, then keepalives", () -> written().equals("Ctimeout=25\n11"));
+            fence.disarm();
+            await("the magic close", () -> written().equals("Ctimeout=25\n11V"));
+        } finally {
+            fence.close();
+        }
+    }
+
     @Test
     void theAgentsDeathLeavesTheWatchdogClosedWithoutTheMagicCharacter() throws Exception {
         Process agent = startAgent("killed", 60_000);
