@@ -266,6 +266,12 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
     enum DemoteCause {
         SWITCHOVER("switchover"),
         LOST_LOCK("lost the leader lock"),
+        /**
+         * The DCS is not accessible (Patroni's {@code demote('offline')}): PostgreSQL is started
+         * again at once as a read-only standby following nobody, since no later cycle can learn
+         * whom to follow until the DCS returns.
+         */
+        DCS_UNREACHABLE("the DCS is not accessible"),
         SHUTDOWN("shutdown");
 
         private final String words;
@@ -285,7 +291,8 @@ sealed interface Action permits Action.Inquiry, Action.Short, Action.Long {
      * PostgreSQL stopped when {@code releaseLock}, with the last WAL position in {@code status}; the
      * instance is then left stopped and rejoins as a replica in a later cycle, unless {@code rejoin}
      * names whom to follow at once (a switchover in pause, where no later cycle starts PostgreSQL: as
-     * Patroni's graceful demote, which restarts the old primary as a replica itself).
+     * Patroni's graceful demote, which restarts the old primary as a replica itself), or the cause is
+     * {@link DemoteCause#DCS_UNREACHABLE} (started again as a standby following nobody).
      */
     record Demote(
             StopMode mode,

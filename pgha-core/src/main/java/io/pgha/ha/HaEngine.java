@@ -167,7 +167,7 @@ final class HaEngine {
             // replica is shut down and DCS is down") expect the demotion within a few loop_waits.
             return Decision.of(
                     "demoting self because DCS is not accessible and not every member of the failsafe key agreed" + err,
-                    new Action.Demote(StopMode.IMMEDIATE, false, false));
+                    new Action.Demote(StopMode.IMMEDIATE, false, false, Action.DemoteCause.DCS_UNREACHABLE));
         }
         Instant valid = in.lockValidUntil();
         Duration margin = safetyMargin(in.config());
@@ -185,7 +185,7 @@ final class HaEngine {
         }
         return Decision.of(
                 "demoting self because DCS is not accessible and I was a leader" + err + failsafeNote,
-                new Action.Demote(StopMode.IMMEDIATE, false, false));
+                new Action.Demote(StopMode.IMMEDIATE, false, false, Action.DemoteCause.DCS_UNREACHABLE));
     }
 
     // ---- empty data directory -----------------------------------------------------------------

@@ -323,6 +323,10 @@ final class PostgresActions {
             // its new leader is not promoted yet: followed unchecked, the engine checks once it is
             postgres.start(d.rejoin(), PG_TIMEOUT);
             events.fire(l -> l.postgresStarted("replica"));
+        } else if (d.cause() == Action.DemoteCause.DCS_UNREACHABLE) {
+            // as Patroni's offline demotion: read-only at once, for whoever still reads from it
+            postgres.startStandby(PG_TIMEOUT);
+            events.fire(l -> l.postgresStarted("replica"));
         }
     }
 
