@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.pgha.dcs.etcd.EtcdServer;
 import io.pgha.ha.HaNode;
 import java.io.IOException;
@@ -40,11 +41,12 @@ import org.springframework.context.ConfigurableApplicationContext;
 
 /**
  * PghaStarterIT under Spring Boot 4: two Boot 4 applications, each embedding a member through the
- * starter alone (properties, no code, every auto-configuration on the class path: Boot 4's health
- * and JDBC ones too), against a real etcd and real PostgreSQL. The first becomes the primary, the
- * second a replica; Actuator's {@code pgha} component and readiness group (readiness = this member is
- * the primary) follow the roles; a switchover through the REST API moves the primary, and the first
- * application's pooled DataSource, the starter's, reaches the new one.
+ * starter alone (properties, no code, every auto-configuration on the class path: Boot 4's health,
+ * JDBC and metrics ones too), against a real etcd and real PostgreSQL. The first becomes the
+ * primary, the second a replica; Actuator's {@code pgha} component, the readiness group (readiness
+ * = this member is the primary) and the meters follow the roles; a switchover through the REST API
+ * moves the primary, and the first application's pooled DataSource, the starter's, reaches the new
+ * one.
  */
 class PghaStarterBoot4IT {
     private static EtcdServer etcd;
@@ -131,6 +133,10 @@ class PghaStarterBoot4IT {
         assertThat(a.health("pgha")).isEqualTo(Status.UP);
         assertThat(a.health("readiness")).isEqualTo(Status.UP);
         assertThat(a.health("liveness")).isEqualTo(Status.UP);
+        // Micrometer (Boot 4's spring-boot-micrometer-metrics): Patroni's names
+        MeterRegistry meters = a.app().getBean(MeterRegistry.class);
+        assertThat(meters.get("patroni_primary").tag("name", "a").gauge().value())
+                .isEqualTo(1.0);
 
         // the application's DataSource is the starter's pool, ahead of Boot 4's own JDBC auto-configuration
         assertThat(a.app().getBeansOfType(DataSource.class)).hasSize(1);
@@ -175,6 +181,10 @@ class PghaStarterBoot4IT {
         }
         await().atMost(Duration.ofSeconds(30)).until(() -> a.health("readiness").equals(Status.OUT_OF_SERVICE));
         assertThat(b.health("readiness")).isEqualTo(Status.UP);
+        assertThat(meters.get("patroni_primary").tag("name", "a").gauge().value())
+                .isEqualTo(0.0);
+        assertThat(meters.get("patroni_replica").tag("name", "a").gauge().value())
+                .isEqualTo(1.0);
     }
 
     private static int serverPort(Connection c) throws SQLException {
