@@ -26,7 +26,13 @@ import org.springframework.context.annotation.Bean;
  * {@code spring.datasource.hikari.*}; credentials {@code pgha.datasource.username/password}
  * (default: the superuser's). Off with {@code pgha.datasource.enabled=false}.
  */
-@AutoConfiguration(after = PghaAutoConfiguration.class, before = DataSourceAutoConfiguration.class)
+// before Boot's own DataSource auto-configuration, which backs off for a DataSource bean: Boot 3's
+// (spring-boot-autoconfigure) and Boot 4's (its spring-boot-jdbc module, named as a string: the
+// class is not on this module's Boot 3.5 class path)
+@AutoConfiguration(
+        after = PghaAutoConfiguration.class,
+        before = DataSourceAutoConfiguration.class,
+        beforeName = "org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration")
 @ConditionalOnClass({HikariDataSource.class, DataSource.class})
 @ConditionalOnBean(PghaMember.class)
 @ConditionalOnProperty(prefix = "pgha.datasource", name = "enabled", havingValue = "true", matchIfMissing = true)

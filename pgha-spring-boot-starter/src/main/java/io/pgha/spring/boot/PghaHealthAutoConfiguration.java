@@ -1,7 +1,6 @@
 package io.pgha.spring.boot;
 
 import io.pgha.ha.HaNode;
-import io.pgha.ha.NodeState;
 import org.springframework.boot.actuate.autoconfigure.availability.AvailabilityHealthContributorAutoConfiguration;
 import org.springframework.boot.actuate.autoconfigure.availability.AvailabilityProbesAutoConfiguration;
 import org.springframework.boot.actuate.autoconfigure.health.ConditionalOnEnabledHealthIndicator;
@@ -48,9 +47,9 @@ public class PghaHealthAutoConfiguration {
         return new ReadinessStateHealthIndicator(availability) {
             @Override
             protected AvailabilityState getState(ApplicationAvailability applicationAvailability) {
-                NodeState s = node.state();
-                boolean primary = s.holdsLock() && s.postgres().isPrimary();
-                return primary ? super.getState(applicationAvailability) : ReadinessState.REFUSING_TRAFFIC;
+                return PghaHealthDetails.primary(node.state())
+                        ? super.getState(applicationAvailability)
+                        : ReadinessState.REFUSING_TRAFFIC;
             }
         };
     }

@@ -20,14 +20,8 @@ public final class PghaHealthIndicator implements HealthIndicator {
     @Override
     public Health health() {
         NodeState s = node.state();
-        Health.Builder b = s.postgres().isRunning() ? Health.up() : Health.down();
-        b.withDetail("role", s.role()).withDetail("state", s.postgres().state()).withDetail("holdsLock", s.holdsLock());
-        if (s.cluster() != null && s.cluster().hasLeader()) {
-            b.withDetail("leader", s.cluster().leader().name());
-        }
-        if (s.lastReason() != null) {
-            b.withDetail("lastDecision", s.lastReason());
-        }
+        Health.Builder b = PghaHealthDetails.up(s) ? Health.up() : Health.down();
+        b.withDetails(PghaHealthDetails.details(s));
         return b.build();
     }
 }

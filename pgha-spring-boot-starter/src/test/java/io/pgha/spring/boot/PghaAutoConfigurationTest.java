@@ -37,6 +37,9 @@ class PghaAutoConfigurationTest {
             .withConfiguration(AutoConfigurations.of(
                     PghaAutoConfiguration.class,
                     PghaHealthAutoConfiguration.class,
+                    // the Spring Boot 4 variant, as in AutoConfiguration.imports: its condition does not
+                    // match on this Boot 3.5 class path (the tests run without spring-boot-health)
+                    PghaBoot4HealthAutoConfiguration.class,
                     PghaMetricsAutoConfiguration.class,
                     PghaDataSourceAutoConfiguration.class,
                     ApplicationAvailabilityAutoConfiguration.class,
@@ -80,6 +83,7 @@ class PghaAutoConfigurationTest {
             assertThat(context).hasSingleBean(PghaHealthIndicator.class);
             assertThat(context.getBean(PghaHealthIndicator.class).health().getStatus())
                     .isEqualTo(Status.DOWN);
+            assertThat(context).doesNotHaveBean(PghaBoot4HealthAutoConfiguration.class);
             assertThat(context).hasBean("pghaMeterBinder");
             assertThat(context).hasSingleBean(DataSource.class);
             HikariDataSource pool = context.getBean(HikariDataSource.class);
