@@ -61,6 +61,8 @@ public final class HaNode implements NodeControl, Closeable {
     private final NodeConfig config;
     /** This member's tags: the configuration's, until a reload of the node's file replaces them. */
     private final AtomicReference<Map<String, Object>> tags;
+    /** This member's api_url: the configuration's, until {@link #updateApiUrl}. */
+    private final AtomicReference<String> apiUrl;
 
     private final Dcs dcs;
     private final PostgresController postgres;
@@ -84,6 +86,7 @@ public final class HaNode implements NodeControl, Closeable {
         this.fatalError = b.fatalError;
         this.config = Objects.requireNonNull(b.config, "config");
         this.tags = new AtomicReference<>(Tags.published(this.config.tags()));
+        this.apiUrl = new AtomicReference<>(this.config.apiUrl());
         this.dcs = Objects.requireNonNull(b.dcs, "dcs");
         this.postgres = Objects.requireNonNull(b.postgres, "postgres");
         this.clock = b.clock == null ? Clock.systemUTC() : b.clock;
@@ -106,6 +109,7 @@ public final class HaNode implements NodeControl, Closeable {
         PeerAccess peers = b.peerAccess();
         this.inquiries = new Inquiries(
                 config,
+                apiUrl::get,
                 postgres,
                 b.peerProbe != null ? b.peerProbe : peers.peerProbe(),
                 b.failsafeProbe != null ? b.failsafeProbe : peers.failsafeProbe(),
@@ -119,6 +123,7 @@ public final class HaNode implements NodeControl, Closeable {
         this.record = new MemberRecord(
                 config,
                 tags::get,
+                apiUrl::get,
                 dcs,
                 new NodeState(
                         config.name(),
@@ -249,6 +254,19 @@ public final class HaNode implements NodeControl, Closeable {
         Map<String, Object> next = Tags.published(Objects.requireNonNull(newTags, "tags"));
         if (!next.equals(tags.getAndSet(next))) {
             LOG.info("[{}] tags now {}", config.name(), next);
+            dcs.wakeUp();
+        }
+    }
+
+    /**
+     * This member's new {@code api_url} (a reload of the node's file moved its REST API: a new
+     * {@code restapi.connect_address} or {@code listen}); the next cycle writes it into the member
+     * key, where the other members and patronictl find the API. Any thread.
+     */
+    public void updateApiUrl(String url) {
+        String next = Objects.requireNonNull(url, "url");
+        if (!next.equals(apiUrl.getAndSet(next))) {
+            LOG.info("[{}] api_url now {}", config.name(), next);
             dcs.wakeUp();
         }
     }

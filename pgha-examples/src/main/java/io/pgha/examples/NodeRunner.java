@@ -55,8 +55,6 @@ final class NodeRunner implements Closeable {
     private final LocalPostgresController postgres;
     private final BackupService backups;
     private final PatroniCallbacks callbacks;
-    /** The api_url in the member key: the file's at start (HaNode keeps it). */
-    private final String startApiUrl;
 
     private NodeRunner(
             Path file,
@@ -64,15 +62,13 @@ final class NodeRunner implements Closeable {
             RestApiServer api,
             LocalPostgresController postgres,
             BackupService backups,
-            PatroniCallbacks callbacks,
-            String startApiUrl) {
+            PatroniCallbacks callbacks) {
         this.file = file;
         this.node = node;
         this.api = api;
         this.postgres = postgres;
         this.backups = backups;
         this.callbacks = callbacks;
-        this.startApiUrl = startApiUrl;
     }
 
     /** What the modules read from the file, each checked (the file itself was checked by PatroniYaml). */
@@ -296,8 +292,7 @@ final class NodeRunner implements Closeable {
                         yaml.nodeConfig().apiUrl(),
                         pgConfig.connUrl(),
                         yaml.dcsType());
-        self[0] = new NodeRunner(
-                file, node, api, postgres, backups, callbacks, yaml.nodeConfig().apiUrl());
+        self[0] = new NodeRunner(file, node, api, postgres, backups, callbacks);
         // Type=notify units (packaging/systemd/pgha.service): ready once the member runs
         SystemdNotify.ready(System.getenv(), "member " + yaml.name() + " of cluster " + yaml.scope() + " running");
         return self[0];
@@ -316,7 +311,8 @@ final class NodeRunner implements Closeable {
     /**
      * Re-reads the file, as Patroni's SIGHUP does: first the {@code restapi} section (new
      * credentials, allowlist and headers apply in place; a new listen address or new TLS settings
-     * or files bind again, see {@link RestApiServer#reconfigure}); then the log section; the tags
+     * or files bind again, see {@link RestApiServer#reconfigure}; a new api_url goes into the
+     * member key at the next cycle); then the log section; the tags
      * go into the member key at the next cycle; {@code postgresql.callbacks} run from the next
      * event on; the postgresql parameters and pg_hba go into pgha's files at the reload that
      * follows. What cannot change without an agent restart is named in a warning. A file that
@@ -338,15 +334,8 @@ final class NodeRunner implements Closeable {
                                 e.getMessage());
                 return;
             }
-            String apiUrl = yaml.nodeConfig().apiUrl();
-            if (!apiUrl.equals(startApiUrl)) {
-                log().warn(
-                                "{}: the member key keeps api_url {} until pgha restarts (the file now gives {});"
-                                        + " members and patronictl reach this REST API through the DCS",
-                                file,
-                                startApiUrl,
-                                apiUrl);
-            }
+            // where the other members and patronictl find the API: the member key, from the next cycle
+            node.updateApiUrl(yaml.nodeConfig().apiUrl());
             Logging.configure(yaml.log()); // checks before it changes anything
             callbacks.reconfigure(checked.parts().callbacks());
             node.updateTags(yaml.nodeConfig().tags());

@@ -66,6 +66,8 @@ final class SideBySide implements AutoCloseable {
     String postgresqlExtra = "";
     /** YAML lines {@link #writeYaml} adds to the {@code restapi} section (two-space indented keys). */
     String restapiExtra = "";
+    /** The host of the {@code restapi.connect_address} {@link #writeYaml} writes. */
+    String restapiConnectHost = "127.0.0.1";
 
     private final LocalDcs dcs;
     private final Thread hook;
@@ -200,7 +202,7 @@ final class SideBySide implements AutoCloseable {
                 + "\n"
                 + "restapi:\n"
                 + "  listen: 127.0.0.1:" + m.restPort + "\n"
-                + "  connect_address: 127.0.0.1:" + m.restPort + "\n"
+                + "  connect_address: " + restapiConnectHost + ":" + m.restPort + "\n"
                 + restapiExtra
                 + "\n"
                 + dcs.yamlSection()

@@ -287,12 +287,30 @@ abstract class SideBySideScenarios {
         assertThat(cluster.status(replica, "/replica")).as("reads stay open").isEqualTo(200);
     }
 
+    @Test
+    @Order(13)
+    void sighupPublishesANewConnectAddressAsTheMembersApiUrl() throws Exception {
+        String before = cluster.restapiConnectHost;
+        try {
+            cluster.restapiConnectHost = "localhost";
+            reloadWith(replica, "", "  authentication:\n    username: admin\n    password: second\n", "16MB");
+        } finally {
+            cluster.restapiConnectHost = before;
+        }
+        String url = "\"api_url\":\"http://localhost:" + replica.restPort + "/patroni\"";
+        SideBySide.await(
+                "the new api_url of " + replica.name + " in GET /cluster of " + leader.name + "\n"
+                        + cluster.log(replica),
+                () -> body(leader, "/cluster").replace(" ", "").contains(url) ? true : null);
+        assertThat(deleteRestart(replica, "admin:second")).isEqualTo(404);
+    }
+
     /**
      * pgha only: Patroni 3.0.2 closes its REST API before it reads the new TLS files, and a
      * missing one leaves it with no API until a restart; pgha checks them first and keeps serving.
      */
     @Test
-    @Order(13)
+    @Order(14)
     void aRestApiChangeThatCannotBeAppliedLeavesTheRunningApiAsItWas() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(
                 implementation() == SideBySide.Implementation.PGHA,
@@ -304,7 +322,7 @@ abstract class SideBySideScenarios {
                 replica,
                 "",
                 "  authentication:\n    username: admin\n    password: third\n  certfile: " + missing + "\n",
-                "16MB");
+                "17MB");
         String refusal = SideBySide.await(
                 "the refused reload in the log\n" + cluster.log(replica),
                 () -> count(agentLog(replica), "restapi not reloaded") > logged ? agentLog(replica) : null);
@@ -320,7 +338,7 @@ abstract class SideBySideScenarios {
         assertThat(deleteRestart(replica, "admin:third")).isEqualTo(401);
         assertThat(cluster.tryPsql(replica, "SHOW work_mem"))
                 .as("nothing of the refused file applied")
-                .isEqualTo("15MB");
+                .isEqualTo("16MB");
     }
 
     /**
@@ -398,8 +416,13 @@ abstract class SideBySideScenarios {
     }
 
     private String patroni(Member m) {
+        return body(m, "/patroni");
+    }
+
+    /** The body of {@code GET path} on the member's API, "" when it does not answer. */
+    private String body(Member m, String path) {
         try {
-            return cluster.request(m, "GET", "/patroni", null).body();
+            return cluster.request(m, "GET", path, null).body();
         } catch (java.io.IOException e) {
             return "";
         } catch (InterruptedException e) {
