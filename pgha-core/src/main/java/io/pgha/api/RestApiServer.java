@@ -91,6 +91,10 @@ public final class RestApiServer implements Closeable {
 
     private final NodeControl node;
     private final ApiHandler handler;
+    private final Switchover switchover;
+    /** False when a test gave the peer client: a reload then keeps it. */
+    private final boolean ownClient;
+
     private final ExecutorService peerCalls;
     private final ScheduledExecutorService watchdog;
     /** The listening server of the running settings; replaced by a reload that rebinds. */
@@ -111,9 +115,16 @@ public final class RestApiServer implements Closeable {
             String url) {}
 
     private RestApiServer(
-            NodeControl node, ApiHandler handler, ExecutorService peerCalls, ScheduledExecutorService watchdog) {
+            NodeControl node,
+            ApiHandler handler,
+            Switchover switchover,
+            boolean ownClient,
+            ExecutorService peerCalls,
+            ScheduledExecutorService watchdog) {
         this.node = node;
         this.handler = handler;
+        this.switchover = switchover;
+        this.ownClient = ownClient;
         this.peerCalls = peerCalls;
         this.watchdog = watchdog;
     }
@@ -146,7 +157,7 @@ public final class RestApiServer implements Closeable {
                 new Switchover(node, client, peerCalls, options.clock(), options.pollInterval(), options.pollBound());
         ApiHandler handler = new ApiHandler(
                 config, node, access(config, node), switchover, watchdog, peerCalls, options.clock(), VERSION);
-        RestApiServer api = new RestApiServer(node, handler, peerCalls, watchdog);
+        RestApiServer api = new RestApiServer(node, handler, switchover, options.client() == null, peerCalls, watchdog);
         try {
             api.bound = api.bind(config, tls, tlsFiles);
         } catch (IOException | RuntimeException e) {
@@ -303,12 +314,15 @@ public final class RestApiServer implements Closeable {
             throw new IOException("restapi.certfile/keyfile/cafile: " + e.getMessage(), e);
         }
         AccessControl access = access(next, node);
+        // the client a switchover calls the candidate with: the new credentials and TLS material
+        PatroniClient client = ownClient ? PatroniClient.create(next) : null;
         boolean rebind = !sameBinding(old.config(), next) || !tlsFiles.equals(old.tlsFiles());
         if (!rebind) {
             if (sameRequestSettings(old.config(), next)) {
                 return false;
             }
             handler.apply(next, access);
+            applyClient(client);
             bound = new Bound(old.server(), old.workers(), next, old.tls(), old.tlsFiles(), url(next, old));
             LOG.info("REST API settings reloaded in place ({})", next);
             warnOpenWrites(old.config(), next);
@@ -320,6 +334,7 @@ public final class RestApiServer implements Closeable {
         if (!samePort) {
             fresh = bind(next, tls, tlsFiles); // throws with the old server still running
             handler.apply(next, access);
+            applyClient(client);
             bound = fresh;
             stop(old);
         } else {
@@ -342,11 +357,18 @@ public final class RestApiServer implements Closeable {
                 throw e;
             }
             handler.apply(next, access);
+            applyClient(client);
             bound = fresh;
         }
         LOG.info("REST API rebound with the reloaded settings ({})", next);
         warnOpenWrites(old.config(), next);
         return true;
+    }
+
+    private void applyClient(PatroniClient client) {
+        if (client != null) {
+            switchover.client(client);
+        }
     }
 
     private static String url(RestApiConfig config, Bound b) {

@@ -61,6 +61,8 @@ public final class HaNode implements NodeControl, Closeable {
     private final NodeConfig config;
     /** This member's tags: the configuration's, until a reload of the node's file replaces them. */
     private final AtomicReference<Map<String, Object>> tags;
+    /** How the other members are called (with the shared REST settings); {@link #updateRestApi}. */
+    private final PeerAccess peers;
     /** This member's api_url: the configuration's, until {@link #updateApiUrl}. */
     private final AtomicReference<String> apiUrl;
 
@@ -106,7 +108,7 @@ public final class HaNode implements NodeControl, Closeable {
                 : b.stateDirectory != null ? FailsafePromise.file(b.stateDirectory) : FailsafePromise.inMemory();
         this.inputs = new CycleInputs(config, tags::get, dcs, postgres, clock, lease, leaderWatch, promise);
         inputsRef.set(inputs);
-        PeerAccess peers = b.peerAccess();
+        this.peers = b.peerAccess();
         this.inquiries = new Inquiries(
                 config,
                 apiUrl::get,
@@ -269,6 +271,18 @@ public final class HaNode implements NodeControl, Closeable {
             LOG.info("[{}] api_url now {}", config.name(), next);
             dcs.wakeUp();
         }
+    }
+
+    /**
+     * The members' shared REST settings of a reloaded file (Patroni's {@code restapi}): the calls to
+     * the other members ({@code GET /patroni}, {@code POST /failsafe}) use its credentials and TLS
+     * material from now on, as Patroni's do after a reload. Probes given to the builder are left
+     * as they are. Any thread.
+     *
+     * @throws IllegalArgumentException when its TLS files cannot be used; the calls stay as they were
+     */
+    public void updateRestApi(RestApiConfig restApi) {
+        peers.reconfigure(Objects.requireNonNull(restApi, "restApi"));
     }
 
     @Override

@@ -312,7 +312,8 @@ final class NodeRunner implements Closeable {
      * Re-reads the file, as Patroni's SIGHUP does: first the {@code restapi} section (new
      * credentials, allowlist and headers apply in place; a new listen address or new TLS settings
      * or files bind again, see {@link RestApiServer#reconfigure}; a new api_url goes into the
-     * member key at the next cycle); then the log section; the tags
+     * member key at the next cycle, and the node calls the other members with the new credentials);
+     * then the log section; the tags
      * go into the member key at the next cycle; {@code postgresql.callbacks} run from the next
      * event on; the postgresql parameters and pg_hba go into pgha's files at the reload that
      * follows. What cannot change without an agent restart is named in a warning. A file that
@@ -336,6 +337,8 @@ final class NodeRunner implements Closeable {
             }
             // where the other members and patronictl find the API: the member key, from the next cycle
             node.updateApiUrl(yaml.nodeConfig().apiUrl());
+            // the calls to the other members (peer status, failsafe) with the new credentials and TLS
+            node.updateRestApi(checked.parts().restApi());
             Logging.configure(yaml.log()); // checks before it changes anything
             callbacks.reconfigure(checked.parts().callbacks());
             node.updateTags(yaml.nodeConfig().tags());
