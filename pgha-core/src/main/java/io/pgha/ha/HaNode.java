@@ -274,7 +274,7 @@ public final class HaNode implements NodeControl, Closeable {
     }
 
     /**
-     * The members' shared REST settings of a reloaded file (Patroni's {@code restapi}): the calls to
+     * The members' shared REST settings of a reloaded file (the {@code restapi:} section): the calls to
      * the other members ({@code GET /patroni}, {@code POST /failsafe}) use its credentials and TLS
      * material from now on, as Patroni's do after a reload. Probes given to the builder are left
      * as they are. Any thread.
