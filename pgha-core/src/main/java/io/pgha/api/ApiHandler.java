@@ -34,17 +34,22 @@ final class ApiHandler implements HttpHandler {
     private static final Set<String> VIEWS =
             Set.of("/patroni", "/cluster", "/history", "/config", "/failsafe", "/metrics");
 
-    private final RestApiConfig config;
     private final NodeControl node;
-    private final AccessControl access;
     private final Switchover switchover;
     private final ScheduledExecutorService watchdog;
     private final Clock clock;
     private final String version;
     private final Instant startedAt;
     private final Semaphore permits;
-    private final WriteGuard writeGuard;
     private final Reloads reloads;
+    /**
+     * What the {@code restapi} section says about each request (headers, limits, who may write),
+     * swapped whole by {@link #apply} when the file is reloaded; a request reads it as it goes.
+     */
+    private volatile Settings settings;
+
+    /** The settings a reload can change without binding again. */
+    private record Settings(RestApiConfig config, AccessControl access, WriteGuard writeGuard) {}
 
     ApiHandler(
             RestApiConfig config,
@@ -55,21 +60,33 @@ final class ApiHandler implements HttpHandler {
             java.util.concurrent.Executor background,
             Clock clock,
             String version) {
-        this.config = config;
         this.node = node;
-        this.access = access;
+        this.settings = new Settings(config, access, new WriteGuard(config));
         this.switchover = switchover;
         this.watchdog = watchdog;
         this.clock = clock;
         this.version = version;
         this.startedAt = clock.instant();
         this.permits = new Semaphore(config.threadPoolSize(), true);
-        this.writeGuard = new WriteGuard(config);
         this.reloads = new Reloads(node, background);
+    }
+
+    /**
+     * A reload's new {@code restapi} settings: credentials, allowlist, client-certificate check,
+     * extra headers, body limits. Requests that start from now on read them; {@code thread_pool_size}
+     * stays as it was at start.
+     */
+    void apply(RestApiConfig config, AccessControl access) {
+        settings = new Settings(config, access, new WriteGuard(config));
+    }
+
+    private AccessControl access() {
+        return settings.access();
     }
 
     @Override
     public void handle(HttpExchange http) {
+        RestApiConfig config = settings.config();
         ApiExchange ex = new ApiExchange(
                 http,
                 config.httpExtraHeaders(),
@@ -236,7 +253,7 @@ final class ApiHandler implements HttpHandler {
     private void route(ApiExchange ex) throws ApiError, IOException, InterruptedException {
         ex.checkLimits();
         if (WriteGuard.isWrite(ex.method)) {
-            writeGuard.check(ex.http.getRequestHeaders());
+            settings.writeGuard().check(ex.http.getRequestHeaders());
         }
         String path =
                 ex.path.length() > 1 && ex.path.endsWith("/") ? ex.path.substring(0, ex.path.length() - 1) : ex.path;
@@ -247,7 +264,7 @@ final class ApiHandler implements HttpHandler {
                 if (!path.equals("/config")) {
                     throw unsupported(ex);
                 }
-                access.check(ex.http, true);
+                access().check(ex.http, true);
                 Map<String, Object> body = ex.jsonObject(false);
                 Map<String, Object> result = ex.method.equals("PATCH")
                         ? ConfigWrites.patch(node.dcs(), body)
@@ -257,11 +274,11 @@ final class ApiHandler implements HttpHandler {
             }
             case "DELETE" -> {
                 if (path.equals("/switchover")) {
-                    access.check(ex.http, true);
+                    access().check(ex.http, true);
                     Answer r = switchover.delete();
                     ex.text(r.status(), r.message());
                 } else if (path.equals("/restart")) {
-                    access.check(ex.http, true);
+                    access().check(ex.http, true);
                     if (node.cancelScheduledRestart()) {
                         ex.text(200, "scheduled restart deleted");
                     } else {
@@ -417,21 +434,21 @@ final class ApiHandler implements HttpHandler {
     private void post(ApiExchange ex, String path) throws ApiError, IOException, InterruptedException {
         switch (path) {
             case "/switchover", "/failover" -> {
-                access.check(ex.http, true);
+                access().check(ex.http, true);
                 Answer r = switchover.post(ex.jsonObject(false), path.substring(1));
                 ex.text(r.status(), r.message());
             }
             case "/restart" -> {
-                access.check(ex.http, true);
+                access().check(ex.http, true);
                 Answer r = Restart.post(node, view(), ex.jsonObject(true), clock);
                 ex.text(r.status(), r.message());
             }
             case "/reload" -> {
-                access.check(ex.http, true);
+                access().check(ex.http, true);
                 ex.text(202, reloads.request() ? "reload scheduled" : "reload scheduled (one is already running)");
             }
             case "/reinitialize" -> {
-                access.check(ex.http, true);
+                access().check(ex.http, true);
                 Map<String, Object> body = ex.jsonObject(true);
                 boolean force = Tags.isTrue(body.get("force"));
                 boolean fromLeader = Tags.isTrue(body.get("from_leader")) || Tags.isTrue(body.get("from-leader"));
@@ -450,7 +467,7 @@ final class ApiHandler implements HttpHandler {
                 ex.text(200, "reinitialize started");
             }
             case "/failsafe" -> {
-                access.check(ex.http, false);
+                access().check(ex.http, false);
                 NodeView v = view();
                 if (!v.config.isFailsafeMode()) {
                     throw new ApiError(502, "failsafe_mode is not enabled");

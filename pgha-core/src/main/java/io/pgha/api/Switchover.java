@@ -43,7 +43,9 @@ final class Switchover {
     static final int MAX_NAME_CHARS = 256;
 
     private final NodeControl node;
-    private final PatroniClient client;
+    /** Replaced by {@link #client(PatroniClient)} when the REST settings are reloaded. */
+    private volatile PatroniClient client;
+
     private final ExecutorService executor;
     private final Clock clock;
     private final Duration pollInterval;
@@ -63,6 +65,11 @@ final class Switchover {
         this.clock = clock;
         this.pollInterval = pollInterval;
         this.pollBound = pollBound;
+    }
+
+    /** The client of reloaded REST settings, for the calls from now on. */
+    void client(PatroniClient next) {
+        this.client = java.util.Objects.requireNonNull(next, "client");
     }
 
     Answer post(Map<String, Object> request, String requestedAction) throws ApiError, InterruptedException {

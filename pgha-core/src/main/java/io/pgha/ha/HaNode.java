@@ -61,6 +61,10 @@ public final class HaNode implements NodeControl, Closeable {
     private final NodeConfig config;
     /** This member's tags: the configuration's, until a reload of the node's file replaces them. */
     private final AtomicReference<Map<String, Object>> tags;
+    /** How the other members are called (with the shared REST settings); {@link #updateRestApi}. */
+    private final PeerAccess peers;
+    /** This member's api_url: the configuration's, until {@link #updateApiUrl}. */
+    private final AtomicReference<String> apiUrl;
 
     private final Dcs dcs;
     private final PostgresController postgres;
@@ -84,6 +88,7 @@ public final class HaNode implements NodeControl, Closeable {
         this.fatalError = b.fatalError;
         this.config = Objects.requireNonNull(b.config, "config");
         this.tags = new AtomicReference<>(Tags.published(this.config.tags()));
+        this.apiUrl = new AtomicReference<>(this.config.apiUrl());
         this.dcs = Objects.requireNonNull(b.dcs, "dcs");
         this.postgres = Objects.requireNonNull(b.postgres, "postgres");
         this.clock = b.clock == null ? Clock.systemUTC() : b.clock;
@@ -103,9 +108,10 @@ public final class HaNode implements NodeControl, Closeable {
                 : b.stateDirectory != null ? FailsafePromise.file(b.stateDirectory) : FailsafePromise.inMemory();
         this.inputs = new CycleInputs(config, tags::get, dcs, postgres, clock, lease, leaderWatch, promise);
         inputsRef.set(inputs);
-        PeerAccess peers = b.peerAccess();
+        this.peers = b.peerAccess();
         this.inquiries = new Inquiries(
                 config,
+                apiUrl::get,
                 postgres,
                 b.peerProbe != null ? b.peerProbe : peers.peerProbe(),
                 b.failsafeProbe != null ? b.failsafeProbe : peers.failsafeProbe(),
@@ -119,6 +125,7 @@ public final class HaNode implements NodeControl, Closeable {
         this.record = new MemberRecord(
                 config,
                 tags::get,
+                apiUrl::get,
                 dcs,
                 new NodeState(
                         config.name(),
@@ -251,6 +258,31 @@ public final class HaNode implements NodeControl, Closeable {
             LOG.info("[{}] tags now {}", config.name(), next);
             dcs.wakeUp();
         }
+    }
+
+    /**
+     * This member's new {@code api_url} (a reload of the node's file moved its REST API: a new
+     * {@code restapi.connect_address} or {@code listen}); the next cycle writes it into the member
+     * key, where the other members and patronictl find the API. Any thread.
+     */
+    public void updateApiUrl(String url) {
+        String next = Objects.requireNonNull(url, "url");
+        if (!next.equals(apiUrl.getAndSet(next))) {
+            LOG.info("[{}] api_url now {}", config.name(), next);
+            dcs.wakeUp();
+        }
+    }
+
+    /**
+     * The members' shared REST settings of a reloaded file (the {@code restapi:} section): the calls to
+     * the other members ({@code GET /patroni}, {@code POST /failsafe}) use its credentials and TLS
+     * material from now on, as Patroni's do after a reload. Probes given to the builder are left
+     * as they are. Any thread.
+     *
+     * @throws IllegalArgumentException when its TLS files cannot be used; the calls stay as they were
+     */
+    public void updateRestApi(RestApiConfig restApi) {
+        peers.reconfigure(Objects.requireNonNull(restApi, "restApi"));
     }
 
     @Override

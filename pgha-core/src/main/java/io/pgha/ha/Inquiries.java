@@ -29,6 +29,7 @@ final class Inquiries {
     static final Duration PEER_TIMEOUT = Duration.ofSeconds(2);
 
     private final NodeConfig config;
+    private final java.util.function.Supplier<String> apiUrl;
     private final PostgresController postgres;
     private final PeerProbe peerProbe;
     private final FailsafeProbe failsafeProbe;
@@ -38,6 +39,7 @@ final class Inquiries {
 
     Inquiries(
             NodeConfig config,
+            java.util.function.Supplier<String> apiUrl,
             PostgresController postgres,
             PeerProbe peerProbe,
             FailsafeProbe failsafeProbe,
@@ -46,6 +48,7 @@ final class Inquiries {
             LeaderWatch leaderWatch) {
         this.leaderWatch = leaderWatch;
         this.config = config;
+        this.apiUrl = apiUrl;
         this.postgres = postgres;
         this.peerProbe = peerProbe;
         this.failsafeProbe = failsafeProbe;
@@ -110,8 +113,9 @@ final class Inquiries {
         Instant started = clock.instant();
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("name", config.name());
-        if (config.apiUrl() != null) {
-            body.put("api_url", config.apiUrl());
+        String api = apiUrl.get();
+        if (api != null) {
+            body.put("api_url", api);
         }
         if (config.connUrl() != null) {
             body.put("conn_url", config.connUrl());

@@ -28,12 +28,22 @@ final class MemberRecord {
 
     private final NodeConfig config;
     private final java.util.function.Supplier<Map<String, Object>> tags;
+    private final java.util.function.Supplier<String> apiUrl;
     private final Dcs dcs;
     private volatile NodeState state;
 
-    /** @param tags this member's tags now (a reload of the node's file may change them) */
-    MemberRecord(NodeConfig config, java.util.function.Supplier<Map<String, Object>> tags, Dcs dcs, NodeState initial) {
+    /**
+     * @param tags this member's tags now (a reload of the node's file may change them)
+     * @param apiUrl this member's api_url now (a reload may move the REST API)
+     */
+    MemberRecord(
+            NodeConfig config,
+            java.util.function.Supplier<Map<String, Object>> tags,
+            java.util.function.Supplier<String> apiUrl,
+            Dcs dcs,
+            NodeState initial) {
         this.tags = tags;
+        this.apiUrl = apiUrl;
         this.config = config;
         this.dcs = dcs;
         this.state = initial;
@@ -87,7 +97,7 @@ final class MemberRecord {
                 end.now(),
                 end.dcsLastSeen(),
                 tags.get(),
-                config.apiUrl(),
+                apiUrl.get(),
                 config.connUrl(),
                 end.reason(),
                 end.scheduledRestart(),
@@ -113,8 +123,9 @@ final class MemberRecord {
         if (config.connUrl() != null) {
             m.put("conn_url", config.connUrl());
         }
-        if (config.apiUrl() != null) {
-            m.put("api_url", config.apiUrl());
+        String api = apiUrl.get();
+        if (api != null) {
+            m.put("api_url", api);
         }
         m.put("state", end.activity() != null ? end.activity() : pg.state());
         m.put("role", RoleNames.wire(role, end.cluster(), config.name()));

@@ -34,7 +34,9 @@ public final class PatroniCallbacks implements HaListener {
     /** How much of a callback's output is logged. */
     private static final int MAX_OUTPUT = 16 * 1024;
 
-    private final Map<String, List<String>> commands = new LinkedHashMap<>();
+    /** Action to command words; replaced whole by {@link #reconfigure}. */
+    private volatile Map<String, List<String>> commands;
+
     private final String scope;
     private final long timeoutSeconds;
     private volatile java.util.function.UnaryOperator<String> roleName = java.util.function.UnaryOperator.identity();
@@ -47,6 +49,28 @@ public final class PatroniCallbacks implements HaListener {
     public PatroniCallbacks(Map<String, ?> callbacks, String scope, long timeoutSeconds) {
         this.scope = scope;
         this.timeoutSeconds = timeoutSeconds;
+        this.commands = parse(callbacks);
+    }
+
+    /**
+     * New commands, as a reload of the file brings them ({@code postgresql.callbacks} changed):
+     * events from now on run them; an empty map runs none. A callback already running finishes.
+     *
+     * @return true when the commands changed
+     * @throws IllegalArgumentException as the constructor; the commands stay as they were
+     */
+    public boolean reconfigure(Map<String, ?> callbacks) {
+        Map<String, List<String>> next = parse(callbacks);
+        if (next.equals(commands)) {
+            return false;
+        }
+        commands = next;
+        LOG.info("postgresql.callbacks now {}", next.isEmpty() ? "none" : next);
+        return true;
+    }
+
+    private static Map<String, List<String>> parse(Map<String, ?> callbacks) {
+        Map<String, List<String>> out = new LinkedHashMap<>();
         callbacks.forEach((action, cmd) -> {
             if (!ACTIONS.contains(action)) {
                 throw new IllegalArgumentException(
@@ -54,12 +78,13 @@ public final class PatroniCallbacks implements HaListener {
             }
             if (cmd != null && !cmd.toString().isBlank()) {
                 try {
-                    commands.put(action, List.copyOf(ShellWords.split(cmd.toString())));
+                    out.put(action, List.copyOf(ShellWords.split(cmd.toString())));
                 } catch (IllegalArgumentException e) {
                     throw new IllegalArgumentException("postgresql.callbacks." + action + ": " + e.getMessage(), e);
                 }
             }
         });
+        return java.util.Collections.unmodifiableMap(out);
     }
 
     /**

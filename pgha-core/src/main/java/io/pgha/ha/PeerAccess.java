@@ -19,7 +19,8 @@ import java.util.concurrent.TimeUnit;
  * HTTP. Thread-safe.
  */
 final class PeerAccess {
-    private final PatroniClient client;
+    /** Replaced whole by {@link #reconfigure}; each call reads it once. */
+    private volatile PatroniClient client;
 
     private PeerAccess(PatroniClient client) {
         this.client = client;
@@ -27,7 +28,21 @@ final class PeerAccess {
 
     /** @param restApi the members' shared REST settings (Patroni's {@code restapi}), or null */
     static PeerAccess over(RestApiConfig restApi) {
-        return new PeerAccess(restApi == null ? PatroniClient.create() : PatroniClient.create(restApi));
+        return new PeerAccess(client(restApi));
+    }
+
+    private static PatroniClient client(RestApiConfig restApi) {
+        return restApi == null ? PatroniClient.create() : PatroniClient.create(restApi);
+    }
+
+    /**
+     * The shared REST settings of a reloaded file: the calls from now on use their credentials and
+     * TLS material.
+     *
+     * @throws IllegalArgumentException when the TLS files cannot be used; the client stays
+     */
+    void reconfigure(RestApiConfig restApi) {
+        client = client(restApi);
     }
 
     /** The longest wait for one call: its own timeout bounds it, this is the belt to those braces. */
@@ -37,12 +52,13 @@ final class PeerAccess {
 
     PeerProbe peerProbe() {
         return (members, timeout) -> {
+            PatroniClient c = client;
             Map<String, CompletableFuture<Optional<Map<String, Object>>>> calls = new LinkedHashMap<>();
             for (Member m : members) {
                 if (m.apiUrl() != null) {
                     calls.put(
                             m.name(),
-                            CompletableFuture.supplyAsync(() -> client.getPatroni(m.apiUrl(), timeout))
+                            CompletableFuture.supplyAsync(() -> c.getPatroni(m.apiUrl(), timeout))
                                     .completeOnTimeout(Optional.empty(), bound(timeout), TimeUnit.MILLISECONDS));
                 }
             }
@@ -55,10 +71,11 @@ final class PeerAccess {
 
     FailsafeProbe failsafeProbe() {
         return (members, body, timeout) -> {
+            PatroniClient c = client;
             Map<String, CompletableFuture<Boolean>> calls = new LinkedHashMap<>();
             members.forEach((name, url) -> calls.put(
                     name,
-                    CompletableFuture.supplyAsync(() -> client.postFailsafe(url, body, timeout))
+                    CompletableFuture.supplyAsync(() -> c.postFailsafe(url, body, timeout))
                             .completeOnTimeout(false, bound(timeout), TimeUnit.MILLISECONDS)));
             Set<String> agreed = new LinkedHashSet<>();
             calls.forEach((name, call) -> {

@@ -35,4 +35,33 @@ class PatroniCallbacksTest {
                 .hasMessageContaining("postgresql.callbacks.on_role_change")
                 .hasMessageContaining("unclosed single quote");
     }
+
+    @Test
+    void reconfigureRunsTheNewCommandsFromTheNextEventAndKeepsTheOldOnesWhenTheNewOnesAreBad(@TempDir Path dir)
+            throws Exception {
+        Path out = dir.resolve("calls.txt");
+        Path first = script(dir, "first.sh", out);
+        Path second = script(dir, "second.sh", out);
+        PatroniCallbacks callbacks = new PatroniCallbacks(Map.of("on_restart", first.toString()), "demo", 10);
+
+        assertThat(callbacks.reconfigure(Map.of("on_restart", second.toString())))
+                .isTrue();
+        assertThat(callbacks.reconfigure(Map.of("on_restart", second.toString())))
+                .isFalse();
+        callbacks.postgresRestarted("replica");
+        assertThatThrownBy(() -> callbacks.reconfigure(Map.of("on_restart", "'unclosed")))
+                .hasMessageContaining("postgresql.callbacks.on_restart");
+        callbacks.postgresRestarted("replica");
+        assertThat(callbacks.reconfigure(Map.of())).isTrue();
+        callbacks.postgresRestarted("replica");
+
+        assertThat(Files.readAllLines(out)).containsExactly("second.sh on_restart", "second.sh on_restart");
+    }
+
+    private static Path script(Path dir, String name, Path out) throws Exception {
+        Path script = dir.resolve(name);
+        Files.writeString(script, "#!/bin/sh\necho \"$(basename \"$0\") $1\" >> '" + out + "'\n");
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
+        return script;
+    }
 }

@@ -9,6 +9,7 @@ import io.pgha.config.PatroniYaml;
 import io.pgha.config.PatroniYamlException;
 import io.pgha.dcs.Dcs;
 import io.pgha.ha.HaNode;
+import io.pgha.ha.PatroniCallbacks;
 import io.pgha.postgres.PostgresException;
 import io.pgha.postgres.local.LocalPostgresConfig;
 import io.pgha.postgres.local.LocalPostgresController;
@@ -53,14 +54,21 @@ final class NodeRunner implements Closeable {
     private final RestApiServer api;
     private final LocalPostgresController postgres;
     private final BackupService backups;
+    private final PatroniCallbacks callbacks;
 
     private NodeRunner(
-            Path file, HaNode node, RestApiServer api, LocalPostgresController postgres, BackupService backups) {
+            Path file,
+            HaNode node,
+            RestApiServer api,
+            LocalPostgresController postgres,
+            BackupService backups,
+            PatroniCallbacks callbacks) {
         this.file = file;
         this.node = node;
         this.api = api;
         this.postgres = postgres;
         this.backups = backups;
+        this.callbacks = callbacks;
     }
 
     /** What the modules read from the file, each checked (the file itself was checked by PatroniYaml). */
@@ -232,7 +240,9 @@ final class NodeRunner implements Closeable {
         RestApiConfig apiConfig = checked.parts().restApi();
         Dcs dcs = PatroniMember.connectDcs(checked.parts());
         LocalPostgresController postgres = new LocalPostgresController(pgConfig);
-        HaNode node = PatroniMember.buildNode(checked.parts(), dcs, postgres, NodeRunner::halt);
+        // always registered, even with no callbacks yet: a reload may bring some (rereadFile)
+        PatroniCallbacks callbacks = PatroniMember.callbacks(checked.parts());
+        HaNode node = PatroniMember.buildNode(checked.parts(), dcs, postgres, NodeRunner::halt, callbacks);
         BackupService backups = null;
         if (backupConfig != null) {
             try {
@@ -282,7 +292,7 @@ final class NodeRunner implements Closeable {
                         yaml.nodeConfig().apiUrl(),
                         pgConfig.connUrl(),
                         yaml.dcsType());
-        self[0] = new NodeRunner(file, node, api, postgres, backups);
+        self[0] = new NodeRunner(file, node, api, postgres, backups, callbacks);
         // Type=notify units (packaging/systemd/pgha.service): ready once the member runs
         SystemdNotify.ready(System.getenv(), "member " + yaml.name() + " of cluster " + yaml.scope() + " running");
         return self[0];
@@ -299,17 +309,38 @@ final class NodeRunner implements Closeable {
     }
 
     /**
-     * Re-reads the file: its tags go into the member key at the next cycle, its postgresql
-     * parameters and pg_hba into pgha's files at the reload that follows. What cannot change
-     * without an agent restart is named in a warning; the log section is applied again; the REST
-     * API and callbacks are read at start only (documented in docs/operations.md).
+     * Re-reads the file, as Patroni's SIGHUP does: first the {@code restapi} section (new
+     * credentials, allowlist and headers apply in place; a new listen address or new TLS settings
+     * or files bind again, see {@link RestApiServer#reconfigure}; a new api_url goes into the
+     * member key at the next cycle, and the node calls the other members with the new credentials);
+     * then the log section; the tags
+     * go into the member key at the next cycle; {@code postgresql.callbacks} run from the next
+     * event on; the postgresql parameters and pg_hba go into pgha's files at the reload that
+     * follows. What cannot change without an agent restart is named in a warning. A file that
+     * does not pass the checks of a start, or a {@code restapi} section that cannot be applied
+     * (a TLS file missing, a port taken), is logged and changes nothing.
      */
     synchronized void rereadFile() {
         try {
             PatroniYaml yaml = PatroniYaml.load(file);
             // the same checks as at start, before anything changes
-            LocalPostgresConfig next = checkModules(yaml).pgConfig();
+            Checked checked = checkModules(yaml);
+            LocalPostgresConfig next = checked.pgConfig();
+            try {
+                api.reconfigure(checked.parts().restApi());
+            } catch (IllegalArgumentException | IOException e) {
+                log().error(
+                                "{}: restapi not reloaded, the running REST API and configuration stay: {}",
+                                file,
+                                e.getMessage());
+                return;
+            }
+            // where the other members and patronictl find the API: the member key, from the next cycle
+            node.updateApiUrl(yaml.nodeConfig().apiUrl());
+            // the calls to the other members (peer status, failsafe) with the new credentials and TLS
+            node.updateRestApi(checked.parts().restApi());
             Logging.configure(yaml.log()); // checks before it changes anything
+            callbacks.reconfigure(checked.parts().callbacks());
             node.updateTags(yaml.nodeConfig().tags());
             java.util.List<String> needRestart = postgres.reconfigure(next);
             if (!needRestart.isEmpty()) {

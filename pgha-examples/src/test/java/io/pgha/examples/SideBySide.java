@@ -64,6 +64,10 @@ final class SideBySide implements AutoCloseable {
             "local all all trust", "host all all 127.0.0.1/32 trust", "host replication replicator 127.0.0.1/32 md5");
     /** YAML lines {@link #writeYaml} adds to the {@code postgresql} section (two-space indented keys). */
     String postgresqlExtra = "";
+    /** YAML lines {@link #writeYaml} adds to the {@code restapi} section (two-space indented keys). */
+    String restapiExtra = "";
+    /** The host of the {@code restapi.connect_address} {@link #writeYaml} writes. */
+    String restapiConnectHost = "127.0.0.1";
 
     private final LocalDcs dcs;
     private final Thread hook;
@@ -198,7 +202,8 @@ final class SideBySide implements AutoCloseable {
                 + "\n"
                 + "restapi:\n"
                 + "  listen: 127.0.0.1:" + m.restPort + "\n"
-                + "  connect_address: 127.0.0.1:" + m.restPort + "\n"
+                + "  connect_address: " + restapiConnectHost + ":" + m.restPort + "\n"
+                + restapiExtra
                 + "\n"
                 + dcs.yamlSection()
                 + "\n"
@@ -370,9 +375,22 @@ final class SideBySide implements AutoCloseable {
     /** A request to the member's REST API; its status and body. */
     HttpResponse<String> request(Member m, String method, String path, String body)
             throws IOException, InterruptedException {
+        return request(m, method, path, body, null);
+    }
+
+    /** As {@link #request(Member, String, String, String)}, with HTTP Basic credentials {@code user:password} (null: none). */
+    HttpResponse<String> request(Member m, String method, String path, String body, String credentials)
+            throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(m.api() + path));
+        if (credentials != null) {
+            b.header(
+                    "Authorization",
+                    "Basic "
+                            + java.util.Base64.getEncoder()
+                                    .encodeToString(credentials.getBytes(StandardCharsets.UTF_8)));
+        }
         return http.send(
-                HttpRequest.newBuilder(URI.create(m.api() + path))
-                        .timeout(Duration.ofSeconds(10))
+                b.timeout(Duration.ofSeconds(10))
                         .header("Content-Type", "application/json")
                         .method(
                                 method,

@@ -19,7 +19,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  * step. Derived from Patroni's acceptance features (basic_replication, patroni_api) and from what
  * broke for Patroni users on pgha's first day: pg_hba as written, edit-config of parameters and
  * pg_hba, reload by SIGHUP, a pending restart, an agent stopped and restarted in pause, a switchover
- * and a reinitialize in pause. Steps build on each other in order on one cluster.
+ * and a reinitialize in pause, callbacks and REST API credentials changed by SIGHUP (issue 15).
+ * Steps build on each other in order on one cluster.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -235,9 +236,193 @@ abstract class SideBySideScenarios {
         cluster.patronictl(leader, "resume", "--wait");
     }
 
-    private String patroni(Member m) {
+    @Test
+    @Order(11)
+    void sighupGivesNewCallbacksThatRunFromTheNextEvent() throws Exception {
+        java.nio.file.Path home = replica.yaml.getParent();
+        java.nio.file.Path calls = home.resolve("callbacks.log");
+        java.nio.file.Path first = callbackScript(home, "first-callback.sh", calls);
+        java.nio.file.Path second = callbackScript(home, "second-callback.sh", calls);
+
+        reloadWith(replica, "  callbacks:\n    on_restart: " + first + "\n", "", "12MB");
+        cluster.patronictl(leader, "restart", cluster.scope, replica.name, "--force");
+        SideBySide.await(
+                "on_restart to run " + first + "\n" + cluster.log(replica),
+                () -> lines(calls).contains("first-callback.sh on_restart replica " + cluster.scope) ? true : null);
+
+        reloadWith(replica, "  callbacks:\n    on_restart: " + second + "\n", "", "13MB");
+        cluster.patronictl(leader, "restart", cluster.scope, replica.name, "--force");
+        SideBySide.await(
+                "on_restart to run " + second + "\n" + cluster.log(replica),
+                () -> lines(calls).contains("second-callback.sh on_restart replica " + cluster.scope) ? true : null);
+        assertThat(lines(calls))
+                .as("the first script ran once, before the reload")
+                .containsExactly(
+                        "first-callback.sh on_restart replica " + cluster.scope,
+                        "second-callback.sh on_restart replica " + cluster.scope);
+        SideBySide.await(
+                "the replica streaming after its restarts",
+                () -> cluster.status(replica, "/replica") == 200 ? true : null);
+    }
+
+    @Test
+    @Order(12)
+    void sighupRotatesTheRestApiCredentials() throws Exception {
+        assertThat(deleteRestart(replica, null))
+                .as("writes open without restapi.authentication")
+                .isEqualTo(404);
+
+        reloadWith(replica, "", "  authentication:\n    username: admin\n    password: first\n", "14MB");
+        SideBySide.await(
+                "DELETE /restart refused without credentials after the reload\n" + cluster.log(replica),
+                () -> deleteRestart(replica, null) == 401 ? true : null);
+        assertThat(deleteRestart(replica, "admin:first")).isEqualTo(404);
+
+        reloadWith(replica, "", "  authentication:\n    username: admin\n    password: second\n", "15MB");
+        SideBySide.await(
+                "the old password refused after the rotation\n" + cluster.log(replica),
+                () -> deleteRestart(replica, "admin:first") == 401 ? true : null);
+        assertThat(deleteRestart(replica, null)).isEqualTo(401);
+        assertThat(deleteRestart(replica, "admin:second")).isEqualTo(404);
+        assertThat(cluster.status(replica, "/replica")).as("reads stay open").isEqualTo(200);
+    }
+
+    @Test
+    @Order(13)
+    void sighupPublishesANewConnectAddressAsTheMembersApiUrl() throws Exception {
+        String before = cluster.restapiConnectHost;
         try {
-            return cluster.request(m, "GET", "/patroni", null).body();
+            cluster.restapiConnectHost = "localhost";
+            reloadWith(replica, "", "  authentication:\n    username: admin\n    password: second\n", "16MB");
+        } finally {
+            cluster.restapiConnectHost = before;
+        }
+        String url = "\"api_url\":\"http://localhost:" + replica.restPort + "/patroni\"";
+        SideBySide.await(
+                "the new api_url of " + replica.name + " in GET /cluster of " + leader.name + "\n"
+                        + cluster.log(replica),
+                () -> body(leader, "/cluster").replace(" ", "").contains(url) ? true : null);
+        assertThat(deleteRestart(replica, "admin:second")).isEqualTo(404);
+    }
+
+    /**
+     * pgha only: Patroni 3.0.2 closes its REST API before it reads the new TLS files, and a
+     * missing one leaves it with no API until a restart; pgha checks them first and keeps serving.
+     */
+    @Test
+    @Order(14)
+    void aRestApiChangeThatCannotBeAppliedLeavesTheRunningApiAsItWas() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                implementation() == SideBySide.Implementation.PGHA,
+                "Patroni 3.0.2 stops its REST API on a reload with a missing certfile");
+        java.nio.file.Path missing = replica.yaml.resolveSibling("missing-cert.pem");
+        int logged = count(agentLog(replica), "restapi not reloaded");
+
+        rewrite(
+                replica,
+                "",
+                "  authentication:\n    username: admin\n    password: third\n  certfile: " + missing + "\n",
+                "17MB");
+        String refusal = SideBySide.await(
+                "the refused reload in the log\n" + cluster.log(replica),
+                () -> count(agentLog(replica), "restapi not reloaded") > logged ? agentLog(replica) : null);
+
+        assertThat(refusal.substring(refusal.lastIndexOf("restapi not reloaded")))
+                .contains("missing-cert.pem");
+        assertThat(cluster.status(replica, "/replica"))
+                .as("still answering over http")
+                .isEqualTo(200);
+        assertThat(deleteRestart(replica, "admin:second"))
+                .as("the running credentials stay")
+                .isEqualTo(404);
+        assertThat(deleteRestart(replica, "admin:third")).isEqualTo(401);
+        assertThat(cluster.tryPsql(replica, "SHOW work_mem"))
+                .as("nothing of the refused file applied")
+                .isEqualTo("16MB");
+    }
+
+    /**
+     * Rewrites {@code m}'s file with {@code postgresqlExtra}, {@code restapiExtra} and
+     * {@code work_mem}, sends SIGHUP, and waits until PostgreSQL runs with that work_mem (both
+     * implementations apply the callbacks and the REST API settings before they reload PostgreSQL).
+     */
+    private void reloadWith(Member m, String postgresqlExtra, String restapiExtra, String workMem) throws Exception {
+        rewrite(m, postgresqlExtra, restapiExtra, workMem);
+        SideBySide.await(
+                "work_mem " + workMem + " on " + m.name + " after SIGHUP\n" + cluster.log(m),
+                () -> workMem.equals(cluster.tryPsql(m, "SHOW work_mem")) ? true : null);
+    }
+
+    /** Rewrites {@code m}'s file (see {@link #reloadWith}) and sends SIGHUP. */
+    private void rewrite(Member m, String postgresqlExtra, String restapiExtra, String workMem) throws Exception {
+        String pg = cluster.postgresqlExtra;
+        String api = cluster.restapiExtra;
+        try {
+            cluster.postgresqlExtra = postgresqlExtra;
+            cluster.restapiExtra = restapiExtra;
+            cluster.writeYaml(m, Map.of("work_mem", workMem));
+        } finally {
+            cluster.postgresqlExtra = pg;
+            cluster.restapiExtra = api;
+        }
+        cluster.signal(m, "HUP");
+    }
+
+    /** The member's whole agent log. */
+    private static String agentLog(Member m) {
+        try {
+            return java.nio.file.Files.readString(m.yaml.resolveSibling("agent.log"));
+        } catch (java.io.IOException e) {
+            return "";
+        }
+    }
+
+    private static java.nio.file.Path callbackScript(java.nio.file.Path dir, String name, java.nio.file.Path out)
+            throws java.io.IOException {
+        java.nio.file.Path script = dir.resolve(name);
+        java.nio.file.Files.writeString(script, "#!/bin/sh\necho \"" + name + " $*\" >> '" + out + "'\n");
+        java.nio.file.Files.setPosixFilePermissions(
+                script, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        SideBySide.chownToPostgres(script);
+        return script;
+    }
+
+    private static java.util.List<String> lines(java.nio.file.Path file) {
+        try {
+            return java.nio.file.Files.exists(file) ? java.nio.file.Files.readAllLines(file) : java.util.List.of();
+        } catch (java.io.IOException e) {
+            return java.util.List.of();
+        }
+    }
+
+    private static int count(String text, String what) {
+        int n = 0;
+        for (int i = text.indexOf(what); i >= 0; i = text.indexOf(what, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
+    /** {@code DELETE /restart} (a write that changes nothing: 404 when let in, none being scheduled). */
+    private int deleteRestart(Member m, String credentials) {
+        try {
+            return cluster.request(m, "DELETE", "/restart", null, credentials).statusCode();
+        } catch (java.io.IOException e) {
+            return 0;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 0;
+        }
+    }
+
+    private String patroni(Member m) {
+        return body(m, "/patroni");
+    }
+
+    /** The body of {@code GET path} on the member's API, "" when it does not answer. */
+    private String body(Member m, String path) {
+        try {
+            return cluster.request(m, "GET", path, null).body();
         } catch (java.io.IOException e) {
             return "";
         } catch (InterruptedException e) {

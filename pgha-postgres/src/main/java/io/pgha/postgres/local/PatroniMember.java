@@ -104,6 +104,28 @@ public final class PatroniMember {
      */
     public static HaNode buildNode(
             Parts parts, Dcs dcs, LocalPostgresController postgres, Consumer<Throwable> onFatalError) {
+        return buildNode(parts, dcs, postgres, onFatalError, parts.callbacks().isEmpty() ? null : callbacks(parts));
+    }
+
+    /**
+     * The file's {@code postgresql.callbacks} as a listener to pass to {@link #buildNode(Parts, Dcs,
+     * LocalPostgresController, Consumer, PatroniCallbacks)}: a listener with no callbacks runs
+     * nothing, and {@link PatroniCallbacks#reconfigure} gives it a reloaded file's callbacks.
+     */
+    public static PatroniCallbacks callbacks(Parts parts) {
+        return new PatroniCallbacks(parts.callbacks(), parts.yaml().scope(), CALLBACK_TIMEOUT_SECONDS);
+    }
+
+    /**
+     * As {@link #buildNode(Parts, Dcs, LocalPostgresController, Consumer)}, with {@code callbacks}
+     * (null: none) as the node's callbacks listener: the runner keeps it to reconfigure it on SIGHUP.
+     */
+    public static HaNode buildNode(
+            Parts parts,
+            Dcs dcs,
+            LocalPostgresController postgres,
+            Consumer<Throwable> onFatalError,
+            PatroniCallbacks callbacks) {
         PatroniYaml yaml = parts.yaml();
         Path stateDir = fenceDir(
                 yaml.scope(),
@@ -120,9 +142,7 @@ public final class PatroniMember {
                 .fence(new ShellFence(parts.postgres().dataDir(), stateDir, watchdog(yaml)))
                 // the failsafe promise outlives a restart of this agent (docs/safety.md)
                 .stateDirectory(stateDir);
-        PatroniCallbacks callbacks = null;
-        if (!parts.callbacks().isEmpty()) {
-            callbacks = new PatroniCallbacks(parts.callbacks(), yaml.scope(), CALLBACK_TIMEOUT_SECONDS);
+        if (callbacks != null) {
             builder.listener(callbacks);
         }
         HaNode node = builder.build();
