@@ -27,10 +27,10 @@ import org.junit.jupiter.api.Test;
  * holder is the standby leader ({@code /standby-leader} 200, role {@code standby_leader},
  * {@code pgha ctl list} "Standby Leader") and the other member cascades from it; writes on site A
  * reach both members of site B; killing the standby leader's agent hands the lock to the other
- * member, which becomes standby leader and never a primary; then site A stops, {@code
- * standby_cluster} is removed (PATCH /config, as {@code patronictl edit-config} does) and site B
- * takes writes with every row site A acknowledged. Prints the steady-state replication delay and
- * the time from the PATCH to the first write on site B.
+ * member, which becomes standby leader and never a primary; then site A stops, {@code pgha ctl
+ * promote-cluster} removes {@code standby_cluster} (PATCH /config, as {@code patronictl edit-config}
+ * does on Patroni 3) and site B takes writes with every row site A acknowledged. Prints
+ * the steady-state replication delay and the time from promote-cluster to the first write on site B.
  */
 class StandbyClusterIT {
 
@@ -133,8 +133,11 @@ class StandbyClusterIT {
             }
             siteA.close(); // the primary site goes (a clean stop: its WAL is shipped)
             long t0 = System.nanoTime();
-            var r = b.send(newLeaderB, "PATCH", "/config", "{\"standby_cluster\": null}");
-            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            // Patroni 4's verb: PATCH /config {"standby_cluster": null} on the standby leader (what
+            // patronictl edit-config does on Patroni 3), then it watches until the leader is a primary
+            Ctl promote = ctl(b, newLeaderB, "promote-cluster", "--force");
+            assertThat(promote.exit()).as(promote.out()).isZero();
+            assertThat(promote.out()).contains("cluster is successfully promoted");
             String urlB = b.primaryJdbcUrl();
             long firstWriteMs = -1;
             Instant deadline = Instant.now().plus(Duration.ofSeconds(90));
@@ -150,13 +153,14 @@ class StandbyClusterIT {
             assertThat(firstWriteMs)
                     .as("site B took a write after standby_cluster was removed")
                     .isPositive();
-            System.out.println("FIGURE time from removing standby_cluster (PATCH /config) to the first write on"
-                    + " site B: " + firstWriteMs + " ms (ttl 10, loop_wait 2)");
+            System.out.println("FIGURE time from pgha ctl promote-cluster (a JVM start, PATCH /config) to the"
+                    + " first write on site B: " + firstWriteMs + " ms (ttl 10, loop_wait 2)");
             String rows = E2eSupport.queryOne(urlB, siteA, "SELECT count(*) FROM dr WHERE id >= 100 AND id < 600");
             assertThat(Long.parseLong(rows)).isEqualTo(acknowledged);
             // the other member follows the new primary
             awaitRow(siteA, other(b, newLeaderB), 1000);
             System.out.println("site B promoted:\n" + b.table());
+
         } finally {
             if (siteB != null) {
                 siteB.close();
@@ -235,6 +239,20 @@ class StandbyClusterIT {
                     .as(m.name + " runs as a primary while standby_cluster is set")
                     .isNotEqualTo("f");
         }
+    }
+
+    private record Ctl(int exit, String out) {}
+
+    /** {@code pgha ctl -c <member's file> <args>}, as an operator runs it on that member's host. */
+    private static Ctl ctl(LocalCluster c, LocalCluster.Member m, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(LocalCluster.jarLauncher(E2eCluster.JAR));
+        cmd.addAll(List.of("ctl", "-c", m.yaml.toString()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        int exit = p.waitFor();
+        System.out.println("pgha ctl " + String.join(" ", args) + " (" + c.scope() + "), exit " + exit + ":\n" + out);
+        return new Ctl(exit, out);
     }
 
     private static String ctlList(LocalCluster b, LocalCluster.Member m) throws Exception {
