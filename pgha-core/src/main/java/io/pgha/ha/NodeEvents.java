@@ -22,7 +22,7 @@ final class NodeEvents {
     private final String name;
     private final Executor executor;
     private final List<HaListener> listeners = new CopyOnWriteArrayList<>();
-    // loop thread only
+    // guarded by this: the loop thread publishes cycles, the action thread a promotion
     private String lastRole = "uninitialized";
     private String lastKnownLeader;
 
@@ -63,7 +63,7 @@ final class NodeEvents {
      * @param newLeader the leader now (null: none)
      * @param role the local role for listeners: primary, replica, stopped or uninitialized
      */
-    void cyclePublished(boolean dcsRead, String oldLeader, String newLeader, String role) {
+    synchronized void cyclePublished(boolean dcsRead, String oldLeader, String newLeader, String role) {
         if (dcsRead && !Objects.equals(oldLeader, newLeader)) {
             fire(l -> l.leaderChanged(oldLeader, newLeader));
             if (newLeader != null) {
@@ -74,6 +74,16 @@ final class NodeEvents {
                 lastKnownLeader = newLeader;
             }
         }
+        roleIs(role);
+    }
+
+    /**
+     * The local role changes now, ahead of the cycle that publishes it: a promotion, as Patroni runs
+     * {@code on_role_change} as soon as it has asked PostgreSQL to promote (Patroni's acceptance
+     * feature reads the callback's file right after the server answers as a primary). Fires
+     * {@code roleChanged} once: the cycle that publishes the same role fires nothing more.
+     */
+    synchronized void roleIs(String role) {
         if (!Objects.equals(lastRole, role)) {
             String from = lastRole;
             lastRole = role;

@@ -283,6 +283,8 @@ final class PostgresActions {
             lease.lost();
             throw new PostgresException("Promotion cancelled because the pre-promote script failed");
         }
+        // listeners (on_role_change) hear of it as the promotion starts, as with Patroni
+        events.roleIs("primary");
         postgres.promote(PG_TIMEOUT);
         following = null;
         try {
