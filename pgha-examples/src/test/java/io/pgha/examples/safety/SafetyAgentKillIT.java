@@ -27,7 +27,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -107,8 +106,8 @@ class SafetyAgentKillIT {
         run(Fault.STOP_JVM, true);
     }
 
-    // Issue 16's proof: writers on every port, the fault held for ttl + 20 s, then a heal. At
-    // 10 / 2 / 3 in the default suite; at 30 / 10 / 10 (each run about 50 s longer) with -Plong.
+    // Issue 16's proof: writers on every port, the fault held for ttl + 20 s, then a heal, at
+    // 10 / 2 / 3 and at 30 / 10 / 10 (each run about 50 s longer), all in the default suite.
 
     @Test
     void killNineOfThePrimarysAgentAndEverythingItStartedButPostgres() throws Exception {
@@ -141,25 +140,21 @@ class SafetyAgentKillIT {
     }
 
     @Test
-    @Tag("long")
     void atTtl30KillNineOfThePrimarysAgentAndEverythingItStartedButPostgres() throws Exception {
         treeFault(Fault.KILL_TREE, "etcd3", LONG);
     }
 
     @Test
-    @Tag("long")
     void atTtl30SigstopOfThePrimarysAgentAndEverythingItStartedButPostgres() throws Exception {
         treeFault(Fault.STOP_TREE, "etcd3", LONG);
     }
 
     @Test
-    @Tag("long")
     void atTtl30OnZooKeeperKillNineOfThePrimarysAgentAndEverythingItStartedButPostgres() throws Exception {
         treeFault(Fault.KILL_TREE, "zookeeper", LONG);
     }
 
     @Test
-    @Tag("long")
     void atTtl30OnZooKeeperSigstopOfThePrimarysAgentAndEverythingItStartedButPostgres() throws Exception {
         treeFault(Fault.STOP_TREE, "zookeeper", LONG);
     }
